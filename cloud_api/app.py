@@ -1,0 +1,35 @@
+"""The cloud's app factory."""
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from . import gateway_api, owner_api
+from .contract import MAX_BATCH_BYTES
+from .database import create_engine
+from .gateway_api import ENGINE
+from .settings import CloudSettings
+from .web import error_middleware
+
+
+def create_app(settings: CloudSettings) -> web.Application:
+    """A stateless cloud worker: routes, error handling, and the database engine."""
+    # A full batch is at most 1 MiB of documents; leave room for the envelope.
+    app = web.Application(middlewares=[error_middleware], client_max_size=2 * MAX_BATCH_BYTES)
+    app.router.add_routes(gateway_api.routes)
+    app.router.add_routes(owner_api.routes)
+    app.router.add_get("/healthz", _healthz)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(settings.db_url)
+        app[ENGINE] = engine
+        yield
+        await engine.dispose()
+
+    app.cleanup_ctx.append(database)
+    return app
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

@@ -1,0 +1,66 @@
+"""Endpoints gateways call: enrol, journal batches, catalog, heartbeat."""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from . import schema
+from .catalog import catalog_etag, catalog_version, load_catalog
+from .clock import utc_now
+from .contract import BatchResponse, EnrolRequest, Heartbeat, JournalBatch
+from .ingest import ingest_batch
+from .shops import GatewayIdentity, enrol_gateway, gateway_for_key
+from .web import bearer_token, read_model
+
+ENGINE = web.AppKey("engine", AsyncEngine)
+routes = web.RouteTableDef()
+
+
+async def _gateway(request: web.Request) -> GatewayIdentity:
+    async with request.app[ENGINE].connect() as conn:
+        return await gateway_for_key(conn, bearer_token(request))
+
+
+@routes.post("/v1/gateways:enrol")
+async def enrol(request: web.Request) -> web.Response:
+    body = await read_model(request, EnrolRequest)
+    async with request.app[ENGINE].begin() as conn:
+        enrolled = await enrol_gateway(conn, body.enrol_token, body.name)
+    return web.json_response(enrolled.model_dump(), status=201)
+
+
+@routes.post("/v1/journal:batch")
+async def journal_batch(request: web.Request) -> web.Response:
+    gateway = await _gateway(request)
+    batch = await read_model(request, JournalBatch)
+    # One transaction for the whole batch: its results are only sent after it commits.
+    async with request.app[ENGINE].begin() as conn:
+        results = await ingest_batch(conn, gateway, batch)
+        await conn.execute(update(schema.gateways).where(schema.gateways.c.id == gateway.gateway_id)
+                           .values(last_heard_at=utc_now()))
+    return web.json_response(BatchResponse(results=results, server_time=utc_now()).model_dump())
+
+
+@routes.get("/v1/catalog")
+async def catalog(request: web.Request) -> web.Response:
+    gateway = await _gateway(request)
+    async with request.app[ENGINE].connect() as conn:
+        etag = catalog_etag(gateway.shop_id, await catalog_version(conn, gateway.shop_id))
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        body = await load_catalog(conn, gateway.shop_id)
+    # The version read with the body wins, in case the catalog moved in between.
+    return web.json_response(body.model_dump(), headers={"ETag": catalog_etag(gateway.shop_id, body.version)})
+
+
+@routes.post("/v1/heartbeat")
+async def heartbeat(request: web.Request) -> web.Response:
+    gateway = await _gateway(request)
+    beat = await read_model(request, Heartbeat)
+    async with request.app[ENGINE].begin() as conn:
+        await conn.execute(update(schema.gateways).where(schema.gateways.c.id == gateway.gateway_id)
+                           .values(last_heard_at=utc_now(), last_heartbeat=json.dumps(beat.model_dump())))
+    return web.json_response({"server_time": utc_now()})

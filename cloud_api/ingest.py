@@ -1,0 +1,140 @@
+"""Journal ingest: a batch in, one transaction, a result per document.
+
+Idempotent on (shop, id): the same id with the same hash is a `duplicate`
+(a success); the same id with another hash is a `conflict`, quarantined with
+both versions and never overwritten. A document that fails validation is
+`invalid`, kept in rejected_documents, and blocks nothing behind it.
+Projections (sale facts, tenders, stock ledger) are written in the same
+transaction as the document, so they can never disagree with the journal.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import schema
+from .clock import utc_now
+from .contract import (
+    DocumentResult,
+    InvalidDocument,
+    JournalBatch,
+    OtherDocument,
+    Sale,
+    business_date,
+    canonical_json,
+    parse_document,
+)
+from .database import insert_or_ignore
+from .shops import GatewayIdentity, shop_timezone
+
+
+async def ingest_batch(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch) -> list[DocumentResult]:
+    """Store a batch from a gateway inside the caller's transaction; answer per document."""
+    now = utc_now()
+    tz = await shop_timezone(conn, gateway.shop_id)
+    results: list[DocumentResult] = []
+    touched: dict[str, Sale | OtherDocument] = {}
+    for raw in batch.documents:
+        try:
+            document = parse_document(raw)
+        except InvalidDocument as err:
+            await _reject(conn, gateway, raw, err, now)
+            results.append(DocumentResult(id=err.document_id, status="invalid", reason=err.reason))
+            continue
+        status = await _store(conn, gateway, document, raw, batch.received_at.get(document.id), tz, now)
+        results.append(DocumentResult(id=document.id, status=status))
+        if status == "stored":
+            touched[document.device_id] = document
+    for document in touched.values():
+        await _advance_device(conn, gateway, document, now)
+    return results
+
+
+async def _reject(conn: AsyncConnection, gateway: GatewayIdentity, raw: Any, err: InvalidDocument, now: str) -> None:
+    # Kept as the gateway sent it, for the owner to inspect; never silently dropped.
+    await conn.execute(schema.rejected_documents.insert().values(
+        shop_id=gateway.shop_id, document_id=err.document_id, body=json.dumps(raw, ensure_ascii=False),
+        reason=err.reason, gateway_id=gateway.gateway_id, rejected_at=now))
+
+
+async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: Sale | OtherDocument,
+                 raw: dict[str, Any], received_at: str | None, tz: str, now: str) -> str:
+    day = business_date(document.created_at, tz).isoformat()
+    inserted = await conn.execute(insert_or_ignore(conn, schema.documents).values(
+        shop_id=gateway.shop_id, id=document.id, kind=document.kind, device_id=document.device_id,
+        device_code=document.device_code, seq=document.seq, created_at=document.created_at,
+        business_date=day, cashier_id=document.cashier_id, hash=document.hash,
+        body=canonical_json(raw).decode(), gateway_id=gateway.gateway_id,
+        received_at=received_at, ingested_at=now))
+    if inserted.rowcount == 1:
+        await _project(conn, gateway.shop_id, document, day, now)
+        return "stored"
+    d = schema.documents.c
+    stored_hash = (await conn.execute(
+        select(d.hash).where(d.shop_id == gateway.shop_id, d.id == document.id))).scalar_one()
+    if stored_hash == document.hash:
+        return "duplicate"
+    await conn.execute(schema.quarantine.insert().values(
+        shop_id=gateway.shop_id, document_id=document.id, stored_hash=stored_hash,
+        incoming_hash=document.hash, incoming_body=canonical_json(raw).decode(),
+        gateway_id=gateway.gateway_id, quarantined_at=now))
+    return "conflict"
+
+
+async def _project(conn: AsyncConnection, shop_id: str, document: Sale | OtherDocument, day: str, now: str) -> None:
+    """Derive the reporting and stock facts of a newly stored document."""
+    if not isinstance(document, Sale):
+        return  # later kinds (refunds, shifts, cash movements) project in their own issues
+    await conn.execute(schema.sale_facts.insert().values(
+        shop_id=shop_id, document_id=document.id, kind=document.kind, business_date=day,
+        device_code=document.device_code, total=document.total, tax=document.tax))
+    tendered: dict[str, int] = {}
+    for payment in document.payments:
+        tendered[payment.tender] = tendered.get(payment.tender, 0) + payment.amount
+    # Change leaves the drawer as cash: the cash tender counts net of it.
+    if document.change:
+        tendered["cash"] -= document.change
+    await conn.execute(schema.tender_facts.insert(), [
+        dict(shop_id=shop_id, document_id=document.id, business_date=day, tender=tender, amount=amount)
+        for tender, amount in tendered.items()])
+    await conn.execute(schema.stock_ledger.insert(), [
+        dict(shop_id=shop_id, sku=line.sku, qty=-line.qty, reason="sale", document_id=document.id, created_at=now)
+        for line in document.lines])
+
+
+async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, document: Sale | OtherDocument,
+                          now: str) -> None:
+    """Keep each device's highest contiguous seq, so gaps can be reported."""
+    dv, d = schema.devices.c, schema.documents.c
+    key = (dv.shop_id == gateway.shop_id, dv.device_id == document.device_id)
+    row = (await conn.execute(select(dv.contiguous_seq).where(*key))).first()
+    if row is None:
+        await conn.execute(insert_or_ignore(conn, schema.devices).values(
+            shop_id=gateway.shop_id, device_id=document.device_id, device_code=document.device_code,
+            gateway_id=gateway.gateway_id, first_seen_at=now, last_heard_at=now, contiguous_seq=0, max_seq=0))
+        contiguous = 0
+    else:
+        contiguous = row.contiguous_seq
+    seqs = (await conn.execute(select(d.seq).where(
+        d.shop_id == gateway.shop_id, d.device_id == document.device_id, d.seq > contiguous)
+        .order_by(d.seq))).scalars().all()
+    for seq in seqs:
+        if seq != contiguous + 1:
+            break
+        contiguous = seq
+    await conn.execute(update(schema.devices).where(*key).values(
+        contiguous_seq=contiguous, max_seq=max([contiguous, *seqs]), last_heard_at=now,
+        gateway_id=gateway.gateway_id, device_code=document.device_code))
+
+
+def missing_ranges(contiguous: int, present: list[int]) -> list[tuple[int, int]]:
+    """Gaps above the contiguous mark, as inclusive (first, last) seq ranges."""
+    gaps, expected = [], contiguous + 1
+    for seq in sorted(present):
+        if seq > expected:
+            gaps.append((expected, seq - 1))
+        expected = max(expected, seq + 1)
+    return gaps

@@ -1,0 +1,127 @@
+"""The owner's API: catalog, stock, journal, reports, sync health. Bearer owner_token."""
+from __future__ import annotations
+
+from datetime import date
+
+from aiohttp import web
+from pydantic import BaseModel, Field, StrictInt
+from sqlalchemy import func, select
+
+from . import schema
+from .catalog import put_cashier, put_product
+from .clock import utc_now
+from .contract import CashierIn, ProductIn
+from .errors import BadRequest, Forbidden
+from .gateway_api import ENGINE
+from .reports import daily_summary, list_documents, sync_health
+from .shops import issue_enrol_token, shop_for_owner_token
+from .web import bearer_token, read_model
+
+routes = web.RouteTableDef()
+
+
+class StockMovementIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=200)
+    qty: StrictInt
+    reason: str = Field(min_length=1, max_length=64)
+
+
+async def _shop(request: web.Request) -> str:
+    """The shop in the path, if the bearer's owner token opens it."""
+    async with request.app[ENGINE].connect() as conn:
+        shop_id = await shop_for_owner_token(conn, bearer_token(request))
+    if shop_id != request.match_info["shop_id"]:
+        raise Forbidden("this owner token does not open that shop")
+    return shop_id
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as err:
+        raise BadRequest(f"{name} must be YYYY-MM-DD") from err
+
+
+def _int(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+    return int(value)
+
+
+@routes.put("/v1/shops/{shop_id}/products/{sku}")
+async def put_product_route(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    body = await read_model(request, ProductIn)
+    async with request.app[ENGINE].begin() as conn:
+        product = await put_product(conn, shop_id, request.match_info["sku"], body)
+    return web.json_response(product.model_dump())
+
+
+@routes.put("/v1/shops/{shop_id}/cashiers/{cashier_id}")
+async def put_cashier_route(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    body = await read_model(request, CashierIn)
+    async with request.app[ENGINE].begin() as conn:
+        await put_cashier(conn, shop_id, request.match_info["cashier_id"], body)
+    return web.json_response({"cashier_id": request.match_info["cashier_id"], "name": body.name})
+
+
+@routes.post("/v1/shops/{shop_id}/enrol-tokens")
+async def new_enrol_token(request: web.Request) -> web.Response:
+    """A fresh one-time token, e.g. to enrol a replacement gateway."""
+    shop_id = await _shop(request)
+    async with request.app[ENGINE].begin() as conn:
+        token = await issue_enrol_token(conn, shop_id)
+    return web.json_response({"enrol_token": token}, status=201)
+
+
+@routes.post("/v1/shops/{shop_id}/stock-movements")
+async def stock_movement(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    body = await read_model(request, StockMovementIn)
+    async with request.app[ENGINE].begin() as conn:
+        await conn.execute(schema.stock_ledger.insert().values(
+            shop_id=shop_id, sku=body.sku, qty=body.qty, reason=body.reason, created_at=utc_now()))
+    return web.json_response(body.model_dump(), status=201)
+
+
+@routes.get("/v1/shops/{shop_id}/stock")
+async def stock(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    s = schema.stock_ledger.c
+    async with request.app[ENGINE].connect() as conn:
+        rows = (await conn.execute(select(s.sku, func.sum(s.qty)).where(s.shop_id == shop_id)
+                                   .group_by(s.sku).order_by(s.sku))).all()
+    return web.json_response([{"sku": sku, "on_hand": int(qty)} for sku, qty in rows])
+
+
+@routes.get("/v1/shops/{shop_id}/documents")
+async def documents(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    q = request.query
+    async with request.app[ENGINE].connect() as conn:
+        page = await list_documents(conn, shop_id, q.get("kind"), _date(q.get("from"), "from"),
+                                    _date(q.get("to"), "to"), _int(q.get("after"), "after", 0, 0, 2**62),
+                                    _int(q.get("limit"), "limit", 1000, 1, 5000))
+    return web.json_response(page)
+
+
+@routes.get("/v1/shops/{shop_id}/reports/summary")
+async def summary(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    day = _date(request.query.get("date"), "date")
+    if day is None:
+        raise BadRequest("date is required (YYYY-MM-DD)")
+    async with request.app[ENGINE].connect() as conn:
+        return web.json_response(await daily_summary(conn, shop_id, day))
+
+
+@routes.get("/v1/shops/{shop_id}/health")
+async def health(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    async with request.app[ENGINE].connect() as conn:
+        return web.json_response(await sync_health(conn, shop_id))

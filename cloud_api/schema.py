@@ -1,0 +1,163 @@
+"""The cloud's tables (SQLAlchemy Core). Migrations in migrations/versions create them.
+
+Times are ISO 8601 strings in UTC and business dates are YYYY-MM-DD strings:
+they sort correctly and read the same on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, UniqueConstraint, Index
+
+metadata = MetaData()
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a journal.
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+shops = Table(
+    "shops", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("owner_token_digest", String(64), nullable=False, unique=True),
+    Column("timezone", String(64), nullable=False),
+    Column("catalog_version", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+enrol_tokens = Table(
+    "enrol_tokens", metadata,
+    Column("token_digest", String(64), primary_key=True),
+    Column("shop_id", String(36), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("used_at", String(40)),
+    Column("gateway_id", String(36)),
+)
+
+gateways = Table(
+    "gateways", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("shop_id", String(36), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("api_key_digest", String(64), nullable=False, unique=True),
+    Column("enrolled_at", String(40), nullable=False),
+    Column("last_heard_at", String(40)),
+    Column("last_heartbeat", Text),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("device_id", String(200), primary_key=True),
+    Column("device_code", String(8), nullable=False),
+    Column("gateway_id", String(36)),
+    Column("first_seen_at", String(40), nullable=False),
+    Column("last_heard_at", String(40), nullable=False),
+    Column("contiguous_seq", BigInteger, nullable=False),   # highest seq with no gap below it
+    Column("max_seq", BigInteger, nullable=False),
+)
+
+# The journal. ingest_seq orders everything the cloud ever accepted and is the
+# watermark stock snapshots name.
+documents = Table(
+    "documents", metadata,
+    Column("ingest_seq", Serial, primary_key=True, autoincrement=True),
+    Column("shop_id", String(36), nullable=False),
+    Column("id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("device_id", String(200), nullable=False),
+    Column("device_code", String(8), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("business_date", String(10), nullable=False),
+    Column("cashier_id", String(200), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("gateway_id", String(36)),
+    Column("received_at", String(40)),
+    Column("ingested_at", String(40), nullable=False),
+    UniqueConstraint("shop_id", "id", name="uq_documents_shop_id"),
+    Index("ix_documents_shop_kind_date", "shop_id", "kind", "business_date"),
+    Index("ix_documents_shop_device_seq", "shop_id", "device_id", "seq"),
+)
+
+# Same id, different content: both versions kept, shown to the owner, never overwritten.
+quarantine = Table(
+    "quarantine", metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("shop_id", String(36), nullable=False, index=True),
+    Column("document_id", String(36), nullable=False),
+    Column("stored_hash", String(64), nullable=False),
+    Column("incoming_hash", String(64), nullable=False),
+    Column("incoming_body", Text, nullable=False),
+    Column("gateway_id", String(36)),
+    Column("quarantined_at", String(40), nullable=False),
+)
+
+# Documents that failed validation, kept for inspection.
+rejected_documents = Table(
+    "rejected_documents", metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("shop_id", String(36), nullable=False, index=True),
+    Column("document_id", String(200)),
+    Column("body", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("gateway_id", String(36)),
+    Column("rejected_at", String(40), nullable=False),
+)
+
+# Projections, written in the ingest transaction.
+sale_facts = Table(
+    "sale_facts", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("document_id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("business_date", String(10), nullable=False),
+    Column("device_code", String(8), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("tax", BigInteger, nullable=False),
+    Index("ix_sale_facts_shop_date", "shop_id", "business_date"),
+)
+
+tender_facts = Table(
+    "tender_facts", metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("shop_id", String(36), nullable=False),
+    Column("document_id", String(36), nullable=False),
+    Column("business_date", String(10), nullable=False),
+    Column("tender", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),   # net of change given
+    Index("ix_tender_facts_shop_date", "shop_id", "business_date"),
+)
+
+stock_ledger = Table(
+    "stock_ledger", metadata,
+    Column("pk", Serial, primary_key=True, autoincrement=True),
+    Column("shop_id", String(36), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("document_id", String(36)),
+    Column("created_at", String(40), nullable=False),
+    Index("ix_stock_ledger_shop_sku", "shop_id", "sku"),
+)
+
+products = Table(
+    "products", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("sku", String(200), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("gst_bp", Integer, nullable=False),
+    Column("barcode", String(64)),
+    Column("category", String(64)),
+    Column("updated_at", String(40), nullable=False),
+)
+
+cashiers = Table(
+    "cashiers", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("cashier_id", String(200), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("pin_salt", String(64), nullable=False),
+    Column("pin_hash", String(128), nullable=False),
+    Column("pin_iterations", Integer, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
