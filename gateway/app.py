@@ -1,0 +1,102 @@
+"""The gateway's app factory: the till's shell and LAN API, the uplink, scheduled jobs.
+
+Resources open in order and close in reverse (aiohttp cleanup_ctx):
+store -> cloud client -> uplink task -> scheduler.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import AsyncIterator
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from cloud_api.contract import MAX_BATCH_BYTES
+from cloud_api.web import error_middleware
+
+from . import till_api
+from .box import cloud_identity, set_values
+from .catalog import pull_catalog
+from .cloud_client import CloudClient, WanState
+from .errors import UplinkError
+from .heartbeat import send_heartbeat
+from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE, UPLINK
+from .settings import GatewaySettings
+from .shell import shell_routes
+from .store import Store
+from .uplink import Uplink
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    """A gateway for the provisioned state directory in `settings`."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=2 * MAX_BATCH_BYTES)
+    app[SETTINGS] = settings
+    app.router.add_routes(till_api.routes)
+    app.router.add_routes(shell_routes())
+    app.cleanup_ctx.extend([_store, _cloud, _uplink, _scheduler])
+    return app
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    store = await Store.open(app[SETTINGS].state_dir)
+    app[STORE] = store
+    yield
+    await store.close()
+
+
+async def _cloud(app: web.Application) -> AsyncIterator[None]:
+    store = app[STORE]
+    identity = await cloud_identity(store.read())
+    app[SHOP_NAME] = identity.shop_name
+    wan = WanState()
+
+    async def remember(state: WanState) -> None:
+        # Persisted so `posline-gateway status` (another process) can tell the installer.
+        async with store.transaction() as db:
+            await set_values(db, wan_state=state.state, wan_since=state.since, wan_error=state.error or "")
+
+    wan.on_change.append(remember)
+    app[CLOUD] = CloudClient(identity.cloud_url, identity.api_key, app[SETTINGS].cloud_timeout_s, wan)
+    yield
+    await app[CLOUD].aclose()
+
+
+async def _uplink(app: web.Application) -> AsyncIterator[None]:
+    uplink = Uplink(app[STORE], app[CLOUD], app[SETTINGS])
+    app[UPLINK] = uplink
+    task = asyncio.create_task(uplink.run(), name="uplink")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    settings, store, cloud = app[SETTINGS], app[STORE], app[CLOUD]
+
+    async def catalog_job() -> None:
+        with suppress(UplinkError):   # the WAN state already records the failure
+            await pull_catalog(store, cloud)
+
+    async def heartbeat_job() -> None:
+        with suppress(UplinkError):
+            await send_heartbeat(store, cloud, settings)
+
+    scheduler = AsyncIOScheduler()
+    # Started now rather than after one interval, so a fresh box has its catalog at once.
+    scheduler.add_job(catalog_job, "interval", seconds=settings.catalog_interval_s, id="catalog",
+                      next_run_time=_now(), max_instances=1, coalesce=True)
+    scheduler.add_job(heartbeat_job, "interval", seconds=settings.heartbeat_interval_s, id="heartbeat",
+                      next_run_time=_now(), max_instances=1, coalesce=True)
+    scheduler.start()
+    yield
+    scheduler.shutdown(wait=False)
+
+
+def _now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc)

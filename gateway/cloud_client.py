@@ -1,0 +1,108 @@
+"""Everything the gateway says to the cloud goes through here, and so does the WAN state.
+
+httpx with keep-alive and timeouts; batches gzipped. Network failures and 5xx
+become CloudUnreachable (retry), refusals become CloudRefused. Each call's
+outcome moves the WAN state, and its return to online wakes whoever waits.
+"""
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+import httpx
+
+from cloud_api.clock import utc_now
+from cloud_api.contract import BatchResponse, Catalog, EnrolResponse, Heartbeat
+
+from .errors import CloudRefused, CloudUnreachable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WanState:
+    """What the gateway last learned about its link to the cloud."""
+
+    state: str = "unknown"            # unknown | online | offline | refused
+    since: str = field(default_factory=utc_now)
+    error: str | None = None
+    back_online: asyncio.Event = field(default_factory=asyncio.Event)
+    on_change: list[Callable[["WanState"], Awaitable[None]]] = field(default_factory=list)
+
+    async def set(self, state: str, error: str | None = None) -> None:
+        if state == self.state and error == self.error:
+            return
+        if state != self.state:
+            log.info("WAN %s -> %s%s", self.state, state, f" ({error})" if error else "")
+            self.since = utc_now()
+        self.state, self.error = state, error
+        if state == "online":
+            self.back_online.set()
+        else:
+            self.back_online.clear()
+        for listener in self.on_change:
+            await listener(self)
+
+
+class CloudClient:
+    """The cloud's gateway API, as one gateway's credentials see it."""
+
+    def __init__(self, base_url: str, api_key: str | None, timeout_s: float, wan: WanState | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.wan = wan or WanState()
+        self._http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout_s, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as err:
+            await self.wan.set("offline", f"{type(err).__name__}: {err}".rstrip(": "))
+            raise CloudUnreachable(str(err) or type(err).__name__) from err
+        if response.status_code >= 500 or response.status_code == 429:
+            await self.wan.set("offline", f"cloud answered {response.status_code}")
+            raise CloudUnreachable(f"cloud answered {response.status_code}")
+        if response.status_code >= 400:
+            message = _error_message(response)
+            if response.status_code in (401, 403):
+                await self.wan.set("refused", message)
+            else:
+                await self.wan.set("online")
+            raise CloudRefused(response.status_code, message)
+        await self.wan.set("online")
+        return response
+
+    async def enrol(self, enrol_token: str, name: str) -> EnrolResponse:
+        response = await self._call("POST", "/v1/gateways:enrol", json={"enrol_token": enrol_token, "name": name})
+        return EnrolResponse.model_validate(response.json())
+
+    async def post_batch(self, documents: list[dict[str, Any]], received_at: dict[str, str]) -> BatchResponse:
+        """Send a batch; raises unless the cloud committed it and answered for each document."""
+        body = json.dumps({"documents": documents, "received_at": received_at}, ensure_ascii=False).encode()
+        response = await self._call("POST", "/v1/journal:batch", content=gzip.compress(body, compresslevel=5),
+                                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        return BatchResponse.model_validate(response.json())
+
+    async def get_catalog(self, etag: str | None) -> tuple[Catalog, str] | None:
+        """The catalog and its ETag, or None if ours is current."""
+        response = await self._call("GET", "/v1/catalog", headers={"If-None-Match": etag} if etag else {})
+        if response.status_code == 304:
+            return None
+        return Catalog.model_validate(response.json()), response.headers.get("ETag", "")
+
+    async def heartbeat(self, beat: Heartbeat) -> None:
+        await self._call("POST", "/v1/heartbeat", json=beat.model_dump())
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        return response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200] or response.reason_phrase

@@ -1,0 +1,146 @@
+"""`make run`: the cloud and a gateway on this machine, on embedded SQLite, with a demo shop.
+
+Everything lives in ./.run (kept between runs, so paired tablets and sales
+survive a restart). Prints the till's URL, a fresh pairing code and the
+cashier's PIN; Ctrl-C stops both processes cleanly.
+
+The process helpers here also start the real processes of the end-to-end tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+RUN_DIR = Path(os.environ.get("POSLINE_RUN_DIR", ".run"))
+CLOUD_PORT = int(os.environ.get("POSLINE_CLOUD_PORT", "8700"))
+GATEWAY_PORT = int(os.environ.get("POSLINE_GATEWAY_PORT", "8080"))
+HOST = "127.0.0.1"
+
+
+class CommandFailed(RuntimeError):
+    pass
+
+
+def run_command(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run a posline-cloud / posline-gateway command (as `python -m`); return its stdout."""
+    module = {"cloud": "cloud_api.cli", "gateway": "gateway.cli"}[args[0]]
+    done = subprocess.run([sys.executable, "-m", module, *args[1:]], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
+    if done.returncode != 0:
+        raise CommandFailed(f"{' '.join(args)}: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+    return done.stdout.strip()
+
+
+@dataclass
+class Service:
+    """A real server process: started, waited for, stopped with TERM or killed with KILL."""
+
+    name: str
+    args: list[str]
+    url: str
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 30) -> "Service":
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, **self.env}, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise CommandFailed(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                if httpx.get(self.url + self.probe_path, timeout=1).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise CommandFailed(f"{self.name} did not answer on {self.url} within {timeout_s}s")
+
+    @property
+    def probe_path(self) -> str:
+        return "/healthz" if self.name == "cloud" else "/api/v1/time"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 15) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: a power cut, as far as the process can tell."""
+        self.stop(signal.SIGKILL)
+
+
+def cloud_service(db_path: Path, port: int, log_path: Path) -> Service:
+    return Service("cloud", [sys.executable, "-m", "cloud_api.cli", "serve", "--db", f"sqlite:///{db_path}",
+                             "--host", HOST, "--port", str(port)], f"http://{HOST}:{port}", log_path)
+
+
+def gateway_service(state_dir: Path, port: int, log_path: Path, env: dict[str, str] | None = None) -> Service:
+    return Service("gateway", [sys.executable, "-m", "gateway.cli", "serve", "--state-dir", str(state_dir),
+                               "--host", HOST, "--port", str(port)], f"http://{HOST}:{port}", log_path,
+                   env=env or {})
+
+
+def main() -> int:
+    RUN_DIR.mkdir(exist_ok=True)
+    shop_file, cloud_db, state_dir = RUN_DIR / "demo-shop.json", RUN_DIR / "cloud.db", RUN_DIR / "gateway"
+    if not shop_file.exists():
+        shop_file.write_text(run_command("cloud", "create-shop", "--name", "Madina General Store", "--demo",
+                                         "--db", f"sqlite:///{cloud_db}"))
+    shop = json.loads(shop_file.read_text())
+    cloud = cloud_service(cloud_db, CLOUD_PORT, RUN_DIR / "cloud.log").start()
+    gateway = None
+    try:
+        if not (state_dir / "gateway.db").exists():
+            run_command("gateway", "provision", "--state-dir", str(state_dir), "--cloud-url", cloud.url,
+                        "--enrol-token", shop["enrol_token"], "--name", "Counter box")
+        gateway = gateway_service(state_dir, GATEWAY_PORT, RUN_DIR / "gateway.log").start()
+        code = run_command("gateway", "pair-code", "--state-dir", str(state_dir))
+        print(f"""
+POS Line is running (logs in {RUN_DIR}/).
+
+  Till:          {gateway.url}/          open it in Chromium or Chrome
+  Pairing code:  {code}            (valid 10 minutes; new one: posline-gateway pair-code --state-dir {state_dir})
+  Cashier PIN:   {shop['cashier_pin']}              ({shop['cashier_name']})
+
+  Cloud:         {cloud.url}
+  Shop id:       {shop['shop_id']}
+  Owner token:   {shop['owner_token']}
+  Today's sales: curl -H 'Authorization: Bearer {shop['owner_token']}' \\
+                   '{cloud.url}/v1/shops/{shop['shop_id']}/reports/summary?date={time.strftime('%Y-%m-%d')}'
+
+Press Ctrl-C to stop.""", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping…", flush=True)
+        if gateway:
+            gateway.stop()
+        cloud.stop()
+    return 0
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)   # stop like Ctrl-C does
+    sys.exit(main())

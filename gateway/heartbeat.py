@@ -1,0 +1,33 @@
+"""The heartbeat: the cloud hears the box's health even when no sale is moving."""
+from __future__ import annotations
+
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+
+from cloud_api.contract import Heartbeat
+
+from .cloud_client import CloudClient
+from .journal import backlog
+from .settings import GatewaySettings
+from .store import Store
+
+
+def gateway_version() -> str:
+    try:
+        return version("posline")
+    except PackageNotFoundError:
+        return "dev"
+
+
+async def build_heartbeat(store: Store, settings: GatewaySettings) -> Heartbeat:
+    db = store.read()
+    pending = await backlog(db)
+    devices = [dict(row) for row in await db.execute_fetchall(
+        "SELECT device_id, device_code, name, last_seen_at FROM devices ORDER BY device_code")]
+    return Heartbeat(version=gateway_version(), backlog=pending["backlog"],
+                     oldest_unsynced_at=pending["oldest_unsynced_at"],
+                     disk_free_bytes=shutil.disk_usage(settings.state_dir).free, devices=devices)
+
+
+async def send_heartbeat(store: Store, cloud: CloudClient, settings: GatewaySettings) -> None:
+    await cloud.heartbeat(await build_heartbeat(store, settings))

@@ -1,0 +1,95 @@
+"""The gateway's journal: documents from tills in, per-document results out.
+
+Same rules as the cloud (DESIGN.md section 1): idempotent on id, a different
+hash for a known id is a quarantined conflict, an invalid document is kept in
+the dead letter store and blocks nothing. A batch commits in one transaction
+before the till hears "stored", so an acknowledged document survives kill -9.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from cloud_api.clock import utc_now
+from cloud_api.contract import DocumentResult, InvalidDocument, canonical_json, parse_document
+
+from .pairing import Device
+
+
+async def receive_batch(db: aiosqlite.Connection, device: Device, documents: list[Any]) -> list[DocumentResult]:
+    """Store a till's batch inside the caller's transaction; answer per document."""
+    now = utc_now()
+    results = []
+    for raw in documents:
+        try:
+            document = parse_document(raw)
+            if document.device_id != device.device_id or document.device_code != device.device_code:
+                raise InvalidDocument("document was made by another device than the one sending it", document.id)
+        except InvalidDocument as err:
+            await dead_letter(db, err.document_id, raw, err.reason, "till", device.device_id)
+            results.append(DocumentResult(id=err.document_id, status="invalid", reason=err.reason))
+            continue
+        body = canonical_json(raw).decode()
+        inserted = await db.execute(
+            "INSERT OR IGNORE INTO journal (id, kind, device_id, device_code, seq, hash, body, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (document.id, document.kind, document.device_id, document.device_code, document.seq,
+             document.hash, body, now))
+        if inserted.rowcount == 1:
+            results.append(DocumentResult(id=document.id, status="stored"))
+            continue
+        row = await (await db.execute("SELECT hash FROM journal WHERE id = ?", (document.id,))).fetchone()
+        if row["hash"] == document.hash:
+            results.append(DocumentResult(id=document.id, status="duplicate"))
+            continue
+        await db.execute("INSERT INTO conflicts (document_id, stored_hash, incoming_hash, incoming_body, device_id, at)"
+                         " VALUES (?, ?, ?, ?, ?, ?)", (document.id, row["hash"], document.hash, body,
+                                                        device.device_id, now))
+        results.append(DocumentResult(id=document.id, status="conflict",
+                                      reason="another document with this id is already stored"))
+    await db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = ?", (now, device.device_id))
+    return results
+
+
+async def dead_letter(db: aiosqlite.Connection, document_id: str | None, raw: Any, reason: str, source: str,
+                      device_id: str | None) -> None:
+    """Keep a document nobody could accept, with why, for the owner to inspect and export."""
+    await db.execute("INSERT INTO dead_letter (document_id, body, reason, source, device_id, at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)",
+                     (document_id, json.dumps(raw, ensure_ascii=False), reason, source, device_id, utc_now()))
+
+
+async def cloud_states(db: aiosqlite.Connection, device: Device, ids: list[str]) -> dict[str, Any]:
+    """Where each of a till's documents stands, so the till knows what it may stop resending.
+
+    `unknown` means this gateway does not hold it (a replaced box): the till sends it again.
+    """
+    states: dict[str, Any] = {"in_cloud": [], "at_gateway": [], "rejected": [], "unknown": []}
+    found: dict[str, aiosqlite.Row] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in await db.execute_fetchall(
+                f"SELECT id, cloud_state, cloud_reason FROM journal WHERE device_id = ? AND id IN ({marks})",
+                (device.device_id, *chunk)):
+            found[row["id"]] = row
+    for doc_id in ids:
+        row = found.get(doc_id)
+        if row is None:
+            states["unknown"].append(doc_id)
+        elif row["cloud_state"] == "in_cloud":
+            states["in_cloud"].append(doc_id)
+        elif row["cloud_state"] == "rejected":
+            states["rejected"].append({"id": doc_id, "reason": row["cloud_reason"]})
+        else:
+            states["at_gateway"].append(doc_id)
+    return states
+
+
+async def backlog(db: aiosqlite.Connection) -> dict[str, Any]:
+    """How much the cloud still lacks, and since when."""
+    row = await (await db.execute(
+        "SELECT count(*) AS n, min(received_at) AS oldest FROM journal WHERE cloud_state = 'pending'")).fetchone()
+    return {"backlog": row["n"], "oldest_unsynced_at": row["oldest"]}

@@ -1,0 +1,129 @@
+"""Append-only, named schema steps for the gateway's SQLite, each in its own transaction.
+
+Never edit a step that has shipped; add a new one. Applied names are recorded
+in `migrations`, so a box upgraded from any older version catches up in order.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Awaitable, Callable
+
+import aiosqlite
+
+from cloud_api.clock import utc_now
+
+Step = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+async def m001_box_and_devices(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- The box's own identity and small state: cloud url, api key, WAN state ...
+        CREATE TABLE box (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        -- Paired tills. Tokens are kept only as digests.
+        CREATE TABLE devices (
+            device_id TEXT PRIMARY KEY,
+            device_code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            token_digest TEXT NOT NULL UNIQUE,
+            paired_at TEXT NOT NULL,
+            last_seen_at TEXT,
+            clock_offset_ms INTEGER
+        );
+        CREATE TABLE pairing_codes (
+            code_digest TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+    """)
+
+
+async def m002_journal(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- Every document a till handed us, in receive order (rx_seq), until and after the cloud acks it.
+        CREATE TABLE journal (
+            rx_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            device_code TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            -- pending: not yet in the cloud; in_cloud: acked; rejected: the cloud refused it (see dead_letter)
+            cloud_state TEXT NOT NULL DEFAULT 'pending',
+            cloud_at TEXT,
+            cloud_reason TEXT
+        );
+        CREATE INDEX journal_by_state ON journal (cloud_state, rx_seq);
+        CREATE INDEX journal_by_device ON journal (device_id, seq);
+        -- Same id, different content: both kept, shown to the owner.
+        CREATE TABLE conflicts (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            document_id TEXT NOT NULL,
+            stored_hash TEXT NOT NULL,
+            incoming_hash TEXT NOT NULL,
+            incoming_body TEXT NOT NULL,
+            device_id TEXT,
+            at TEXT NOT NULL
+        );
+        -- Documents that failed validation here or in the cloud: kept, visible, exportable.
+        CREATE TABLE dead_letter (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            document_id TEXT,
+            body TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            source TEXT NOT NULL,
+            device_id TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE TABLE catalog (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            etag TEXT NOT NULL,
+            body TEXT NOT NULL,
+            fetched_at TEXT NOT NULL
+        );
+    """)
+
+
+# The order is the history of the schema; append only.
+STEPS: list[tuple[str, Step]] = [
+    ("001_box_and_devices", m001_box_and_devices),
+    ("002_journal", m002_journal),
+]
+
+
+async def run_script(db: aiosqlite.Connection, script: str) -> None:
+    """Run SQL statements one by one inside the open transaction.
+
+    (sqlite3's executescript would COMMIT first, breaking the one-transaction-per-step rule.)
+    """
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            await db.execute(current)
+            current = ""
+
+
+async def apply_migrations(db: aiosqlite.Connection) -> list[str]:
+    """Apply the steps not yet recorded, each in its own transaction; return their names."""
+    await db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in await db.execute_fetchall("SELECT name FROM migrations")}
+    applied = []
+    for name, step in STEPS:
+        if name in done:
+            continue
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await step(db)
+            await db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, utc_now()))
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+        applied.append(name)
+    return applied

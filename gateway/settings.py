@@ -1,0 +1,26 @@
+"""Settings of a gateway, passed to create_app. Defaults suit a box in a shop.
+
+Any field can be overridden from the environment as POSLINE_GATEWAY_<FIELD>
+(for instance POSLINE_GATEWAY_CATALOG_INTERVAL_S=5); the systemd unit and the
+tests use that, the CLI flags set the rest.
+"""
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POSLINE_GATEWAY_")
+
+    state_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Uplink: a batch at most this big; backoff doubles from base to cap, with jitter.
+    uplink_batch_size: int = 500
+    uplink_backoff_base_s: float = 1.0
+    uplink_backoff_cap_s: float = 60.0
+    uplink_idle_s: float = 30.0           # look for work even when nobody wakes us
+    cloud_timeout_s: float = 20.0
+    catalog_interval_s: float = 60.0
+    heartbeat_interval_s: float = 60.0
+    pairing_code_ttl_s: int = 600

@@ -1,0 +1,47 @@
+// The gateway's LAN API (/api/v1). Errors: Unreachable (no answer) or ApiError (an answer that says no).
+
+export class Unreachable extends Error {}
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const TIMEOUT_MS = 8000;
+
+export async function call(path, { method = "GET", token, body, etag } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (etag) headers["If-None-Match"] = etag;
+  const started = Date.now();
+  let response;
+  try {
+    response = await fetch(`/api/v1/${path}`, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store", signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (err) {
+    throw new Unreachable(`gateway unreachable: ${err.message}`);
+  }
+  if (response.status === 304) return { status: 304, etag: response.headers.get("ETag") };
+  let json = null;
+  try {
+    json = await response.json();
+  } catch {
+    throw new Unreachable(`gateway answered ${response.status} without JSON`);
+  }
+  if (!response.ok) {
+    const error = (json && json.error) || {};
+    throw new ApiError(response.status, error.code || "error", error.message || response.statusText);
+  }
+  return { status: response.status, json, etag: response.headers.get("ETag"), rtt: [started, Date.now()] };
+}
+
+/** Clock offset (ms) of this device from the gateway, from one request's round trip. */
+export function clockOffset(serverTime, [sent, received]) {
+  return Math.round(Date.parse(serverTime) - (sent + received) / 2);
+}

@@ -1,0 +1,159 @@
+// The till's bootstrap and actions: one tab per device, the journal, the sync loop, the screens.
+import { ApiError, Unreachable, call } from "./api.js";
+import { addProduct, changeQty, newCart } from "./cart.js";
+import { saleDocument } from "./document.js";
+import { h } from "./dom.js";
+import { openJournal } from "./journal.js";
+import { parseRupees } from "./money.js";
+import { cashierForPin } from "./pin.js";
+import { state, subscribe, update } from "./store.js";
+import { startSync } from "./sync.js";
+import * as views from "./views.js";
+
+const SCREENS = {
+  loading: views.loadingScreen, locked: views.lockedScreen, pairing: views.pairingScreen,
+  signin: views.signInScreen, selling: views.sellingScreen, payment: views.paymentScreen,
+  receipt: views.receiptScreen,
+};
+const MAX_PIN_TRIES = 5;
+const PIN_LOCKOUT_MS = 30000;
+
+let journal = null;
+let sync = null;
+let pinFailures = 0;
+let pinLockedUntil = 0;
+
+const actions = {
+  state: () => state,
+
+  async pair(code, name) {
+    if (!/^\d{6}$/.test(code)) { update({ notice: "The pairing code has 6 digits." }); return; }
+    const previous = state.identity;
+    try {
+      const answer = await call("pair", { method: "POST", body: {
+        code, name, device_id: previous ? previous.device_id : undefined,
+        device_code: previous ? previous.device_code : undefined } });
+      const identity = { ...answer.json, name };
+      await journal.setMeta("identity", identity);
+      // Pairing makes this tablet a journal holder: ask the browser not to evict its storage.
+      if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+      update({ identity, notice: "", screen: "signin" });
+      sync.now();
+    } catch (err) {
+      update({ notice: err instanceof Unreachable ? "Cannot reach the gateway. Is this tablet on the shop's Wi-Fi?"
+        : err instanceof ApiError ? err.message : String(err) });
+    }
+  },
+
+  async signIn(pin) {
+    if (Date.now() < pinLockedUntil) { update({ notice: "Too many wrong PINs. Wait a moment and try again." }); return; }
+    const cashier = await cashierForPin(state.catalog.cashiers, pin);
+    if (!cashier) {
+      pinFailures += 1;
+      if (pinFailures >= MAX_PIN_TRIES) { pinFailures = 0; pinLockedUntil = Date.now() + PIN_LOCKOUT_MS; }
+      update({ notice: "Wrong PIN." });
+      return;
+    }
+    pinFailures = 0;
+    const signedIn = { cashier_id: cashier.cashier_id, name: cashier.name };
+    sessionStorage.setItem("posline-cashier", JSON.stringify(signedIn));
+    update({ cashier: signedIn, notice: "", cart: newCart(crypto.randomUUID()), screen: "selling" });
+  },
+
+  signOut() {
+    sessionStorage.removeItem("posline-cashier");
+    update({ cashier: null, cart: null, screen: "signin" });
+  },
+
+  addProduct(product) { update({ cart: addProduct(state.cart, product) }); },
+  changeQty(sku, delta) { update({ cart: changeQty(state.cart, sku, delta) }); },
+  startPayment() { update({ screen: "payment", tender: "cash", received: "" }); },
+  setTender(tender) { update({ tender }); },
+  setReceived(received) { update({ received }); },
+  backToCart() { update({ screen: "selling" }); },
+
+  async completeSale() {
+    // The journal write is the whole checkout: no network on this path.
+    const doc = saleDocument({
+      cart: state.cart, identity: state.identity, cashierId: state.cashier.cashier_id, tender: state.tender,
+      received: parseRupees(state.received), now: new Date(), clockOffsetMs: state.clockOffsetMs,
+    });
+    const completed = await journal.complete(doc);
+    update({ receipt: completed, screen: "receipt", unsynced: await journal.countUnsynced() });
+    sync.now();
+  },
+
+  newSale() { update({ cart: newCart(crypto.randomUUID()), receipt: null, screen: "selling" }); },
+  syncNow() { sync.now(); },
+};
+
+// --- rendering ------------------------------------------------------------------
+
+let shown = { screen: null, view: null };
+
+function render(s) {
+  const main = document.getElementById("main");
+  if (shown.screen !== s.screen) {
+    shown = { screen: s.screen, view: SCREENS[s.screen](s, actions) };
+    main.replaceChildren(shown.view.root);
+    const first = main.querySelector("input, button");
+    if (first) first.focus();
+  } else {
+    shown.view.update(s);
+  }
+  document.getElementById("status").textContent = views.statusText(s);
+  document.getElementById("status").dataset.link = s.link;
+  document.getElementById("who").textContent = s.identity
+    ? `${s.identity.shop_name} · ${s.identity.device_code}${s.cashier ? " · " + s.cashier.name : ""}` : "POS Line";
+  document.getElementById("sign-out").hidden = !s.cashier || s.screen === "locked";
+}
+
+// --- start-up ---------------------------------------------------------------------
+
+/** One tab per device: two tabs would hand out the same seq twice. */
+function holdTabLock() {
+  if (!navigator.locks) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    navigator.locks.request("posline-till", { ifAvailable: true }, (lock) => {
+      resolve(Boolean(lock));
+      return lock ? new Promise(() => {}) : undefined;   // held for the life of the tab
+    });
+  });
+}
+
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  await navigator.serviceWorker.ready;
+  const mark = () => { if (navigator.serviceWorker.controller) document.body.dataset.shell = "cached"; };
+  navigator.serviceWorker.addEventListener("controllerchange", mark);
+  mark();
+}
+
+async function start() {
+  document.getElementById("header-actions").append(
+    h("button", { id: "sync-now", class: "small", onclick: () => actions.syncNow() }, "Sync now"),
+    h("button", { id: "sign-out", class: "small", hidden: true, onclick: () => actions.signOut() }, "Sign out"));
+  subscribe(render);
+  render(state);
+  registerServiceWorker().catch(() => {});   // the till works without it; only offline reloads need it
+  if (!(await holdTabLock())) { update({ screen: "locked" }); return; }
+  journal = await openJournal();
+  const identity = await journal.getMeta("identity");
+  const stored = await journal.getCatalog();
+  const cashier = JSON.parse(sessionStorage.getItem("posline-cashier") || "null");
+  update({
+    identity: identity || null,
+    catalog: stored ? stored.catalog : null,
+    clockOffsetMs: (await journal.getMeta("clock_offset_ms")) ?? null,
+    unsynced: await journal.countUnsynced(),
+    cashier: identity && stored ? cashier : null,
+    cart: identity && stored && cashier ? newCart(crypto.randomUUID()) : null,
+    screen: !identity ? "pairing" : stored && cashier ? "selling" : "signin",
+  });
+  sync = startSync(journal);
+}
+
+start().catch((err) => {
+  document.getElementById("main").replaceChildren(h("p", { role: "alert" }, `The till could not start: ${err.message}`));
+});

@@ -1,0 +1,126 @@
+// The tablet's IndexedDB: the journal of documents, the catalog, device identity, dead letters.
+// A document's life here: pending -> at_gateway -> in_cloud (or dead, kept in dead_letter).
+
+const DB_NAME = "posline";
+const DB_VERSION = 1;
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function finished(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
+  });
+}
+
+export function openJournal() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, DB_VERSION);
+    req.onupgradeneeded = (event) => {
+      const db = req.result;
+      // Fall through: a tablet several versions behind runs every step after its own.
+      switch (event.oldVersion) {
+        case 0: {
+          const documents = db.createObjectStore("documents", { keyPath: "id" });
+          documents.createIndex("state", "state");
+          documents.createIndex("seq", "seq", { unique: true });
+          db.createObjectStore("catalog", { keyPath: "key" });
+          db.createObjectStore("meta", { keyPath: "key" });
+          db.createObjectStore("dead_letter", { keyPath: "pk", autoIncrement: true });
+        }
+      }
+    };
+    req.onsuccess = () => resolve(new Journal(req.result));
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error("the till's database is held open by an older tab"));
+  });
+}
+
+export class Journal {
+  constructor(db) {
+    this.db = db;
+  }
+
+  async getMeta(key) {
+    const row = await request(this.db.transaction("meta").objectStore("meta").get(key));
+    return row ? row.value : undefined;
+  }
+
+  async setMeta(key, value) {
+    const tx = this.db.transaction("meta", "readwrite");
+    tx.objectStore("meta").put({ key, value });
+    await finished(tx);
+  }
+
+  /**
+   * Complete a document: give it the next seq and store it, in one durable transaction.
+   * Completing the same id twice (a double-tapped button) returns the first, with no new seq.
+   */
+  async complete(document) {
+    const tx = this.db.transaction(["documents", "meta"], "readwrite", { durability: "strict" });
+    const documents = tx.objectStore("documents");
+    const meta = tx.objectStore("meta");
+    const existing = await request(documents.get(document.id));
+    if (existing) {
+      await finished(tx);
+      return existing.document;
+    }
+    const last = await request(meta.get("seq"));
+    const seq = (last ? last.value : 0) + 1;
+    const completed = { ...document, seq };
+    documents.put({ id: completed.id, seq, state: "pending", document: completed, completed_at: Date.now() });
+    meta.put({ key: "seq", value: seq });
+    await finished(tx);
+    return completed;
+  }
+
+  async byState(state, limit = 500) {
+    const index = this.db.transaction("documents").objectStore("documents").index("state");
+    const rows = await request(index.getAll(state));
+    return rows.sort((a, b) => a.seq - b.seq).slice(0, limit);
+  }
+
+  async countUnsynced() {
+    const index = this.db.transaction("documents").objectStore("documents").index("state");
+    const [pending, atGateway] = await Promise.all([
+      request(index.count("pending")), request(index.count("at_gateway"))]);
+    return pending + atGateway;
+  }
+
+  /** Move documents to a new state; `reason` sends them to the dead letter store too. */
+  async setState(ids, state, reasons = {}) {
+    if (ids.length === 0) return;
+    const tx = this.db.transaction(["documents", "dead_letter"], "readwrite", { durability: "strict" });
+    const documents = tx.objectStore("documents");
+    for (const id of ids) {
+      const row = await request(documents.get(id));
+      if (!row || row.state === state) continue;
+      documents.put({ ...row, state, state_at: Date.now() });
+      if (reasons[id]) {
+        tx.objectStore("dead_letter").put({ document_id: id, document: row.document, reason: reasons[id],
+                                            at: new Date().toISOString() });
+      }
+    }
+    await finished(tx);
+  }
+
+  async getCatalog() {
+    return request(this.db.transaction("catalog").objectStore("catalog").get("current"));
+  }
+
+  async putCatalog(etag, catalog) {
+    const tx = this.db.transaction("catalog", "readwrite");
+    tx.objectStore("catalog").put({ key: "current", etag, catalog });
+    await finished(tx);
+  }
+
+  async deadLetters() {
+    return request(this.db.transaction("dead_letter").objectStore("dead_letter").getAll());
+  }
+}

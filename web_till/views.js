@@ -1,0 +1,171 @@
+// Screens. Each builds its DOM once when it opens and returns an update(state) for later
+// changes, so typing in a field never loses focus to a redraw.
+import { cartTotals } from "./cart.js";
+import { settle, receiptNumber } from "./document.js";
+import { h } from "./dom.js";
+import { formatRs, parseRupees } from "./money.js";
+
+const LINK_TEXT = { online: "Online", cloud_offline: "Cloud offline", offline: "Offline", unknown: "Connecting" };
+
+export function statusText(state) {
+  return `${LINK_TEXT[state.link]} · ${state.unsynced} unsynced`;
+}
+
+export function pairingScreen(state, actions) {
+  const code = h("input", { id: "pair-code", inputmode: "numeric", autocomplete: "off", maxlength: "6" });
+  const name = h("input", { id: "till-name", value: state.identity ? state.identity.name || "" : "", maxlength: "40" });
+  const alert = h("p", { role: "alert", class: "notice" });
+  const button = h("button", { type: "submit", class: "primary" }, "Pair");
+  const form = h("form", {
+    class: "card narrow",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      button.disabled = true;
+      try {
+        await actions.pair(code.value.trim(), name.value.trim() || "Till");
+      } finally {
+        button.disabled = false;
+      }
+    },
+  },
+  h("h1", {}, "Pair this till"),
+  h("p", {}, "Ask the owner for a pairing code. On the gateway: posline-gateway pair-code."),
+  h("label", { for: "pair-code" }, "Pairing code"), code,
+  h("label", { for: "till-name" }, "Till name (optional)"), name,
+  button, alert);
+  return { root: form, update: (s) => { alert.textContent = s.notice; } };
+}
+
+export function signInScreen(state, actions) {
+  // type=text with masked glyphs: a password field has no textbox role for assistive tech.
+  const pin = h("input", { id: "pin", inputmode: "numeric", autocomplete: "off", class: "masked", maxlength: "8" });
+  const alert = h("p", { role: "alert", class: "notice" });
+  const button = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const waiting = h("p", { class: "hint" });
+  const form = h("form", {
+    class: "card narrow",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      button.disabled = true;
+      try {
+        await actions.signIn(pin.value.trim());
+      } finally {
+        pin.value = "";
+        update(actions.state());
+      }
+    },
+  },
+  h("h1", {}, "Sign in"),
+  h("label", { for: "pin" }, "PIN"), pin, button, waiting, alert);
+  function update(s) {
+    alert.textContent = s.notice;
+    const ready = Boolean(s.catalog);
+    button.disabled = !ready;
+    waiting.textContent = ready ? "" : "Waiting for the product list from the gateway…";
+  }
+  update(state);
+  return { root: form, update };
+}
+
+export function sellingScreen(state, actions) {
+  const search = h("input", { type: "search", id: "search", "aria-label": "Search products",
+                               placeholder: "Search products", autocomplete: "off" });
+  const grid = h("div", { class: "grid", role: "group", "aria-label": "Products" });
+  const lines = h("ul", { class: "lines", "aria-label": "Cart" });
+  const total = h("p", { class: "total" });
+  const pay = h("button", { class: "primary big", onclick: () => actions.startPayment() }, "Pay");
+
+  function drawGrid() {
+    const query = search.value.trim().toLowerCase();
+    const products = (state.catalog ? state.catalog.products : []).filter((p) =>
+      !query || p.name.toLowerCase().includes(query) || p.sku.toLowerCase().includes(query) || p.barcode === query);
+    grid.replaceChildren(...products.map((product) =>
+      // The accessible name is the product's name alone; the price is shown beside it.
+      h("button", { class: "product", "aria-label": product.name, onclick: () => actions.addProduct(product) },
+        h("span", { class: "name" }, product.name), h("span", { class: "price" }, formatRs(product.price)))));
+    if (products.length === 0) grid.append(h("p", { class: "hint" }, "No product matches."));
+  }
+  search.addEventListener("input", drawGrid);
+  search.addEventListener("keydown", (event) => {
+    // A barcode scanner types the code and Enter: add the single match.
+    if (event.key !== "Enter") return;
+    const match = grid.querySelectorAll("button.product");
+    if (match.length === 1) { match[0].click(); search.value = ""; drawGrid(); }
+  });
+
+  function update(s) {
+    const priced = s.cart ? s.cart.lines : [];
+    lines.replaceChildren(...priced.map((line) => h("li", {},
+      h("span", { class: "name" }, line.name),
+      h("span", { class: "qty" },
+        h("button", { class: "small", "aria-label": `One less ${line.name}`, onclick: () => actions.changeQty(line.sku, -1) }, "−"),
+        ` ${line.qty} `,
+        h("button", { class: "small", "aria-label": `One more ${line.name}`, onclick: () => actions.changeQty(line.sku, 1) }, "+")),
+      h("span", { class: "amount" }, formatRs(line.qty * line.unit_price)))));
+    if (priced.length === 0) lines.append(h("li", { class: "hint" }, "Tap a product to add it."));
+    const totals = cartTotals(s.cart || { lines: [] });
+    total.textContent = `Total ${formatRs(totals.total)}`;
+    pay.disabled = totals.items === 0;
+  }
+  drawGrid();
+  update(state);
+  const root = h("div", { class: "selling" },
+    h("section", { class: "catalog" }, search, grid),
+    h("aside", { class: "cart card" }, h("h2", {}, "Cart"), lines, total, pay));
+  return { root, update: (s) => { if (s.catalog !== state.catalog) { state = s; drawGrid(); } update(s); } };
+}
+
+export function paymentScreen(state, actions) {
+  const { total } = cartTotals(state.cart);
+  const tenders = ["cash", "card", "wallet"].map((tender) =>
+    h("button", { class: "tender", "data-tender": tender, onclick: () => actions.setTender(tender) },
+      tender[0].toUpperCase() + tender.slice(1)));
+  const received = h("input", { id: "received", inputmode: "decimal", autocomplete: "off",
+                                oninput: () => actions.setReceived(received.value) });
+  const receivedRow = h("div", {}, h("label", { for: "received" }, "Amount received"), received);
+  const change = h("p", { class: "change", "aria-live": "polite" });
+  const complete = h("button", { class: "primary big", onclick: () => actions.completeSale() }, "Complete sale");
+  function update(s) {
+    for (const button of tenders) button.setAttribute("aria-pressed", String(button.dataset.tender === s.tender));
+    receivedRow.hidden = s.tender !== "cash";
+    const amount = s.tender === "cash" ? parseRupees(s.received) : null;
+    const settled = settle(total, s.tender, amount);
+    change.textContent = s.tender !== "cash" ? `${s.tender === "card" ? "Card" : "Wallet"} payment of ${formatRs(total)}`
+      : settled ? `Change ${formatRs(settled.change)}` : s.received ? "Not enough received" : "";
+    complete.disabled = !settled;
+  }
+  update(state);
+  const root = h("div", { class: "card narrow" },
+    h("h1", {}, `Total ${formatRs(total)}`),
+    h("div", { class: "tenders", role: "group", "aria-label": "Tender" }, tenders),
+    receivedRow, change, complete,
+    h("button", { class: "link", onclick: () => actions.backToCart() }, "Back to cart"));
+  return { root, update };
+}
+
+export function receiptScreen(state, actions) {
+  const doc = state.receipt;
+  const number = receiptNumber(doc.device_code, doc.seq);
+  const root = h("div", { class: "card narrow receipt" },
+    h("h1", {}, "Sale complete"),
+    h("p", { class: "usin" }, "Receipt ", h("strong", { "data-testid": "receipt-number" }, number)),
+    h("p", { class: "hint" }, `${state.identity.shop_name} · ${new Date(doc.created_at).toLocaleString("en-PK")}`),
+    h("ul", { class: "lines" }, doc.lines.map((line) => h("li", {},
+      h("span", { class: "name" }, `${line.qty} × ${line.name}`), h("span", { class: "amount" }, formatRs(line.amount))))),
+    h("p", { class: "total" }, `Total ${formatRs(doc.total)}`),
+    h("p", {}, `GST included ${formatRs(doc.tax)}`),
+    doc.payments.map((p) => h("p", {}, `${p.tender[0].toUpperCase() + p.tender.slice(1)} ${formatRs(p.amount)}`)),
+    h("p", { class: "change" }, `Change ${formatRs(doc.change)}`),
+    h("button", { class: "primary big", onclick: () => actions.newSale() }, "New sale"));
+  return { root, update: () => {} };
+}
+
+export function lockedScreen() {
+  const root = h("div", { class: "card narrow" }, h("h1", {}, "POS Line is open in another tab"),
+    h("p", {}, "Each tablet sells from one tab. Close this one and use the other."));
+  return { root, update: () => {} };
+}
+
+export function loadingScreen() {
+  return { root: h("p", { class: "hint" }, "Opening the till…"), update: () => {} };
+}
