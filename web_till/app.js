@@ -97,7 +97,7 @@ function render(s) {
     shown = { screen: s.screen, view: SCREENS[s.screen](s, actions) };
     main.replaceChildren(shown.view.root);
     const first = main.querySelector("input, button");
-    if (first) first.focus();
+    if (first) first.focus({ preventScroll: true });
   } else {
     shown.view.update(s);
   }
