@@ -1,0 +1,71 @@
+"""Shared fixtures: settings -> database -> app -> client, for SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from cloud_api.app import create_app
+from cloud_api.clock import utc_now
+from cloud_api.contract import document_hash, line_tax
+from cloud_api.database import create_engine, migrate
+from cloud_api.settings import CloudSettings
+
+PG_DSN = os.environ.get("POSLINE_TEST_PG_DSN")
+
+
+def _pg_or_skip() -> str:
+    if PG_DSN:
+        return PG_DSN
+    if os.environ.get("CI"):
+        pytest.fail("CI must run the PostgreSQL suite: set POSLINE_TEST_PG_DSN (.ci/run does)")
+    pytest.skip("POSLINE_TEST_PG_DSN is not set, so the PostgreSQL backend is not tested here")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def cloud_db_url(request: Any, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated cloud database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cloud.db'}"
+    else:
+        url = _pg_or_skip()
+        engine = create_engine(url)
+        async with engine.begin() as conn:   # a clean schema per test
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+    engine = create_engine(url)
+    await migrate(engine)
+    await engine.dispose()
+    yield url
+
+
+@pytest.fixture
+async def cloud_client(cloud_db_url: str, aiohttp_client: Any) -> Any:
+    return await aiohttp_client(create_app(CloudSettings(db_url=cloud_db_url)))
+
+
+def make_sale(device_id: str = "dev-1", device_code: str = "T1", seq: int = 1, *, qty: int = 2,
+              price: int = 55000, doc_id: str | None = None, created_at: str = "2026-11-27T18:05:09+05:00",
+              **overrides: Any) -> dict[str, Any]:
+    """A valid sale document, hashed as the till hashes it."""
+    amount = qty * price
+    tax = line_tax(amount, 1800)
+    doc: dict[str, Any] = {
+        "id": doc_id or str(uuid.uuid4()), "kind": "sale", "device_id": device_id, "device_code": device_code,
+        "seq": seq, "created_at": created_at, "cashier_id": "c1",
+        "lines": [{"sku": "TAPAL-190", "name": "Tapal Danedar 190g", "qty": qty, "unit_price": price,
+                   "gst_bp": 1800, "amount": amount, "tax": tax}],
+        "payments": [{"tender": "cash", "amount": amount + 10000}],
+        "total": amount, "tax": tax, "change": 10000,
+    }
+    doc.update(overrides)
+    doc["hash"] = document_hash(doc)
+    return doc
+
+
+__all__ = ["make_sale", "utc_now"]
