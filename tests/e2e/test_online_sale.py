@@ -53,3 +53,32 @@ def test_online_sale_lands_in_the_cloud_once_with_right_total_and_tax(rig, table
     # The tablet learned the cloud holds it.
     states = wait_until(lambda: [row["state"] for row in tablet.journal()] == ["in_cloud"], what="in_cloud ack")
     assert states
+
+
+def test_a_double_tapped_complete_makes_one_sale(rig, tablets):
+    tablet = tablets().open_and_pair()
+    page = tablet.page
+    page.get_by_role("button", name="Coca-Cola 1.5L", exact=True).click()
+    page.get_by_role("button", name="Pay").click()
+    page.get_by_role("textbox", name="Amount received").fill("500")
+    # Two taps inside one frame, before the screen can change.
+    page.get_by_role("button", name="Complete sale").evaluate("button => { button.click(); button.click(); }")
+    tablet.expect(page.get_by_test_id("receipt-number")).to_have_text("T1-000001")
+    page.get_by_role("button", name="New sale").click()
+    assert tablet.sell(["Coca-Cola 1.5L"]) == "T1-000002"
+    tablet.wait_status(r"^Online · 0 unsynced$")
+    assert [doc["receipt_number"] for doc in rig.cloud_documents()] == ["T1-000001", "T1-000002"]
+
+
+def test_one_tab_per_tablet_and_wrong_pins_are_refused(rig, tablets):
+    tablet = tablets().open_and_pair()
+    second = tablet.context.new_page()
+    second.goto(rig.gateway.url + "/")
+    tablet.expect(second.get_by_role("heading", name="POS Line is open in another tab")).to_be_visible()
+    second.close()
+
+    tablet.page.get_by_role("button", name="Sign out").click()
+    tablet.page.get_by_role("textbox", name="PIN").fill("9999")
+    tablet.page.get_by_role("button", name="Sign in").click()
+    tablet.expect(tablet.page.get_by_role("alert")).to_have_text("Wrong PIN.")
+    tablet.expect(tablet.page.get_by_role("searchbox", name="Search products")).to_have_count(0)
