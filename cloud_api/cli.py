@@ -8,12 +8,11 @@ import logging
 import sys
 from typing import Any
 
-from aiohttp import web
-
 from .app import create_app
 from .database import create_engine, migrate, resolve_db_url
 from .demo_shop import seed_demo_catalog
 from .errors import CloudError
+from .serving import run_service
 from .settings import CloudSettings
 from .shops import create_shop
 
@@ -73,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             asyncio.run(_migrate(db_url))
             settings = CloudSettings(db_url=db_url, host=args.host, port=args.port)
-            web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                        print=lambda *_: print(f"posline-cloud serving on http://{settings.host}:{settings.port}",
-                                               flush=True))
+            asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-cloud"))
     except CloudError as err:
         print(f"posline-cloud: {err.message}", file=sys.stderr)
         return 2

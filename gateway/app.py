@@ -5,7 +5,6 @@ store -> cloud client -> uplink task -> scheduler.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from contextlib import suppress
 from typing import AsyncIterator
@@ -22,6 +21,7 @@ from .catalog import pull_catalog
 from .cloud_client import CloudClient, WanState
 from .errors import UplinkError
 from .heartbeat import send_heartbeat
+from .journal import backlog
 from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE, UPLINK
 from .settings import GatewaySettings
 from .shell import shell_routes
@@ -68,11 +68,9 @@ async def _cloud(app: web.Application) -> AsyncIterator[None]:
 async def _uplink(app: web.Application) -> AsyncIterator[None]:
     uplink = Uplink(app[STORE], app[CLOUD], app[SETTINGS])
     app[UPLINK] = uplink
-    task = asyncio.create_task(uplink.run(), name="uplink")
+    uplink.start()
     yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+    await uplink.stop()
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
@@ -95,6 +93,13 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)
+
+
+async def status_line(app: web.Application) -> str:
+    """One line for `systemctl status`: the WAN and what the cloud still lacks."""
+    pending = await backlog(app[STORE].read())
+    oldest = f", oldest unsynced {pending['oldest_unsynced_at']}" if pending["oldest_unsynced_at"] else ""
+    return f"WAN {app[CLOUD].wan.state}; backlog {pending['backlog']}{oldest}"
 
 
 def _now():

@@ -9,16 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from cloud_api.errors import CloudError
+from cloud_api.serving import run_service
 
-from .app import create_app
-from .box import cloud_identity, get_value, set_values
-from .cloud_client import CloudClient
+from .app import create_app, status_line
+from .box import cloud_identity, get_value
 from .errors import CloudRefused, CloudUnreachable
 from .journal import backlog
 from .pairing import new_pairing_code
+from .provisioning import hand_over, is_provisioned, provision, read_provision_file, scrub_provision_file
 from .settings import GatewaySettings
 from .store import DB_NAME, Store
 
@@ -26,10 +25,13 @@ from .store import DB_NAME, Store
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posline-gateway", description="POS Line shop gateway")
     sub = parser.add_subparsers(dest="command", required=True)
-    prov = sub.add_parser("provision", help="enrol this box with the cloud")
+    prov = sub.add_parser("provision", help="enrol this box with the cloud (flags, or --config FILE)")
     prov.add_argument("--state-dir", required=True, type=Path)
-    prov.add_argument("--cloud-url", required=True)
-    prov.add_argument("--enrol-token", required=True)
+    prov.add_argument("--cloud-url")
+    prov.add_argument("--enrol-token")
+    prov.add_argument("--config", type=Path, help="installer's TOML: cloud_url, enrol_token, shop_name, hostname")
+    prov.add_argument("--scrub-config", action="store_true", help="remove the used token from --config")
+    prov.add_argument("--owner", help="hand the state directory to this user afterwards")
     prov.add_argument("--name", default="gateway", help="how the owner sees this box")
     serve = sub.add_parser("serve", help="serve the till and forward sales to the cloud")
     serve.add_argument("--state-dir", required=True, type=Path)
@@ -41,24 +43,6 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--state-dir", required=True, type=Path)
     status.add_argument("--json", action="store_true")
     return parser
-
-
-async def _provision(state_dir: Path, cloud_url: str, enrol_token: str, name: str) -> dict[str, Any]:
-    store = await Store.open(state_dir)
-    try:
-        if await get_value(store.read(), "api_key"):
-            raise CloudError(f"{state_dir} is already provisioned")
-        cloud = CloudClient(cloud_url.rstrip("/"), None, timeout_s=20)
-        try:
-            enrolled = await cloud.enrol(enrol_token, name)
-        finally:
-            await cloud.aclose()
-        async with store.transaction() as db:
-            await set_values(db, cloud_url=cloud_url.rstrip("/"), api_key=enrolled.api_key,
-                             gateway_id=enrolled.gateway_id, shop_id=enrolled.shop_id, shop_name=enrolled.shop_name)
-        return {"gateway_id": enrolled.gateway_id, "shop_id": enrolled.shop_id, "shop_name": enrolled.shop_name}
-    finally:
-        await store.close()
 
 
 async def _existing_store(state_dir: Path) -> Store:
@@ -101,6 +85,24 @@ async def _status(state_dir: Path) -> dict[str, Any]:
         await store.close()
 
 
+def _provision(args: argparse.Namespace) -> dict[str, Any]:
+    if args.config:
+        if is_provisioned(args.state_dir):   # first boot already done: nothing to do, and say so
+            return {"already_provisioned": True}
+        spec = read_provision_file(args.config)
+        result = asyncio.run(provision(args.state_dir, spec.cloud_url, spec.enrol_token,
+                                       spec.hostname or args.name, spec.hostname, spec.shop_name))
+        if args.scrub_config:
+            scrub_provision_file(args.config)
+    else:
+        if not args.cloud_url or not args.enrol_token:
+            raise CloudError("give --cloud-url and --enrol-token, or --config FILE")
+        result = asyncio.run(provision(args.state_dir, args.cloud_url, args.enrol_token, args.name))
+    if args.owner:
+        hand_over(args.state_dir, args.owner)
+    return result
+
+
 def _print_status(status: dict[str, Any]) -> None:
     print(f"shop:      {status['shop_name']}")
     print(f"wan:       {status['wan']}" + (f" since {status['wan_since']}" if status["wan_since"] else "")
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         if args.command == "provision":
-            print(json.dumps(asyncio.run(_provision(args.state_dir, args.cloud_url, args.enrol_token, args.name))))
+            print(json.dumps(_provision(args)))
         elif args.command == "pair-code":
             print(asyncio.run(_pair_code(GatewaySettings(state_dir=args.state_dir))))
         elif args.command == "status":
@@ -127,9 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             settings = GatewaySettings(state_dir=args.state_dir, host=args.host, port=args.port)
             asyncio.run(_check_provisioned(settings.state_dir))   # fail fast, with one line
-            web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                        print=lambda *_: print(f"posline-gateway serving on http://{settings.host}:{settings.port}",
-                                               flush=True))
+            asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-gateway",
+                                    status_line))
     except CloudError as err:
         print(f"posline-gateway: {err.message}", file=sys.stderr)
         return 2

@@ -34,17 +34,37 @@ class Uplink:
     def __init__(self, store: Store, cloud: CloudClient, settings: GatewaySettings):
         self._store, self._cloud, self._settings = store, cloud, settings
         self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._push: asyncio.Future | None = None
         self.failures = 0
 
     def wake(self) -> None:
         self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="uplink")
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Let a batch in flight finish recording its acks (within grace_s), then stop.
+
+        Cutting it short is still safe (the batch is resent and answered `duplicate`);
+        the grace only saves that resend.
+        """
+        if self._push is not None and not self._push.done():
+            await asyncio.wait({self._push}, timeout=grace_s)
+        for running in (self._task, self._push):
+            if running is not None and not running.done():
+                running.cancel()
+                with suppress(asyncio.CancelledError, UplinkError):
+                    await running
 
     async def run(self) -> None:
         """Forward forever: drain while there is work, sleep until woken, back off on failure."""
         while True:
             self._wake.clear()   # cleared before looking, so a wake during the push is not lost
             try:
-                sent = await self.push_once()
+                self._push = asyncio.ensure_future(self.push_once())
+                sent = await asyncio.shield(self._push)   # stop() waits for it instead of cutting it
             except UplinkError as err:
                 self.failures += 1
                 delay = backoff_delay(self.failures, self._settings.uplink_backoff_base_s,

@@ -1,0 +1,64 @@
+"""Run an aiohttp app as a service: bind, tell systemd READY, ping its watchdog, stop cleanly.
+
+On SIGTERM (systemd's stop) or SIGINT: tell systemd STOPPING, stop accepting
+connections, let requests in flight finish (their transactions commit), run
+the app's cleanup (which flushes and closes the database), then exit 0.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from .systemd import Notifier, ping_watchdog, watchdog_interval_s
+
+log = logging.getLogger(__name__)
+StatusLine = Callable[[web.Application], Awaitable[str]]
+
+# Requests in flight get this long to finish on stop; systemd's TimeoutStopSec is longer.
+SHUTDOWN_GRACE_S = 10.0
+STATUS_EVERY_S = 15.0
+
+
+async def run_service(app: web.Application, host: str, port: int, name: str,
+                      status_line: StatusLine | None = None) -> None:
+    """Serve `app` until SIGTERM/SIGINT, speaking sd_notify when under systemd."""
+    notifier = Notifier()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S)
+    await runner.setup()
+    background: list[asyncio.Task] = []
+    try:
+        await web.TCPSite(runner, host, port).start()
+        print(f"{name} serving on http://{host}:{port}", flush=True)
+        notifier.ready(f"serving on {host}:{port}")   # only now: the socket is bound and accepting
+        interval = watchdog_interval_s()
+        if interval:
+            background.append(asyncio.create_task(ping_watchdog(notifier, interval), name="watchdog"))
+        if status_line and notifier.enabled:
+            background.append(asyncio.create_task(_report_status(app, notifier, status_line), name="status"))
+        await stop.wait()
+        log.info("%s stopping", name)
+        notifier.stopping()
+    finally:
+        for task in background:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        await runner.cleanup()
+        notifier.close()
+        log.info("%s stopped", name)
+
+
+async def _report_status(app: web.Application, notifier: Notifier, status_line: StatusLine) -> None:
+    while True:
+        with suppress(Exception):   # a status line is a courtesy; never let it take the service down
+            notifier.status(await status_line(app))
+        await asyncio.sleep(STATUS_EVERY_S)
