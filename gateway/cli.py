@@ -13,6 +13,7 @@ from cloud_api.errors import CloudError
 from cloud_api.serving import run_service
 
 from .app import create_app, status_line
+from .backup import backup_database
 from .box import cloud_identity, get_value
 from .errors import CloudRefused, CloudUnreachable
 from .journal import backlog
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="WAN, backlog, oldest unsynced, devices")
     status.add_argument("--state-dir", required=True, type=Path)
     status.add_argument("--json", action="store_true")
+    backup = sub.add_parser("backup", help="copy the live database to a file (safe while serving)")
+    backup.add_argument("--state-dir", required=True, type=Path)
+    backup.add_argument("--to", required=True, type=Path)
     return parser
 
 
@@ -126,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             status = asyncio.run(_status(args.state_dir))
             print(json.dumps(status)) if args.json else _print_status(status)
+        elif args.command == "backup":
+            size = backup_database(args.state_dir, args.to)
+            print(f"backed up {args.state_dir / DB_NAME} to {args.to} ({size} bytes)")
         elif args.command == "serve":
             settings = GatewaySettings(state_dir=args.state_dir, host=args.host, port=args.port)
             asyncio.run(_check_provisioned(settings.state_dir))   # fail fast, with one line

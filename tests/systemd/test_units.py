@@ -1,0 +1,66 @@
+"""The systemd units: clean under `systemd-analyze verify`, hardened to an exposure of 2.0 or less."""
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+UNITS = Path(__file__).resolve().parents[2] / "systemd"
+ANALYZE = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed on this machine")
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str   # systemd keys are case-sensitive
+    parser.read(UNITS / name)
+    return parser
+
+
+@needs_analyze
+@pytest.mark.parametrize("name,limit", [("posline-gateway.service", 2.0), ("posline-cloud.service", 2.0)])
+def test_exposure_is_at_most_two(name, limit):
+    out = subprocess.run([ANALYZE, "security", "--offline=true", str(UNITS / name)], capture_output=True, text=True)
+    level = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out.stdout).group(1))
+    assert level <= limit, out.stdout[-2000:]
+
+
+@needs_analyze
+def test_units_verify_clean(tmp_path):
+    # verify checks that ExecStart exists: point it at a real executable laid out like /opt/posline.
+    venv_bin = tmp_path / "opt" / "posline" / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    for command in ("posline-gateway", "posline-cloud"):
+        (venv_bin / command).write_text("#!/bin/sh\n")
+        (venv_bin / command).chmod(0o755)
+    names = ["posline-gateway.service", "posline-gateway-provision.service", "posline-cloud.service"]
+    for name in names:
+        (tmp_path / name).write_text((UNITS / name).read_text().replace("/opt/posline/", f"{tmp_path}/opt/posline/"))
+    out = subprocess.run([ANALYZE, "verify", "--man=no", *names], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout + out.stderr == "", out.stdout + out.stderr
+
+
+def test_gateway_unit_does_what_an_installer_expects():
+    service = unit("posline-gateway.service")
+    s, u = service["Service"], service["Unit"]
+    assert s["Type"] == "notify" and int(s["WatchdogSec"]) > 0 and s["Restart"] == "always"
+    assert s["User"] == "posline" and s["StateDirectory"] == "posline"
+    assert "CAP_NET_BIND_SERVICE" in s["AmbientCapabilities"]
+    # After the LAN, never waiting for the internet: the WAN may be down at boot.
+    assert "network.target" in u["After"] and "network-online" not in u.get("After", "") + u.get("Wants", "")
+    assert "--state-dir /var/lib/posline" in s["ExecStart"]
+    assert service["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_first_boot_unit_runs_once_only_with_the_file():
+    service = unit("posline-gateway-provision.service")
+    conditions = (UNITS / "posline-gateway-provision.service").read_text()
+    assert "ConditionPathExists=!/var/lib/posline/provisioned" in conditions
+    assert "ConditionPathExists=/boot/firmware/posline.toml" in conditions
+    assert service["Service"]["Type"] == "oneshot"
+    assert "--scrub-config" in service["Service"]["ExecStart"]
+    assert "posline-gateway.service" in service["Unit"]["Before"]
