@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from .app import create_app
+from .cli_errors import run_cli
 from .database import create_engine, migrate, resolve_db_url
 from .demo_shop import seed_demo_catalog
 from .errors import CloudError
@@ -60,26 +61,22 @@ async def _create_shop(db_url: str, name: str, timezone: str, demo: bool) -> dic
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return run_cli("posline-cloud", lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> None:
     db_url = resolve_db_url(args.db)
-    try:
-        if args.command == "migrate":
-            asyncio.run(_migrate(db_url))
-            print("database is up to date")
-        elif args.command == "create-shop":
-            if not args.name.strip():
-                raise CloudError("--name must not be empty")
-            print(json.dumps(asyncio.run(_create_shop(db_url, args.name.strip(), args.timezone, args.demo))))
-        elif args.command == "serve":
-            asyncio.run(_migrate(db_url))
-            settings = CloudSettings(db_url=db_url, host=args.host, port=args.port)
-            asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-cloud"))
-    except CloudError as err:
-        print(f"posline-cloud: {err.message}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as err:
-        print(f"posline-cloud: {err}", file=sys.stderr)
-        return 2
-    return 0
+    if args.command == "migrate":
+        asyncio.run(_migrate(db_url))
+        print("database is up to date")
+    elif args.command == "create-shop":
+        if not args.name.strip():
+            raise CloudError("--name must not be empty")
+        print(json.dumps(asyncio.run(_create_shop(db_url, args.name.strip(), args.timezone, args.demo))))
+    elif args.command == "serve":
+        asyncio.run(_migrate(db_url))
+        settings = CloudSettings(db_url=db_url, host=args.host, port=args.port)
+        asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-cloud"))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cloud_api.cli_errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, run_cli
 from cloud_api.errors import CloudError
 from cloud_api.serving import run_service
 
@@ -122,35 +123,27 @@ def _print_status(status: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        if args.command == "provision":
-            print(json.dumps(_provision(args)))
-        elif args.command == "pair-code":
-            print(asyncio.run(_pair_code(GatewaySettings(state_dir=args.state_dir))))
-        elif args.command == "status":
-            status = asyncio.run(_status(args.state_dir))
-            print(json.dumps(status)) if args.json else _print_status(status)
-        elif args.command == "backup":
-            size = backup_database(args.state_dir, args.to)
-            print(f"backed up {args.state_dir / DB_NAME} to {args.to} ({size} bytes)")
-        elif args.command == "serve":
-            settings = GatewaySettings(state_dir=args.state_dir, host=args.host, port=args.port)
-            asyncio.run(_check_provisioned(settings.state_dir))   # fail fast, with one line
-            asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-gateway",
-                                    status_line))
-    except CloudError as err:
-        print(f"posline-gateway: {err.message}", file=sys.stderr)
-        return 2
-    except CloudUnreachable as err:
-        print(f"posline-gateway: cannot reach the cloud: {err}", file=sys.stderr)
-        return 3
-    except CloudRefused as err:
-        print(f"posline-gateway: {err}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as err:
-        print(f"posline-gateway: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli("posline-gateway", lambda: _run(args), {
+        CloudUnreachable: (EXIT_UNREACHABLE, "cannot reach the cloud: "),
+        CloudRefused: (EXIT_BAD_INPUT, ""),
+    })
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "provision":
+        print(json.dumps(_provision(args)))
+    elif args.command == "pair-code":
+        print(asyncio.run(_pair_code(GatewaySettings(state_dir=args.state_dir))))
+    elif args.command == "status":
+        status = asyncio.run(_status(args.state_dir))
+        print(json.dumps(status)) if args.json else _print_status(status)
+    elif args.command == "backup":
+        size = backup_database(args.state_dir, args.to)
+        print(f"backed up {args.state_dir / DB_NAME} to {args.to} ({size} bytes)")
+    elif args.command == "serve":
+        settings = GatewaySettings(state_dir=args.state_dir, host=args.host, port=args.port)
+        asyncio.run(_check_provisioned(settings.state_dir))   # fail fast, with one line
+        asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-gateway", status_line))
 
 
 if __name__ == "__main__":

@@ -15,3 +15,16 @@ export function h(tag, props = {}, ...children) {
   }
   return el;
 }
+
+/** A form's submit handler that disables its button while `work` runs (no double submits). */
+export function onSubmit(button, work, after = () => { button.disabled = false; }) {
+  return async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    try {
+      await work();
+    } finally {
+      after();
+    }
+  };
+}

@@ -69,6 +69,10 @@ async function push(journal, token) {
     if (pending.length === 0) return;
     const documents = await Promise.all(pending.map((row) => withHash(row.document)));
     const answer = await call("journal:batch", { method: "POST", token, body: { documents } });
+    if (answer.json.results.length !== pending.length) {
+      // Never guess which result is whose: keep them all pending and try again later.
+      throw new Error(`gateway answered ${answer.json.results.length} results for ${pending.length} documents`);
+    }
     update({ clockOffsetMs: clockOffset(answer.json.server_time, answer.rtt) });
     await journal.setMeta("clock_offset_ms", state.clockOffsetMs);
     const delivered = [];

@@ -2,7 +2,7 @@
 // changes, so typing in a field never loses focus to a redraw.
 import { cartTotals } from "./cart.js";
 import { settle, receiptNumber } from "./document.js";
-import { h } from "./dom.js";
+import { h, onSubmit } from "./dom.js";
 import { formatRs, parseRupees } from "./money.js";
 
 const LINK_TEXT = { online: "Online", cloud_offline: "Cloud offline", offline: "Offline", unknown: "Connecting" };
@@ -18,15 +18,7 @@ export function pairingScreen(state, actions) {
   const button = h("button", { type: "submit", class: "primary" }, "Pair");
   const form = h("form", {
     class: "card narrow",
-    onsubmit: async (event) => {
-      event.preventDefault();
-      button.disabled = true;
-      try {
-        await actions.pair(code.value.trim(), name.value.trim() || "Till");
-      } finally {
-        button.disabled = false;
-      }
-    },
+    onsubmit: onSubmit(button, () => actions.pair(code.value.trim(), name.value.trim() || "Till")),
   },
   h("h1", {}, "Pair this till"),
   h("p", {}, "Ask the owner for a pairing code. On the gateway: posline-gateway pair-code."),
@@ -44,16 +36,10 @@ export function signInScreen(state, actions) {
   const waiting = h("p", { class: "hint" });
   const form = h("form", {
     class: "card narrow",
-    onsubmit: async (event) => {
-      event.preventDefault();
-      button.disabled = true;
-      try {
-        await actions.signIn(pin.value.trim());
-      } finally {
-        pin.value = "";
-        update(actions.state());
-      }
-    },
+    onsubmit: onSubmit(button, () => actions.signIn(pin.value.trim()), () => {
+      pin.value = "";
+      update(actions.state());
+    }),
   },
   h("h1", {}, "Sign in"),
   h("label", { for: "pin" }, "PIN"), pin, button, waiting, alert);
