@@ -142,5 +142,6 @@ def _terminate(_signum: int, _frame: object) -> None:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _terminate)   # stop like Ctrl-C does
+    for sig in (signal.SIGINT, signal.SIGTERM):   # Ctrl-C, and a stop from a supervisor alike
+        signal.signal(sig, _terminate)
     sys.exit(main())
