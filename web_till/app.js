@@ -104,7 +104,7 @@ function render(s) {
   document.getElementById("status").textContent = views.statusText(s);
   document.getElementById("status").dataset.link = s.link;
   document.getElementById("who").textContent = s.identity
-    ? `${s.identity.shop_name} · ${s.identity.device_code}${s.cashier ? " · " + s.cashier.name : ""}` : "POS Line";
+    ? `${s.identity.shop_name} · ${s.identity.device_code}${s.cashier ? " · " + s.cashier.name : ""}` : "";
   document.getElementById("sign-out").hidden = !s.cashier || s.screen === "locked";
 }
 

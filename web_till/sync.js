@@ -19,11 +19,12 @@ export function startSync(journal) {
     running = true;
     try {
       const token = state.identity && state.identity.token;
-      if (!token) return;
-      await push(journal, token);
-      await learnAcks(journal, token);
-      await pullCatalog(journal, token);
-      const status = await call("status", { token });
+      if (token) {
+        await push(journal, token);
+        await learnAcks(journal, token);
+        await pullCatalog(journal, token);
+      }
+      const status = await call("status", { token });   // an unpaired till still learns its link
       failures = 0;
       update({ link: status.json.wan === "online" ? "online" : "cloud_offline" });
     } catch (err) {

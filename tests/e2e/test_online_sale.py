@@ -14,6 +14,8 @@ def test_online_sale_lands_in_the_cloud_once_with_right_total_and_tax(rig, table
     tablet = tablets()
     page = tablet.page
     page.goto(rig.gateway.url + "/")
+    tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
+    tablet.wait_status(r"^Online · 0 unsynced$")   # an unpaired till already knows its link
     tablet.screenshot("1-pairing")
     tablet.open_and_pair()
 
