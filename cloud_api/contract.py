@@ -216,7 +216,8 @@ class InvalidDocument(ValueError):
         self.document_id = document_id
 
 
-def _first_error(err: ValidationError) -> str:
+def first_error(err: ValidationError) -> str:
+    """The first problem pydantic found, as "where: what" for people and logs."""
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
     message = first["msg"].removeprefix("Value error, ")
@@ -231,7 +232,7 @@ def parse_document(raw: Any) -> Sale | OtherDocument:
     try:
         document = _document_adapter.validate_python(raw)
     except ValidationError as err:
-        raise InvalidDocument(_first_error(err), doc_id) from err
+        raise InvalidDocument(first_error(err), doc_id) from err
     try:
         expected = document_hash(raw)
     except NotCanonical as err:
@@ -261,10 +262,6 @@ class BatchResponse(BaseModel):
     results: list[DocumentResult]
     server_time: str
 
-
-def is_delivered(status: str) -> bool:
-    """The receiver holds this document (or quarantined it beside its twin): stop sending it."""
-    return status in ("stored", "duplicate", "conflict")
 
 
 # --- catalog -------------------------------------------------------------------------

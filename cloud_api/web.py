@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from .contract import first_error
 from .errors import BadRequest, CloudError, Unauthorised
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,7 @@ def parse_model(payload: Any, model: type[Model]) -> Model:
     try:
         return model.model_validate(payload)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BadRequest(f"{where}: {first['msg']}" if where else first["msg"]) from err
+        raise BadRequest(first_error(err)) from err
 
 
 def bearer_token(request: web.Request) -> str:

@@ -6,6 +6,7 @@ store -> cloud client -> uplink task -> scheduler.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from contextlib import suppress
 from typing import AsyncIterator
 
@@ -87,9 +88,9 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler = AsyncIOScheduler()
     # Started now rather than after one interval, so a fresh box has its catalog at once.
     scheduler.add_job(catalog_job, "interval", seconds=settings.catalog_interval_s, id="catalog",
-                      next_run_time=_now(), max_instances=1, coalesce=True)
+                      next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     scheduler.add_job(heartbeat_job, "interval", seconds=settings.heartbeat_interval_s, id="heartbeat",
-                      next_run_time=_now(), max_instances=1, coalesce=True)
+                      next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)
@@ -100,8 +101,3 @@ async def status_line(app: web.Application) -> str:
     pending = await backlog(app[STORE].read())
     oldest = f", oldest unsynced {pending['oldest_unsynced_at']}" if pending["oldest_unsynced_at"] else ""
     return f"WAN {app[CLOUD].wan.state}; backlog {pending['backlog']}{oldest}"
-
-
-def _now():
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc)

@@ -11,16 +11,18 @@ import gzip
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from cloud_api.clock import utc_now
 from cloud_api.contract import BatchResponse, Catalog, EnrolResponse, Heartbeat
 
-from .errors import CloudRefused, CloudUnreachable
+from .errors import CloudRefused, CloudUnreachable, UplinkError
 
 log = logging.getLogger(__name__)
+Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass
@@ -81,24 +83,32 @@ class CloudClient:
 
     async def enrol(self, enrol_token: str, name: str) -> EnrolResponse:
         response = await self._call("POST", "/v1/gateways:enrol", json={"enrol_token": enrol_token, "name": name})
-        return EnrolResponse.model_validate(response.json())
+        return _parse(response, EnrolResponse)
 
     async def post_batch(self, documents: list[dict[str, Any]], received_at: dict[str, str]) -> BatchResponse:
         """Send a batch; raises unless the cloud committed it and answered for each document."""
         body = json.dumps({"documents": documents, "received_at": received_at}, ensure_ascii=False).encode()
         response = await self._call("POST", "/v1/journal:batch", content=gzip.compress(body, compresslevel=5),
                                     headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
-        return BatchResponse.model_validate(response.json())
+        return _parse(response, BatchResponse)
 
     async def get_catalog(self, etag: str | None) -> tuple[Catalog, str] | None:
         """The catalog and its ETag, or None if ours is current."""
         response = await self._call("GET", "/v1/catalog", headers={"If-None-Match": etag} if etag else {})
         if response.status_code == 304:
             return None
-        return Catalog.model_validate(response.json()), response.headers.get("ETag", "")
+        return _parse(response, Catalog), response.headers.get("ETag", "")
 
     async def heartbeat(self, beat: Heartbeat) -> None:
         await self._call("POST", "/v1/heartbeat", json=beat.model_dump())
+
+
+def _parse(response: httpx.Response, model: type[Model]) -> Model:
+    """The cloud's answer as a model; an unreadable one is an UplinkError (retried), never a crash."""
+    try:
+        return model.model_validate(response.json())
+    except (ValueError, ValidationError) as err:
+        raise UplinkError(f"cloud answered {response.status_code} with an unreadable {model.__name__}") from err
 
 
 def _error_message(response: httpx.Response) -> str:

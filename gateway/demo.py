@@ -51,9 +51,9 @@ class Service:
     process: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 30) -> "Service":
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, **self.env}, start_new_session=True)
+        with open(self.log_path, "ab") as log:   # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
+                                            env={**os.environ, **self.env}, start_new_session=True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 
 import aiosqlite
 
-from cloud_api.clock import utc_now
+from cloud_api.clock import utc_after, utc_now
 from cloud_api.contract import DEVICE_CODE
 from cloud_api.credentials import new_token, token_digest
 
@@ -36,16 +35,12 @@ class Pairing:
     token: str
 
 
-def _later(seconds: int) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
-
 
 async def new_pairing_code(db: aiosqlite.Connection, ttl_s: int) -> str:
     """Make a one-time 6-digit code, valid for ttl_s seconds (inside the caller's transaction)."""
     code = f"{secrets.randbelow(10**6):06d}"
     await db.execute("INSERT OR REPLACE INTO pairing_codes (code_digest, created_at, expires_at) VALUES (?, ?, ?)",
-                     (token_digest(code), utc_now(), _later(ttl_s)))
+                     (token_digest(code), utc_now(), utc_after(ttl_s)))
     await set_values(db, pairing_failures="0")
     return code
 

@@ -65,11 +65,14 @@ class Uplink:
             try:
                 self._push = asyncio.ensure_future(self.push_once())
                 sent = await asyncio.shield(self._push)   # stop() waits for it instead of cutting it
-            except UplinkError as err:
+            except Exception as err:   # noqa: BLE001 - the uplink must outlive any one failure
                 self.failures += 1
                 delay = backoff_delay(self.failures, self._settings.uplink_backoff_base_s,
                                       self._settings.uplink_backoff_cap_s)
-                log.warning("uplink: %s; retry %d in %.1fs", err, self.failures, delay)
+                if isinstance(err, UplinkError):
+                    log.warning("uplink: %s; retry %d in %.1fs", err, self.failures, delay)
+                else:   # a bug or a disk problem: loud in the log, but sales keep their way out
+                    log.exception("uplink: unexpected failure; retry %d in %.1fs", self.failures, delay)
                 # A WAN that comes back (seen by the catalog pull or heartbeat) ends the wait early.
                 wake_on = self._cloud.wan.back_online if self._cloud.wan.state != "online" else None
                 await _sleep(delay, wake_on)

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 
 from cloud_api.app import create_app
-from cloud_api.clock import utc_now
 from cloud_api.contract import document_hash, line_tax
 from cloud_api.database import create_engine, migrate
 from cloud_api.settings import CloudSettings
@@ -67,5 +66,3 @@ def make_sale(device_id: str = "dev-1", device_code: str = "T1", seq: int = 1, *
     doc["hash"] = document_hash(doc)
     return doc
 
-
-__all__ = ["make_sale", "utc_now"]

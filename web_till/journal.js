@@ -120,7 +120,4 @@ export class Journal {
     await finished(tx);
   }
 
-  async deadLetters() {
-    return request(this.db.transaction("dead_letter").objectStore("dead_letter").getAll());
-  }
 }

@@ -141,3 +141,16 @@ async def test_the_loop_retries_with_backoff_then_drains(store, tmp_path):
     assert set((await states(store)).values()) == {"in_cloud"}
     assert calls["n"] == 4    # two failures, then two batches (3 + 1)
     await client.aclose()
+
+
+async def test_an_unreadable_answer_is_retried_not_fatal(store, tmp_path):
+    await fill(store, 2)
+    answers = iter([httpx.Response(200, text="<html>captive portal</html>"),
+                    httpx.Response(200, json={"server_time": utc_now(), "results": "nope"})])
+    client = cloud(lambda request: next(answers))
+    uplink = Uplink(store, client, GatewaySettings(state_dir=tmp_path / "gw"))
+    for _ in range(2):
+        with pytest.raises(UplinkError, match="unreadable BatchResponse"):
+            await uplink.push_once()
+    assert set((await states(store)).values()) == {"pending"}
+    await client.aclose()
