@@ -10,7 +10,7 @@ from .contract import MAX_BATCH_BYTES
 from .database import create_engine
 from .gateway_api import ENGINE
 from .settings import CloudSettings
-from .web import error_middleware
+from .service.web import error_middleware
 
 
 def create_app(settings: CloudSettings) -> web.Application:

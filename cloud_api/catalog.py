@@ -5,7 +5,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
-from .clock import utc_now
+from .service.clock import utc_now
 from .contract import Cashier, CashierIn, Catalog, Product, ProductIn
 from .credentials import PIN_ITERATIONS, new_salt, pin_hash
 from .database import insert_or_ignore

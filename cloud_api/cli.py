@@ -9,11 +9,11 @@ import sys
 from typing import Any
 
 from .app import create_app
-from .cli_errors import run_cli
+from .service.cli import run_cli
 from .database import create_engine, migrate, resolve_db_url
 from .demo_shop import seed_demo_catalog
-from .errors import CloudError
-from .serving import run_service
+from .service.errors import ServiceError
+from .service.serving import run_service
 from .settings import CloudSettings
 from .shops import create_shop
 
@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> None:
         print("database is up to date")
     elif args.command == "create-shop":
         if not args.name.strip():
-            raise CloudError("--name must not be empty")
+            raise ServiceError("--name must not be empty")
         print(json.dumps(asyncio.run(_create_shop(db_url, args.name.strip(), args.timezone, args.demo))))
     elif args.command == "serve":
         asyncio.run(_migrate(db_url))

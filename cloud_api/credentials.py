@@ -1,31 +1,13 @@
-"""Secrets at rest: bearer tokens kept as digests, PINs as salted PBKDF2.
+"""Cashier PINs at rest: salted PBKDF2 (bearer tokens are in service/tokens.py).
 
-Used by the cloud (owner tokens, enrolment tokens, gateway API keys, cashier
-PINs) and by the gateway (till tokens, pairing codes). The till verifies PINs
-offline with the same PBKDF2 parameters (web_till/pin.js).
+The till verifies PINs offline with the same PBKDF2 parameters (web_till/pin.js).
 """
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 PIN_ITERATIONS = 100_000
-
-
-def new_token() -> str:
-    """A bearer token with 256 bits of entropy."""
-    return secrets.token_urlsafe(32)
-
-
-def token_digest(token: str) -> str:
-    """What we store for a high-entropy token: its SHA-256 (no salt needed at 256 bits)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def same_secret(a: str, b: str) -> bool:
-    """Compare digests in constant time."""
-    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def new_salt() -> str:

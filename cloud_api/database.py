@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .errors import BadRequest
+from .service.errors import BadRequest
 
 DEFAULT_DB = "sqlite:///posline-cloud.db"
 

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import schema
 from .catalog import catalog_etag, catalog_version, load_catalog
-from .clock import utc_now
+from .service.clock import utc_now
 from .contract import BatchResponse, EnrolRequest, Heartbeat, JournalBatch
 from .ingest import ingest_batch
 from .shops import GatewayIdentity, enrol_gateway, gateway_for_key
-from .web import bearer_token, read_model
+from .service.web import bearer_token, read_model
 
 ENGINE = web.AppKey("engine", AsyncEngine)
 routes = web.RouteTableDef()

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
-from .clock import utc_now
+from .service.clock import utc_now
 from .contract import (
     DocumentResult,
     InvalidDocument,

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 
 from . import schema
 from .catalog import put_cashier, put_product
-from .clock import utc_now
+from .service.clock import utc_now
 from .contract import CashierIn, ProductIn
-from .errors import BadRequest, Forbidden
+from .service.errors import BadRequest, Forbidden
 from .gateway_api import ENGINE
 from .reports import daily_summary, list_documents, sync_health
 from .shops import issue_enrol_token, shop_for_owner_token
-from .web import bearer_token, read_model
+from .service.web import bearer_token, read_model
 
 routes = web.RouteTableDef()
 

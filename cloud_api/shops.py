@@ -8,10 +8,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
-from .clock import utc_now
+from .service.clock import utc_now
 from .contract import EnrolResponse
-from .credentials import new_token, token_digest
-from .errors import Unauthorised
+from .service.tokens import new_token, token_digest
+from .service.errors import Unauthorised
 
 
 @dataclass(frozen=True)

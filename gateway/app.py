@@ -14,7 +14,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from cloud_api.contract import MAX_BATCH_BYTES
-from cloud_api.web import error_middleware
+from cloud_api.service.web import error_middleware
 
 from . import till_api
 from .box import cloud_identity, set_values

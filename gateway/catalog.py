@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from cloud_api.clock import utc_now
+from cloud_api.service.clock import utc_now
 
 from .cloud_client import CloudClient
 from .store import Store

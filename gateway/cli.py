@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cloud_api.cli_errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, run_cli
-from cloud_api.errors import CloudError
-from cloud_api.serving import run_service
+from cloud_api.service.cli import EXIT_BAD_INPUT, EXIT_UNREACHABLE, run_cli
+from cloud_api.service.errors import ServiceError
+from cloud_api.service.serving import run_service
 
 from .app import create_app, status_line
 from .backup import backup_database
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _existing_store(state_dir: Path) -> Store:
     if not (state_dir / DB_NAME).exists():
-        raise CloudError(f"{state_dir} holds no gateway: run posline-gateway provision first")
+        raise ServiceError(f"{state_dir} holds no gateway: run posline-gateway provision first")
     store = await Store.open(state_dir)
     await cloud_identity(store.read())   # NotProvisioned if enrolment never finished
     return store
@@ -101,7 +101,7 @@ def _provision(args: argparse.Namespace) -> dict[str, Any]:
             scrub_provision_file(args.config)
     else:
         if not args.cloud_url or not args.enrol_token:
-            raise CloudError("give --cloud-url and --enrol-token, or --config FILE")
+            raise ServiceError("give --cloud-url and --enrol-token, or --config FILE")
         result = asyncio.run(provision(args.state_dir, args.cloud_url, args.enrol_token, args.name))
     if args.owner:
         hand_over(args.state_dir, args.owner)

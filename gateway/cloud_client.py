@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from cloud_api.clock import utc_now
+from cloud_api.service.clock import utc_now
 from cloud_api.contract import BatchResponse, Catalog, EnrolResponse, Heartbeat
 
 from .errors import CloudRefused, CloudUnreachable, UplinkError

@@ -1,13 +1,12 @@
-"""Errors of the gateway. The HTTP ones are the cloud's tree (one JSON shape everywhere):
+"""Errors of the gateway.
 
-    CloudError (cloud_api.errors)     500 internal
-    ├── BadRequest                    400 bad_request
-    ├── Unauthorised                  401 unauthorised
-    ├── Forbidden                     403 forbidden
-    ├── NotFound                      404 not_found
-    ├── Conflict                      409 conflict
-    ├── TooLarge                      413 too_large
+HTTP errors are the shared tree of cloud_api/service/errors.py (one JSON shape
+everywhere: ServiceError and its 4xx subclasses); the box adds one of its own:
+
+    ServiceError (cloud_api.service.errors)
     └── NotProvisioned                503 not_provisioned   (this box has no cloud identity yet)
+
+Talking to the cloud has its own tree, never shown to a till as an HTTP error:
 
     UplinkError                       talking to the cloud failed
     ├── CloudUnreachable              network down, timeout, 5xx: retry with backoff
@@ -15,13 +14,10 @@
 """
 from __future__ import annotations
 
-from cloud_api.errors import BadRequest, CloudError, Conflict, Forbidden, NotFound, TooLarge, Unauthorised
-
-__all__ = ["BadRequest", "CloudError", "Conflict", "Forbidden", "NotFound", "TooLarge", "Unauthorised",
-           "NotProvisioned", "UplinkError", "CloudUnreachable", "CloudRefused"]
+from cloud_api.service.errors import ServiceError
 
 
-class NotProvisioned(CloudError):
+class NotProvisioned(ServiceError):
     status, code = 503, "not_provisioned"
 
 

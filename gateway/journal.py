@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from cloud_api.clock import utc_now
+from cloud_api.service.clock import utc_now
 from cloud_api.contract import DocumentResult, InvalidDocument, canonical_json, parse_document
 
 from .pairing import Device

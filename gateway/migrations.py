@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 
 import aiosqlite
 
-from cloud_api.clock import utc_now
+from cloud_api.service.clock import utc_now
 
 Step = Callable[[aiosqlite.Connection], Awaitable[None]]
 

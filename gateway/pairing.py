@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from cloud_api.clock import utc_after, utc_now
+from cloud_api.service.clock import utc_after, utc_now
 from cloud_api.contract import DEVICE_CODE
-from cloud_api.credentials import new_token, token_digest
+from cloud_api.service.tokens import new_token, token_digest
 
 from .box import get_value, set_values
-from .errors import Unauthorised
+from cloud_api.service.errors import Unauthorised
 
 MAX_FAILURES = 5
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloud_api.clock import utc_now
-from cloud_api.errors import CloudError
+from cloud_api.service.clock import utc_now
+from cloud_api.service.errors import ServiceError
 
 from .box import get_value, set_values
 from .cloud_client import CloudClient
@@ -33,21 +33,21 @@ class ProvisionFile:
 
 
 def read_provision_file(path: Path) -> ProvisionFile:
-    """Parse the installer's TOML, or a one-line CloudError saying what is wrong."""
+    """Parse the installer's TOML, or a one-line ServiceError saying what is wrong."""
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text())
     except FileNotFoundError as err:
-        raise CloudError(f"{path} does not exist") from err
+        raise ServiceError(f"{path} does not exist") from err
     except tomllib.TOMLDecodeError as err:
-        raise CloudError(f"{path} is not valid TOML: {err}") from err
+        raise ServiceError(f"{path} is not valid TOML: {err}") from err
     for key in ("cloud_url", "enrol_token"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            raise CloudError(f"{path} needs {key} = \"...\"")
+            raise ServiceError(f"{path} needs {key} = \"...\"")
     if not re.match(r"^https?://", data["cloud_url"]):
-        raise CloudError(f"{path}: cloud_url must start with https:// (or http:// on a test bench)")
+        raise ServiceError(f"{path}: cloud_url must start with https:// (or http:// on a test bench)")
     hostname = data.get("hostname")
     if hostname is not None and not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", str(hostname)):
-        raise CloudError(f"{path}: hostname must be a simple lower-case name like posline-madina")
+        raise ServiceError(f"{path}: hostname must be a simple lower-case name like posline-madina")
     return ProvisionFile(data["cloud_url"].strip().rstrip("/"), data["enrol_token"].strip(),
                          data.get("shop_name"), hostname)
 
@@ -58,7 +58,7 @@ async def provision(state_dir: Path, cloud_url: str, enrol_token: str, name: str
     store = await Store.open(state_dir)
     try:
         if await get_value(store.read(), "api_key"):
-            raise CloudError(f"{state_dir} is already provisioned")
+            raise ServiceError(f"{state_dir} is already provisioned")
         cloud = CloudClient(cloud_url.rstrip("/"), None, timeout_s=20)
         try:
             enrolled = await cloud.enrol(enrol_token, name)
@@ -66,7 +66,7 @@ async def provision(state_dir: Path, cloud_url: str, enrol_token: str, name: str
             await cloud.aclose()
         if expected_shop and expected_shop != enrolled.shop_name:
             # The token was spent, but on the wrong shop: say so loudly rather than sell into it.
-            raise CloudError(f"the enrolment token belongs to shop {enrolled.shop_name!r}, "
+            raise ServiceError(f"the enrolment token belongs to shop {enrolled.shop_name!r}, "
                              f"not {expected_shop!r}; ask for a new token")
         values = dict(cloud_url=cloud_url.rstrip("/"), api_key=enrolled.api_key, gateway_id=enrolled.gateway_id,
                       shop_id=enrolled.shop_id, shop_name=enrolled.shop_name, provisioned_at=utc_now())
@@ -106,6 +106,6 @@ def hand_over(state_dir: Path, user: str) -> None:
     try:
         entry = pwd.getpwnam(user)
     except KeyError as err:
-        raise CloudError(f"no such user {user!r}: run systemd/install.sh first") from err
+        raise ServiceError(f"no such user {user!r}: run systemd/install.sh first") from err
     for path in [state_dir, *state_dir.rglob("*")]:
         os.chown(path, entry.pw_uid, entry.pw_gid)

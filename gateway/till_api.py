@@ -6,12 +6,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from cloud_api.clock import utc_now
+from cloud_api.service.clock import utc_now
 from cloud_api.contract import BatchResponse, JournalBatch
-from cloud_api.web import bearer_token, read_model
+from cloud_api.service.web import bearer_token, read_model
 
 from .catalog import current_catalog
-from .errors import NotProvisioned, Unauthorised
+from cloud_api.service.errors import Unauthorised
+
+from .errors import NotProvisioned
 from .journal import backlog, cloud_states, receive_batch
 from .keys import CLOUD, SHOP_NAME, STORE, UPLINK
 from .pairing import Device, device_for_token, pair_device

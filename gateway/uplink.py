@@ -12,7 +12,7 @@ import json
 import logging
 from contextlib import suppress
 
-from cloud_api.clock import utc_now
+from cloud_api.service.clock import utc_now
 from cloud_api.contract import MAX_BATCH_BYTES
 
 from .backoff import backoff_delay

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from cloud_api.systemd import Notifier, ping_watchdog, watchdog_interval_s
+from cloud_api.service.systemd import Notifier, ping_watchdog, watchdog_interval_s
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from cloud_api.errors import CloudError
+from cloud_api.service.errors import ServiceError
 from gateway.provisioning import read_provision_file, scrub_provision_file
 
 
@@ -31,7 +31,7 @@ def write_toml(path, cloud_url: str, token: str, shop: str = "Madina") -> None:
 def test_a_bad_file_says_what_is_wrong(tmp_path, text, problem):
     path = tmp_path / "posline.toml"
     path.write_text(text)
-    with pytest.raises(CloudError, match=problem):
+    with pytest.raises(ServiceError, match=problem):
         read_provision_file(path)
 
 

@@ -9,7 +9,7 @@ import random
 import httpx
 import pytest
 
-from cloud_api.clock import utc_now
+from cloud_api.service.clock import utc_now
 from gateway.backoff import backoff_delay
 from gateway.cloud_client import CloudClient
 from gateway.errors import CloudRefused, CloudUnreachable, UplinkError

@@ -12,8 +12,8 @@ from typing import Any, Awaitable, Callable, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .contract import first_error
-from .errors import BadRequest, CloudError, Unauthorised
+from ..contract import first_error
+from .errors import BadRequest, ServiceError, Unauthorised
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -29,7 +29,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Map domain errors and aiohttp's own HTTP errors to one JSON shape."""
     try:
         return await handler(request)
-    except CloudError as err:
+    except ServiceError as err:
         return error_body(err.code, err.message, err.status)
     except web.HTTPException as err:
         if err.status < 400:

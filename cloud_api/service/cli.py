@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from .errors import CloudError
+from .errors import ServiceError
 
 # Exit codes: 2 = bad input or refused, 3 = try again later (the network), as `posline-gateway provision` uses.
 EXIT_BAD_INPUT, EXIT_UNREACHABLE = 2, 3
@@ -19,7 +19,7 @@ def run_cli(prog: str, command: Callable[[], None],
         code, prefix = next(v for k, v in (more or {}).items() if isinstance(err, k))
         print(f"{prog}: {prefix}{err}", file=sys.stderr)
         return code
-    except CloudError as err:
+    except ServiceError as err:
         print(f"{prog}: {err.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (OSError, ValueError) as err:

@@ -1,6 +1,6 @@
-"""Errors of the cloud, each mapped to one HTTP status and a stable JSON body.
+"""Errors of both services (cloud and shop box), each mapped to one HTTP status and a stable JSON body.
 
-    CloudError                    500 internal
+    ServiceError                  500 internal
     ├── BadRequest                400 bad_request
     ├── Unauthorised              401 unauthorised
     ├── Forbidden                 403 forbidden
@@ -13,7 +13,7 @@ The body is always {"error": {"code": ..., "message": ...}}.
 from __future__ import annotations
 
 
-class CloudError(Exception):
+class ServiceError(Exception):
     status = 500
     code = "internal"
 
@@ -22,25 +22,25 @@ class CloudError(Exception):
         self.message = message
 
 
-class BadRequest(CloudError):
+class BadRequest(ServiceError):
     status, code = 400, "bad_request"
 
 
-class Unauthorised(CloudError):
+class Unauthorised(ServiceError):
     status, code = 401, "unauthorised"
 
 
-class Forbidden(CloudError):
+class Forbidden(ServiceError):
     status, code = 403, "forbidden"
 
 
-class NotFound(CloudError):
+class NotFound(ServiceError):
     status, code = 404, "not_found"
 
 
-class Conflict(CloudError):
+class Conflict(ServiceError):
     status, code = 409, "conflict"
 
 
-class TooLarge(CloudError):
+class TooLarge(ServiceError):
     status, code = 413, "too_large"
