@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench browser clean
+.PHONY: run test bench browser screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,18 +13,25 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Debian's Chromium for the till's browser tests (Playwright cannot download one here).
+# Debian's Chromium for the till's browser tests (Playwright cannot download one here), and
+# certutil (libnss3-tools), with which each test installs the box's CA in its browser's profile.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium && command -v certutil; } >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium and libnss3-tools for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libnss3-tools >/dev/null; }
 
-# The cloud and a gateway on embedded SQLite, seeded with a demo shop.
+# The cloud and a gateway on embedded SQLite, seeded with a demo shop; loopback only unless
+# LAN=1, which serves the box on this machine's LAN addresses for a real phone or tablet.
 run: $(STAMP)
-	$(PY) -m gateway.demo
+	POSLINE_LAN=$(LAN) $(PY) -m gateway.demo
 
 test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The README's screenshots, taken by the browser tests themselves.
+screenshots: $(STAMP) browser
+	POSLINE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_online_sale.py \
+	  tests/e2e/test_outages.py tests/e2e/test_shop_origin.py
 
 bench: $(STAMP)
 	$(PY) -m tests.bench

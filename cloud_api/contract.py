@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -35,7 +36,36 @@ RESULT_STATUSES = ("stored", "duplicate", "conflict", "invalid")
 TENDERS = ("cash", "card", "wallet")
 
 # Receipt numbers are "{device_code}-{seq:06d}"; device codes are T1, T2, ...
-DEVICE_CODE = re.compile(r"^T[1-9][0-9]{0,3}$")
+DEVICE_CODE = r"^T[1-9][0-9]{0,3}$"
+# Document ids are the idempotency key: one spelling only (crypto.randomUUID's), so an
+# upper-case copy of a sale can never become a second sale.
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# RFC 3339 with seconds and an explicit offset, as the till writes it (isoWithOffset).
+RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+
+# --- bounds ---------------------------------------------------------------------
+# Everything the box acks must be storable by the cloud, so every number and string
+# on the wire is bounded here, once. tests/cloud/test_contract_bounds.py checks these
+# against the cloud's columns (cloud_api/schema.py).
+
+# JavaScript numbers are doubles: beyond 2**53 - 1 the till and Python would read
+# different integers (and hash different bytes), so no integer may leave this range.
+MAX_SAFE_INTEGER = 2**53 - 1
+# Rs 10 crore on one document, line, payment or price: no Pakistani shop counter rings
+# that up, and sums of it stay far inside BIGINT (a day would need ~900 million sales).
+MAX_PAISA = 10**10
+# Units of one product on one line or one stock movement (1 crore): far beyond a shop's
+# shelf, small enough that a SKU's stock sum cannot overflow.
+MAX_QTY = 10**7
+# A till's seq: one document a second for 30 years, still far inside BIGINT and JS.
+MAX_SEQ = 10**9
+# A tablet clock off by up to ten years is still recorded (and flagged), not refused.
+MAX_CLOCK_OFFSET_MS = 10 * 366 * 24 * 3600 * 1000
+# created_at must fall in these years (UTC), so its local date is valid in every zone
+# and a dead RTC battery (1970) or a typo (9999) cannot reach the reports.
+CREATED_AT_YEARS = (2000, 2100)
+# Extra (not yet modelled) fields on a sale may nest this deep; deeper is not a sale.
+MAX_DEPTH = 16
 
 
 # --- canonical form and hash --------------------------------------------------
@@ -44,23 +74,42 @@ class NotCanonical(ValueError):
     """The value cannot be put in canonical form (a float, a non-string key...)."""
 
 
-def _check_canonical(value: Any, path: str = "$") -> None:
-    # Only integers: a float would serialise differently in JavaScript and Python.
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+def _check_canonical(value: Any, path: str = "$", depth: int = 0) -> None:
+    # Only what JavaScript and Python write the same way: integers within JS's safe
+    # range (a float or a bigger integer would serialise differently) and UTF-8 text.
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise NotCanonical(f"{path} is beyond JavaScript's safe integer range (±2**53-1)")
+        return
+    if isinstance(value, str):
+        _check_unicode(value, path)
         return
     if isinstance(value, float):
         raise NotCanonical(f"{path} is a float; money and quantities are integers")
+    if depth >= MAX_DEPTH:
+        raise NotCanonical(f"{path} is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise NotCanonical(f"{path} has a non-string key")
-            _check_canonical(item, f"{path}.{key}")
+            _check_unicode(key, path)
+            _check_canonical(item, f"{path}.{key}", depth + 1)
         return
     if isinstance(value, list):
         for i, item in enumerate(value):
-            _check_canonical(item, f"{path}[{i}]")
+            _check_canonical(item, f"{path}[{i}]", depth + 1)
         return
     raise NotCanonical(f"{path} has an unsupported type {type(value).__name__}")
+
+
+def _check_unicode(text: str, path: str) -> None:
+    # JSON's \ud800 escapes can carry lone surrogates, which have no UTF-8 bytes to hash or store.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise NotCanonical(f"{path} is not valid Unicode (a lone surrogate)") from err
 
 
 def canonical_json(value: Any) -> bytes:
@@ -96,49 +145,65 @@ def receipt_number(device_code: str, seq: int) -> str:
 
 # --- documents ------------------------------------------------------------------
 
-Paisa = Annotated[StrictInt, Field(ge=0)]
-Text = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+def _plain_text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it here keeps the box from acking what the cloud cannot store.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def text(max_length: int) -> Any:
+    """A non-empty string without NUL, at most `max_length` characters (the column it is stored in)."""
+    return Annotated[StrictStr, Field(min_length=1, max_length=max_length), AfterValidator(_plain_text)]
+
+
+def _matches(pattern: str, message: str) -> Any:
+    """A validator refusing what does not match `pattern`, with a message people understand."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):   # (match would let a trailing newline through `$`)
+            raise ValueError(message)
+        return value
+    return AfterValidator(check)
+
+
+def _in_window(value: str) -> str:
+    moment = datetime.fromisoformat(value)
+    first, last = CREATED_AT_YEARS
+    if not first <= moment.astimezone(timezone.utc).year <= last:
+        raise ValueError(f"created_at must fall in the years {first}..{last}")
+    return value
+
+
+Paisa = Annotated[StrictInt, Field(ge=0, le=MAX_PAISA)]
+PositivePaisa = Annotated[StrictInt, Field(ge=1, le=MAX_PAISA)]
+Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QTY)]
+GstBp = Annotated[StrictInt, Field(ge=0, le=10000)]
+Text = text(200)     # device_id, cashier_id, sku, names: String(200) columns
+DocumentId = Annotated[StrictStr, Field(min_length=36, max_length=36, json_schema_extra={"pattern": UUID_PATTERN}),
+                       _matches(UUID_PATTERN, "must be a lower-case UUID (8-4-4-4-12 hex digits)")]
+CreatedAt = Annotated[StrictStr, Field(max_length=40, json_schema_extra={"pattern": RFC3339}),
+                      _matches(RFC3339, "must be RFC 3339 with seconds and a UTC offset, "
+                                        "e.g. 2026-11-27T18:05:09+05:00"),
+                      AfterValidator(_in_window)]
 
 
 class DocumentBase(BaseModel):
-    """Fields every document carries, whatever its kind."""
+    """Fields every document carries, whatever its kind. Kinds other than sale accept nothing else."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: StrictStr
+    id: DocumentId
     kind: StrictStr
     device_id: Text
-    device_code: StrictStr
-    seq: Annotated[StrictInt, Field(ge=1)]
-    created_at: StrictStr
+    device_code: Annotated[StrictStr, Field(max_length=8, json_schema_extra={"pattern": DEVICE_CODE}),
+                           _matches(DEVICE_CODE, "must look like T1, T2, ...")]
+    seq: Annotated[StrictInt, Field(ge=1, le=MAX_SEQ)]
+    created_at: CreatedAt
     cashier_id: Text
-    clock_offset_ms: StrictInt | None = None
-    hash: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
-
-    @field_validator("id")
-    @classmethod
-    def _uuid(cls, value: str) -> str:
-        if str(UUID(value)) != value.lower():
-            raise ValueError("id must be a UUID in canonical form")
-        return value
-
-    @field_validator("device_code")
-    @classmethod
-    def _device_code(cls, value: str) -> str:
-        if not DEVICE_CODE.match(value):
-            raise ValueError("device_code must look like T1, T2, ...")
-        return value
-
-    @field_validator("created_at")
-    @classmethod
-    def _created_at(cls, value: str) -> str:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError as err:
-            raise ValueError("created_at must be ISO 8601") from err
-        if moment.tzinfo is None:
-            raise ValueError("created_at must carry a UTC offset")
-        return value
+    clock_offset_ms: Annotated[StrictInt, Field(ge=-MAX_CLOCK_OFFSET_MS, le=MAX_CLOCK_OFFSET_MS)] | None = None
+    hash: Annotated[StrictStr, Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
 
     @property
     def receipt_number(self) -> str:
@@ -146,13 +211,15 @@ class DocumentBase(BaseModel):
 
 
 class SaleLine(BaseModel):
+    # A till may add fields to a line before the cloud learns them (DESIGN: "more fields may
+    # be added"); they ride in the body, bounded by the canonical-form check.
     model_config = ConfigDict(extra="allow", frozen=True)
 
     sku: Text
     name: Text
-    qty: Annotated[StrictInt, Field(ge=1)]
+    qty: Quantity
     unit_price: Paisa
-    gst_bp: Annotated[StrictInt, Field(ge=0, le=10000)]
+    gst_bp: GstBp
     amount: Paisa
     tax: Paisa
 
@@ -169,11 +236,13 @@ class Payment(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     tender: Literal["cash", "card", "wallet"]
-    amount: Annotated[StrictInt, Field(ge=1)]
+    amount: PositivePaisa
 
 
 class Sale(DocumentBase):
     """A completed sale: lines, payments, totals. Change is given in cash only."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)   # see SaleLine
 
     kind: Literal["sale"]
     lines: Annotated[list[SaleLine], Field(min_length=1, max_length=500)]
@@ -197,14 +266,65 @@ class Sale(DocumentBase):
         return self
 
 
-class OtherDocument(DocumentBase):
-    """Kinds whose bodies later issues define; carried through the pipeline as they are."""
+# The other kinds are strict (extra fields refused) and minimal: issue 7 (returns, shifts,
+# cash-up) owns their bodies and adds fields here, never by accepting an arbitrary body.
 
-    kind: Literal["refund", "shift_open", "shift_close", "cash_movement"]
+class StrictLine(SaleLine):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Document = Annotated[Union[Sale, OtherDocument], Field(discriminator="kind")]
-_document_adapter: TypeAdapter[Sale | OtherDocument] = TypeAdapter(Document)
+class StrictPayment(Payment):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Refund(DocumentBase):
+    """Goods returned from an earlier sale, paid back to the customer."""
+
+    kind: Literal["refund"]
+    original_id: DocumentId
+    lines: Annotated[list[StrictLine], Field(min_length=1, max_length=500)]
+    payments: Annotated[list[StrictPayment], Field(min_length=1, max_length=20)]
+    total: Paisa
+    tax: Paisa
+
+    @model_validator(mode="after")
+    def _totals(self) -> "Refund":
+        if self.total != sum(line.amount for line in self.lines):
+            raise ValueError("total is not the sum of the lines")
+        if self.tax != sum(line.tax for line in self.lines):
+            raise ValueError("tax is not the sum of the lines' tax")
+        if sum(p.amount for p in self.payments) != self.total:
+            raise ValueError("payments do not equal the total refunded")
+        return self
+
+
+class ShiftOpen(DocumentBase):
+    """A cashier opens a shift with a counted float in the drawer."""
+
+    kind: Literal["shift_open"]
+    opening_float: Paisa
+
+
+class ShiftClose(DocumentBase):
+    """A cashier closes a shift by counting the drawer."""
+
+    kind: Literal["shift_close"]
+    shift_id: DocumentId     # the id of the shift_open document
+    counted_cash: Paisa
+
+
+class CashMovement(DocumentBase):
+    """Cash paid into or out of the drawer, with why."""
+
+    kind: Literal["cash_movement"]
+    direction: Literal["in", "out"]
+    amount: PositivePaisa
+    reason: Text
+
+
+AnyDocument = Union[Sale, Refund, ShiftOpen, ShiftClose, CashMovement]
+Document = Annotated[AnyDocument, Field(discriminator="kind")]
+_document_adapter: TypeAdapter[AnyDocument] = TypeAdapter(Document)
 
 
 class InvalidDocument(ValueError):
@@ -224,11 +344,24 @@ def first_error(err: ValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
-def parse_document(raw: Any) -> Sale | OtherDocument:
+def _id_of(raw: dict[str, Any]) -> str | None:
+    # The id a verdict is filed under: only something that looks like an id (it is stored
+    # in rejected_documents.document_id, String(200), and must not break that insert).
+    value = raw.get("id")
+    if isinstance(value, str) and 0 < len(value) <= 200 and "\x00" not in value:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        return value
+    return None
+
+
+def parse_document(raw: Any) -> AnyDocument:
     """Validate one document off the wire, its hash included; raise InvalidDocument."""
     if not isinstance(raw, dict):
         raise InvalidDocument("a document must be a JSON object")
-    doc_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    doc_id = _id_of(raw)
     try:
         document = _document_adapter.validate_python(raw)
     except ValidationError as err:
@@ -248,8 +381,10 @@ class JournalBatch(BaseModel):
     """A batch of documents. Each is validated on its own so one bad one blocks nothing."""
 
     documents: Annotated[list[Any], Field(max_length=MAX_BATCH_DOCUMENTS)]
-    # Gateway -> cloud only: when the gateway received each document, by id.
-    received_at: dict[str, str] = Field(default_factory=dict)
+    # Gateway -> cloud only: when the gateway received each document, by id
+    # (stored in documents.received_at, String(40)).
+    received_at: dict[str, Annotated[StrictStr, Field(max_length=40), AfterValidator(_plain_text)]] = Field(
+        default_factory=dict)
 
 
 class DocumentResult(BaseModel):
@@ -273,9 +408,9 @@ class ProductIn(BaseModel):
 
     name: Text
     price: Paisa
-    gst_bp: Annotated[StrictInt, Field(ge=0, le=10000)]
-    barcode: Annotated[StrictStr, Field(max_length=64)] | None = None
-    category: Annotated[StrictStr, Field(max_length=64)] | None = None
+    gst_bp: GstBp
+    barcode: Annotated[StrictStr, Field(max_length=64), AfterValidator(_plain_text)] | None = None
+    category: Annotated[StrictStr, Field(max_length=64), AfterValidator(_plain_text)] | None = None
 
 
 class Product(ProductIn):
@@ -311,7 +446,10 @@ class Catalog(BaseModel):
 
 class EnrolRequest(BaseModel):
     enrol_token: Text
-    name: Annotated[StrictStr, Field(max_length=100)] = "gateway"
+    name: Annotated[StrictStr, Field(max_length=100), AfterValidator(_plain_text)] = "gateway"
+    # The shop the installer means (posline.toml's shop_name): the cloud refuses with 409, token
+    # unspent, when the token belongs to another shop, so a mix-up costs nothing to fix.
+    expected_shop_name: Text | None = None
 
 
 class EnrolResponse(BaseModel):
@@ -329,3 +467,7 @@ class Heartbeat(BaseModel):
     oldest_unsynced_at: str | None = None
     disk_free_bytes: int | None = None
     devices: list[dict[str, Any]] = Field(default_factory=list)
+    # Documents the box set aside because the cloud would not take them (gateway/uplink.py).
+    parked: Annotated[StrictInt, Field(ge=0)] = 0
+    parked_reasons: Annotated[list[Annotated[StrictStr, Field(max_length=1000)]], Field(max_length=20)] = Field(
+        default_factory=list)

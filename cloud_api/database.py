@@ -53,6 +53,16 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # Python's sqlite3 would begin transactions behind our back and let a RELEASE
+            # SAVEPOINT commit the outer transaction; ingest relies on real savepoints
+            # (one per document when a batch fails), so we issue BEGIN ourselves.
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            # IMMEDIATE: take the write lock up front (waiting up to busy_timeout), rather than
+            # fail to upgrade a read snapshot mid-transaction when another writer got there first.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
     return engine
 
 

@@ -27,8 +27,9 @@ async def _gateway(request: web.Request) -> GatewayIdentity:
 @routes.post("/v1/gateways:enrol")
 async def enrol(request: web.Request) -> web.Response:
     body = await read_model(request, EnrolRequest)
+    # One transaction: the shop-name check, the token spent and the gateway created stand or fall together.
     async with request.app[ENGINE].begin() as conn:
-        enrolled = await enrol_gateway(conn, body.enrol_token, body.name)
+        enrolled = await enrol_gateway(conn, body.enrol_token, body.name, body.expected_shop_name)
     return web.json_response(enrolled.model_dump(), status=201)
 
 

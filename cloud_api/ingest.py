@@ -4,24 +4,29 @@ Idempotent on (shop, id): the same id with the same hash is a `duplicate`
 (a success); the same id with another hash is a `conflict`, quarantined with
 both versions and never overwritten. A document that fails validation is
 `invalid`, kept in rejected_documents, and blocks nothing behind it.
+A document the database still refuses (the contract should make that
+impossible) is found by retrying the batch one document per savepoint and
+answered `invalid` the same way: a batch never fails for one document.
 Projections (sale facts, tenders, stock ledger) are written in the same
 transaction as the document, so they can never disagree with the journal.
 """
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
 from .service.clock import utc_now
 from .contract import (
+    AnyDocument,
     DocumentResult,
     InvalidDocument,
     JournalBatch,
-    OtherDocument,
     Sale,
     business_date,
     canonical_json,
@@ -30,13 +35,31 @@ from .contract import (
 from .database import insert_or_ignore
 from .shops import GatewayIdentity, shop_timezone
 
+log = logging.getLogger(__name__)
+
+# Errors about one row's data. Only these make a document `invalid`; anything else (a lost
+# connection, a locked or full database) fails the batch, which the gateway simply resends.
+_DOCUMENT_FAULTS = (IntegrityError, DataError)
+
 
 async def ingest_batch(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch) -> list[DocumentResult]:
     """Store a batch from a gateway inside the caller's transaction; answer per document."""
     now = utc_now()
     tz = await shop_timezone(conn, gateway.shop_id)
+    try:
+        async with conn.begin_nested():   # the whole batch at once: the fast, usual path
+            return await _ingest(conn, gateway, batch, tz, now, one_by_one=False)
+    except _DOCUMENT_FAULTS as err:
+        log.warning("ingest: a batch of %d failed in the database (%s); retrying one document per savepoint",
+                    len(batch.documents), _db_message(err))
+    return await _ingest(conn, gateway, batch, tz, now, one_by_one=True)
+
+
+async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch, tz: str, now: str,
+                  one_by_one: bool) -> list[DocumentResult]:
     results: list[DocumentResult] = []
-    touched: dict[str, Sale | OtherDocument] = {}
+    touched: dict[str, AnyDocument] = {}
+    valid, faults = 0, []
     for raw in batch.documents:
         try:
             document = parse_document(raw)
@@ -44,23 +67,57 @@ async def ingest_batch(conn: AsyncConnection, gateway: GatewayIdentity, batch: J
             await _reject(conn, gateway, raw, err, now)
             results.append(DocumentResult(id=err.document_id, status="invalid", reason=err.reason))
             continue
-        status = await _store(conn, gateway, document, raw, batch.received_at.get(document.id), tz, now)
+        valid += 1
+        received_at = batch.received_at.get(document.id)
+        if one_by_one:
+            try:
+                async with conn.begin_nested():
+                    status = await _store(conn, gateway, document, raw, received_at, tz, now)
+            except _DOCUMENT_FAULTS as err:
+                faults.append(err)
+                refused = InvalidDocument(f"the cloud's database cannot store it: {_db_message(err)}", document.id)
+                await _reject(conn, gateway, raw, refused, now)
+                results.append(DocumentResult(id=document.id, status="invalid", reason=refused.reason))
+                continue
+        else:
+            status = await _store(conn, gateway, document, raw, received_at, tz, now)
         results.append(DocumentResult(id=document.id, status=status))
         if status == "stored":
             touched[document.device_id] = document
+    if valid > 1 and len(faults) == valid:
+        # Every document failing is the database, not the documents: fail the batch (it is
+        # resent later) rather than file a whole batch of good sales as invalid.
+        raise faults[-1]
     for document in touched.values():
         await _advance_device(conn, gateway, document, now)
     return results
 
 
+def _db_message(err: Exception) -> str:
+    """The database's own complaint, one line, short enough to keep beside the document."""
+    orig = getattr(err, "orig", None) or err
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return first.replace("\x00", "")[:300]
+
+
+def _as_sent(raw: Any) -> str:
+    # A lone surrogate has no UTF-8 form: keep it as a JSON escape rather than fail to keep it.
+    kept = json.dumps(raw, ensure_ascii=False)
+    try:
+        kept.encode("utf-8")
+    except UnicodeEncodeError:
+        kept = json.dumps(raw)
+    return kept
+
+
 async def _reject(conn: AsyncConnection, gateway: GatewayIdentity, raw: Any, err: InvalidDocument, now: str) -> None:
     # Kept as the gateway sent it, for the owner to inspect; never silently dropped.
     await conn.execute(schema.rejected_documents.insert().values(
-        shop_id=gateway.shop_id, document_id=err.document_id, body=json.dumps(raw, ensure_ascii=False),
+        shop_id=gateway.shop_id, document_id=err.document_id, body=_as_sent(raw),
         reason=err.reason, gateway_id=gateway.gateway_id, rejected_at=now))
 
 
-async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: Sale | OtherDocument,
+async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
                  raw: dict[str, Any], received_at: str | None, tz: str, now: str) -> str:
     day = business_date(document.created_at, tz).isoformat()
     inserted = await conn.execute(insert_or_ignore(conn, schema.documents).values(
@@ -84,7 +141,7 @@ async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: Sale
     return "conflict"
 
 
-async def _project(conn: AsyncConnection, shop_id: str, document: Sale | OtherDocument, day: str, now: str) -> None:
+async def _project(conn: AsyncConnection, shop_id: str, document: AnyDocument, day: str, now: str) -> None:
     """Derive the reporting and stock facts of a newly stored document."""
     if not isinstance(document, Sale):
         return  # later kinds (refunds, shifts, cash movements) project in their own issues
@@ -105,7 +162,7 @@ async def _project(conn: AsyncConnection, shop_id: str, document: Sale | OtherDo
         for line in document.lines])
 
 
-async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, document: Sale | OtherDocument,
+async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
                           now: str) -> None:
     """Keep each device's highest contiguous seq, so gaps can be reported."""
     dv, d = schema.devices.c, schema.documents.c

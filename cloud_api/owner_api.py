@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
 from sqlalchemy import func, select
 
 from . import schema
 from .catalog import put_cashier, put_product
 from .service.clock import utc_now
-from .contract import CashierIn, ProductIn
+from .contract import MAX_QTY, CashierIn, ProductIn, Text, text
 from .service.errors import BadRequest, Forbidden
 from .gateway_api import ENGINE
 from .reports import daily_summary, list_documents, sync_health
@@ -21,9 +22,21 @@ routes = web.RouteTableDef()
 
 
 class StockMovementIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=200)
-    qty: StrictInt
-    reason: str = Field(min_length=1, max_length=64)
+    sku: Text
+    # Bounded like a sale line, so a typo of 2**62 cannot make /stock overflow.
+    qty: Annotated[StrictInt, Field(ge=-MAX_QTY, le=MAX_QTY)]
+    reason: text(64)
+
+
+_path_text = TypeAdapter(Text)
+
+
+def _key(request: web.Request, name: str) -> str:
+    """A sku or cashier id from the path, held to the same rule as the body's (no NUL, <= 200)."""
+    try:
+        return _path_text.validate_python(request.match_info[name])
+    except ValidationError as err:
+        raise BadRequest(f"{name}: {err.errors()[0]['msg'].removeprefix('Value error, ')}") from err
 
 
 async def _shop(request: web.Request) -> str:
@@ -47,7 +60,8 @@ def _date(value: str | None, name: str) -> date | None:
 def _int(value: str | None, name: str, default: int, low: int, high: int) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    # ASCII digits only, and not too many: "²" or a 5,000-digit number is a 400, not a 500.
+    if not (value.isascii() and value.isdigit() and len(value) <= 19) or not low <= int(value) <= high:
         raise BadRequest(f"{name} must be a whole number from {low} to {high}")
     return int(value)
 
@@ -57,7 +71,7 @@ async def put_product_route(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
     body = await read_model(request, ProductIn)
     async with request.app[ENGINE].begin() as conn:
-        product = await put_product(conn, shop_id, request.match_info["sku"], body)
+        product = await put_product(conn, shop_id, _key(request, "sku"), body)
     return web.json_response(product.model_dump())
 
 
@@ -66,8 +80,8 @@ async def put_cashier_route(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
     body = await read_model(request, CashierIn)
     async with request.app[ENGINE].begin() as conn:
-        await put_cashier(conn, shop_id, request.match_info["cashier_id"], body)
-    return web.json_response({"cashier_id": request.match_info["cashier_id"], "name": body.name})
+        await put_cashier(conn, shop_id, _key(request, "cashier_id"), body)
+    return web.json_response({"cashier_id": _key(request, "cashier_id"), "name": body.name})
 
 
 @routes.post("/v1/shops/{shop_id}/enrol-tokens")

@@ -69,7 +69,8 @@ async def sync_health(conn: AsyncConnection, shop_id: str) -> dict[str, Any]:
         beat = json.loads(row.last_heartbeat) if row.last_heartbeat else {}
         gateways.append({"gateway_id": row.id, "name": row.name, "last_heard_at": row.last_heard_at,
                          "backlog": beat.get("backlog"), "oldest_unsynced_at": beat.get("oldest_unsynced_at"),
-                         "version": beat.get("version")})
+                         "version": beat.get("version"), "parked": beat.get("parked", 0),
+                         "parked_reasons": beat.get("parked_reasons", [])})
     devices = []
     for row in (await conn.execute(select(dv.device_id, dv.device_code, dv.last_heard_at, dv.contiguous_seq,
                                           dv.max_seq).where(dv.shop_id == shop_id).order_by(dv.device_code))).all():

@@ -11,7 +11,7 @@ from . import schema
 from .service.clock import utc_now
 from .contract import EnrolResponse
 from .service.tokens import new_token, token_digest
-from .service.errors import Unauthorised
+from .service.errors import Conflict, Unauthorised
 
 
 @dataclass(frozen=True)
@@ -44,21 +44,33 @@ async def issue_enrol_token(conn: AsyncConnection, shop_id: str) -> str:
     return token
 
 
-async def enrol_gateway(conn: AsyncConnection, enrol_token: str, name: str) -> EnrolResponse:
-    """Spend an enrolment token; return the gateway's long-lived API key (kept only hashed)."""
+async def enrol_gateway(conn: AsyncConnection, enrol_token: str, name: str,
+                        expected_shop_name: str | None = None) -> EnrolResponse:
+    """Spend an enrolment token; return the gateway's long-lived API key (kept only hashed).
+
+    With expected_shop_name, a token of another shop is refused (Conflict) before anything
+    is written, so the same token still enrols once the installer corrects the name.
+    """
     digest = token_digest(enrol_token)
+    shop = (await conn.execute(
+        select(schema.shops.c.id, schema.shops.c.name)
+        .join(schema.enrol_tokens, schema.enrol_tokens.c.shop_id == schema.shops.c.id)
+        .where(schema.enrol_tokens.c.token_digest == digest, schema.enrol_tokens.c.used_at.is_(None)))).first()
+    if shop is None:
+        raise Unauthorised("enrolment token is unknown or already used")
+    if expected_shop_name is not None and expected_shop_name != shop.name:
+        # Only someone holding the token learns the name, and they could enrol with it anyway.
+        raise Conflict(f"the enrolment token belongs to shop {shop.name!r}, not {expected_shop_name!r}; "
+                       f"the token was not used: correct shop_name, or get a token for {expected_shop_name!r}")
     gateway_id, api_key = str(uuid.uuid4()), new_token()
-    # The WHERE on used_at makes spending the token atomic: two racing enrolments cannot both win.
+    # The WHERE on used_at makes spending the token atomic: of two racing enrolments that both
+    # read it unused above, only one updates a row; the other is refused here.
     spent = await conn.execute(
         update(schema.enrol_tokens)
         .where(schema.enrol_tokens.c.token_digest == digest, schema.enrol_tokens.c.used_at.is_(None))
         .values(used_at=utc_now(), gateway_id=gateway_id))
     if spent.rowcount != 1:
         raise Unauthorised("enrolment token is unknown or already used")
-    shop = (await conn.execute(
-        select(schema.shops.c.id, schema.shops.c.name)
-        .join(schema.enrol_tokens, schema.enrol_tokens.c.shop_id == schema.shops.c.id)
-        .where(schema.enrol_tokens.c.token_digest == digest))).one()
     await conn.execute(schema.gateways.insert().values(
         id=gateway_id, shop_id=shop.id, name=name, api_key_digest=token_digest(api_key),
         enrolled_at=utc_now()))

@@ -1,7 +1,12 @@
-"""The gateway's app factory: the till's shell and LAN API, the uplink, scheduled jobs.
+"""The gateway's app factory: the till's shell and LAN API, /setup, the uplink, scheduled jobs.
 
 Resources open in order and close in reverse (aiohttp cleanup_ctx):
-store -> cloud client -> uplink task -> scheduler.
+store -> cloud client -> mDNS announcement -> uplink task -> scheduler.
+mDNS is announced only once the store and identity are open, and is withdrawn
+(goodbye packets) before the database closes on SIGTERM.
+
+Middlewares, outermost first: plain HTTP is limited to /setup and /ca.crt
+(redirects never reach the error handler), then every error becomes one JSON shape.
 """
 from __future__ import annotations
 
@@ -16,29 +21,41 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from cloud_api.contract import MAX_BATCH_BYTES
 from cloud_api.service.web import error_middleware
 
-from . import till_api
-from .box import cloud_identity, set_values
+from . import admin, till_api
+from .box import cloud_identity, get_value, set_values
+from .certificates import CertificateKeeper
 from .catalog import pull_catalog
 from .cloud_client import CloudClient, WanState
 from .errors import UplinkError
 from .heartbeat import send_heartbeat
 from .journal import backlog
-from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE, UPLINK
+from .mdns import mdns_context
+from .keys import CERTIFICATES, CLOUD, HOSTNAME, SETTINGS, SHOP_NAME, STORE, UPLINK
+from .network import lan_addresses
 from .settings import GatewaySettings
 from .shell import shell_routes
 from .store import Store
+from .tablet_setup import plain_http_middleware, setup_routes
 from .uplink import Uplink
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: GatewaySettings) -> web.Application:
-    """A gateway for the provisioned state directory in `settings`."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=2 * MAX_BATCH_BYTES)
+def create_app(settings: GatewaySettings, certificates: CertificateKeeper | None = None) -> web.Application:
+    """A gateway for the provisioned state directory in `settings`.
+
+    `certificates` is the HTTPS site's keeper (see `serve`); without one the app
+    is served as is, which only tests do.
+    """
+    app = web.Application(middlewares=[plain_http_middleware, error_middleware],
+                          client_max_size=2 * MAX_BATCH_BYTES)
     app[SETTINGS] = settings
+    app[CERTIFICATES] = certificates
     app.router.add_routes(till_api.routes)
+    app.router.add_routes(setup_routes())   # before the shell, whose /{name} would take /setup
+    app.router.add_routes(admin.routes)     # the owner's page, also before the shell
     app.router.add_routes(shell_routes())
-    app.cleanup_ctx.extend([_store, _cloud, _uplink, _scheduler])
+    app.cleanup_ctx.extend([_store, _cloud, mdns_context, _uplink, _scheduler])
     return app
 
 
@@ -53,6 +70,7 @@ async def _cloud(app: web.Application) -> AsyncIterator[None]:
     store = app[STORE]
     identity = await cloud_identity(store.read())
     app[SHOP_NAME] = identity.shop_name
+    app[HOSTNAME] = await box_hostname(store, app[SETTINGS])
     wan = WanState()
 
     async def remember(state: WanState) -> None:
@@ -85,12 +103,20 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         with suppress(UplinkError):
             await send_heartbeat(store, cloud, settings)
 
+    async def certificate_job() -> None:
+        # A new DHCP lease or the calendar: reissue the HTTPS certificate, live, with the same CA.
+        keeper = app[CERTIFICATES]
+        if keeper is not None and keeper.refresh(lan_addresses(settings.interfaces)):
+            log.info("HTTPS certificate reissued for %s", ", ".join(map(str, keeper.identity.addresses)))
+
     scheduler = AsyncIOScheduler()
     # Started now rather than after one interval, so a fresh box has its catalog at once.
     scheduler.add_job(catalog_job, "interval", seconds=settings.catalog_interval_s, id="catalog",
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     scheduler.add_job(heartbeat_job, "interval", seconds=settings.heartbeat_interval_s, id="heartbeat",
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
+    scheduler.add_job(certificate_job, "interval", seconds=settings.address_check_s, id="certificate",
+                      max_instances=1, coalesce=True)
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)
@@ -101,3 +127,8 @@ async def status_line(app: web.Application) -> str:
     pending = await backlog(app[STORE].read())
     oldest = f", oldest unsynced {pending['oldest_unsynced_at']}" if pending["oldest_unsynced_at"] else ""
     return f"WAN {app[CLOUD].wan.state}; backlog {pending['backlog']}{oldest}"
+
+
+async def box_hostname(store: Store, settings: GatewaySettings) -> str:
+    """The box's LAN name: the one provisioning stored (posline.toml), else the setting."""
+    return await get_value(store.read(), "hostname") or settings.hostname

@@ -70,7 +70,7 @@ class CloudClient:
             raise CloudUnreachable(str(err) or type(err).__name__) from err
         if response.status_code >= 500 or response.status_code == 429:
             await self.wan.set("offline", f"cloud answered {response.status_code}")
-            raise CloudUnreachable(f"cloud answered {response.status_code}")
+            raise CloudUnreachable(f"cloud answered {response.status_code}", response.status_code)
         if response.status_code >= 400:
             message = _error_message(response)
             if response.status_code in (401, 403):
@@ -81,8 +81,10 @@ class CloudClient:
         await self.wan.set("online")
         return response
 
-    async def enrol(self, enrol_token: str, name: str) -> EnrolResponse:
-        response = await self._call("POST", "/v1/gateways:enrol", json={"enrol_token": enrol_token, "name": name})
+    async def enrol(self, enrol_token: str, name: str, expected_shop_name: str | None = None) -> EnrolResponse:
+        """Spend the token; with expected_shop_name the cloud refuses (409, token unspent) another shop's."""
+        response = await self._call("POST", "/v1/gateways:enrol", json={
+            "enrol_token": enrol_token, "name": name, "expected_shop_name": expected_shop_name})
         return _parse(response, EnrolResponse)
 
     async def post_batch(self, documents: list[dict[str, Any]], received_at: dict[str, str]) -> BatchResponse:

@@ -1,8 +1,13 @@
 """`make run`: the cloud and a gateway on this machine, on embedded SQLite, with a demo shop.
 
 Everything lives in ./.run (kept between runs, so paired tablets and sales
-survive a restart). Prints the till's URL, a fresh pairing code and the
-cashier's PIN; Ctrl-C stops both processes cleanly.
+survive a restart). Prints the till's HTTPS address, the /setup address, a
+fresh pairing code, the owner PIN of /admin and the cashier's PIN; Ctrl-C
+stops both processes cleanly.
+
+By default everything binds to 127.0.0.1 (mDNS too). `make run LAN=1`
+(POSLINE_LAN=1) serves the box on this machine's LAN addresses as a box in a
+shop would, so a phone or tablet on the same Wi-Fi can be set up and used.
 
 The process helpers here also start the real processes of the end-to-end tests.
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -21,8 +27,10 @@ import httpx
 
 RUN_DIR = Path(os.environ.get("POSLINE_RUN_DIR", ".run"))
 CLOUD_PORT = int(os.environ.get("POSLINE_CLOUD_PORT", "8700"))
-GATEWAY_PORT = int(os.environ.get("POSLINE_GATEWAY_PORT", "8080"))
+GATEWAY_PORT = int(os.environ.get("POSLINE_GATEWAY_PORT", "8443"))        # HTTPS
+GATEWAY_HTTP_PORT = int(os.environ.get("POSLINE_GATEWAY_HTTP_PORT", "8081"))  # /setup and a redirect
 HOST = "127.0.0.1"
+LAN = os.environ.get("POSLINE_LAN", "") not in ("", "0")
 
 
 class CommandFailed(RuntimeError):
@@ -48,6 +56,7 @@ class Service:
     url: str
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    ca_file: Path | None = None   # an HTTPS service: trust only this CA (the box's own)
     process: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 30) -> "Service":
@@ -59,12 +68,16 @@ class Service:
             if self.process.poll() is not None:
                 raise CommandFailed(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
             try:
-                if httpx.get(self.url + self.probe_path, timeout=1).status_code < 500:
+                if httpx.get(self.url + self.probe_path, timeout=1, verify=self.verify()).status_code < 500:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise CommandFailed(f"{self.name} did not answer on {self.url} within {timeout_s}s")
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTPS client of this service trusts: the box's CA, never "anything"."""
+        return ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else True
 
     @property
     def probe_path(self) -> str:
@@ -90,10 +103,17 @@ def cloud_service(db_path: Path, port: int, log_path: Path) -> Service:
                              "--host", HOST, "--port", str(port)], f"http://{HOST}:{port}", log_path)
 
 
-def gateway_service(state_dir: Path, port: int, log_path: Path, env: dict[str, str] | None = None) -> Service:
-    return Service("gateway", [sys.executable, "-m", "gateway.cli", "serve", "--state-dir", str(state_dir),
-                               "--host", HOST, "--port", str(port)], f"http://{HOST}:{port}", log_path,
-                   env=env or {})
+def gateway_service(state_dir: Path, port: int, log_path: Path, env: dict[str, str] | None = None,
+                    http_port: int | None = None, host: str = HOST) -> Service:
+    """A gateway serving HTTPS on `port` (and plain HTTP on `http_port`), its mDNS on loopback unless told."""
+    args = [sys.executable, "-m", "gateway.cli", "serve", "--state-dir", str(state_dir), "--host", host,
+            "--port", str(port)] + (["--http-port", str(http_port)] if http_port else [])
+    return Service("gateway", args, f"https://{HOST}:{port}", log_path,
+                   env={"POSLINE_GATEWAY_INTERFACES": HOST, **(env or {})},
+                   ca_file=state_dir / "tls" / "ca.crt")
+
+
+DEMO_OWNER_PIN = "246810"   # the box's /admin; a real box gets its own from posline.toml
 
 
 def main() -> int:
@@ -109,22 +129,13 @@ def main() -> int:
         if not (state_dir / "gateway.db").exists():
             run_command("gateway", "provision", "--state-dir", str(state_dir), "--cloud-url", cloud.url,
                         "--enrol-token", shop["enrol_token"], "--name", "Counter box")
-        gateway = gateway_service(state_dir, GATEWAY_PORT, RUN_DIR / "gateway.log").start()
+        # Every run: a .run made by an older version gets its owner PIN too.
+        run_command("gateway", "admin-pin", "--state-dir", str(state_dir), "--pin", DEMO_OWNER_PIN)
+        lan_env = {"POSLINE_GATEWAY_INTERFACES": "all"} if LAN else {}
+        gateway = gateway_service(state_dir, GATEWAY_PORT, RUN_DIR / "gateway.log", env=lan_env,
+                                  http_port=GATEWAY_HTTP_PORT, host="0.0.0.0" if LAN else HOST).start()
         code = run_command("gateway", "pair-code", "--state-dir", str(state_dir))
-        print(f"""
-POS Line is running (logs in {RUN_DIR}/).
-
-  Till:          {gateway.url}/          open it in Chromium or Chrome
-  Pairing code:  {code}            (valid 10 minutes; new one: posline-gateway pair-code --state-dir {state_dir})
-  Cashier PIN:   {shop['cashier_pin']}              ({shop['cashier_name']})
-
-  Cloud:         {cloud.url}
-  Shop id:       {shop['shop_id']}
-  Owner token:   {shop['owner_token']}
-  Today's sales: curl -H 'Authorization: Bearer {shop['owner_token']}' \\
-                   '{cloud.url}/v1/shops/{shop['shop_id']}/reports/summary?date={time.strftime('%Y-%m-%d')}'
-
-Press Ctrl-C to stop.""", flush=True)
+        print(_banner(shop, cloud, state_dir, code), flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -135,6 +146,33 @@ Press Ctrl-C to stop.""", flush=True)
             gateway.stop()
         cloud.stop()
     return 0
+
+
+def _banner(shop: dict, cloud: Service, state_dir: Path, code: str) -> str:
+    from gateway.certificates import ca_fingerprint
+    from gateway.network import lan_addresses
+    hosts = [HOST] if not LAN else [str(a) for a in lan_addresses("all") if not a.is_loopback] or [HOST]
+    hosts = [f"[{h}]" if ":" in h else h for h in hosts]
+    tills = "\n".join(f"  Till:          https://{h}:{GATEWAY_PORT}/" for h in hosts)
+    setups = "\n".join(f"  Tablet setup:  http://{h}:{GATEWAY_HTTP_PORT}/setup" for h in hosts)
+    return f"""
+POS Line is running (logs in {RUN_DIR}/){' on this machine only; `make run LAN=1` serves the LAN' if not LAN else ''}.
+
+{setups}
+                 install the box's certificate there once per browser (fingerprint below), then:
+{tills}
+  Pairing code:  {code}            (valid 10 minutes; more from the box's admin page)
+  Cashier PIN:   {shop['cashier_pin']}              ({shop['cashier_name']})
+  Box admin:     https://{hosts[0]}:{GATEWAY_PORT}/admin    owner PIN {DEMO_OWNER_PIN}
+  CA SHA-256:    {ca_fingerprint(state_dir)}
+
+  Cloud:         {cloud.url}
+  Shop id:       {shop['shop_id']}
+  Owner token:   {shop['owner_token']}
+  Today's sales: curl -H 'Authorization: Bearer {shop['owner_token']}' \\
+                   '{cloud.url}/v1/shops/{shop['shop_id']}/reports/summary?date={time.strftime('%Y-%m-%d')}'
+
+Press Ctrl-C to stop."""
 
 
 def _terminate(_signum: int, _frame: object) -> None:

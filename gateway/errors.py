@@ -26,7 +26,14 @@ class UplinkError(Exception):
 
 
 class CloudUnreachable(UplinkError):
-    """The WAN or the cloud is down: nothing is wrong with what we sent."""
+    """The WAN or the cloud is down: nothing is wrong with what we sent (as far as we know).
+
+    `status` is the cloud's 5xx/429, or None when no answer came back at all.
+    """
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class CloudRefused(UplinkError):

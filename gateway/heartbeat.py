@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from cloud_api.contract import Heartbeat
 
 from .cloud_client import CloudClient
-from .journal import backlog
+from .journal import backlog, parked
 from .settings import GatewaySettings
 from .store import Store
 
@@ -22,11 +22,14 @@ def gateway_version() -> str:
 async def build_heartbeat(store: Store, settings: GatewaySettings) -> Heartbeat:
     db = store.read()
     pending = await backlog(db)
+    set_aside = await parked(db)
     devices = [dict(row) for row in await db.execute_fetchall(
         "SELECT device_id, device_code, name, last_seen_at FROM devices ORDER BY device_code")]
     return Heartbeat(version=gateway_version(), backlog=pending["backlog"],
                      oldest_unsynced_at=pending["oldest_unsynced_at"],
-                     disk_free_bytes=shutil.disk_usage(settings.state_dir).free, devices=devices)
+                     disk_free_bytes=shutil.disk_usage(settings.state_dir).free, devices=devices,
+                     parked=set_aside["parked"],
+                     parked_reasons=[f"{d['receipt_number']}: {d['reason']}" for d in set_aside["parked_documents"]])
 
 
 async def send_heartbeat(store: Store, cloud: CloudClient, settings: GatewaySettings) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 
 from cloud_api.service.clock import utc_now
-from cloud_api.contract import DocumentResult, InvalidDocument, canonical_json, parse_document
+from cloud_api.contract import DocumentResult, InvalidDocument, canonical_json, parse_document, receipt_number
 
 from .pairing import Device
 
@@ -86,6 +86,17 @@ async def cloud_states(db: aiosqlite.Connection, device: Device, ids: list[str])
         else:
             states["at_gateway"].append(doc_id)
     return states
+
+
+async def parked(db: aiosqlite.Connection, limit: int = 20) -> dict[str, Any]:
+    """Documents the uplink set aside because the cloud would not take them (see uplink.py): how many, and why."""
+    count = (await (await db.execute("SELECT count(*) FROM journal WHERE cloud_state = 'parked'")).fetchone())[0]
+    rows = await db.execute_fetchall(
+        "SELECT id, device_code, seq, cloud_at, cloud_reason FROM journal WHERE cloud_state = 'parked' "
+        "ORDER BY rx_seq LIMIT ?", (limit,))
+    return {"parked": count, "parked_documents": [
+        {"id": row["id"], "receipt_number": receipt_number(row["device_code"], row["seq"]),
+         "parked_at": row["cloud_at"], "reason": row["cloud_reason"]} for row in rows]}
 
 
 async def backlog(db: aiosqlite.Connection) -> dict[str, Any]:

@@ -87,10 +87,33 @@ async def m002_journal(db: aiosqlite.Connection) -> None:
     """)
 
 
+async def m003_tablet_admin(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- Set when the owner revokes a tablet on /admin: its token stops working; the row stays.
+        ALTER TABLE devices ADD COLUMN revoked_at TEXT;
+        -- Owner sessions of /admin. Tokens are kept only as digests.
+        CREATE TABLE admin_sessions (
+            token_digest TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            address TEXT
+        );
+        -- Wrong owner PINs, one row each: the rate limit survives a restart.
+        CREATE TABLE owner_pin_failures (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            address TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX owner_pin_failures_by_address ON owner_pin_failures (address, at);
+        CREATE INDEX owner_pin_failures_by_time ON owner_pin_failures (at);
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS: list[tuple[str, Step]] = [
     ("001_box_and_devices", m001_box_and_devices),
     ("002_journal", m002_journal),
+    ("003_tablet_admin", m003_tablet_admin),
 ]
 
 

@@ -6,6 +6,7 @@ so an attacker gets at most a handful of tries per code an owner makes.
 """
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -64,11 +65,12 @@ async def pair_device(db: aiosqlite.Connection, code: str, name: str,
     known = await (await db.execute("SELECT device_id, device_code FROM devices WHERE device_id = ?",
                                     (resume_id,))).fetchone() if resume_id else None
     if known:
-        await db.execute("UPDATE devices SET token_digest = ?, name = ?, paired_at = ? WHERE device_id = ?",
-                         (token_digest(token), name, utc_now(), resume_id))
+        # A fresh code from the owner also brings back a tablet the owner had revoked.
+        await db.execute("UPDATE devices SET token_digest = ?, name = ?, paired_at = ?, revoked_at = NULL "
+                         "WHERE device_id = ?", (token_digest(token), name, utc_now(), resume_id))
         return Pairing(Device(known["device_id"], known["device_code"], name), token)
     taken = {row[0] for row in await db.execute_fetchall("SELECT device_code FROM devices")}
-    if resume_id and resume_code and DEVICE_CODE.match(resume_code) and resume_code not in taken:
+    if resume_id and resume_code and re.fullmatch(DEVICE_CODE, resume_code) and resume_code not in taken:
         device = Device(resume_id, resume_code, name)
     else:
         device = Device(str(uuid.uuid4()), _next_code(taken), name)
@@ -95,9 +97,11 @@ async def _count_failure(db: aiosqlite.Connection) -> None:
 
 
 async def device_for_token(db: aiosqlite.Connection, token: str) -> Device:
-    """The till a bearer token belongs to, or Unauthorised."""
-    row = await (await db.execute("SELECT device_id, device_code, name FROM devices WHERE token_digest = ?",
-                                  (token_digest(token),))).fetchone()
+    """The till a bearer token belongs to, or Unauthorised (unknown, or revoked by the owner)."""
+    row = await (await db.execute("SELECT device_id, device_code, name, revoked_at FROM devices "
+                                  "WHERE token_digest = ?", (token_digest(token),))).fetchone()
     if row is None:
         raise Unauthorised("this till is not paired with this gateway")
+    if row["revoked_at"] is not None:
+        raise Unauthorised("this tablet was removed from the shop box; pair it again with a new code")
     return Device(row["device_id"], row["device_code"], row["name"])

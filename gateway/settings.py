@@ -14,7 +14,16 @@ class GatewaySettings(BaseSettings):
 
     state_dir: Path
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = 8080                      # HTTPS: the till, the tablet API, /admin (443 on a box)
+    http_port: int | None = None          # plain HTTP: /setup, /ca.crt, a redirect for the rest (80 on a box)
+    # The box's LAN name, announced over mDNS as <hostname>.local and named in its certificate.
+    # Provisioning may store another (posline.toml's hostname); the stored one wins.
+    hostname: str = "posline"
+    # Where the box lives on the LAN: "all" interfaces on a box, or a comma-separated list of
+    # addresses (tests and `make run` use 127.0.0.1 so no packet leaves the machine).
+    interfaces: str = "all"
+    mdns: bool = True                     # announce <hostname>.local and the services over mDNS
+    address_check_s: float = 60.0         # how often to look for changed LAN addresses (cert, mDNS)
     # Uplink: a batch at most this big; backoff doubles from base to cap, with jitter.
     uplink_batch_size: int = 500
     uplink_backoff_base_s: float = 1.0

@@ -57,6 +57,8 @@ install -d -m 0755 "$units" "$(under /etc/posline)"
 if [ "$role" = gateway ]; then
   install -m 0644 "$here/posline-gateway.service" "$here/posline-gateway-provision.service" "$units/"
   install -m 0600 "$here/posline.toml.sample" "$(under /etc/posline/posline.toml.sample)"
+  # The unit's EnvironmentFile: laid down once, all commented out; an installer's edits are never overwritten.
+  [ -e "$(under /etc/posline/gateway.env)" ] || install -m 0644 "$here/gateway.env" "$(under /etc/posline/gateway.env)"
   enable="posline-gateway.service posline-gateway-provision.service"
 else
   install -m 0644 "$here/posline-cloud.service" "$units/"

@@ -16,6 +16,10 @@ from cloud_api.settings import CloudSettings
 
 PG_DSN = os.environ.get("POSLINE_TEST_PG_DSN")
 
+# No test may send a packet beyond loopback: every gateway a test makes (in process, or a child
+# process inheriting this environment) binds mDNS and names its certificate for 127.0.0.1 only.
+os.environ["POSLINE_GATEWAY_INTERFACES"] = "127.0.0.1"
+
 
 def _pg_or_skip() -> str:
     if PG_DSN:

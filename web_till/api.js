@@ -45,3 +45,21 @@ export async function call(path, { method = "GET", token, body, etag } = {}) {
 export function clockOffset(serverTime, [sent, received]) {
   return Math.round(Date.parse(serverTime) - (sent + received) / 2);
 }
+
+/** What to tell a cashier about a failure: plain words, never a raw server string or exception. */
+export function sayWhy(err) {
+  if (err instanceof Unreachable) return "Cannot reach the shop box. Is this tablet on the shop's Wi-Fi?";
+  if (err instanceof ApiError) {
+    if (err.status === 401) return "This tablet is not paired with the shop box. Ask the owner for a pairing code.";
+    if (err.code === "storage_full" || err.status === 507) {
+      return "The shop box's storage is full. Sales stay safe on this tablet; tell the owner.";
+    }
+    if (err.status === 429) return "Too many tries. Wait a minute and try again.";
+    if (err.status >= 500) return "The shop box had a problem. Sales stay safe on this tablet; it will try again.";
+    return "The shop box did not accept this request. Try again, or tell the owner.";
+  }
+  if (err && err.name === "QuotaExceededError") {
+    return "This tablet's storage is full. Tell the owner before making more sales.";
+  }
+  return "Something went wrong on this tablet. Your completed sales are safe.";
+}

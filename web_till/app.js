@@ -1,5 +1,5 @@
 // The till's bootstrap and actions: one tab per device, the journal, the sync loop, the screens.
-import { ApiError, Unreachable, call } from "./api.js";
+import { ApiError, call, sayWhy } from "./api.js";
 import { addProduct, changeQty, newCart } from "./cart.js";
 import { saleDocument } from "./document.js";
 import { h } from "./dom.js";
@@ -13,7 +13,7 @@ import * as views from "./views.js";
 const SCREENS = {
   loading: views.loadingScreen, locked: views.lockedScreen, pairing: views.pairingScreen,
   signin: views.signInScreen, selling: views.sellingScreen, payment: views.paymentScreen,
-  receipt: views.receiptScreen,
+  receipt: views.receiptScreen, insecure: views.insecureScreen, failed: views.failedScreen,
 };
 const MAX_PIN_TRIES = 5;
 const PIN_LOCKOUT_MS = 30000;
@@ -28,7 +28,8 @@ const actions = {
 
   async pair(code, name) {
     if (!/^\d{6}$/.test(code)) { update({ notice: "The pairing code has 6 digits." }); return; }
-    const previous = state.identity;
+    // A tablet the box refused keeps its old identity apart (sync.js forgetToken), to ask for it back.
+    const previous = state.identity || (await journal.getMeta("previous_identity"));
     try {
       const answer = await call("pair", { method: "POST", body: {
         code, name, device_id: previous ? previous.device_id : undefined,
@@ -40,14 +41,22 @@ const actions = {
       update({ identity, notice: "", screen: "signin" });
       sync.now();
     } catch (err) {
-      update({ notice: err instanceof Unreachable ? "Cannot reach the gateway. Is this tablet on the shop's Wi-Fi?"
-        : err instanceof ApiError ? err.message : String(err) });
+      update({ notice: err instanceof ApiError && err.status === 401
+        ? "That pairing code is wrong, used or expired. Ask the owner for a new one on the box's admin page."
+        : sayWhy(err) });
     }
   },
 
   async signIn(pin) {
     if (Date.now() < pinLockedUntil) { update({ notice: "Too many wrong PINs. Wait a moment and try again." }); return; }
-    const cashier = await cashierForPin(state.catalog.cashiers, pin);
+    let cashier;
+    try {
+      cashier = await cashierForPin(state.catalog.cashiers, pin);
+    } catch (err) {
+      console.error("PIN check failed", err);
+      update({ notice: "This tablet could not check the PIN. Reload the till; if it keeps happening, tell the owner." });
+      return;
+    }
     if (!cashier) {
       pinFailures += 1;
       if (pinFailures >= MAX_PIN_TRIES) { pinFailures = 0; pinLockedUntil = Date.now() + PIN_LOCKOUT_MS; }
@@ -67,19 +76,27 @@ const actions = {
 
   addProduct(product) { update({ cart: addProduct(state.cart, product) }); },
   changeQty(sku, delta) { update({ cart: changeQty(state.cart, sku, delta) }); },
-  startPayment() { update({ screen: "payment", tender: "cash", received: "" }); },
+  startPayment() { update({ screen: "payment", tender: "cash", received: "", notice: "" }); },
   setTender(tender) { update({ tender }); },
   setReceived(received) { update({ received }); },
   backToCart() { update({ screen: "selling" }); },
 
   async completeSale() {
     // The journal write is the whole checkout: no network on this path.
-    const doc = saleDocument({
-      cart: state.cart, identity: state.identity, cashierId: state.cashier.cashier_id, tender: state.tender,
-      received: parseRupees(state.received), now: new Date(), clockOffsetMs: state.clockOffsetMs,
-    });
-    const completed = await journal.complete(doc);
-    update({ receipt: completed, screen: "receipt", unsynced: await journal.countUnsynced() });
+    let completed;
+    try {
+      const doc = saleDocument({
+        cart: state.cart, identity: state.identity, cashierId: state.cashier.cashier_id, tender: state.tender,
+        received: parseRupees(state.received), now: new Date(), clockOffsetMs: state.clockOffsetMs,
+      });
+      completed = await journal.complete(doc);
+    } catch (err) {
+      // Not saved means not sold: the cart stays as it was, and the cashier is told why in words.
+      console.error("sale not saved", err);
+      update({ notice: `The sale was NOT saved. ${sayWhy(err)}` });
+      return;
+    }
+    update({ receipt: completed, screen: "receipt", notice: "", unsynced: await journal.countUnsynced() });
     sync.now();
   },
 
@@ -131,6 +148,11 @@ async function registerServiceWorker() {
 }
 
 async function start() {
+  if (!window.isSecureContext) {
+    // Checked first: every other step below needs what only a secure context has.
+    render({ ...state, screen: "insecure" });
+    return;
+  }
   document.getElementById("header-actions").append(
     h("button", { id: "sync-now", class: "small", onclick: () => actions.syncNow() }, "Sync now"),
     h("button", { id: "sign-out", class: "small", hidden: true, onclick: () => actions.signOut() }, "Sign out"));
@@ -155,5 +177,6 @@ async function start() {
 }
 
 start().catch((err) => {
-  document.getElementById("main").replaceChildren(h("p", { role: "alert" }, `The till could not start: ${err.message}`));
+  console.error("the till could not start", err);
+  update({ screen: "failed", notice: sayWhy(err) });
 });

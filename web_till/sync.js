@@ -1,12 +1,13 @@
 // The sync loop: push pending documents in seq order, learn what the cloud holds, pull the
 // catalog. "Online" is decided from these real requests, never from navigator.onLine.
-import { ApiError, Unreachable, call, clockOffset } from "./api.js";
+import { ApiError, Unreachable, call, clockOffset, sayWhy } from "./api.js";
 import { withHash } from "./canonical.js";
 import { state, update } from "./store.js";
 
 const BUSY_MS = 1500;      // documents still on their way
 const IDLE_MS = 5000;
 const MAX_BACKOFF_MS = 10000;
+const REMOVED_NOTICE = "This tablet was removed from the shop box. Ask the owner for a new pairing code.";
 
 export function startSync(journal) {
   let timer = null;
@@ -30,12 +31,16 @@ export function startSync(journal) {
     } catch (err) {
       failures += 1;
       if (err instanceof ApiError && err.status === 401) {
-        update({ link: "offline", notice: "This till is not paired with this gateway. Pair it again." });
-        update({ screen: "pairing" });
+        // The box refuses this tablet's token (the owner revoked it, or this is a new box): forget
+        // the token, keep the device's identity and every document, and ask for a new code.
+        await forgetToken(journal);
+        update({ link: "offline", notice: REMOVED_NOTICE, identity: null, cashier: null, cart: null,
+                 screen: "pairing" });
       } else if (err instanceof Unreachable) {
         update({ link: "offline" });
       } else {
-        update({ link: "offline", notice: err.message });
+        console.error("sync failed", err);
+        update({ link: "offline", notice: sayWhy(err) });
       }
     } finally {
       running = false;
@@ -62,6 +67,14 @@ export function startSync(journal) {
   window.addEventListener("online", () => schedule(0));
   schedule(0);
   return { now: () => { failures = 0; schedule(0); } };
+}
+
+/** Drop the token; keep device_id and device_code (as previous_identity) so pairing again keeps the numbering. */
+async function forgetToken(journal) {
+  const { device_id: deviceId, device_code: deviceCode, name } = state.identity || {};
+  if (deviceId) await journal.setMeta("previous_identity", { device_id: deviceId, device_code: deviceCode, name });
+  await journal.setMeta("identity", null);
+  sessionStorage.removeItem("posline-cashier");
 }
 
 async function push(journal, token) {

@@ -12,7 +12,12 @@ export function statusText(state) {
 }
 
 export function pairingScreen(state, actions) {
-  const code = h("input", { id: "pair-code", inputmode: "numeric", autocomplete: "off", maxlength: "6" });
+  // The QR code on the box's admin page opens https://<box>/#pair=NNNNNN: fill the code in, then
+  // take it out of the address so a reload or a bookmark does not carry a spent code.
+  const fromLink = /^#pair=(\d{6})$/.exec(location.hash);
+  if (fromLink) history.replaceState(null, "", location.pathname + location.search);
+  const code = h("input", { id: "pair-code", inputmode: "numeric", autocomplete: "off", maxlength: "6",
+                            value: fromLink ? fromLink[1] : undefined });
   const name = h("input", { id: "till-name", value: state.identity ? state.identity.name || "" : "", maxlength: "40" });
   const alert = h("p", { role: "alert", class: "notice" });
   const button = h("button", { type: "submit", class: "primary" }, "Pair");
@@ -21,7 +26,8 @@ export function pairingScreen(state, actions) {
     onsubmit: onSubmit(button, () => actions.pair(code.value.trim(), name.value.trim() || "Till")),
   },
   h("h1", {}, "Pair this till"),
-  h("p", {}, "Ask the owner for a pairing code. On the gateway: posline-gateway pair-code."),
+  h("p", {}, "Ask the owner for a pairing code. The owner makes one on the shop box's admin page " +
+    "(Pair a tablet); scanning its QR code with this tablet fills the code in for you."),
   h("label", { for: "pair-code" }, "Pairing code"), code,
   h("label", { for: "till-name" }, "Till name (optional)"), name,
   button, alert);
@@ -111,7 +117,9 @@ export function paymentScreen(state, actions) {
   const receivedRow = h("div", {}, h("label", { for: "received" }, "Amount received"), received);
   const change = h("p", { class: "change", "aria-live": "polite" });
   const complete = h("button", { class: "primary big", onclick: () => actions.completeSale() }, "Complete sale");
+  const alert = h("p", { role: "alert", class: "notice" });
   function update(s) {
+    alert.textContent = s.notice || "";
     for (const button of tenders) button.setAttribute("aria-pressed", String(button.dataset.tender === s.tender));
     receivedRow.hidden = s.tender !== "cash";
     const amount = s.tender === "cash" ? parseRupees(s.received) : null;
@@ -124,7 +132,7 @@ export function paymentScreen(state, actions) {
   const root = h("div", { class: "card narrow" },
     h("h1", {}, `Total ${formatRs(total)}`),
     h("div", { class: "tenders", role: "group", "aria-label": "Tender" }, tenders),
-    receivedRow, change, complete,
+    receivedRow, change, complete, alert,
     h("button", { class: "link", onclick: () => actions.backToCart() }, "Back to cart"));
   return { root, update };
 }
@@ -154,4 +162,26 @@ export function lockedScreen() {
 
 export function loadingScreen() {
   return { root: h("p", { class: "hint" }, "Opening the till…"), update: () => {} };
+}
+
+export function insecureScreen() {
+  // Opened over plain HTTP (or a name the tablet does not trust): the browser withholds Web Crypto,
+  // the service worker, Web Locks and persistent storage, so the till would half-work. Say so instead.
+  const root = h("div", { class: "card narrow", role: "alert" },
+    h("h1", {}, "This tablet is not set up for the till yet"),
+    h("p", {}, "The till only works over the shop box's secure address, and this browser does not have a " +
+      "secure connection to it. Sales made like this could not be kept safely, so the till will not open here."),
+    h("p", {}, "Open the setup page on this tablet, install the box's certificate (one time, about a minute), " +
+      "then open the till from the link on that page."),
+    h("p", {}, h("a", { class: "button primary big", href: "/setup" }, "Open the setup page")));
+  return { root, update: () => {} };
+}
+
+export function failedScreen(state) {
+  const root = h("div", { class: "card narrow", role: "alert" },
+    h("h1", {}, "The till could not open"),
+    h("p", {}, state.notice || "Something went wrong while opening the till."),
+    h("p", {}, "Your sales on this tablet are safe. Reload the page; if this keeps happening, tell the owner."),
+    h("button", { class: "primary big", onclick: () => location.reload() }, "Reload"));
+  return { root, update: () => {} };
 }

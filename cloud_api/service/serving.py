@@ -1,5 +1,9 @@
 """Run an aiohttp app as a service: bind, tell systemd READY, ping its watchdog, stop cleanly.
 
+One app may listen on two sockets: HTTPS on `port` when given an SSL context,
+and plain HTTP on `http_port` (the box answers its setup page there; the app's
+own middleware decides what plain HTTP may see).
+
 On SIGTERM (systemd's stop) or SIGINT: tell systemd STOPPING, stop accepting
 connections, let requests in flight finish (their transactions commit), run
 the app's cleanup (which flushes and closes the database), then exit 0.
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 from contextlib import suppress
 from typing import Awaitable, Callable
 
@@ -25,7 +30,8 @@ STATUS_EVERY_S = 15.0
 
 
 async def run_service(app: web.Application, host: str, port: int, name: str,
-                      status_line: StatusLine | None = None) -> None:
+                      status_line: StatusLine | None = None, ssl_context: ssl.SSLContext | None = None,
+                      http_port: int | None = None) -> None:
     """Serve `app` until SIGTERM/SIGINT, speaking sd_notify when under systemd."""
     notifier = Notifier()
     stop = asyncio.Event()
@@ -36,9 +42,12 @@ async def run_service(app: web.Application, host: str, port: int, name: str,
     await runner.setup()
     background: list[asyncio.Task] = []
     try:
-        await web.TCPSite(runner, host, port).start()
-        print(f"{name} serving on http://{host}:{port}", flush=True)
-        notifier.ready(f"serving on {host}:{port}")   # only now: the socket is bound and accepting
+        await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+        print(f"{name} serving on {'https' if ssl_context else 'http'}://{host}:{port}", flush=True)
+        if http_port is not None:
+            await web.TCPSite(runner, host, http_port).start()
+            print(f"{name} serving plain http on http://{host}:{http_port}", flush=True)
+        notifier.ready(f"serving on {host}:{port}")   # only now: the sockets are bound and accepting
         interval = watchdog_interval_s()
         if interval:
             background.append(asyncio.create_task(ping_watchdog(notifier, interval), name="watchdog"))

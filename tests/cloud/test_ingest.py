@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from cloud_api import schema
 from cloud_api.database import create_engine
@@ -162,13 +162,100 @@ async def test_heartbeat_shows_in_health(cloud_client, cloud_db_url):
     assert health["gateways"][0]["last_heard_at"] is not None
 
 
-@pytest.mark.parametrize("kind", ["shift_open"])
-async def test_other_kinds_are_carried_through(cloud_client, cloud_db_url, kind):
+OTHER_KINDS = {
+    "refund": lambda sale: {"original_id": sale["id"], "lines": sale["lines"],
+                            "payments": [{"tender": "cash", "amount": sale["total"]}],
+                            "total": sale["total"], "tax": sale["tax"]},
+    "shift_open": lambda sale: {"opening_float": 500000},
+    "shift_close": lambda sale: {"shift_id": sale["id"], "counted_cash": 612000},
+    "cash_movement": lambda sale: {"direction": "out", "amount": 20000, "reason": "tea for the staff"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_KINDS))
+async def test_other_kinds_are_stored_by_their_own_strict_model(cloud_client, cloud_db_url, kind):
     shop = await new_shop(cloud_client, cloud_db_url)
     from cloud_api.contract import document_hash
-    doc = make_sale()
-    doc = {k: doc[k] for k in ("id", "device_id", "device_code", "seq", "created_at", "cashier_id")}
-    doc.update(kind=kind, float_rs=500000)
+    sale = make_sale()
+    doc = {k: sale[k] for k in ("id", "device_id", "device_code", "seq", "created_at", "cashier_id")}
+    doc.update(kind=kind, **OTHER_KINDS[kind](sale))
     doc["hash"] = document_hash(doc)
-    results = (await (await post_batch(cloud_client, shop, [doc])).json())["results"]
+    stranger = make_sale(seq=2)
+    stranger = {k: stranger[k] for k in ("id", "device_id", "device_code", "seq", "created_at", "cashier_id")}
+    stranger.update(kind=kind, **OTHER_KINDS[kind](sale), anything="goes?")   # no kind takes an arbitrary body
+    stranger["hash"] = document_hash(stranger)
+    results = (await (await post_batch(cloud_client, shop, [doc, stranger])).json())["results"]
     assert results[0]["status"] == "stored"
+    assert results[1]["status"] == "invalid" and "anything" in results[1]["reason"]
+
+
+async def _poison_trigger(cloud_db_url: str, condition: str) -> None:
+    """Make the database itself refuse some document inserts, as a constraint would."""
+    engine = create_engine(cloud_db_url)
+    async with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            await conn.execute(text(f"CREATE TRIGGER poison BEFORE INSERT ON documents WHEN {condition} "
+                                    "BEGIN SELECT RAISE(ABORT, 'poison document'); END"))
+        else:
+            await conn.execute(text("CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                    f"IF {condition} THEN RAISE EXCEPTION 'poison document' "
+                                    "USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$"))
+            await conn.execute(text("CREATE TRIGGER poison BEFORE INSERT ON documents "
+                                    "FOR EACH ROW EXECUTE FUNCTION poison()"))
+    await engine.dispose()
+
+
+async def test_a_document_the_database_refuses_gets_its_own_verdict(cloud_client, cloud_db_url):
+    shop = await new_shop(cloud_client, cloud_db_url)
+    sales = [make_sale(seq=n) for n in range(1, 6)]
+    await _poison_trigger(cloud_db_url, f"NEW.id = '{sales[2]['id']}'")
+    response = await post_batch(cloud_client, shop, sales)
+    assert response.status == 200   # never a 500 for the whole batch
+    results = (await response.json())["results"]
+    assert [r["status"] for r in results] == ["stored", "stored", "invalid", "stored", "stored"]
+    assert results[2]["id"] == sales[2]["id"] and "poison document" in results[2]["reason"]
+
+    engine = create_engine(cloud_db_url)
+    async with engine.connect() as conn:
+        stored = set((await conn.execute(select(schema.documents.c.id))).scalars())
+        facts = set((await conn.execute(select(schema.sale_facts.c.document_id))).scalars())
+        rejected = (await conn.execute(select(schema.rejected_documents))).all()
+        contiguous = (await conn.execute(select(schema.devices.c.contiguous_seq))).scalar_one()
+    await engine.dispose()
+    others = {s["id"] for i, s in enumerate(sales) if i != 2}
+    assert stored == facts == others               # its projections went with it; the others' stayed
+    assert [(r.document_id, "poison document" in r.reason) for r in rejected] == [(sales[2]["id"], True)]
+    assert contiguous == 2                         # T1-000003 is a gap the owner sees
+    again = await (await post_batch(cloud_client, shop, sales)).json()   # a resend: same verdicts
+    assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate", "invalid", "duplicate", "duplicate"]
+
+
+async def test_a_database_that_refuses_every_document_fails_the_batch_not_the_documents(cloud_client, cloud_db_url):
+    shop = await new_shop(cloud_client, cloud_db_url)
+    await _poison_trigger(cloud_db_url, "1 = 1")
+    response = await post_batch(cloud_client, shop, [make_sale(seq=1), make_sale(seq=2)])
+    assert response.status == 500   # the gateway keeps them and sends them again later
+    engine = create_engine(cloud_db_url)
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(schema.rejected_documents))).all() == []
+    await engine.dispose()
+
+
+async def test_the_largest_sales_keep_reports_and_stock_exact(cloud_client, cloud_db_url):
+    from cloud_api.contract import MAX_PAISA, MAX_QTY
+    shop = await new_shop(cloud_client, cloud_db_url)
+    biggest = [make_sale(seq=n, qty=1, price=MAX_PAISA, payments=[{"tender": "card", "amount": MAX_PAISA}],
+                         change=0) for n in range(1, 4)]
+    bulk = make_sale(seq=4, qty=MAX_QTY, price=1, payments=[{"tender": "cash", "amount": MAX_QTY}], change=0)
+    results = (await (await post_batch(cloud_client, shop, [*biggest, bulk])).json())["results"]
+    assert {r["status"] for r in results} == {"stored"}
+    movement = await cloud_client.post(f"/v1/shops/{shop['shop_id']}/stock-movements", headers=shop["owner"],
+                                       json={"sku": "TAPAL-190", "qty": 2**62, "reason": "typo"})
+    assert movement.status == 400   # bounded like a sale line
+    summary = await cloud_client.get(f"/v1/shops/{shop['shop_id']}/reports/summary?date=2026-11-27",
+                                     headers=shop["owner"])
+    assert summary.status == 200
+    body = await summary.json()
+    assert body["gross"] == 3 * MAX_PAISA + MAX_QTY and body["by_tender"] == {"card": 3 * MAX_PAISA, "cash": MAX_QTY}
+    stock = await (await cloud_client.get(f"/v1/shops/{shop['shop_id']}/stock", headers=shop["owner"])).json()
+    assert stock == [{"sku": "TAPAL-190", "on_hand": -(3 + MAX_QTY)}]

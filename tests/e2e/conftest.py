@@ -1,12 +1,21 @@
 """End-to-end fixtures: real cloud and gateway processes on 127.0.0.1, a fault proxy between
-them, and Debian's Chromium driven by Playwright, one browser context per tablet."""
+them, and Debian's Chromium driven by Playwright, one browser context per tablet.
+
+Tablets open the till exactly as a tablet in a shop does: at https://posline.local:<port>/,
+the name mapped to the box by Chromium's --host-resolver-rules, the connection trusted
+because the test downloaded the box's /ca.crt and imported it with certutil into the NSS
+database of the browser's own $HOME. Never a loopback origin (browsers treat 127.0.0.1
+as secure, which hid every secure-context failure), never an ignored certificate error.
+"""
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import socket
 import sqlite3
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +30,12 @@ from tests.faultproxy import FaultProxy
 CHROMIUM = os.environ.get("POSLINE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots go to an ignored folder; `make screenshots` points this at docs/screenshots for the README.
+SCREENSHOTS = Path(os.environ.get("POSLINE_SCREENSHOTS",
+                                  Path(__file__).resolve().parents[2] / "tests" / "_artifacts" / "screenshots"))
+SHOP_HOST = "posline.local"   # the box's mDNS name, as a tablet in the shop types it
+
+OWNER_PIN = "246810"   # the box's /admin
 
 # A gateway that notices things in about a second, so the tests wait seconds, not minutes.
 FAST_GATEWAY = {
@@ -49,10 +63,21 @@ class ShopRig:
     proxy: FaultProxy
     gateway: Service
     shop: dict[str, Any]
+    https_port: int
+    http_port: int
 
     @property
     def state_dir(self) -> Path:
         return self.tmp / "gateway"
+
+    @property
+    def till_url(self) -> str:
+        """The till as a tablet in the shop opens it."""
+        return f"https://{SHOP_HOST}:{self.https_port}/"
+
+    @property
+    def setup_url(self) -> str:
+        return f"http://{SHOP_HOST}:{self.http_port}/setup"
 
     def pair_code(self) -> str:
         return run_command("gateway", "pair-code", "--state-dir", str(self.state_dir))
@@ -89,9 +114,11 @@ def rig(tmp_path: Path) -> Iterator[ShopRig]:
     cloud = cloud_service(cloud_db, free_port(), tmp_path / "cloud.log").start()
     proxy = FaultProxy(int(cloud.url.rsplit(":", 1)[1])).start()
     run_command("gateway", "provision", "--state-dir", str(tmp_path / "gateway"), "--cloud-url", proxy.url,
-                "--enrol-token", shop["enrol_token"])
-    gateway = gateway_service(tmp_path / "gateway", free_port(), tmp_path / "gateway.log", FAST_GATEWAY).start()
-    rig = ShopRig(tmp_path, cloud, proxy, gateway, shop)
+                "--enrol-token", shop["enrol_token"], "--admin-pin", OWNER_PIN)
+    https_port, http_port = free_port(), free_port()
+    gateway = gateway_service(tmp_path / "gateway", https_port, tmp_path / "gateway.log", FAST_GATEWAY,
+                              http_port=http_port).start()
+    rig = ShopRig(tmp_path, cloud, proxy, gateway, shop, https_port, http_port)
     try:
         yield rig
     finally:
@@ -100,13 +127,34 @@ def rig(tmp_path: Path) -> Iterator[ShopRig]:
         proxy.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def trusting_home(rig: ShopRig, home: Path) -> Path:
+    """A $HOME whose NSS database trusts the box's CA, fetched from the box's /ca.crt as a tablet does."""
+    if shutil.which("certutil") is None:
+        pytest.fail("certutil is missing: `make test` installs Debian's libnss3-tools")
+    response = httpx.get(f"http://127.0.0.1:{rig.http_port}/ca.crt", timeout=10)
+    response.raise_for_status()
+    assert response.headers["content-type"] == "application/x-x509-ca-cert"
+    ca = home / "posline-box-ca.crt"
+    home.mkdir(parents=True, exist_ok=True)
+    ca.write_bytes(response.content)   # DER, as served
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    for args in (["-N", "--empty-password"], ["-A", "-t", "C,,", "-n", "POS Line box", "-i", str(ca)]):
+        subprocess.run(["certutil", "-d", f"sql:{nssdb}", *args], check=True, capture_output=True)
+    return home
+
+
+@pytest.fixture
+def browser(rig: ShopRig, tmp_path: Path) -> Iterator[Any]:
+    """Chromium as the shop's tablets run it: the box's CA installed, posline.local resolving to the box."""
     from playwright.sync_api import sync_playwright
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+    home = trusting_home(rig, tmp_path / "browser-home")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, env={**os.environ, "HOME": str(home)},
+            args=CHROMIUM_ARGS + [f"--host-resolver-rules=MAP {SHOP_HOST} 127.0.0.1"])
         yield chromium
         chromium.close()
 
@@ -123,19 +171,28 @@ class Tablet:
         self.page = self.context.new_page()
         self.page.set_default_timeout(15000)
 
+    def open(self) -> "Tablet":
+        """Open the till on the shop's origin, and prove the browser gives it a secure context."""
+        self.page.goto(self.rig.till_url)
+        assert self.page.evaluate("window.isSecureContext") is True
+        assert self.page.evaluate("location.origin") == self.rig.till_url.rstrip("/")
+        return self
+
     def open_and_pair(self, pin: str | None = None) -> "Tablet":
-        page = self.page
-        page.goto(self.rig.gateway.url + "/")
+        page = self.open().page
         page.get_by_role("textbox", name="Pairing code").fill(self.rig.pair_code())
         page.get_by_role("button", name="Pair").click()
         page.get_by_role("textbox", name="PIN").fill(pin or self.rig.shop["cashier_pin"])
         self.expect(page.get_by_role("button", name="Sign in")).to_be_enabled(timeout=20000)
         page.get_by_role("button", name="Sign in").click()
         self.expect(page.get_by_role("searchbox", name="Search products")).to_be_visible()
+        self.wait_shell_cached()
         return self
 
     def wait_shell_cached(self) -> None:
+        """A service worker controls the page: only possible on a trusted secure origin."""
         self.page.wait_for_function("document.body.dataset.shell === 'cached'", timeout=15000)
+        assert self.page.evaluate("navigator.serviceWorker.controller !== null") is True
 
     def sell(self, items: list[str], cash_rs: int | None = 5000, tender: str = "Cash") -> str:
         """Ring up a sale; return the receipt number the cashier sees."""
@@ -170,8 +227,7 @@ class Tablet:
         })""")
 
     def screenshot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        screenshot(self.page, name)
 
     def close(self) -> None:
         self.context.close()
@@ -188,6 +244,11 @@ def tablets(browser: Any, rig: ShopRig) -> Iterator[Any]:
     yield make
     for tablet in made:
         tablet.close()
+
+
+def screenshot(page: Any, name: str, full_page: bool = False) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def wait_until(check: Any, timeout_s: float = 30, what: str = "condition") -> Any:

@@ -13,7 +13,7 @@ PRICE = {name: price for _sku, name, price, _bc, _cat in PRODUCTS}
 def test_online_sale_lands_in_the_cloud_once_with_right_total_and_tax(rig, tablets):
     tablet = tablets()
     page = tablet.page
-    page.goto(rig.gateway.url + "/")
+    page.goto(rig.till_url)
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
     tablet.wait_status(r"^Online · 0 unsynced$")   # an unpaired till already knows its link
     tablet.screenshot("1-pairing")
@@ -75,7 +75,7 @@ def test_a_double_tapped_complete_makes_one_sale(rig, tablets):
 def test_one_tab_per_tablet_and_wrong_pins_are_refused(rig, tablets):
     tablet = tablets().open_and_pair()
     second = tablet.context.new_page()
-    second.goto(rig.gateway.url + "/")
+    second.goto(rig.till_url)
     tablet.expect(second.get_by_role("heading", name="POS Line is open in another tab")).to_be_visible()
     second.close()
 

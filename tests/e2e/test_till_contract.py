@@ -18,7 +18,7 @@ TRICKY = {"z": 1, "a": "چائے اور بسکٹ", "m": ["tab\there", "quote\"an
 
 def test_canonical_json_and_hash_match_python_byte_for_byte(rig, tablets):
     page = tablets().page
-    page.goto(rig.gateway.url + "/")
+    page.goto(rig.till_url)
     got = page.evaluate("""async (value) => {
         const m = await import("/canonical.js");
         const text = m.canonicalJson(value);
@@ -31,7 +31,7 @@ def test_canonical_json_and_hash_match_python_byte_for_byte(rig, tablets):
 
 def test_line_tax_matches_python_on_many_amounts(rig, tablets):
     page = tablets().page
-    page.goto(rig.gateway.url + "/")
+    page.goto(rig.till_url)
     rng = random.Random(1)
     cases = [(rng.randrange(0, 10**9), rng.choice([0, 500, 1600, 1700, 1800, 2500])) for _ in range(2000)]
     cases += [(118, 1800), (5, 10000), (-110000, 1800)]
@@ -44,7 +44,7 @@ def test_line_tax_matches_python_on_many_amounts(rig, tablets):
 
 def test_money_is_shown_in_rupees(rig, tablets):
     page = tablets().page
-    page.goto(rig.gateway.url + "/")
+    page.goto(rig.till_url)
     got = page.evaluate("""async () => {
         const m = await import("/money.js");
         return [m.formatRs(123400), m.formatRs(55050), m.formatRs(0), m.parseRupees("2,000"), m.parseRupees("19.5"),

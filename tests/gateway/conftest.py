@@ -34,7 +34,8 @@ async def cloud(tmp_path: Path, aiohttp_server: Any) -> Any:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> GatewaySettings:
-    return GatewaySettings(state_dir=tmp_path / "gateway", uplink_backoff_base_s=0.05, uplink_backoff_cap_s=0.2,
+    return GatewaySettings(state_dir=tmp_path / "gateway", interfaces="127.0.0.1", mdns=False,
+                           uplink_backoff_base_s=0.05, uplink_backoff_cap_s=0.2,
                            uplink_idle_s=0.2, catalog_interval_s=0.5, heartbeat_interval_s=0.5)
 
 

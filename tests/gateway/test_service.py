@@ -45,7 +45,7 @@ def test_ready_watchdog_status_then_sigterm_finishes_the_request_in_flight(shop)
         "NOTIFY_SOCKET": str(shop / "notify.sock"), "WATCHDOG_USEC": "400000"})
     gateway.start()
     code = run_command("gateway", "pair-code", "--state-dir", str(shop / "gw"))
-    till = httpx.post(f"{gateway.url}/api/v1/pair", json={"code": code}).json()
+    till = httpx.post(f"{gateway.url}/api/v1/pair", json={"code": code}, verify=gateway.verify()).json()
     time.sleep(1.0)
     messages = receive_all(notify)
     assert messages[0].startswith("READY=1")
@@ -59,7 +59,8 @@ def test_ready_watchdog_status_then_sigterm_finishes_the_request_in_flight(shop)
     blocker.execute("BEGIN IMMEDIATE")
     with ThreadPoolExecutor(1) as pool:
         pushed = pool.submit(httpx.post, f"{gateway.url}/api/v1/journal:batch", json={"documents": sales},
-                             headers={"Authorization": f"Bearer {till['token']}"}, timeout=30)
+                             headers={"Authorization": f"Bearer {till['token']}"}, timeout=30,
+                             verify=gateway.verify())
         time.sleep(0.5)
         gateway.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)

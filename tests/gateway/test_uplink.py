@@ -154,3 +154,92 @@ async def test_an_unreadable_answer_is_retried_not_fatal(store, tmp_path):
             await uplink.push_once()
     assert set((await states(store)).values()) == {"pending"}
     await client.aclose()
+
+
+def _storing(request: httpx.Request) -> httpx.Response:
+    docs = json.loads(gzip.decompress(request.content))["documents"]
+    return httpx.Response(200, json={"server_time": utc_now(),
+                                     "results": [{"id": d["id"], "status": "stored"} for d in docs]})
+
+
+async def _run_until(uplink: Uplink, condition, deadline_s: float = 20.0) -> None:
+    task = asyncio.create_task(uplink.run())
+    deadline = asyncio.get_running_loop().time() + deadline_s
+    try:
+        while not await condition():
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+FAST = dict(uplink_backoff_base_s=0.005, uplink_backoff_cap_s=0.02, uplink_idle_s=0.05)
+
+
+@pytest.mark.parametrize("status", [400, 500])
+async def test_a_failing_document_is_bisected_out_and_parked(store, tmp_path, status):
+    sales = await fill(store, 40)
+    poison = sales[22]["id"]
+    sizes = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        docs = json.loads(gzip.decompress(request.content))["documents"]
+        sizes.append(len(docs))
+        if any(d["id"] == poison for d in docs):
+            return httpx.Response(status, json={"error": {"code": "x", "message": "cannot take it"}})
+        return _storing(request)
+
+    client = cloud(handler)
+    uplink = Uplink(store, client, GatewaySettings(state_dir=tmp_path / "gw", **FAST))
+
+    async def settled():
+        return "pending" not in set((await states(store)).values())
+    await _run_until(uplink, settled)
+    final = await states(store)
+    assert final.pop(poison) == "parked" and set(final.values()) == {"in_cloud"}
+    row = (await store.read().execute_fetchall("SELECT cloud_reason FROM journal WHERE id = ?", (poison,)))[0]
+    assert ("cannot take it" if status == 400 else "500") in row["cloud_reason"]
+    assert len(sizes) <= 40   # a search, not one request per document
+    await client.aclose()
+
+
+@pytest.mark.parametrize("status", [500, 401, 404, 503])
+async def test_when_every_document_fails_nothing_is_parked(store, tmp_path, status):
+    await fill(store, 8)
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] <= 120:   # long enough for several searches (8 documents, 5 culprits at most)
+            return httpx.Response(status, json={"error": {"code": "x", "message": "down"}})
+        return _storing(request)
+
+    client = cloud(handler)
+    uplink = Uplink(store, client, GatewaySettings(state_dir=tmp_path / "gw", **FAST))
+
+    async def recovered():
+        return calls["n"] > 120 and "pending" not in set((await states(store)).values())
+    await _run_until(uplink, recovered)
+    # The cloud's fault, not the documents': when it recovers, every one is taken, none parked.
+    assert set((await states(store)).values()) == {"in_cloud"}
+    await client.aclose()
+
+
+async def test_parked_documents_are_retried_on_start_and_a_damaged_row_is_parked(store, tmp_path):
+    sales = await fill(store, 5)
+    async with store.transaction() as db:
+        await db.execute("UPDATE journal SET cloud_state = 'parked', cloud_reason = 'old cloud' WHERE id = ?",
+                         (sales[0]["id"],))
+        await db.execute("UPDATE journal SET body = '{not json' WHERE id = ?", (sales[3]["id"],))
+    client = cloud(_storing)
+    uplink = Uplink(store, client, GatewaySettings(state_dir=tmp_path / "gw", **FAST))
+
+    async def settled():
+        return "pending" not in set((await states(store)).values())
+    await _run_until(uplink, settled)
+    final = await states(store)
+    assert final[sales[0]["id"]] == "in_cloud"       # parked before this start: sent again, and taken
+    assert final.pop(sales[3]["id"]) == "parked"     # unreadable here: set aside, the rest flow
+    assert set(final.values()) == {"in_cloud"}
+    await client.aclose()

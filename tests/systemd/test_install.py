@@ -37,8 +37,13 @@ def test_install_lays_out_a_gateway(tmp_path):
     sample = root / "etc" / "posline" / "posline.toml.sample"
     assert sample.stat().st_mode & 0o077 == 0   # secrets-to-be: root only
 
+    env = root / "etc" / "posline" / "gateway.env"   # the unit's EnvironmentFile, all commented out
+    assert env.read_text() == (REPO / "systemd" / "gateway.env").read_text()
+    env.write_text("POSLINE_GATEWAY_CLOUD_TIMEOUT_S=45\n")   # the installer's own tuning
+
     again = run_install(root)   # upgrading in place works too
     assert again.returncode == 0, again.stderr
+    assert env.read_text() == "POSLINE_GATEWAY_CLOUD_TIMEOUT_S=45\n"   # and keeps what the installer set
 
 
 def test_install_lays_out_a_cloud(tmp_path):

@@ -1,4 +1,5 @@
-"""The systemd units: clean under `systemd-analyze verify`, hardened to an exposure of 2.0 or less."""
+"""The systemd units: clean under `systemd-analyze verify`, hardened to an exposure of 2.0 or less;
+and the gateway.env sample the gateway's unit reads."""
 from __future__ import annotations
 
 import configparser
@@ -8,6 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pydantic_core import PydanticUndefined
+
+from gateway.settings import GatewaySettings
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 ANALYZE = shutil.which("systemd-analyze")
@@ -64,3 +68,30 @@ def test_first_boot_unit_runs_once_only_with_the_file():
     assert service["Service"]["Type"] == "oneshot"
     assert "--scrub-config" in service["Service"]["ExecStart"]
     assert "posline-gateway.service" in service["Unit"]["Before"]
+
+
+def test_first_boot_unit_retries_an_outage_but_not_a_refusal():
+    # posline-gateway provision exits 2 for bad input or a refused token/shop name (retrying cannot
+    # fix it) and 3 for an unreachable cloud (retrying will); see cloud_api/service/cli.py.
+    s = unit("posline-gateway-provision.service")["Service"]
+    assert s["Restart"] == "on-failure" and int(s["RestartSec"]) > 0
+    assert s["RestartPreventExitStatus"].split() == ["2"]
+
+
+def test_gateway_env_sample_lists_every_setting_with_its_default(tmp_path, monkeypatch):
+    sample = (UNITS / "gateway.env").read_text()
+    shown = {name[len("POSLINE_GATEWAY_"):].lower(): value
+             for name, value in re.findall(r"^# (POSLINE_GATEWAY_[A-Z0-9_]+)=(.*)$", sample, re.M)}
+    fields = GatewaySettings.model_fields
+    assert set(shown) == set(fields), "gateway/settings.py and systemd/gateway.env list different settings"
+    assert not re.search(r"^\s*[A-Z]", sample, re.M)   # all commented out: the sample changes nothing
+    for name, field in fields.items():
+        if field.default is None:   # no value to show: the comment must say it is unset by default
+            assert re.search(rf"unset by default[^\n]*\n(#[^\n]*\n)*# POSLINE_GATEWAY_{name.upper()}=",
+                             sample, re.I), name
+        elif field.default is not PydanticUndefined:   # what is shown, read as the box would, is the default
+            monkeypatch.setenv(f"POSLINE_GATEWAY_{name.upper()}", shown[name])
+    settings = GatewaySettings(state_dir=tmp_path)
+    for name, field in fields.items():
+        if field.default not in (None, PydanticUndefined):
+            assert getattr(settings, name) == field.default, f"{name}: the sample shows {shown[name]!r}"

@@ -1,0 +1,208 @@
+"""The owner's page on the box, /admin: sign in with the owner PIN, see the shop's day, manage tablets.
+
+Sessions: the right PIN gives a random token in a cookie (HttpOnly, Secure,
+SameSite=Strict, Path=/admin), kept on the box only as a digest, for
+SESSION_S. Every form that changes something carries a CSRF token derived from
+the session token (so a page elsewhere cannot forge one) and is refused
+without it, or when its Origin/Referer names another site.
+
+Everything shown comes from the box's own database, so the page works with
+the WAN down. Routes: GET /admin, POST /admin/sign-in, /admin/sign-out,
+/admin/pair, /admin/tablets/{device_id}/rename, /admin/tablets/{device_id}/revoke.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from cloud_api.service.clock import utc_after, utc_now
+from cloud_api.service.tokens import new_token, same_secret, token_digest
+
+from . import dashboard, owner_pin, tablets
+from .box import get_value
+from .certificates import ca_fingerprint
+from .journal import backlog
+from .keys import CLOUD, HOSTNAME, SETTINGS, SHOP_NAME, STORE
+from .pages import qr_svg, render
+from .pairing import new_pairing_code
+
+routes = web.RouteTableDef()
+
+COOKIE = "posline_admin"
+SESSION_S = 12 * 3600
+# A Host header we are willing to put in a QR code: a name or an address, and a port.
+_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
+
+
+# --- sessions --------------------------------------------------------------------------
+
+
+def csrf_token(session_token: str) -> str:
+    """The token every form of this session carries; only the holder of the session cookie can know it."""
+    return token_digest("csrf\0" + session_token)
+
+
+async def _session(request: web.Request) -> str | None:
+    """The request's live session token, or None."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    row = await (await request.app[STORE].read().execute(
+        "SELECT 1 FROM admin_sessions WHERE token_digest = ? AND expires_at > ?",
+        (token_digest(token), utc_now()))).fetchone()
+    return token if row else None
+
+
+def _same_origin(request: web.Request) -> bool:
+    """A form post from our own page: its Origin (or Referer) names this host, or is absent."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return True   # then the CSRF token (or, for sign-in, SameSite) decides
+    return urlsplit(source).netloc.lower() == request.host.lower()
+
+
+OwnerHandler = Callable[[web.Request, str, dict[str, Any]], Awaitable[web.StreamResponse]]
+
+
+def owner_form(handler: OwnerHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A state-changing post: only with a live session, from this page (same origin and CSRF token).
+
+    The handler gets the session token and the form; anything else gets the page that refuses it.
+    """
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        token = await _session(request)
+        if token is None:
+            return await _sign_in_page(request, "Your session has ended. Sign in again.", status=401)
+        form = dict(await request.post())
+        if not _same_origin(request) or not same_secret(str(form.get("csrf", "")), csrf_token(token)):
+            return _message(request, "This form has expired",
+                            "Nothing was changed. Go back to the admin page and try again.", status=403)
+        return await handler(request, token, form)
+    return checked
+
+
+def _message(request: web.Request, title: str, text: str, status: int) -> web.Response:
+    return render("admin_message.html", status=status, shop_name=request.app[SHOP_NAME], title=title, text=text)
+
+
+def _back_to_admin() -> web.Response:
+    """After a form: back to the page (303, so a reload does not post again)."""
+    return web.Response(status=303, headers={"Location": "/admin"})
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+# --- signing in and out ----------------------------------------------------------------
+
+
+async def _sign_in_page(request: web.Request, message: str = "", status: int = 200) -> web.Response:
+    has_pin = await owner_pin.has_owner_pin(request.app[STORE].read())
+    return render("admin_sign_in.html", status=status, shop_name=request.app[SHOP_NAME], message=message,
+                  has_pin=has_pin)
+
+
+@routes.post("/admin/sign-in")
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    """Check the owner PIN, within the limits of owner_pin; start a session on success."""
+    if not _same_origin(request):
+        return _message(request, "Sign-in refused", "Open the admin page on the box and sign in there.", 403)
+    pin = str((await request.post()).get("pin", "")).strip()
+    address = _address(request)
+    store = request.app[STORE]
+    # Check, verify and record in one write transaction: parallel guesses queue behind each other and
+    # cannot slip past the limit between check and record. It holds the writer for one argon2 check
+    # (~0.1 s, in a thread), and the limits bound how often that can happen.
+    async with store.transaction() as db:
+        if not await owner_pin.has_owner_pin(db):
+            locked, right = None, False
+        else:
+            locked = await owner_pin.lockout(db, address)
+            right = locked is None and await owner_pin.verify_pin(db, pin)
+            if locked is None and not right:
+                await owner_pin.record_failure(db, address)
+        if right:
+            await owner_pin.record_success(db, address)
+            token = new_token()
+            await db.execute("DELETE FROM admin_sessions WHERE expires_at <= ?", (utc_now(),))
+            await db.execute("INSERT INTO admin_sessions (token_digest, created_at, expires_at, address) "
+                             "VALUES (?, ?, ?, ?)", (token_digest(token), utc_now(), utc_after(SESSION_S), address))
+    if locked is not None:
+        return await _sign_in_page(request, locked.message(), status=429)
+    if not right:
+        return await _sign_in_page(request, "That PIN is not right.", status=401)
+    response = _back_to_admin()
+    response.set_cookie(COOKIE, token, max_age=SESSION_S, path="/admin", secure=True, httponly=True,
+                        samesite="Strict")
+    return response
+
+
+@routes.post("/admin/sign-out")
+@owner_form
+async def sign_out(request: web.Request, token: str, _form: dict[str, Any]) -> web.StreamResponse:
+    async with request.app[STORE].transaction() as db:
+        await db.execute("DELETE FROM admin_sessions WHERE token_digest = ?", (token_digest(token),))
+    response = _back_to_admin()
+    response.del_cookie(COOKIE, path="/admin", secure=True, httponly=True, samesite="Strict")
+    return response
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+@routes.get("/admin")
+async def admin_page(request: web.Request) -> web.Response:
+    """The dashboard for a signed-in owner, or the sign-in form."""
+    token = await _session(request)
+    if token is None:
+        return await _sign_in_page(request)
+    db = request.app[STORE].read()
+    wan = request.app[CLOUD].wan
+    pending = await backlog(db)
+    return render(
+        "admin_dashboard.html", shop_name=request.app[SHOP_NAME], csrf=csrf_token(token),
+        today=await dashboard.today_sales(db, dashboard.shop_today()),
+        wan={"state": wan.state, "since": wan.since, "error": wan.error},
+        last_sync_at=await get_value(db, "last_sync_at"),
+        backlog=pending["backlog"], oldest_unsynced_at=pending["oldest_unsynced_at"],
+        tablets=await tablets.list_tablets(db), refused=await dashboard.refused_documents(db),
+        backup=await dashboard.last_backup(db), fingerprint=ca_fingerprint(request.app[SETTINGS].state_dir),
+        rs=dashboard.format_rs, when=dashboard.local_time, age=dashboard.age)
+
+
+@routes.post("/admin/pair")
+@owner_form
+async def pair_tablet(request: web.Request, _token: str, _form: dict[str, Any]) -> web.StreamResponse:
+    """A one-time pairing code, and a QR code that opens the till with it filled in."""
+    settings = request.app[SETTINGS]
+    async with request.app[STORE].transaction() as db:
+        code = await new_pairing_code(db, settings.pairing_code_ttl_s)
+    host = request.host if _HOST.match(request.host or "") else f"{request.app[HOSTNAME]}.local"
+    till_url = f"https://{host}/#pair={code}"
+    return render("admin_pair.html", shop_name=request.app[SHOP_NAME], code=code, till_url=till_url,
+                  qr_svg=qr_svg(till_url, "The till's address with this pairing code"),
+                  minutes=max(1, settings.pairing_code_ttl_s // 60))
+
+
+@routes.post("/admin/tablets/{device_id}/rename")
+@owner_form
+async def rename(request: web.Request, _token: str, form: dict[str, Any]) -> web.StreamResponse:
+    async with request.app[STORE].transaction() as db:
+        done = await tablets.rename_tablet(db, request.match_info["device_id"], str(form.get("name", "")))
+    if not done:
+        return _message(request, "Not renamed", "Give the tablet a name, then press Rename.", status=400)
+    return _back_to_admin()
+
+
+@routes.post("/admin/tablets/{device_id}/revoke")
+@owner_form
+async def revoke(request: web.Request, _token: str, _form: dict[str, Any]) -> web.StreamResponse:
+    async with request.app[STORE].transaction() as db:
+        await tablets.revoke_tablet(db, request.match_info["device_id"])
+    return _back_to_admin()

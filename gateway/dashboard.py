@@ -1,0 +1,133 @@
+"""What the owner's page on the box shows, read from the box's own SQLite (works with the WAN down).
+
+Today's figures mirror the cloud's daily summary (cloud_api/reports.py, projected
+by cloud_api/ingest.py): sales are `sale` documents of the business day (the
+local date of created_at in the shop's zone); gross and tax are sums of their
+`total` and `tax`; tenders are payments with the change taken off cash. The
+box's figures include what the cloud has not received yet, and leave out what
+the cloud refused, so once the backlog drains the two agree to the paisa.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from cloud_api.contract import business_date, receipt_number
+
+from .box import get_value
+
+SHOP_ZONE = "Asia/Karachi"
+REFUSED_SHOWN = 50
+
+
+def shop_today(zone: str = SHOP_ZONE) -> date:
+    return datetime.now(ZoneInfo(zone)).date()
+
+
+async def today_sales(db: aiosqlite.Connection, day: date, zone: str = SHOP_ZONE) -> dict[str, Any]:
+    """Sales count, gross, tax and tenders (net of change) of one business day, as the box holds them."""
+    # A created_at's own date is within a day of its local date in any zone: narrow in SQL, decide exactly here.
+    around = ((day - timedelta(days=1)).isoformat(), (day + timedelta(days=1)).isoformat())
+    rows = await db.execute_fetchall(
+        "SELECT body FROM journal WHERE kind = 'sale' AND cloud_state != 'rejected' "
+        "AND substr(json_extract(body, '$.created_at'), 1, 10) BETWEEN ? AND ?", around)
+    count = gross = tax = 0
+    tenders: dict[str, int] = {}
+    for row in rows:
+        sale = json.loads(row["body"])
+        if business_date(sale["created_at"], zone) != day:
+            continue
+        count += 1
+        gross += sale["total"]
+        tax += sale["tax"]
+        for payment in sale["payments"]:
+            tenders[payment["tender"]] = tenders.get(payment["tender"], 0) + payment["amount"]
+        if sale.get("change"):
+            # Change leaves the drawer as cash: the cash tender counts net of it (as the cloud does).
+            tenders["cash"] = tenders.get("cash", 0) - sale["change"]
+    return {"date": day.isoformat(), "sales_count": count, "gross": gross, "tax": tax,
+            "by_tender": dict(sorted(tenders.items()))}
+
+
+# Who said no. A parked document is one the cloud cannot store yet: the box keeps it, lets the
+# rest flow, and tries it again after its next restart (an upgrade may fix it).
+REFUSED_BY = {"till": "Shop box", "cloud": "Cloud", "conflict": "Shop box",
+              "parked": "Cloud (held on the box, retried after a restart)"}
+
+
+async def refused_documents(db: aiosqlite.Connection, limit: int = REFUSED_SHOWN) -> list[dict[str, Any]]:
+    """The latest documents nobody accepted, newest first: refused here, by the cloud, or in conflict.
+
+    The uplink files every refusal by the cloud in dead_letter too (source 'cloud', the journal row
+    marked 'rejected'), so dead_letter, conflicts and the parked journal rows together hold all of them.
+    """
+    rows = await db.execute_fetchall("""
+        SELECT at, source, document_id, reason, body FROM (
+            SELECT at, source, document_id, reason, body FROM dead_letter
+            UNION ALL
+            SELECT at, 'conflict' AS source, document_id,
+                   'another document with this id is already stored; both are kept' AS reason,
+                   incoming_body AS body FROM conflicts
+            UNION ALL
+            SELECT cloud_at AS at, 'parked' AS source, id AS document_id, cloud_reason AS reason, body
+            FROM journal WHERE cloud_state = 'parked')
+        ORDER BY at DESC LIMIT ?""", (limit,))
+    refused = []
+    for row in rows:
+        refused.append({"at": row["at"], "by": REFUSED_BY.get(row["source"], "Shop box"),
+                        "receipt": _receipt(row["body"]), "document_id": row["document_id"],
+                        "reason": row["reason"]})
+    return refused
+
+
+async def last_backup(db: aiosqlite.Connection) -> dict[str, str] | None:
+    """When and where the database was last backed up (gateway/backup.py records it)."""
+    at = await get_value(db, "last_backup_at")
+    return {"at": at, "path": await get_value(db, "last_backup_path") or ""} if at else None
+
+
+def _receipt(body: str) -> str | None:
+    try:
+        document = json.loads(body)
+        return receipt_number(document["device_code"], int(document["seq"]))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+# --- how the page writes things ----------------------------------------------------------
+
+
+def format_rs(paisa: int) -> str:
+    """"Rs 1,234" or "Rs 1,234.50" from integer paisa, as the till writes it."""
+    sign = "-" if paisa < 0 else ""
+    rupees, rest = divmod(abs(paisa), 100)
+    return f"{sign}Rs {rupees:,}" + (f".{rest:02d}" if rest else "")
+
+
+def local_time(stamp: str | None, zone: str = SHOP_ZONE) -> str:
+    """A stored UTC time as the shop reads it: "27 Nov 2026, 18:05"; "never" for none."""
+    if not stamp:
+        return "never"
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    return moment.strftime("%d %b %Y, %H:%M").lstrip("0")
+
+
+def age(stamp: str | None) -> str:
+    """How long ago a stored UTC time was: "5 min", "3 h 12 min", "2 days"."""
+    if not stamp:
+        return "-"
+    seconds = max(0, int((datetime.now(timezone.utc)
+                          - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()))
+    if seconds < 60:
+        return "under a minute"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60} min"
+    return f"{hours // 24} days"
