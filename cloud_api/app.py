@@ -5,20 +5,24 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from . import gateway_api, owner_api
+from . import gateway_api, openapi_routes, owner_api
 from .contract import MAX_BATCH_BYTES
 from .database import create_engine
 from .gateway_api import ENGINE
 from .settings import CloudSettings
+from .service.headers import NO_CONTENT_POLICY, security_headers
 from .service.web import error_middleware
 
 
 def create_app(settings: CloudSettings) -> web.Application:
     """A stateless cloud worker: routes, error handling, and the database engine."""
     # A full batch is at most 1 MiB of documents; leave room for the envelope.
-    app = web.Application(middlewares=[error_middleware], client_max_size=2 * MAX_BATCH_BYTES)
+    # Security headers outermost, so error answers carry them too.
+    app = web.Application(middlewares=[security_headers(NO_CONTENT_POLICY), error_middleware],
+                          client_max_size=2 * MAX_BATCH_BYTES)
     app.router.add_routes(gateway_api.routes)
     app.router.add_routes(owner_api.routes)
+    app.router.add_routes(openapi_routes.routes)   # GET /v1/openapi.json
     app.router.add_get("/healthz", _healthz)
 
     async def database(app: web.Application) -> AsyncIterator[None]:

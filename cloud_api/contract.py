@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -133,9 +133,56 @@ def line_tax(amount: int, gst_bp: int) -> int:
     return (2 * amount * gst_bp + divisor) // (2 * divisor)
 
 
-def business_date(created_at: str, tz: str = "Asia/Karachi") -> date:
-    """The shop's trading day a document belongs to: its local date in the shop's zone."""
-    return datetime.fromisoformat(created_at).astimezone(ZoneInfo(tz)).date()
+# A tablet whose clock disagrees with the box by more than this is named in health and warned.
+CLOCK_SKEW_WARN_MS = 5 * 60 * 1000
+
+
+def true_time(created_at: str, clock_offset_ms: int | None = None, received_at: str | None = None) -> datetime:
+    """When a document really happened, as far as the tiers can tell.
+
+    The device's clock, corrected by the offset the till last measured from the box
+    (offset = box time - device time), and never later than the box received it: a
+    tablet whose clock runs a year fast, or that never learned its offset, cannot file
+    a sale in the future.
+    """
+    moment = datetime.fromisoformat(created_at)
+    if clock_offset_ms:
+        moment += timedelta(milliseconds=clock_offset_ms)
+    if received_at:
+        received = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
+        moment = min(moment, received)
+    return moment
+
+
+def business_date(created_at: str, tz: str = "Asia/Karachi", clock_offset_ms: int | None = None,
+                  received_at: str | None = None) -> date:
+    """The shop's trading day a document belongs to: the local date of its true time in the shop's zone."""
+    return true_time(created_at, clock_offset_ms, received_at).astimezone(ZoneInfo(tz)).date()
+
+
+def clock_skew_ms(created_at: str, clock_offset_ms: int | None, received_at: str | None) -> int | None:
+    """How far the device's clock is from the box's: its measured offset, else what received_at shows.
+
+    Without a measured offset, only a clock running ahead shows (a document made after it arrived);
+    one running behind looks like a sale held offline, so it stays unknown.
+    """
+    if clock_offset_ms is not None:
+        return clock_offset_ms
+    if received_at:
+        ahead = datetime.fromisoformat(created_at) - datetime.fromisoformat(received_at.replace("Z", "+00:00"))
+        if ahead > timedelta(milliseconds=CLOCK_SKEW_WARN_MS):
+            return -int(ahead / timedelta(milliseconds=1))
+    return None
+
+
+def describe_skew(skew_ms: int) -> str:
+    """ "3 days behind", "2 hours ahead": a device clock's error in words (offset > 0: the device is behind)."""
+    seconds = abs(skew_ms) // 1000
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size or unit == "second":
+            n = seconds // size
+            break
+    return f"{n} {unit}{'' if n == 1 else 's'} {'behind' if skew_ms > 0 else 'ahead'}"
 
 
 def receipt_number(device_code: str, seq: int) -> str:
@@ -462,11 +509,12 @@ class EnrolResponse(BaseModel):
 class Heartbeat(BaseModel):
     """What a gateway tells the cloud about itself on every beat."""
 
-    version: str
-    backlog: int
-    oldest_unsynced_at: str | None = None
-    disk_free_bytes: int | None = None
-    devices: list[dict[str, Any]] = Field(default_factory=list)
+    version: Annotated[StrictStr, Field(max_length=100)]
+    # Counts and sizes within JavaScript's safe range, like every integer on the wire.
+    backlog: Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER)]
+    oldest_unsynced_at: Annotated[StrictStr, Field(max_length=40)] | None = None
+    disk_free_bytes: Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER)] | None = None
+    devices: Annotated[list[dict[str, Any]], Field(max_length=1000)] = Field(default_factory=list)
     # Documents the box set aside because the cloud would not take them (gateway/uplink.py).
     parked: Annotated[StrictInt, Field(ge=0)] = 0
     parked_reasons: Annotated[list[Annotated[StrictStr, Field(max_length=1000)]], Field(max_length=20)] = Field(

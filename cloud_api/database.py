@@ -78,13 +78,13 @@ def _alembic_config() -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to `revision`, the newest by default (idempotent)."""
     config = _alembic_config()
 
     def _upgrade(sync_conn: Any) -> None:
         config.attributes["connection"] = sync_conn
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)

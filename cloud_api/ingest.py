@@ -30,6 +30,7 @@ from .contract import (
     Sale,
     business_date,
     canonical_json,
+    clock_skew_ms,
     parse_document,
 )
 from .database import insert_or_ignore
@@ -89,7 +90,7 @@ async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: Journa
         # resent later) rather than file a whole batch of good sales as invalid.
         raise faults[-1]
     for document in touched.values():
-        await _advance_device(conn, gateway, document, now)
+        await _advance_device(conn, gateway, document, batch.received_at.get(document.id), now)
     return results
 
 
@@ -119,7 +120,7 @@ async def _reject(conn: AsyncConnection, gateway: GatewayIdentity, raw: Any, err
 
 async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
                  raw: dict[str, Any], received_at: str | None, tz: str, now: str) -> str:
-    day = business_date(document.created_at, tz).isoformat()
+    day = business_date(document.created_at, tz, document.clock_offset_ms, received_at).isoformat()
     inserted = await conn.execute(insert_or_ignore(conn, schema.documents).values(
         shop_id=gateway.shop_id, id=document.id, kind=document.kind, device_id=document.device_id,
         device_code=document.device_code, seq=document.seq, created_at=document.created_at,
@@ -163,18 +164,21 @@ async def _project(conn: AsyncConnection, shop_id: str, document: AnyDocument, d
 
 
 async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
-                          now: str) -> None:
-    """Keep each device's highest contiguous seq, so gaps can be reported."""
+                          received_at: str | None, now: str) -> None:
+    """Keep each device's highest contiguous seq, so gaps can be reported, and its clock's skew."""
     dv, d = schema.devices.c, schema.documents.c
     key = (dv.shop_id == gateway.shop_id, dv.device_id == document.device_id)
-    row = (await conn.execute(select(dv.contiguous_seq).where(*key))).first()
+    row = (await conn.execute(select(dv.contiguous_seq, dv.max_seq).where(*key))).first()
     if row is None:
         await conn.execute(insert_or_ignore(conn, schema.devices).values(
             shop_id=gateway.shop_id, device_id=document.device_id, device_code=document.device_code,
             gateway_id=gateway.gateway_id, first_seen_at=now, last_heard_at=now, contiguous_seq=0, max_seq=0))
-        contiguous = 0
+        contiguous, newest = 0, 0
     else:
-        contiguous = row.contiguous_seq
+        contiguous, newest = row.contiguous_seq, row.max_seq
+    if document.seq >= newest:   # the device's clock as its newest document found it
+        skew = clock_skew_ms(document.created_at, document.clock_offset_ms, received_at)
+        await conn.execute(update(schema.devices).where(*key).values(clock_skew_ms=skew))
     seqs = (await conn.execute(select(d.seq).where(
         d.shop_id == gateway.shop_id, d.device_id == document.device_id, d.seq > contiguous)
         .order_by(d.seq))).scalars().all()

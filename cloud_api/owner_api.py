@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from . import schema
 from .catalog import put_cashier, put_product
 from .service.clock import utc_now
-from .contract import MAX_QTY, CashierIn, ProductIn, Text, text
+from .contract import DOCUMENT_KINDS, MAX_QTY, CashierIn, ProductIn, Text, text
 from .service.errors import BadRequest, Forbidden
 from .gateway_api import ENGINE
 from .reports import daily_summary, list_documents, sync_health
@@ -117,6 +117,9 @@ async def stock(request: web.Request) -> web.Response:
 async def documents(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
     q = request.query
+    # A known kind or none: anything else (a NUL, on PostgreSQL) must not reach the query.
+    if q.get("kind") is not None and q["kind"] not in DOCUMENT_KINDS:
+        raise BadRequest(f"kind must be one of {', '.join(DOCUMENT_KINDS)}")
     async with request.app[ENGINE].connect() as conn:
         page = await list_documents(conn, shop_id, q.get("kind"), _date(q.get("from"), "from"),
                                     _date(q.get("to"), "to"), _int(q.get("after"), "after", 0, 0, 2**62),

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
-from .contract import receipt_number
+from .contract import CLOCK_SKEW_WARN_MS, describe_skew, receipt_number
 from .ingest import missing_ranges
 
 
@@ -43,7 +43,8 @@ async def list_documents(conn: AsyncConnection, shop_id: str, kind: str | None, 
                          last: date | None, after: int, limit: int) -> dict[str, Any]:
     """The shop's journal in ingest order, filtered by kind and business day, paged by cursor."""
     d = schema.documents.c
-    query = select(d.ingest_seq, d.body, d.received_at, d.ingested_at).where(d.shop_id == shop_id, d.ingest_seq > after)
+    query = select(d.ingest_seq, d.body, d.received_at, d.ingested_at, d.business_date).where(
+        d.shop_id == shop_id, d.ingest_seq > after)
     if kind:
         query = query.where(d.kind == kind)
     if first:
@@ -55,8 +56,10 @@ async def list_documents(conn: AsyncConnection, shop_id: str, kind: str | None, 
     documents = []
     for row in page:
         body = json.loads(row.body)
+        # business_date: the day the cloud filed it under (its true time, contract.true_time).
         documents.append(dict(body, receipt_number=receipt_number(body["device_code"], body["seq"]),
-                              received_at=row.received_at, ingested_at=row.ingested_at))
+                              received_at=row.received_at, ingested_at=row.ingested_at,
+                              business_date=row.business_date))
     return {"documents": documents, "next_after": page[-1].ingest_seq if len(rows) > limit else None}
 
 
@@ -73,13 +76,17 @@ async def sync_health(conn: AsyncConnection, shop_id: str) -> dict[str, Any]:
                          "parked_reasons": beat.get("parked_reasons", [])})
     devices = []
     for row in (await conn.execute(select(dv.device_id, dv.device_code, dv.last_heard_at, dv.contiguous_seq,
-                                          dv.max_seq).where(dv.shop_id == shop_id).order_by(dv.device_code))).all():
+                                          dv.max_seq, dv.clock_skew_ms)
+                                   .where(dv.shop_id == shop_id).order_by(dv.device_code))).all():
         present = (await conn.execute(select(d.seq).where(
             d.shop_id == shop_id, d.device_id == row.device_id, d.seq > row.contiguous_seq))).scalars().all()
         gaps = [f"{receipt_number(row.device_code, a)} … {receipt_number(row.device_code, b)} missing"
                 if a != b else f"{receipt_number(row.device_code, a)} missing"
                 for a, b in missing_ranges(row.contiguous_seq, list(present))]
+        skewed = row.clock_skew_ms is not None and abs(row.clock_skew_ms) > CLOCK_SKEW_WARN_MS
         devices.append({"device_id": row.device_id, "device_code": row.device_code,
                         "last_heard_at": row.last_heard_at, "contiguous_seq": row.contiguous_seq,
-                        "max_seq": row.max_seq, "gaps": gaps})
+                        "max_seq": row.max_seq, "gaps": gaps, "clock_skew_ms": row.clock_skew_ms,
+                        "clock_warning": f"{row.device_code}'s clock is {describe_skew(row.clock_skew_ms)}"
+                                         if skewed else None})
     return {"gateways": gateways, "devices": devices}

@@ -52,6 +52,8 @@ devices = Table(
     Column("last_heard_at", String(40), nullable=False),
     Column("contiguous_seq", BigInteger, nullable=False),   # highest seq with no gap below it
     Column("max_seq", BigInteger, nullable=False),
+    # Box time minus device time (ms) as the newest document found it; health names a skewed tablet.
+    Column("clock_skew_ms", BigInteger),
 )
 
 # The journal. ingest_seq orders everything the cloud ever accepted and is the

@@ -6,14 +6,17 @@ SESSION_S. Every form that changes something carries a CSRF token derived from
 the session token (so a page elsewhere cannot forge one) and is refused
 without it, or when its Origin/Referer names another site.
 
+Known devices: the right PIN also sets DEVICE_COOKIE (same attributes, a year),
+which exempts that browser from the box-wide ceiling on wrong PINs (owner_pin.py).
+
 Everything shown comes from the box's own database, so the page works with
 the WAN down. Routes: GET /admin, POST /admin/sign-in, /admin/sign-out,
-/admin/pair, /admin/tablets/{device_id}/rename, /admin/tablets/{device_id}/revoke.
+/admin/pair, /admin/tablets/{device_id}/rename, /admin/tablets/{device_id}/revoke,
+/admin/tablets/{device_id}/allow-repair (pairing.allow_repair).
 """
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -26,16 +29,17 @@ from . import dashboard, owner_pin, tablets
 from .box import get_value
 from .certificates import ca_fingerprint
 from .journal import backlog
-from .keys import CLOUD, HOSTNAME, SETTINGS, SHOP_NAME, STORE
+from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE
 from .pages import qr_svg, render
-from .pairing import new_pairing_code
+from .pairing import allow_repair, new_pairing_code
+from .tablet_setup import https_origin
 
 routes = web.RouteTableDef()
 
 COOKIE = "posline_admin"
 SESSION_S = 12 * 3600
+DEVICE_COOKIE = "posline_owner_device"   # outlives sessions and sign-out: see owner_pin.py
 # A Host header we are willing to put in a QR code: a name or an address, and a port.
-_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
 
 
 # --- sessions --------------------------------------------------------------------------
@@ -119,16 +123,18 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     # Check, verify and record in one write transaction: parallel guesses queue behind each other and
     # cannot slip past the limit between check and record. It holds the writer for one argon2 check
     # (~0.1 s, in a thread), and the limits bound how often that can happen.
+    device = request.cookies.get(DEVICE_COOKIE)
     async with store.transaction() as db:
         if not await owner_pin.has_owner_pin(db):
             locked, right = None, False
         else:
-            locked = await owner_pin.lockout(db, address)
+            locked = await owner_pin.lockout(db, address, await owner_pin.is_known_device(db, device))
             right = locked is None and await owner_pin.verify_pin(db, pin)
             if locked is None and not right:
                 await owner_pin.record_failure(db, address)
         if right:
             await owner_pin.record_success(db, address)
+            device_token = await owner_pin.remember_device(db, device)
             token = new_token()
             await db.execute("DELETE FROM admin_sessions WHERE expires_at <= ?", (utc_now(),))
             await db.execute("INSERT INTO admin_sessions (token_digest, created_at, expires_at, address) "
@@ -140,6 +146,8 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     response = _back_to_admin()
     response.set_cookie(COOKIE, token, max_age=SESSION_S, path="/admin", secure=True, httponly=True,
                         samesite="Strict")
+    response.set_cookie(DEVICE_COOKIE, device_token, max_age=owner_pin.DEVICE_S, path="/admin", secure=True,
+                        httponly=True, samesite="Strict")
     return response
 
 
@@ -173,7 +181,7 @@ async def admin_page(request: web.Request) -> web.Response:
         backlog=pending["backlog"], oldest_unsynced_at=pending["oldest_unsynced_at"],
         tablets=await tablets.list_tablets(db), refused=await dashboard.refused_documents(db),
         backup=await dashboard.last_backup(db), fingerprint=ca_fingerprint(request.app[SETTINGS].state_dir),
-        rs=dashboard.format_rs, when=dashboard.local_time, age=dashboard.age)
+        rs=dashboard.format_rs, when=dashboard.local_time, age=dashboard.age, now=utc_now())
 
 
 @routes.post("/admin/pair")
@@ -183,8 +191,7 @@ async def pair_tablet(request: web.Request, _token: str, _form: dict[str, Any]) 
     settings = request.app[SETTINGS]
     async with request.app[STORE].transaction() as db:
         code = await new_pairing_code(db, settings.pairing_code_ttl_s)
-    host = request.host if _HOST.match(request.host or "") else f"{request.app[HOSTNAME]}.local"
-    till_url = f"https://{host}/#pair={code}"
+    till_url = f"{https_origin(request)}/#pair={code}"   # the till, on a host its certificate names
     return render("admin_pair.html", shop_name=request.app[SHOP_NAME], code=code, till_url=till_url,
                   qr_svg=qr_svg(till_url, "The till's address with this pairing code"),
                   minutes=max(1, settings.pairing_code_ttl_s // 60))
@@ -205,4 +212,13 @@ async def rename(request: web.Request, _token: str, form: dict[str, Any]) -> web
 async def revoke(request: web.Request, _token: str, _form: dict[str, Any]) -> web.StreamResponse:
     async with request.app[STORE].transaction() as db:
         await tablets.revoke_tablet(db, request.match_info["device_id"])
+    return _back_to_admin()
+
+
+@routes.post("/admin/tablets/{device_id}/allow-repair")
+@owner_form
+async def allow_repairing(request: web.Request, _token: str, _form: dict[str, Any]) -> web.StreamResponse:
+    """Let a tablet that lost its pairing pair again under its own number (pairing.pair_device)."""
+    async with request.app[STORE].transaction() as db:
+        await allow_repair(db, request.match_info["device_id"])
     return _back_to_admin()

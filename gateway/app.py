@@ -5,8 +5,11 @@ store -> cloud client -> mDNS announcement -> uplink task -> scheduler.
 mDNS is announced only once the store and identity are open, and is withdrawn
 (goodbye packets) before the database closes on SIGTERM.
 
-Middlewares, outermost first: plain HTTP is limited to /setup and /ca.crt
-(redirects never reach the error handler), then every error becomes one JSON shape.
+Middlewares, outermost first: the body deadline (a stalled upload loses its
+connection, whatever the handler does), security headers (so redirects and errors
+carry them too; the till's shell gets its CSP there), plain HTTP is limited to
+/setup and /ca.crt (redirects never reach the error handler), then every error
+becomes one JSON shape, and inside it /api/v1 takes only JSON bodies.
 """
 from __future__ import annotations
 
@@ -14,14 +17,19 @@ import logging
 from datetime import datetime, timezone
 from contextlib import suppress
 from typing import AsyncIterator
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from cloud_api.contract import MAX_BATCH_BYTES
+from cloud_api.service.headers import TILL_POLICY, security_headers
+from cloud_api.service.connections import ConnectionLimits, body_deadline_middleware
 from cloud_api.service.web import error_middleware
 
-from . import admin, till_api
+from . import admin, openapi_routes, till_api
+from .backup import nightly_backup
 from .box import cloud_identity, get_value, set_values
 from .certificates import CertificateKeeper
 from .catalog import pull_catalog
@@ -30,8 +38,9 @@ from .errors import UplinkError
 from .heartbeat import send_heartbeat
 from .journal import backlog
 from .mdns import mdns_context
-from .keys import CERTIFICATES, CLOUD, HOSTNAME, SETTINGS, SHOP_NAME, STORE, UPLINK
+from .keys import CERTIFICATES, CLOUD, HOSTNAME, SCHEDULER, SETTINGS, SHOP_NAME, STORE, UPLINK
 from .network import lan_addresses
+from .pairing import PairingGuard
 from .settings import GatewaySettings
 from .shell import shell_routes
 from .store import Store
@@ -47,11 +56,15 @@ def create_app(settings: GatewaySettings, certificates: CertificateKeeper | None
     `certificates` is the HTTPS site's keeper (see `serve`); without one the app
     is served as is, which only tests do.
     """
-    app = web.Application(middlewares=[plain_http_middleware, error_middleware],
+    app = web.Application(middlewares=[body_deadline_middleware(settings.body_timeout_s),
+                                       security_headers(TILL_POLICY), plain_http_middleware, error_middleware,
+                                       till_api.json_only_middleware],
                           client_max_size=2 * MAX_BATCH_BYTES)
     app[SETTINGS] = settings
+    app[till_api.TILL_GUARDS] = till_api.TillGuards(PairingGuard(settings.pairing_code_ttl_s))
     app[CERTIFICATES] = certificates
     app.router.add_routes(till_api.routes)
+    app.router.add_routes(openapi_routes.routes)   # GET /api/v1/openapi.json
     app.router.add_routes(setup_routes())   # before the shell, whose /{name} would take /setup
     app.router.add_routes(admin.routes)     # the owner's page, also before the shell
     app.router.add_routes(shell_routes())
@@ -117,6 +130,12 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     scheduler.add_job(certificate_job, "interval", seconds=settings.address_check_s, id="certificate",
                       max_instances=1, coalesce=True)
+    # nightly_backup logs its own failures and never raises them: a failed night never stops the box.
+    # The grace time: a loop busy at that minute still backs up tonight instead of skipping it.
+    hour, minute = (int(part) for part in settings.backup_at.split(":"))
+    scheduler.add_job(nightly_backup, CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(settings.timezone)),
+                      args=[settings], id="backup", max_instances=1, coalesce=True, misfire_grace_time=3600)
+    app[SCHEDULER] = scheduler
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)
@@ -127,6 +146,12 @@ async def status_line(app: web.Application) -> str:
     pending = await backlog(app[STORE].read())
     oldest = f", oldest unsynced {pending['oldest_unsynced_at']}" if pending["oldest_unsynced_at"] else ""
     return f"WAN {app[CLOUD].wan.state}; backlog {pending['backlog']}{oldest}"
+
+
+def connection_limits(settings: GatewaySettings) -> ConnectionLimits:
+    """What `serve` allows each socket: connections, and time for a head and a body."""
+    return ConnectionLimits(max_connections=settings.max_connections, header_timeout_s=settings.header_timeout_s,
+                            body_timeout_s=settings.body_timeout_s)
 
 
 async def box_hostname(store: Store, settings: GatewaySettings) -> str:

@@ -9,27 +9,39 @@ A backup is one tar file (mode 0600: it holds the cloud API key and the CA key):
 The server certificate is not carried: the restored box issues a fresh one for
 its own addresses from the same CA on its first start.
 
+The box also backs itself up every night (app.py schedules nightly_backup at
+`backup_at`) to `<backup_dir>/box-<Mon..Sun>.tar.gz`: each night overwrites the
+file of the same weekday, so the last seven nights are kept and nothing is deleted.
+
 Restoring refuses a state directory that already holds a gateway, and accepts
 a bare database file from versions before the CA existed (the box then makes a
 new CA, and tablets must visit /setup again).
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import sqlite3
 import tarfile
 import tempfile
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cloud_api.service.clock import utc_now
 from cloud_api.service.errors import ServiceError
 
 from .certificates import tls_dir
+from .settings import GatewaySettings
 from .store import DB_NAME
+
+log = logging.getLogger(__name__)
 
 CARRIED_TLS = ("ca.key", "ca.crt")
 SQLITE_MAGIC = b"SQLite format 3\x00"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")   # not %a: that follows the locale
 
 
 def backup_box(state_dir: Path, target: Path) -> int:
@@ -63,6 +75,29 @@ def backup_box(state_dir: Path, target: Path) -> int:
                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                          [("last_backup_at", utc_now()), ("last_backup_path", str(target.resolve()))])
     return target.stat().st_size
+
+
+def nightly_target(settings: GatewaySettings, now: datetime | None = None) -> Path:
+    """Where the nightly backup goes: <backup_dir>/box-<weekday>.tar.gz, the weekday in the shop's zone."""
+    now = now or datetime.now(ZoneInfo(settings.timezone))
+    folder = settings.backup_dir or settings.state_dir / "backups"
+    return folder / f"box-{WEEKDAYS[now.weekday()]}.tar.gz"
+
+
+async def nightly_backup(settings: GatewaySettings, now: datetime | None = None) -> Path | None:
+    """The scheduled backup, in a thread (the box keeps serving); its file, or None after logging why not.
+
+    A failed night must not stop the box: the tills' sales do not depend on it, and the next
+    night tries again. The owner's page shows when the last backup succeeded.
+    """
+    target = nightly_target(settings, now)
+    try:
+        size = await asyncio.to_thread(backup_box, settings.state_dir, target)
+    except (ServiceError, OSError, sqlite3.Error, tarfile.TarError) as err:
+        log.error("nightly backup to %s failed: %s", target, err)
+        return None
+    log.info("nightly backup written to %s (%d bytes)", target, size)
+    return target
 
 
 def restore_box(source: Path, state_dir: Path) -> list[str]:

@@ -73,6 +73,10 @@ def ensure_ca(state_dir: Path, label: str = "POS Line box") -> x509.Certificate:
     folder = _folder(state_dir)
     if (folder / "ca.crt").exists() and (folder / "ca.key").exists():
         return load_ca(state_dir)
+    if (folder / "ca.crt").exists() or (folder / "ca.key").exists():
+        # Half a CA: making a new one would silently cost every tablet its trust. Stop and say so.
+        raise CertificateError(f"{folder} holds only half of the box's CA (ca.crt and ca.key go together): "
+                               "restore both from a backup, or move both away to make a new CA")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "POS Line"),
                       x509.NameAttribute(NameOID.COMMON_NAME, f"{label[:40]} CA")])
@@ -145,7 +149,8 @@ def ensure_server_certificate(state_dir: Path, identity: ServerIdentity) -> bool
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    # Key first: a crash between the two writes leaves a key without its cert, which is reissued next time.
+    # Key first: a crash between the two writes leaves a key that does not match the old certificate,
+    # which _read_server_cert notices, so the next start issues a fresh pair.
     _write(folder / "server.key", _key_pem(key), private=True)
     chain = cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
     _write(folder / "server.crt", chain)
@@ -229,12 +234,19 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 def _read_server_cert(folder: Path) -> x509.Certificate | None:
+    """The current server certificate, or None if it must be issued afresh.
+
+    Fresh when missing, unreadable, or not the key's certificate: a power cut between
+    writing server.key and server.crt leaves a new key beside the old certificate.
+    """
     if not (folder / "server.crt").exists() or not (folder / "server.key").exists():
         return None
     try:
-        return x509.load_pem_x509_certificate((folder / "server.crt").read_bytes())
-    except ValueError:
-        return None   # unreadable: issue a fresh one
+        cert = x509.load_pem_x509_certificate((folder / "server.crt").read_bytes())
+        key = _load_key(folder / "server.key")
+    except (ValueError, CertificateError):
+        return None
+    return cert if cert.public_key() == key.public_key() else None
 
 
 def _still_good(cert: x509.Certificate, ca: x509.Certificate, identity: ServerIdentity) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from cloud_api.service.cli import EXIT_BAD_INPUT, EXIT_UNREACHABLE, run_cli
 from cloud_api.service.errors import ServiceError
 from cloud_api.service.serving import run_service
 
-from .app import box_hostname, create_app, status_line
+from .app import box_hostname, connection_limits, create_app, status_line
 from .backup import backup_box, restore_box
 from .box import cloud_identity, get_value
 from .certificates import CertificateKeeper, ServerIdentity, ca_fingerprint
@@ -45,9 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     pin.add_argument("--pin", help="the new PIN (6+ digits); without it, read from stdin (kept out of ps and history)")
     serve = sub.add_parser("serve", help="serve the till and forward sales to the cloud")
     serve.add_argument("--state-dir", required=True, type=Path)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="HTTPS: the till, the tablet API, /admin (443 on a box)")
-    serve.add_argument("--http-port", type=int, help="plain HTTP for /setup, /ca.crt and a redirect (80 on a box)")
+    # No argparse defaults: a flag not given leaves the setting to POSLINE_GATEWAY_* or its default.
+    serve.add_argument("--host", help="the address to listen on (default 127.0.0.1, or POSLINE_GATEWAY_HOST)")
+    serve.add_argument("--port", type=int, help="HTTPS: the till, the tablet API, /admin (default 8080, or "
+                                                "POSLINE_GATEWAY_PORT; 443 on a box)")
+    serve.add_argument("--http-port", type=int, help="plain HTTP for /setup, /ca.crt and a redirect (default none, "
+                                                     "or POSLINE_GATEWAY_HTTP_PORT; 80 on a box)")
     code = sub.add_parser("pair-code", help="print a one-time 6-digit code to pair a till")
     code.add_argument("--state-dir", required=True, type=Path)
     status = sub.add_parser("status", help="WAN, backlog, oldest unsynced, devices")
@@ -101,7 +105,7 @@ async def _status(state_dir: Path) -> dict[str, Any]:
         out.update(await backlog(db))
         out.update(await parked(db))   # documents the cloud would not take: count and reasons
         out["devices"] = [dict(row) for row in await db.execute_fetchall(
-            "SELECT device_code, name, last_seen_at FROM devices ORDER BY device_code")]
+            "SELECT device_code, name, last_seen_at, dead_letter_evicted FROM devices ORDER BY device_code")]
         out["dead_letter"] = (await (await db.execute("SELECT count(*) FROM dead_letter")).fetchone())[0]
         out["ca_fingerprint"] = ca_fingerprint(state_dir)
         return out
@@ -169,7 +173,16 @@ def _print_status(status: dict[str, Any]) -> None:
     print(f"CA SHA-256: {status['ca_fingerprint'] or 'none yet (made on the first serve)'}")
     print(f"devices:   {len(status['devices'])}")
     for device in status["devices"]:
-        print(f"  {device['device_code']:<4} {device['name']:<20} last seen {device['last_seen_at'] or 'never'}")
+        # Invalid documents beyond the tablet's dead-letter bound were evicted, oldest first (journal.py).
+        evicted = f", {device['dead_letter_evicted']} invalid evicted" if device["dead_letter_evicted"] else ""
+        print(f"  {device['device_code']:<4} {device['name']:<20} last seen {device['last_seen_at'] or 'never'}"
+              f"{evicted}")
+
+
+def serve_settings(args: argparse.Namespace) -> GatewaySettings:
+    """The settings `serve` runs with: the flags given, then POSLINE_GATEWAY_* from the environment, then defaults."""
+    given = {name: getattr(args, name) for name in ("host", "port", "http_port") if getattr(args, name) is not None}
+    return GatewaySettings(state_dir=args.state_dir, **given)
 
 
 def _join_enrol_token(argv: list[str]) -> list[str]:
@@ -188,6 +201,9 @@ def _join_enrol_token(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(_join_enrol_token(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Whatever starts us (systemd has UMask=0077; an installer's shell may have 0022): every file the box
+    # writes (database, CA key, backups) is for its own user only. Store.open also fixes older boxes.
+    os.umask(0o077)
     return run_cli("posline-gateway", lambda: _run(args), {
         CloudUnreachable: (EXIT_UNREACHABLE, "cannot reach the cloud: "),
         CloudRefused: (EXIT_BAD_INPUT, ""),
@@ -213,14 +229,14 @@ def _run(args: argparse.Namespace) -> None:
         print(f"restored {', '.join(restored)} into {args.state_dir}"
               + ("" if "tls/ca.key" in restored else "; this backup has no CA, so tablets must visit /setup again"))
     elif args.command == "serve":
-        given = {"http_port": args.http_port} if args.http_port is not None else {}
-        settings = GatewaySettings(state_dir=args.state_dir, host=args.host, port=args.port, **given)
+        settings = serve_settings(args)
         hostname = asyncio.run(_box_hostname(settings))
         # Made before the app: the HTTPS socket needs its context when it binds (boxes provisioned
         # before HTTPS existed get their CA here, on their first start after the upgrade).
         keeper = CertificateKeeper(settings.state_dir, ServerIdentity(hostname, tuple(lan_addresses(settings.interfaces))))
         asyncio.run(run_service(create_app(settings, keeper), settings.host, settings.port, "posline-gateway",
-                                status_line, ssl_context=keeper.context, http_port=settings.http_port))
+                                status_line, ssl_context=keeper.context, http_port=settings.http_port,
+                                limits=connection_limits(settings)))
 
 
 if __name__ == "__main__":

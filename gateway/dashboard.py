@@ -30,16 +30,17 @@ def shop_today(zone: str = SHOP_ZONE) -> date:
 
 async def today_sales(db: aiosqlite.Connection, day: date, zone: str = SHOP_ZONE) -> dict[str, Any]:
     """Sales count, gross, tax and tenders (net of change) of one business day, as the box holds them."""
-    # A created_at's own date is within a day of its local date in any zone: narrow in SQL, decide exactly here.
-    around = ((day - timedelta(days=1)).isoformat(), (day + timedelta(days=1)).isoformat())
+    # A sale of `day` happened no later than the box received it, so it was received on `day` or
+    # after (a UTC date within a day of the local one): narrow in SQL, decide exactly here, by the
+    # sale's true time (its device clock corrected by the offset the till measured; contract.true_time).
     rows = await db.execute_fetchall(
-        "SELECT body FROM journal WHERE kind = 'sale' AND cloud_state != 'rejected' "
-        "AND substr(json_extract(body, '$.created_at'), 1, 10) BETWEEN ? AND ?", around)
+        "SELECT body, received_at FROM journal WHERE kind = 'sale' AND cloud_state != 'rejected' "
+        "AND received_at >= ?", ((day - timedelta(days=1)).isoformat(),))
     count = gross = tax = 0
     tenders: dict[str, int] = {}
     for row in rows:
         sale = json.loads(row["body"])
-        if business_date(sale["created_at"], zone) != day:
+        if business_date(sale["created_at"], zone, sale.get("clock_offset_ms"), row["received_at"]) != day:
             continue
         count += 1
         gross += sale["total"]

@@ -4,7 +4,8 @@ HTTP errors are the shared tree of cloud_api/service/errors.py (one JSON shape
 everywhere: ServiceError and its 4xx subclasses); the box adds one of its own:
 
     ServiceError (cloud_api.service.errors)
-    └── NotProvisioned                503 not_provisioned   (this box has no cloud identity yet)
+    ├── NotProvisioned                503 not_provisioned   (this box has no cloud identity yet)
+    └── StorageFull                   507 storage_full      (the SD card is full: the till keeps its documents)
 
 Talking to the cloud has its own tree, never shown to a till as an HTTP error:
 
@@ -19,6 +20,13 @@ from cloud_api.service.errors import ServiceError
 
 class NotProvisioned(ServiceError):
     status, code = 503, "not_provisioned"
+
+
+class StorageFull(ServiceError):
+    status, code = 507, "storage_full"
+
+    def __init__(self, message: str = "the shop box's storage is full"):
+        super().__init__(message)
 
 
 class UplinkError(Exception):

@@ -4,6 +4,16 @@ Same rules as the cloud (DESIGN.md section 1): idempotent on id, a different
 hash for a known id is a quarantined conflict, an invalid document is kept in
 the dead letter store and blocks nothing. A batch commits in one transaction
 before the till hears "stored", so an acknowledged document survives kill -9.
+
+The dead letter of each tablet is bounded. DESIGN.md says nothing is deleted
+to make room, and that holds for documents: a valid one is never dropped. But
+a faulty or hostile tablet can send invalid junk as fast as the LAN carries
+it, and kept without end that fills the SD card and stops every other tablet
+(issue 6 asks for this bound). So a tablet's own invalid documents (source
+'till') keep at most DEAD_LETTER_ROWS and DEAD_LETTER_BYTES; past that the
+oldest go first, and how many went is counted on the device (shown by
+`posline-gateway status`). Documents the cloud refused (source 'cloud') were
+valid here and are never evicted.
 """
 from __future__ import annotations
 
@@ -16,6 +26,9 @@ from cloud_api.service.clock import utc_now
 from cloud_api.contract import DocumentResult, InvalidDocument, canonical_json, parse_document, receipt_number
 
 from .pairing import Device
+
+DEAD_LETTER_ROWS = 1000                  # per tablet: far more than a real fault leaves before someone looks
+DEAD_LETTER_BYTES = 8 * 1024 * 1024      # per tablet: 8 batches of junk at most
 
 
 async def receive_batch(db: aiosqlite.Connection, device: Device, documents: list[Any]) -> list[DocumentResult]:
@@ -49,8 +62,30 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
                                                         device.device_id, now))
         results.append(DocumentResult(id=document.id, status="conflict",
                                       reason="another document with this id is already stored"))
+    if any(r.status == "invalid" for r in results):
+        await bound_dead_letter(db, device.device_id, DEAD_LETTER_ROWS, DEAD_LETTER_BYTES)
     await db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = ?", (now, device.device_id))
     return results
+
+
+async def bound_dead_letter(db: aiosqlite.Connection, device_id: str, max_rows: int, max_bytes: int) -> int:
+    """Evict a tablet's oldest invalid documents past the bound, count them on the device; how many went."""
+    kept = size = 0
+    cut = None
+    for row in await db.execute_fetchall(
+            "SELECT pk, length(CAST(body AS BLOB)) AS size FROM dead_letter "
+            "WHERE device_id = ? AND source = 'till' ORDER BY pk DESC", (device_id,)):
+        kept, size = kept + 1, size + row["size"]
+        if kept > max_rows or size > max_bytes:
+            cut = row["pk"]
+            break
+    if cut is None:
+        return 0
+    evicted = (await db.execute("DELETE FROM dead_letter WHERE device_id = ? AND source = 'till' AND pk <= ?",
+                                (device_id, cut))).rowcount
+    await db.execute("UPDATE devices SET dead_letter_evicted = dead_letter_evicted + ? WHERE device_id = ?",
+                     (evicted, device_id))
+    return evicted
 
 
 async def dead_letter(db: aiosqlite.Connection, document_id: str | None, raw: Any, reason: str, source: str,

@@ -1,5 +1,6 @@
 """Typed keys for what the gateway app holds (no globals)."""
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .certificates import CertificateKeeper
 from .cloud_client import CloudClient
@@ -15,4 +16,5 @@ UPLINK = web.AppKey("uplink", Uplink)
 SHOP_NAME = web.AppKey("shop_name", str)
 HOSTNAME = web.AppKey("hostname", str)
 ANNOUNCER = web.AppKey("announcer", Announcer)
+SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 CERTIFICATES = web.AppKey("certificates", CertificateKeeper | None)   # None: a test app without TLS

@@ -1,7 +1,9 @@
 """mDNS: how tablets find the box as https://posline.local/ with nothing typed but the name.
 
 Announced (zeroconf, multicast DNS on the interfaces of `settings.interfaces`):
-- `<hostname>.local` A/AAAA records for the box's LAN addresses (the name its certificate carries);
+- `<hostname>.local` A records for the box's LAN addresses (the name its certificate carries), and
+  AAAA records only when the HTTPS socket listens on IPv6 (`--host ::`), since a tablet given an
+  address the box does not answer on may try that one first;
 - two services on the HTTPS port, each with TXT `shop`, `version` and `path=/`:
   `_posline._tcp` (a till looking for its gateway) and `_https._tcp` (a browser or an
   installer's phone listing web servers on the LAN).
@@ -12,6 +14,7 @@ Nothing here may stop the box serving: without multicast the tills still reach i
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 from contextlib import suppress
@@ -55,6 +58,20 @@ def announceable(addresses: Iterable[IPAddress]) -> list[IPAddress]:
     """The addresses to announce: loopback only when there is nothing else (tests, a laptop)."""
     addresses = list(addresses)   # a tablet told "posline.local is 127.0.0.1" would talk to itself
     return [a for a in addresses if not a.is_loopback] or addresses
+
+
+def listened_versions(host: str) -> frozenset[int]:
+    """IP versions a socket bound to `host` answers: 4 for an IPv4 address ("0.0.0.0"); else ("::", a name) both."""
+    try:
+        return frozenset({4}) if ipaddress.ip_address(host).version == 4 else frozenset({4, 6})
+    except ValueError:
+        return frozenset({4, 6})
+
+
+def served_addresses(settings: GatewaySettings) -> list[IPAddress]:
+    """The LAN addresses of `settings.interfaces` that the box's HTTPS socket (`settings.host`) answers on."""
+    versions = listened_versions(settings.host)
+    return [a for a in lan_addresses(settings.interfaces) if a.version in versions]
 
 
 class Announcer:
@@ -125,7 +142,7 @@ async def watch_addresses(announcer: Announcer, settings: GatewaySettings) -> No
     while True:
         await asyncio.sleep(settings.address_check_s)
         try:
-            if await announcer.update_addresses(lan_addresses(settings.interfaces)):
+            if await announcer.update_addresses(served_addresses(settings)):
                 log.info("mDNS: now announcing %s", ", ".join(map(str, announcer.addresses)))
         except AnnounceError as err:
             log.warning("%s", err)   # try again next time; the tills keep the addresses they have
@@ -141,7 +158,7 @@ async def mdns_context(app: web.Application) -> AsyncIterator[None]:
         return
     announcer = Announcer(settings.interfaces)
     try:
-        await announcer.start(app[HOSTNAME], settings.port, app[SHOP_NAME], lan_addresses(settings.interfaces))
+        await announcer.start(app[HOSTNAME], settings.port, app[SHOP_NAME], served_addresses(settings))
     except (AnnounceError, ValueError) as err:
         log.warning("%s; tablets must use the box's address", err)
         yield

@@ -109,11 +109,35 @@ async def m003_tablet_admin(db: aiosqlite.Connection) -> None:
     """)
 
 
+async def m004_owner_devices(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- Browsers the owner has signed in with: exempt from the box-wide PIN ceiling (owner_pin.py).
+        -- Tokens are kept only as digests; a new owner PIN forgets them all.
+        CREATE TABLE owner_devices (
+            token_digest TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+    """)
+
+
+async def m005_lan_guards(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- Set by the owner on /admin: until then, this tablet may pair again without its old token.
+        ALTER TABLE devices ADD COLUMN repair_allowed_until TEXT;
+        -- Invalid documents of this tablet dropped from its bounded dead letter (journal.py), oldest first.
+        ALTER TABLE devices ADD COLUMN dead_letter_evicted INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX dead_letter_by_device ON dead_letter (device_id, source, pk);
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS: list[tuple[str, Step]] = [
     ("001_box_and_devices", m001_box_and_devices),
     ("002_journal", m002_journal),
     ("003_tablet_admin", m003_tablet_admin),
+    ("004_owner_devices", m004_owner_devices),
+    ("005_lan_guards", m005_lan_guards),
 ]
 
 

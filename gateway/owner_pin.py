@@ -12,9 +12,17 @@ Limits, counted in the database (a restart does not reset them):
 - per address: MAX_FREE_FAILURES wrong PINs, then each further try waits
   FIRST_DELAY_S, doubling per failure, up to MAX_DELAY_S;
 - globally: GLOBAL_MAX_PER_HOUR wrong PINs from all addresses together in the
-  last hour, then nobody may try until the window moves on. This lets a
-  hostile LAN lock the owner out for an hour at most; the installer can always
-  reset with `posline-gateway admin-pin`, which clears the counts.
+  last hour, then no browser that is not a known device may try until the
+  oldest of them is an hour old. One more wrong guess each time that happens
+  keeps it shut, so a hostile LAN can keep new browsers out for as long as it
+  goes on guessing.
+
+Known devices: the right PIN also gives the browser a long-lived token (a
+cookie, see admin.py), kept on the box only as a digest for DEVICE_S after its
+last sign-in. A browser presenting one is exempt from the global ceiling, not
+from its address's limit, so the owner's own phone still gets in while the LAN
+is being guessed at. Setting a new PIN (`posline-gateway admin-pin`) signs every
+owner out, forgets every known device and clears the counts.
 
 Checks are serialised by the caller's lock (see admin.py), so parallel requests
 cannot slip past a limit between the check and the record.
@@ -32,6 +40,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from cloud_api.service.clock import utc_after, utc_now
 from cloud_api.service.errors import ServiceError
+from cloud_api.service.tokens import new_token, token_digest
 
 from .box import get_value, set_values
 
@@ -41,6 +50,7 @@ FIRST_DELAY_S = 30.0
 MAX_DELAY_S = 3600.0
 GLOBAL_MAX_PER_HOUR = 30
 _KEEP_FAILURES_S = 24 * 3600   # older failures are forgotten
+DEVICE_S = 365 * 24 * 3600     # a known device is forgotten a year after its last sign-in
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (64 MiB, t=3): about
 # a tenth of a second on a Raspberry Pi, which is why verification runs in a thread.
@@ -76,9 +86,10 @@ def hash_pin(pin: str) -> str:
 
 
 async def set_owner_pin(db: aiosqlite.Connection, pin_hash: str) -> None:
-    """Replace the PIN (inside the caller's transaction); sign every owner out and forget failures."""
+    """Replace the PIN (inside the caller's transaction); sign every owner out, forget known devices and failures."""
     await set_values(db, **{BOX_KEY: pin_hash})
     await db.execute("DELETE FROM admin_sessions")
+    await db.execute("DELETE FROM owner_devices")
     await db.execute("DELETE FROM owner_pin_failures")
 
 
@@ -86,13 +97,13 @@ async def has_owner_pin(db: aiosqlite.Connection) -> bool:
     return bool(await get_value(db, BOX_KEY))
 
 
-async def lockout(db: aiosqlite.Connection, address: str) -> Lockout | None:
-    """Whether `address` must wait before trying a PIN, and how long."""
+async def lockout(db: aiosqlite.Connection, address: str, known_device: bool = False) -> Lockout | None:
+    """Whether `address` must wait before trying a PIN, and how long; a known device skips the global ceiling."""
     now = datetime.now(timezone.utc)
     hour_ago = _iso(now - timedelta(hours=1))
     row = await (await db.execute("SELECT count(*), min(at) FROM owner_pin_failures WHERE at > ?",
                                   (hour_ago,))).fetchone()
-    if row[0] >= GLOBAL_MAX_PER_HOUR:
+    if row[0] >= GLOBAL_MAX_PER_HOUR and not known_device:
         # Open again when the oldest failure of the window is an hour old.
         return Lockout("box", _seconds_until(_parse(row[1]) + timedelta(hours=1), now))
     row = await (await db.execute("SELECT count(*), max(at) FROM owner_pin_failures WHERE address = ?",
@@ -132,6 +143,26 @@ async def record_success(db: aiosqlite.Connection, address: str) -> None:
     Only the owner's own typos go; other addresses' failures keep counting towards the global limit.
     """
     await db.execute("DELETE FROM owner_pin_failures WHERE address = ?", (address,))
+
+
+async def is_known_device(db: aiosqlite.Connection, token: str | None) -> bool:
+    """Whether `token` (a browser's device cookie) is one this box gave for the current PIN."""
+    if not token:
+        return False
+    row = await (await db.execute("SELECT 1 FROM owner_devices WHERE token_digest = ? AND expires_at > ?",
+                                  (token_digest(token), utc_now()))).fetchone()
+    return row is not None
+
+
+async def remember_device(db: aiosqlite.Connection, token: str | None) -> str:
+    """After the right PIN: the browser's device token, its year renewed, or a new one (inside the transaction)."""
+    await db.execute("DELETE FROM owner_devices WHERE expires_at <= ?", (utc_now(),))
+    if token is None or not await is_known_device(db, token):
+        token = new_token()
+    await db.execute("INSERT INTO owner_devices (token_digest, created_at, expires_at) VALUES (?, ?, ?) "
+                     "ON CONFLICT (token_digest) DO UPDATE SET expires_at = excluded.expires_at",
+                     (token_digest(token), utc_now(), utc_after(DEVICE_S)))
+    return token
 
 
 def _parse(stamp: str) -> datetime:

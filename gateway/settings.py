@@ -4,8 +4,11 @@ Any field can be overridden from the environment as POSLINE_GATEWAY_<FIELD>
 (for instance POSLINE_GATEWAY_CATALOG_INTERVAL_S=5); the systemd unit and the
 tests use that, the CLI flags set the rest.
 """
+import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,3 +36,31 @@ class GatewaySettings(BaseSettings):
     catalog_interval_s: float = 60.0
     heartbeat_interval_s: float = 60.0
     pairing_code_ttl_s: int = 600
+    # What a LAN client may hold (cloud_api/service/connections.py), per socket (HTTPS and plain HTTP):
+    # a shop's 30 tablets keep about 6 connections each, far below max_connections; systemd's
+    # LimitNOFILE (posline-gateway.service) leaves room for both sockets' worth plus the box's own files.
+    max_connections: int = 256
+    header_timeout_s: float = 10.0        # the TLS handshake, then each request head
+    body_timeout_s: float = 30.0          # a whole body once its head arrived (1 MiB over weak Wi-Fi)
+    # The shop's time zone (IANA name), in which backup_at is read.
+    timezone: str = "Asia/Karachi"
+    # Every night at this local time (HH:MM) the box backs itself up (gateway/backup.py) to
+    # <backup_dir>/box-<Mon..Sun>.tar.gz, overwriting the file of a week before: a week is kept.
+    backup_at: str = "03:15"
+    backup_dir: Path | None = None        # None: <state_dir>/backups
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Karachi)") from err
+        return value
+
+    @field_validator("backup_at")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ValueError(f"backup_at must be a time of day as HH:MM, not {value!r}")
+        return value

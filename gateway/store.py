@@ -4,16 +4,27 @@ WAL with synchronous=FULL: a batch the gateway acknowledged to a till survives
 a power cut. All writes go through `transaction()`, which holds a lock, so
 coroutines never interleave statements inside one another's transaction.
 Reads use their own connection and so only ever see committed data.
+
+Private to the service's user however the box is started (by systemd with
+UMask=0077, or by hand with a permissive umask): the state directory is 0700
+and the database 0600; SQLite gives its -wal and -shm files the database's mode.
+
+A full disk (SQLITE_FULL) is StorageFull, which tills hear as 507 storage_full
+and keep their documents; whatever fails, COMMIT included, the transaction is
+rolled back so the one writer is never left stuck inside it.
 """
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
 import aiosqlite
 
+from .errors import StorageFull
 from .migrations import apply_migrations
 
 DB_NAME = "gateway.db"
@@ -41,6 +52,7 @@ class Store:
     async def open(cls, state_dir: Path) -> "Store":
         """Open (creating if needed) the state directory's database and migrate it."""
         state_dir.mkdir(parents=True, exist_ok=True)
+        make_private(state_dir)
         writer = await _connect(state_dir / DB_NAME)
         await apply_migrations(writer)
         return cls(writer, await _connect(state_dir / DB_NAME))
@@ -53,14 +65,33 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; committed when the block ends, rolled back on error."""
         async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield self._writer
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                    await self._writer.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (full disk, a deferred constraint) leaves the transaction open;
+                    # SQLite may also have rolled it back already (SQLITE_FULL can).
+                    if self._writer.in_transaction:
+                        await self._writer.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as err:
+                if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                    raise StorageFull() from err
                 raise
-            await self._writer.execute("COMMIT")
 
     def read(self) -> aiosqlite.Connection:
         """The read connection (committed data only)."""
         return self._reader
+
+
+def make_private(state_dir: Path) -> None:
+    """The state directory 0700 and its database files 0600, whatever the umask (and for older boxes)."""
+    os.chmod(state_dir, 0o700)
+    database = state_dir / DB_NAME
+    # Created before SQLite opens it, so the file never exists with the umask's mode.
+    os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+    for path in (database, state_dir / f"{DB_NAME}-wal", state_dir / f"{DB_NAME}-shm"):
+        if path.exists():
+            os.chmod(path, 0o600)

@@ -25,8 +25,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def https_origin(request: web.Request) -> str:
-    """The box's HTTPS origin, on the host name the visitor used (a name or an address)."""
-    host = request.url.host or f"{request.app[HOSTNAME]}.local"
+    """The box's HTTPS origin, on the host the visitor used if the certificate names it.
+
+    A tablet that typed the box's address keeps using that address; any other Host
+    (a router's own DNS name, a missing header) gets <hostname>.local, because a
+    redirect or link to a name the certificate lacks would only show a certificate error.
+    """
+    named = f"{request.app[HOSTNAME]}.local"
+    host = request.url.host or named
+    keeper = request.app[CERTIFICATES]
+    if keeper is not None and host != named and host not in {str(a) for a in keeper.identity.addresses}:
+        host = named
     if ":" in host:   # an IPv6 literal
         host = f"[{host}]"
     port = request.app[SETTINGS].port

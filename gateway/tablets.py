@@ -20,7 +20,7 @@ MAX_NAME = 40
 async def list_tablets(db: aiosqlite.Connection) -> list[dict[str, Any]]:
     """Every tablet ever paired, with how many of its documents the cloud does not have yet."""
     rows = await db.execute_fetchall("""
-        SELECT d.device_id, d.device_code, d.name, d.paired_at, d.last_seen_at, d.revoked_at,
+        SELECT d.device_id, d.device_code, d.name, d.paired_at, d.last_seen_at, d.revoked_at, d.repair_allowed_until,
                (SELECT count(*) FROM journal j WHERE j.device_id = d.device_id AND j.cloud_state = 'pending')
                    AS unsynced
         FROM devices d

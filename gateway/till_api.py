@@ -1,32 +1,91 @@
-"""The LAN API tills call: pair, push journal batches, learn acks, pull the catalog, status."""
+"""The LAN API tills call: pair, push journal batches, learn acks, pull the catalog, status.
+
+Any device on the shop's Wi-Fi can reach it, so (issue 6, "the box withstands
+its own LAN"):
+- state-changing requests must be `application/json` (`json_only_middleware`):
+  a web page elsewhere can make a tablet's browser POST text/plain, urlencoded
+  or multipart bodies without a CORS preflight, never JSON;
+- pairing guesses are limited per client and for the whole box (pairing.PairingGuard);
+- a pairing request is small, and at most BATCH_READS batch bodies are read
+  at once, so stalled uploads cannot pile up memory (with the connection and
+  time limits of cloud_api/service/connections.py);
+- a till's "last seen" moves on any authenticated request, written at most
+  once a minute per till (LastSeen) to spare the SD card.
+"""
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from cloud_api.service.clock import utc_now
 from cloud_api.contract import BatchResponse, JournalBatch
-from cloud_api.service.web import bearer_token, read_model
+from cloud_api.service.errors import BadRequest, TooLarge, Unauthorised, UnsupportedMediaType
+from cloud_api.service.web import Handler, bearer_token, read_model
 
 from .catalog import current_catalog
-from cloud_api.service.errors import Unauthorised
-
-from .errors import NotProvisioned
+from .errors import NotProvisioned, StorageFull
 from .journal import backlog, cloud_states, receive_batch
 from .keys import CLOUD, SHOP_NAME, STORE, UPLINK
-from .pairing import Device, device_for_token, pair_device
+from .pairing import Device, PairingGuard, client_key, device_for_token, pair_device
 
 routes = web.RouteTableDef()
+
+MAX_PAIR_BODY = 4096        # a code, a name, an identity and a token fit many times over
+BATCH_READS = 8             # batch bodies (up to 1 MiB each) read at once; others wait their turn
+SEEN_EVERY_S = 60.0
+
+
+class LastSeen:
+    """When each till was last written as seen: at most once every `every_s` per till (in memory)."""
+
+    def __init__(self, every_s: float = SEEN_EVERY_S, clock: Callable[[], float] = time.monotonic):
+        self._every_s, self._clock = every_s, clock
+        self._written: dict[str, float] = {}   # one entry per paired till: bounded by the devices table
+
+    def due(self, device_id: str) -> bool:
+        """True (and remembered) if this till's last_seen_at should be written now."""
+        now = self._clock()
+        if now - self._written.get(device_id, float("-inf")) < self._every_s:
+            return False
+        self._written[device_id] = now
+        return True
+
+
+@dataclass
+class TillGuards:
+    """What the LAN API keeps in memory to protect the box: pairing limits, last-seen throttle, read slots."""
+
+    pairing: PairingGuard
+    seen: LastSeen = field(default_factory=LastSeen)
+    batch_reads: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(BATCH_READS))
+
+
+TILL_GUARDS = web.AppKey("till_guards", TillGuards)
+
+
+@web.middleware
+async def json_only_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse (415) a state-changing /api/v1 request whose body is not declared application/json."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.path.startswith("/api/v1/") \
+            and request.content_type != "application/json":
+        raise UnsupportedMediaType("send JSON with Content-Type: application/json")
+    return await handler(request)
 
 
 class PairRequest(BaseModel):
     code: str = Field(pattern=r"^[0-9]{6}$")
     name: str = Field(default="till", max_length=100)
-    # A till that already has an identity (its gateway was replaced) asks to keep it.
+    # A till that already has an identity (its gateway was replaced, or it was revoked) asks to keep it,
+    # proving it with its previous token where it still has one.
     device_id: str | None = Field(default=None, max_length=200)
     device_code: str | None = Field(default=None, max_length=8)
+    previous_token: str | None = Field(default=None, max_length=200)
 
 
 class AcksRequest(BaseModel):
@@ -34,16 +93,39 @@ class AcksRequest(BaseModel):
 
 
 async def _device(request: web.Request) -> Device:
-    return await device_for_token(request.app[STORE].read(), bearer_token(request))
+    device = await device_for_token(request.app[STORE].read(), bearer_token(request))
+    await _seen(request, device)
+    return device
+
+
+async def _seen(request: web.Request, device: Device) -> None:
+    """Move the till's last_seen_at, at most once a minute; a full disk is no reason to refuse the request."""
+    if request.app[TILL_GUARDS].seen.due(device.device_id):
+        with suppress(StorageFull):
+            async with request.app[STORE].transaction() as db:
+                await db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = ?",
+                                 (utc_now(), device.device_id))
 
 
 @routes.post("/api/v1/pair")
 async def pair(request: web.Request) -> web.Response:
+    if request.content_length is None:
+        raise BadRequest("send a Content-Length")
+    if request.content_length > MAX_PAIR_BODY:
+        raise TooLarge("a pairing request is a few hundred bytes")
     body = await read_model(request, PairRequest)
+    guard, client = request.app[TILL_GUARDS].pairing, client_key(request.remote)
     async with request.app[STORE].transaction() as db:
-        paired = await pair_device(db, body.code, body.name, body.device_id, body.device_code)
+        # Checked and counted under the writer's lock: parallel guesses from one client queue behind each
+        # other and cannot slip past the limit. A refused client's code is not even looked at.
+        guard.check(client)
+        paired = await pair_device(db, body.code, body.name, body.device_id, body.device_code,
+                                   body.previous_token)
+        if paired is None:
+            guard.failed(client)
     if paired is None:
         raise Unauthorised("pairing code is wrong, used or expired")
+    guard.succeeded(client)
     return web.json_response({"device_id": paired.device.device_id, "device_code": paired.device.device_code,
                               "token": paired.token, "shop_name": request.app[SHOP_NAME],
                               "server_time": utc_now()}, status=201)
@@ -51,9 +133,11 @@ async def pair(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/journal:batch")
 async def journal_batch(request: web.Request) -> web.Response:
-    device = await _device(request)
-    batch = await read_model(request, JournalBatch)
+    device = await _device(request)   # before the body: only a paired till gets a megabyte read
+    async with request.app[TILL_GUARDS].batch_reads:
+        batch = await read_model(request, JournalBatch)
     # Committed before we answer: "stored" means it survives a power cut of this box.
+    # A full disk is StorageFull (507): nothing is acked, so the till keeps the documents and resends.
     async with request.app[STORE].transaction() as db:
         results = await receive_batch(db, device, batch.documents)
     if any(r.status == "stored" for r in results):
@@ -83,6 +167,9 @@ async def catalog(request: web.Request) -> web.Response:
 @routes.get("/api/v1/status")
 async def status(request: web.Request) -> web.Response:
     """WAN state and backlog; the till shows "Online" or "Cloud offline" from it."""
+    if request.headers.get("Authorization"):   # a paired till's poll counts as seeing it; a stale token is no error here
+        with suppress(Unauthorised):
+            await _device(request)
     wan = request.app[CLOUD].wan
     body: dict[str, Any] = {"wan": wan.state, "wan_since": wan.since, "shop_name": request.app[SHOP_NAME],
                             "server_time": utc_now()}

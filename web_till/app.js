@@ -1,5 +1,5 @@
 // The till's bootstrap and actions: one tab per device, the journal, the sync loop, the screens.
-import { ApiError, call, sayWhy } from "./api.js";
+import { ApiError, call, clockOffset, sayWhy } from "./api.js";
 import { addProduct, changeQty, newCart } from "./cart.js";
 import { saleDocument } from "./document.js";
 import { h } from "./dom.js";
@@ -22,6 +22,7 @@ let journal = null;
 let sync = null;
 let pinFailures = 0;
 let pinLockedUntil = 0;
+let untrusted = false;   // the browser refused the service worker: this origin is not trusted
 
 const actions = {
   state: () => state,
@@ -33,9 +34,13 @@ const actions = {
     try {
       const answer = await call("pair", { method: "POST", body: {
         code, name, device_id: previous ? previous.device_id : undefined,
-        device_code: previous ? previous.device_code : undefined } });
+        device_code: previous ? previous.device_code : undefined, previous_token: previous ? previous.token : undefined } });
       const identity = { ...answer.json, name };
       await journal.setMeta("identity", identity);
+      // The first sale already needs the tablet's clock error: learn it from the pairing answer.
+      const offset = clockOffset(answer.json.server_time, answer.rtt);
+      await journal.setMeta("clock_offset_ms", offset);
+      update({ clockOffsetMs: offset });
       // Pairing makes this tablet a journal holder: ask the browser not to evict its storage.
       if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
       update({ identity, notice: "", screen: "signin" });
@@ -110,8 +115,9 @@ let shown = { screen: null, view: null };
 
 function render(s) {
   const main = document.getElementById("main");
-  if (shown.screen !== s.screen) {
-    shown = { screen: s.screen, view: SCREENS[s.screen](s, actions) };
+  const screen = untrusted ? "insecure" : s.screen;   // nothing else may show once that is known
+  if (shown.screen !== screen) {
+    shown = { screen, view: SCREENS[screen](s, actions) };
     main.replaceChildren(shown.view.root);
     const first = main.querySelector("input, button");
     if (first) first.focus({ preventScroll: true });
@@ -122,7 +128,12 @@ function render(s) {
   document.getElementById("status").dataset.link = s.link;
   document.getElementById("who").textContent = s.identity
     ? `${s.identity.shop_name} · ${s.identity.device_code}${s.cashier ? " · " + s.cashier.name : ""}` : "";
-  document.getElementById("sign-out").hidden = !s.cashier || s.screen === "locked";
+  const clock = document.getElementById("clock-warning");
+  const skew = views.clockWarning(s.clockOffsetMs);
+  clock.hidden = !skew;
+  clock.textContent = skew;
+  const signOut = document.getElementById("sign-out");   // absent on screens shown before start-up
+  if (signOut) signOut.hidden = !s.cashier || s.screen === "locked";
 }
 
 // --- start-up ---------------------------------------------------------------------
@@ -140,7 +151,14 @@ function holdTabLock() {
 
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
-  await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  try {
+    await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  } catch (err) {
+    // A secure context whose certificate the browser does not trust (a warning clicked through)
+    // refuses the service worker: the till would not survive an offline reload. Say so.
+    if (err && err.name === "SecurityError") { untrusted = true; update({}); }
+    throw err;
+  }
   await navigator.serviceWorker.ready;
   const mark = () => { if (navigator.serviceWorker.controller) document.body.dataset.shell = "cached"; };
   navigator.serviceWorker.addEventListener("controllerchange", mark);
@@ -158,7 +176,7 @@ async function start() {
     h("button", { id: "sign-out", class: "small", hidden: true, onclick: () => actions.signOut() }, "Sign out"));
   subscribe(render);
   render(state);
-  registerServiceWorker().catch(() => {});   // the till works without it; only offline reloads need it
+  registerServiceWorker().catch((err) => console.warn("no offline shell yet", err));   // only offline reloads need it
   if (!(await holdTabLock())) { update({ screen: "locked" }); return; }
   journal = await openJournal();
   const identity = await journal.getMeta("identity");
@@ -179,4 +197,5 @@ async function start() {
 start().catch((err) => {
   console.error("the till could not start", err);
   update({ screen: "failed", notice: sayWhy(err) });
+  render(state);   // start() may have failed before it subscribed render to the store
 });

@@ -4,6 +4,7 @@
 const VERSION = "__SHELL_VERSION__";
 const CACHE = `posline-shell-${VERSION}`;
 const SHELL = "__SHELL_FILES__";
+const TILL_PAGES = new Set(["/", "/index.html"]);
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -24,6 +25,9 @@ self.addEventListener("fetch", (event) => {
     return;   // the network, untouched
   }
   if (event.request.mode === "navigate") {
+    // Only the till itself is answered from the shell. The box's own pages (/admin, /setup,
+    // /ca.crt) live on the same origin and must reach the box, even on a tablet that runs the till.
+    if (!TILL_PAGES.has(url.pathname)) return;
     event.respondWith(caches.match("/", { cacheName: CACHE }).then((shell) => shell || fetch(event.request)));
     return;
   }

@@ -69,10 +69,11 @@ export function startSync(journal) {
   return { now: () => { failures = 0; schedule(0); } };
 }
 
-/** Drop the token; keep device_id and device_code (as previous_identity) so pairing again keeps the numbering. */
+/** Set the token aside; keep device_id, device_code and the old token (as previous_identity) so pairing
+ *  again keeps the numbering: the box gives an identity back only to whoever proves it with that token. */
 async function forgetToken(journal) {
-  const { device_id: deviceId, device_code: deviceCode, name } = state.identity || {};
-  if (deviceId) await journal.setMeta("previous_identity", { device_id: deviceId, device_code: deviceCode, name });
+  const { device_id: deviceId, device_code: deviceCode, name, token } = state.identity || {};
+  if (deviceId) await journal.setMeta("previous_identity", { device_id: deviceId, device_code: deviceCode, name, token });
   await journal.setMeta("identity", null);
   sessionStorage.removeItem("posline-cashier");
 }

@@ -6,7 +6,9 @@
     ├── Forbidden                 403 forbidden
     ├── NotFound                  404 not_found
     ├── Conflict                  409 conflict
-    └── TooLarge                  413 too_large
+    ├── TooLarge                  413 too_large
+    ├── UnsupportedMediaType      415 unsupported_media_type
+    └── TooManyRequests           429 too_many_requests   (with Retry-After)
 
 The body is always {"error": {"code": ..., "message": ...}}.
 """
@@ -44,3 +46,15 @@ class Conflict(ServiceError):
 
 class TooLarge(ServiceError):
     status, code = 413, "too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status, code = 415, "unsupported_media_type"
+
+
+class TooManyRequests(ServiceError):
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -4,6 +4,10 @@ One app may listen on two sockets: HTTPS on `port` when given an SSL context,
 and plain HTTP on `http_port` (the box answers its setup page there; the app's
 own middleware decides what plain HTTP may see).
 
+With `limits` (connections.ConnectionLimits, from the service's settings) both
+sockets admit a bounded number of connections, each with bounded time for its
+TLS handshake and request heads; the app installs the body deadline itself.
+
 On SIGTERM (systemd's stop) or SIGINT: tell systemd STOPPING, stop accepting
 connections, let requests in flight finish (their transactions commit), run
 the app's cleanup (which flushes and closes the database), then exit 0.
@@ -19,6 +23,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from .connections import ConnectionLimits, GuardedTCPSite
 from .systemd import Notifier, ping_watchdog, watchdog_interval_s
 
 log = logging.getLogger(__name__)
@@ -31,21 +36,29 @@ STATUS_EVERY_S = 15.0
 
 async def run_service(app: web.Application, host: str, port: int, name: str,
                       status_line: StatusLine | None = None, ssl_context: ssl.SSLContext | None = None,
-                      http_port: int | None = None) -> None:
+                      http_port: int | None = None, limits: ConnectionLimits | None = None) -> None:
     """Serve `app` until SIGTERM/SIGINT, speaking sd_notify when under systemd."""
     notifier = Notifier()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S,
+                           **(limits.runner_args() if limits else {}))
     await runner.setup()
+
+    def site(site_port: int, context: ssl.SSLContext | None = None) -> web.TCPSite:
+        if limits is None:
+            return web.TCPSite(runner, host, site_port, ssl_context=context)
+        # Each socket gets its own budget: plain HTTP (/setup) cannot starve the tills' HTTPS.
+        return GuardedTCPSite(runner, host, site_port, limits, ssl_context=context)
+
     background: list[asyncio.Task] = []
     try:
-        await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
+        await site(port, ssl_context).start()
         print(f"{name} serving on {'https' if ssl_context else 'http'}://{host}:{port}", flush=True)
         if http_port is not None:
-            await web.TCPSite(runner, host, http_port).start()
+            await site(http_port).start()
             print(f"{name} serving plain http on http://{host}:{http_port}", flush=True)
         notifier.ready(f"serving on {host}:{port}")   # only now: the sockets are bound and accepting
         interval = watchdog_interval_s()

@@ -137,10 +137,17 @@ def trusting_home(rig: ShopRig, home: Path) -> Path:
     ca = home / "posline-box-ca.crt"
     home.mkdir(parents=True, exist_ok=True)
     ca.write_bytes(response.content)   # DER, as served
+    return import_ca(home, ca)
+
+
+def import_ca(home: Path, ca_file: Path) -> Path:
+    """Trust `ca_file` for websites in the NSS database of `home`, as installing it on a tablet does."""
     nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    for args in (["-N", "--empty-password"], ["-A", "-t", "C,,", "-n", "POS Line box", "-i", str(ca)]):
-        subprocess.run(["certutil", "-d", f"sql:{nssdb}", *args], check=True, capture_output=True)
+    nssdb.mkdir(parents=True, exist_ok=True)
+    if not (nssdb / "cert9.db").exists():
+        subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "POS Line box", "-i", str(ca_file)],
+                   check=True, capture_output=True)
     return home
 
 

@@ -11,6 +11,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -177,3 +178,25 @@ async def test_backup_and_restore_keep_the_ca_so_tablets_keep_trusting(provision
     junk.write_bytes(b"not a backup")
     bad = await asyncio.to_thread(gateway_cli, "restore", "--state-dir", str(tmp_path / "x"), "--from", str(junk))
     assert bad.returncode == 2 and "not a POS Line box backup" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_a_key_left_without_its_certificate_by_a_power_cut_is_repaired(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    identity = ServerIdentity("posline", (LOOPBACK,))
+    ensure_server_certificate(tmp_path, identity)
+    stray = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    (tls_dir(tmp_path) / "server.key").write_bytes(stray)   # the new key landed, its certificate did not
+    keeper = CertificateKeeper(tmp_path, identity)   # would raise on a key mismatch without the repair
+    cert = server_cert(tmp_path)
+    key = serialization.load_pem_private_key((tls_dir(tmp_path) / "server.key").read_bytes(), None)
+    assert cert.public_key() == key.public_key() and keeper.context is not None
+
+
+def test_half_a_ca_is_refused_rather_than_silently_replaced(tmp_path):
+    from gateway.certificates import CertificateError
+    ensure_ca(tmp_path)
+    (tls_dir(tmp_path) / "ca.key").unlink()
+    with pytest.raises(CertificateError, match="only half of the box's CA"):
+        ensure_server_certificate(tmp_path, ServerIdentity("posline", (LOOPBACK,)))

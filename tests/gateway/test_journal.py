@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
+from gateway import journal
+from gateway.cli import _status
 from gateway.store import Store
 from tests.conftest import make_sale
 from tests.gateway.conftest import paired
@@ -77,3 +79,29 @@ async def test_the_shell_is_served_with_a_versioned_service_worker(gateway):
     worker = await (await gateway.get("/sw.js")).text()
     assert "__SHELL_VERSION__" not in worker and '"/app.js"' in worker
     assert (await gateway.get("/nope.js")).status == 404
+
+
+async def test_a_tablets_dead_letter_is_bounded_oldest_invalid_first(gateway, provisioned, monkeypatch):
+    """One tablet sending junk cannot fill the SD card; valid documents and cloud refusals are never evicted."""
+    monkeypatch.setattr(journal, "DEAD_LETTER_ROWS", 5)
+    till = await paired(gateway, provisioned)
+    own = dict(device_id=till["device_id"], device_code=till["device_code"])
+    store = await Store.open(provisioned.state_dir)
+    async with store.transaction() as db:   # a refusal by the cloud, filed under the same tablet
+        await journal.dead_letter(db, "refused-by-cloud", {"x": 1}, "invalid: cloud", "cloud", till["device_id"])
+    valid = make_sale(seq=1, **own)
+    for n in range(3):
+        junk = [{"junk": n, "i": i} for i in range(3)]
+        documents = junk + [valid] if n == 0 else junk
+        answer = await gateway.post("/api/v1/journal:batch", headers=till["headers"], json={"documents": documents})
+        assert answer.status == 200
+    rows = await store.read().execute_fetchall(
+        "SELECT source, body FROM dead_letter WHERE device_id = ? ORDER BY pk", (till["device_id"],))
+    stored = await store.read().execute_fetchall("SELECT id FROM journal")
+    await store.close()
+    till_rows = [row["body"] for row in rows if row["source"] == "till"]
+    assert len(till_rows) == 5 and '"junk": 0' not in till_rows[-1] and '"junk": 2' in till_rows[-1]
+    assert [row["source"] for row in rows].count("cloud") == 1
+    assert [row[0] for row in stored] == [valid["id"]]
+    status = await _status(provisioned.state_dir)
+    assert [d["dead_letter_evicted"] for d in status["devices"]] == [4]

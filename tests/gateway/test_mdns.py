@@ -199,3 +199,32 @@ async def test_context_survives_a_network_without_multicast(tmp_path: Path, name
     assert "No such device" in caplog.text
     with pytest.raises(StopAsyncIteration):
         await context.__anext__()
+
+
+V6 = ipaddress.ip_address("fe80::1")   # only ever a value here: never bound, never on the wire
+
+
+@pytest.mark.parametrize("host,announced", [
+    ("0.0.0.0", ["127.0.0.1"]), ("127.0.0.1", ["127.0.0.1"]), ("192.168.1.5", ["127.0.0.1"]),
+    ("::", ["127.0.0.1", "fe80::1"]), ("fe80::2", ["127.0.0.1", "fe80::1"]),
+])
+def test_aaaa_records_only_when_the_box_listens_on_ipv6(tmp_path: Path, host: str, announced: list[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mdns, "lan_addresses", lambda interfaces: [ONE, V6])
+    settings = GatewaySettings(state_dir=tmp_path, host=host, interfaces="127.0.0.1")
+    assert [str(a) for a in mdns.served_addresses(settings)] == announced
+
+
+async def test_the_context_announces_no_ipv6_address_for_an_ipv4_socket(tmp_path: Path, names: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # ::1 rather than a LAN address so the AAAA record, if announced, stays on this machine.
+    monkeypatch.setattr(mdns, "lan_addresses", lambda interfaces: [ONE, ipaddress.ip_address("::1")])
+    app = app_for(tmp_path, names, host="0.0.0.0")
+    context = mdns_context(app)
+    await context.__anext__()
+    try:
+        assert app[ANNOUNCER].addresses == [ONE]
+        assert await fresh_lookup(names[0]) == ["127.0.0.1"]
+    finally:
+        with pytest.raises(StopAsyncIteration):
+            await context.__anext__()

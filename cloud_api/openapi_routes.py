@@ -1,0 +1,134 @@
+"""The cloud's API as its clients see it, for GET /v1/openapi.json.
+
+Requests are the models the handlers validate with (cloud_api/contract.py,
+owner_api.py). Where a handler answers a plain dict, the model here states its
+shape; tests/cloud/test_openapi_fuzz.py holds every answer to these models.
+Response models leave extra fields allowed: an answer may grow, not shrink.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from .contract import (DOCUMENT_KINDS, BatchResponse, CashierIn, Catalog, EnrolRequest, EnrolResponse, Heartbeat,
+                       JournalBatch, Product, ProductIn)
+from .owner_api import StockMovementIn
+from .service.openapi import Operation, Parameter, openapi_document, openapi_route
+
+# --- answers that are plain dicts in the handlers ---------------------------------------
+
+
+class ServerTime(BaseModel):
+    server_time: str
+
+
+class Healthy(BaseModel):
+    ok: bool
+
+
+class CashierSaved(BaseModel):
+    cashier_id: str
+    name: str
+
+
+class EnrolToken(BaseModel):
+    enrol_token: str
+
+
+class StockLine(BaseModel):
+    sku: str
+    on_hand: int
+
+
+class DocumentPage(BaseModel):
+    """Documents as stored, each with its receipt_number, received_at, ingested_at and business_date."""
+
+    documents: list[dict[str, Any]]
+    next_after: int | None
+
+
+class DailySummary(BaseModel):
+    date: str
+    sales_count: int
+    gross: int
+    refunds: int
+    net: int
+    tax: int
+    by_tender: dict[str, int]
+    by_device: dict[str, int]
+
+
+class GatewayHealth(BaseModel):
+    gateway_id: str
+    name: str
+    last_heard_at: str | None
+    backlog: int | None
+    oldest_unsynced_at: str | None
+    version: str | None
+    parked: int = 0
+    parked_reasons: list[str] = []
+
+
+class DeviceHealth(BaseModel):
+    device_id: str
+    device_code: str
+    last_heard_at: str | None
+    contiguous_seq: int
+    max_seq: int
+    gaps: list[str]
+    clock_skew_ms: int | None = None       # box time minus device time, as its newest document found it
+    clock_warning: str | None = None       # "T2's clock is 3 days behind" past 5 minutes
+
+
+class SyncHealth(BaseModel):
+    gateways: list[GatewayHealth]
+    devices: list[DeviceHealth]
+
+
+# --- the operations ----------------------------------------------------------------------
+
+_SHOP = Parameter("shop_id", "path", description="the shop the owner token opens")
+_KEY = {"type": "string", "minLength": 1, "maxLength": 200}
+_DATE = {"type": "string", "format": "date"}
+_SHOPS = "/v1/shops/{shop_id}"
+
+OPERATIONS = [
+    Operation("GET", "/healthz", "the worker is up", Healthy, auth=None),
+    Operation("POST", "/v1/gateways:enrol", "spend a one-time enrolment token; the gateway's API key",
+              EnrolResponse, EnrolRequest, status=201, auth=None),
+    Operation("POST", "/v1/journal:batch", "a gateway's batch of documents; a verdict per document",
+              BatchResponse, JournalBatch, auth="gateway"),
+    Operation("GET", "/v1/catalog", "the shop's products and cashiers", Catalog, auth="gateway",
+              parameters=(Parameter("If-None-Match", "header", description="the ETag of the catalog held"),),
+              other={304: "the catalog has not changed since that ETag"}),
+    Operation("POST", "/v1/heartbeat", "a gateway says how it is", ServerTime, Heartbeat, auth="gateway"),
+    Operation("PUT", _SHOPS + "/products/{sku}", "create or change a product", Product, ProductIn,
+              auth="owner", parameters=(_SHOP, Parameter("sku", "path", _KEY))),
+    Operation("PUT", _SHOPS + "/cashiers/{cashier_id}", "create or change a cashier and their PIN",
+              CashierSaved, CashierIn, auth="owner", parameters=(_SHOP, Parameter("cashier_id", "path", _KEY))),
+    Operation("POST", _SHOPS + "/enrol-tokens", "a one-time token to enrol a (replacement) gateway",
+              EnrolToken, status=201, auth="owner", parameters=(_SHOP,)),
+    Operation("POST", _SHOPS + "/stock-movements", "stock received, counted or written off",
+              StockMovementIn, StockMovementIn, status=201, auth="owner", parameters=(_SHOP,)),
+    Operation("GET", _SHOPS + "/stock", "units on hand per SKU", list[StockLine], auth="owner",
+              parameters=(_SHOP,)),
+    Operation("GET", _SHOPS + "/documents", "the journal in ingest order, paged", DocumentPage, auth="owner",
+              parameters=(_SHOP, Parameter("kind", "query", {"enum": list(DOCUMENT_KINDS)}),
+                          Parameter("from", "query", _DATE),
+                          Parameter("to", "query", _DATE),
+                          Parameter("after", "query", {"type": "integer", "minimum": 0, "maximum": 2**62},
+                                    description="next_after of the previous page"),
+                          Parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 5000}))),
+    Operation("GET", _SHOPS + "/reports/summary", "one business day's sales, tax, tenders and tills",
+              DailySummary, auth="owner", parameters=(_SHOP, Parameter("date", "query", _DATE, required=True))),
+    Operation("GET", _SHOPS + "/health", "every gateway and till: last heard, backlog, missing receipts",
+              SyncHealth, auth="owner", parameters=(_SHOP,)),
+]
+
+DOCUMENT = openapi_document(
+    "POS Line cloud", "Gateways push their shops' journals here; owners read reports and keep the catalog.",
+    OPERATIONS, bearer={"gateway": "a gateway's API key, from POST /v1/gateways:enrol",
+                        "owner": "the shop owner's token, given when the shop is created"})
+
+routes = [openapi_route("/v1/openapi.json", DOCUMENT)]

@@ -1,0 +1,78 @@
+"""The box's till API (gateway/till_api.py) as tills see it, for GET /api/v1/openapi.json.
+
+Requests are the models the handlers validate with; where a handler answers a
+plain dict, the model here states its shape, and tests/gateway/test_openapi_fuzz.py
+holds every answer to it. Response models leave extra fields allowed: an
+answer may grow, not shrink.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from cloud_api.contract import BatchResponse, Catalog, JournalBatch
+from cloud_api.service.openapi import Operation, Parameter, openapi_document, openapi_route
+
+from .till_api import AcksRequest, PairRequest
+
+
+class ServerTime(BaseModel):
+    server_time: str
+
+
+class Paired(BaseModel):
+    """The till keeps all of it: its identity, numbering prefix and bearer token."""
+
+    device_id: str
+    device_code: str
+    token: str
+    shop_name: str
+    server_time: str
+
+
+class Rejected(BaseModel):
+    id: str
+    reason: str | None
+
+
+class CloudStates(BaseModel):
+    """Where each asked-for document stands; a till forgets a document only once it is in_cloud."""
+
+    in_cloud: list[str]
+    at_gateway: list[str]
+    rejected: list[Rejected]
+    unknown: list[str]
+
+
+class BoxStatus(BaseModel):
+    wan: str
+    wan_since: str | None
+    shop_name: str
+    server_time: str
+    backlog: int
+    oldest_unsynced_at: str | None
+
+
+# A write on a full SD card (gateway/store.py): the till shows it and keeps its documents.
+_FULL = {507: "the shop box's storage is full; nothing was stored"}
+
+OPERATIONS = [
+    Operation("POST", "/api/v1/pair", "pair a tablet with a code from the box's admin page", Paired,
+              PairRequest, status=201, auth=None, server_errors=_FULL),
+    Operation("POST", "/api/v1/journal:batch", "a till's batch of documents; a verdict per document",
+              BatchResponse, JournalBatch, server_errors=_FULL),
+    Operation("POST", "/api/v1/journal:acks", "which of the till's documents the cloud holds", CloudStates,
+              AcksRequest),
+    Operation("GET", "/api/v1/catalog", "the shop's products and cashiers, as the cloud last sent them", Catalog,
+              parameters=(Parameter("If-None-Match", "header", description="the ETag of the catalog held"),),
+              other={304: "the catalog has not changed since that ETag"},
+              server_errors={503: "the catalog has not yet arrived from the cloud"}),
+    Operation("GET", "/api/v1/status", "the cloud link and the backlog the till shows", BoxStatus),
+    Operation("GET", "/api/v1/time", "the box's clock, from which tills learn their offset", ServerTime,
+              auth=None),
+]
+
+DOCUMENT = openapi_document(
+    "POS Line shop box", "The LAN API the shop's tablets call.", OPERATIONS,
+    bearer={"bearer": "the till's token, from POST /api/v1/pair"})
+
+routes = [openapi_route("/api/v1/openapi.json", DOCUMENT)]

@@ -1,0 +1,92 @@
+"""The gateway's store: private files, a writer that survives a failed COMMIT, and a full disk."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from gateway.errors import StorageFull
+from gateway.keys import STORE
+from gateway.store import DB_NAME, Store
+from tests.conftest import make_sale
+from tests.gateway.conftest import paired
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+async def test_state_is_private_whatever_the_umask(tmp_path):
+    old = os.umask(0o002)   # a box started by hand from a permissive shell
+    try:
+        store = await Store.open(tmp_path / "state")
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO box (key, value) VALUES ('k', 'v')")
+        state = tmp_path / "state"
+        assert mode(state) == 0o700
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+            assert mode(state / name) == 0o600, name
+        await store.close()
+        os.chmod(state / DB_NAME, 0o644)   # an older box, made before this rule
+        os.chmod(state, 0o755)
+        await (await Store.open(state)).close()
+        assert (mode(state), mode(state / DB_NAME)) == (0o700, 0o600)
+    finally:
+        os.umask(old)
+
+
+async def test_a_failed_commit_leaves_the_writer_usable(tmp_path):
+    store = await Store.open(tmp_path / "state")
+    async with store.transaction() as db:
+        await db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await db.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        async with store.transaction() as db:   # a deferred constraint fails at COMMIT, not before
+            await db.execute("INSERT INTO child VALUES (42)")
+    async with store.transaction() as db:       # without the rollback: "cannot start a transaction within a transaction"
+        await db.execute("INSERT INTO parent VALUES (1)")
+    rows = await store.read().execute_fetchall("SELECT (SELECT count(*) FROM child), (SELECT count(*) FROM parent)")
+    assert tuple(rows[0]) == (0, 1)
+    await store.close()
+
+
+async def test_disk_full_on_the_box(gateway, provisioned, monkeypatch):
+    """The till hears 507 storage_full and keeps its documents; once space returns the same batch lands, once."""
+    till = await paired(gateway, provisioned)
+    own = dict(device_id=till["device_id"], device_code=till["device_code"])
+    first = [make_sale(seq=1, **own)]
+    assert (await gateway.post("/api/v1/journal:batch", headers=till["headers"], json={"documents": first})).status == 200
+    store = gateway.app[STORE]
+    writer = store._writer   # the one writer connection: SQLite's page limit stands in for a full SD card
+    pages = (await (await writer.execute("PRAGMA page_count")).fetchone())[0]
+    await writer.execute(f"PRAGMA max_page_count = {pages}")
+    batch = [make_sale(seq=n, qty=n, **own) for n in range(2, 200)]
+    full = await gateway.post("/api/v1/journal:batch", headers=till["headers"], json={"documents": batch})
+    assert full.status == 507
+    assert await full.json() == {"error": {"code": "storage_full", "message": "the shop box's storage is full"}}
+    # The writer is not stuck in a transaction: the box keeps answering, and nothing acked is lost.
+    assert (await gateway.get("/api/v1/catalog", headers=till["headers"])).status in (200, 503)
+    ids = {row[0] for row in await store.read().execute_fetchall("SELECT id FROM journal")}
+    assert ids == {first[0]["id"]}
+
+    await writer.execute("PRAGMA max_page_count = 1073741823")   # space returns
+    again = await gateway.post("/api/v1/journal:batch", headers=till["headers"], json={"documents": batch})
+    assert again.status == 200
+    assert {r["status"] for r in (await again.json())["results"]} == {"stored"}
+    rows = await store.read().execute_fetchall("SELECT id, count(*) FROM journal GROUP BY id")
+    assert len(rows) == 1 + len(batch) and all(row[1] == 1 for row in rows)
+    assert (await (await store.read().execute("PRAGMA integrity_check")).fetchone())[0] == "ok"
+
+
+async def test_storage_full_is_its_own_error(tmp_path):
+    store = await Store.open(tmp_path / "state")
+    pages = (await (await store._writer.execute("PRAGMA page_count")).fetchone())[0]
+    await store._writer.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StorageFull):
+        async with store.transaction() as db:
+            await db.execute("CREATE TABLE big (x)")
+            for _ in range(50):
+                await db.execute("INSERT INTO big VALUES (randomblob(4000))")
+    assert not store._writer.in_transaction
+    await store.close()
