@@ -31,10 +31,10 @@ test: $(STAMP) browser
 # The README's screenshots, taken by the browser tests themselves.
 screenshots: $(STAMP) browser
 	POSLINE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_online_sale.py \
-	  tests/e2e/test_outages.py tests/e2e/test_shop_origin.py
+	  tests/e2e/test_outages.py tests/e2e/test_shop_origin.py tests/e2e/test_box_full.py
 
 # The chaos soak at length (tests/chaos/; `make test` runs a short one): >= 10,000 sales from 4 simulated
-# tablets, faults on the LAN and the WAN, 50 SIGKILLs of the box and the cloud. About 15 minutes.
+# tablets, faults on the LAN and the WAN, 50 SIGKILLs of the box and the cloud. About 11 minutes.
 soak: $(STAMP)
 	SOAK_DOCS=$${SOAK_DOCS:-10000} SOAK_KILLS=$${SOAK_KILLS:-50} SOAK_TABLETS=$${SOAK_TABLETS:-4} \
 	  $(PY) -m pytest -q -p no:cacheprovider tests/chaos $(PYTEST_ARGS)

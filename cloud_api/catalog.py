@@ -1,6 +1,8 @@
 """The shop's catalog: products and cashiers, versioned so gateways pull it with ETags."""
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,7 +33,8 @@ async def put_product(conn: AsyncConnection, shop_id: str, sku: str, product: Pr
 async def put_cashier(conn: AsyncConnection, shop_id: str, cashier_id: str, cashier: CashierIn) -> None:
     """Create or replace a cashier; the PIN is kept only as a salted PBKDF2 hash."""
     salt = new_salt()
-    values = dict(name=cashier.name, pin_salt=salt, pin_hash=pin_hash(cashier.pin, salt),
+    hashed = await asyncio.to_thread(pin_hash, cashier.pin, salt, PIN_ITERATIONS)   # ~0.3 s: off the loop
+    values = dict(name=cashier.name, pin_salt=salt, pin_hash=hashed,
                   pin_iterations=PIN_ITERATIONS, updated_at=utc_now())
     result = await conn.execute(insert_or_ignore(conn, schema.cashiers).values(
         shop_id=shop_id, cashier_id=cashier_id, **values))

@@ -11,7 +11,6 @@ import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, Union
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -23,9 +22,10 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
-    field_validator,
     model_validator,
 )
+
+from .credentials import PIN_PATTERN, PIN_POLICY
 
 # A batch never carries more than this (DESIGN.md section 1).
 MAX_BATCH_DOCUMENTS = 500
@@ -470,7 +470,8 @@ class CashierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text
-    pin: Annotated[StrictStr, Field(pattern=r"^[0-9]{4,8}$")]
+    # The policy of credentials.py: long enough that a stolen tablet's hash takes days to guess.
+    pin: Annotated[StrictStr, Field(json_schema_extra={"pattern": PIN_PATTERN}), _matches(PIN_PATTERN, PIN_POLICY)]
 
 
 class Cashier(BaseModel):

@@ -22,7 +22,7 @@ PRODUCTS = [
     ("LUX-SOAP", "Lux Soap 130g", 17000, "8964000610018", "Household"),
 ]
 GST_BP = 1800
-CASHIER_ID, CASHIER_NAME, CASHIER_PIN = "c1", "Ayesha", "1234"
+CASHIER_ID, CASHIER_NAME, CASHIER_PIN = "c1", "Ayesha", "135790"
 
 
 async def seed_demo_catalog(conn: AsyncConnection, shop_id: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from cloud_api.service.headers import TILL_POLICY, security_headers
 from cloud_api.service.connections import ConnectionLimits, body_deadline_middleware
 from cloud_api.service.web import error_middleware
 
-from . import admin, openapi_routes, till_api
+from . import admin, cashier_pins, openapi_routes, till_api
 from .backup import nightly_backup
 from .box import cloud_identity, get_value, set_values
 from .certificates import CertificateKeeper
@@ -64,6 +64,7 @@ def create_app(settings: GatewaySettings, certificates: CertificateKeeper | None
     app[till_api.TILL_GUARDS] = till_api.TillGuards(PairingGuard(settings.pairing_code_ttl_s))
     app[CERTIFICATES] = certificates
     app.router.add_routes(till_api.routes)
+    cashier_pins.setup(app)                  # POST /api/v1/cashiers:verify
     app.router.add_routes(openapi_routes.routes)   # GET /api/v1/openapi.json
     app.router.add_routes(setup_routes())   # before the shell, whose /{name} would take /setup
     app.router.add_routes(admin.routes)     # the owner's page, also before the shell

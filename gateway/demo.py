@@ -162,7 +162,7 @@ POS Line is running (logs in {RUN_DIR}/){' on this machine only; `make run LAN=1
                  install the box's certificate there once per browser (fingerprint below), then:
 {tills}
   Pairing code:  {code}            (valid 10 minutes; more from the box's admin page)
-  Cashier PIN:   {shop['cashier_pin']}              ({shop['cashier_name']})
+  Cashier PIN:   {shop['cashier_pin']:<18}({shop['cashier_name']})
   Box admin:     https://{hosts[0]}:{GATEWAY_PORT}/admin    owner PIN {DEMO_OWNER_PIN}
   CA SHA-256:    {ca_fingerprint(state_dir)}
 

@@ -4,6 +4,7 @@ HTTP errors are the shared tree of cloud_api/service/errors.py (one JSON shape
 everywhere: ServiceError and its 4xx subclasses); the box adds one of its own:
 
     ServiceError (cloud_api.service.errors)
+    ├── WrongPin                      401 wrong_pin         (a cashier's PIN; not the till's token)
     ├── NotProvisioned                503 not_provisioned   (this box has no cloud identity yet)
     └── StorageFull                   507 storage_full      (the SD card is full: the till keeps its documents)
 
@@ -16,6 +17,13 @@ Talking to the cloud has its own tree, never shown to a till as an HTTP error:
 from __future__ import annotations
 
 from cloud_api.service.errors import ServiceError
+
+
+class WrongPin(ServiceError):
+    status, code = 401, "wrong_pin"
+
+    def __init__(self, message: str = "wrong PIN"):
+        super().__init__(message)
 
 
 class NotProvisioned(ServiceError):

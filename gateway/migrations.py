@@ -131,6 +131,21 @@ async def m005_lan_guards(db: aiosqlite.Connection) -> None:
     """)
 
 
+async def m006_cashier_pin_attempts(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- Wrong cashier PINs, one row each (cashier_pins.py): the limits survive a restart.
+        CREATE TABLE cashier_pin_failures (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            device_id TEXT NOT NULL,
+            cashier_id TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX cashier_pin_failures_by_device ON cashier_pin_failures (device_id, at);
+        CREATE INDEX cashier_pin_failures_by_cashier ON cashier_pin_failures (cashier_id, at);
+        CREATE INDEX cashier_pin_failures_by_time ON cashier_pin_failures (at);
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS: list[tuple[str, Step]] = [
     ("001_box_and_devices", m001_box_and_devices),
@@ -138,6 +153,7 @@ STEPS: list[tuple[str, Step]] = [
     ("003_tablet_admin", m003_tablet_admin),
     ("004_owner_devices", m004_owner_devices),
     ("005_lan_guards", m005_lan_guards),
+    ("006_cashier_pin_attempts", m006_cashier_pin_attempts),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The box's till API (gateway/till_api.py) as tills see it, for GET /api/v1/openapi.json.
+"""The box's till API (till_api.py, cashier_pins.py) as tills see it, for GET /api/v1/openapi.json.
 
 Requests are the models the handlers validate with; where a handler answers a
 plain dict, the model here states its shape, and tests/gateway/test_openapi_fuzz.py
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from cloud_api.contract import BatchResponse, Catalog, JournalBatch
 from cloud_api.service.openapi import Operation, Parameter, openapi_document, openapi_route
 
+from .cashier_pins import Verified, VerifyRequest
 from .till_api import AcksRequest, PairRequest
 
 
@@ -66,6 +67,9 @@ OPERATIONS = [
               parameters=(Parameter("If-None-Match", "header", description="the ETag of the catalog held"),),
               other={304: "the catalog has not changed since that ETag"},
               server_errors={503: "the catalog has not yet arrived from the cloud"}),
+    Operation("POST", "/api/v1/cashiers:verify", "check a cashier's PIN on the box, with attempt limits "
+              "(401 wrong_pin; 429 with Retry-After while this tablet or cashier must wait)", Verified,
+              VerifyRequest, server_errors={**_FULL, 503: "the catalog has not yet arrived from the cloud"}),
     Operation("GET", "/api/v1/status", "the cloud link and the backlog the till shows", BoxStatus),
     Operation("GET", "/api/v1/time", "the box's clock, from which tills learn their offset", ServerTime,
               auth=None),

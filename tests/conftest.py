@@ -29,6 +29,27 @@ def _pg_or_skip() -> str:
     pytest.skip("POSLINE_TEST_PG_DSN is not set, so the PostgreSQL backend is not tested here")
 
 
+async def new_cloud_shop(url: str, *, clean: bool = False, demo: bool = True) -> Any:
+    """A migrated cloud database at `url` holding one shop (with the demo catalog unless told not).
+
+    `clean` drops PostgreSQL's public schema first, so each run starts empty.
+    """
+    from cloud_api.demo_shop import seed_demo_catalog
+    from cloud_api.shops import create_shop
+    engine = create_engine(url)
+    if clean and engine.dialect.name == "postgresql":
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    await migrate(engine)
+    async with engine.begin() as conn:
+        shop = await create_shop(conn, "Madina")
+        if demo:
+            await seed_demo_catalog(conn, shop.shop_id)
+    await engine.dispose()
+    return shop
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def cloud_db_url(request: Any, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, migrated cloud database on each backend."""

@@ -3,10 +3,11 @@
 export class Unreachable extends Error {}
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfterS = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.retryAfterS = retryAfterS;   // a 429's Retry-After, in seconds
   }
 }
 
@@ -36,7 +37,9 @@ export async function call(path, { method = "GET", token, body, etag } = {}) {
   }
   if (!response.ok) {
     const error = (json && json.error) || {};
-    throw new ApiError(response.status, error.code || "error", error.message || response.statusText);
+    const retryAfter = Number.parseInt(response.headers.get("Retry-After"), 10);
+    throw new ApiError(response.status, error.code || "error", error.message || response.statusText,
+      Number.isFinite(retryAfter) ? retryAfter : null);
   }
   return { status: response.status, json, etag: response.headers.get("ETag"), rtt: [started, Date.now()] };
 }

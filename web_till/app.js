@@ -1,11 +1,11 @@
 // The till's bootstrap and actions: one tab per device, the journal, the sync loop, the screens.
-import { ApiError, call, clockOffset, sayWhy } from "./api.js";
+import { ApiError, Unreachable, call, clockOffset, sayWhy } from "./api.js";
 import { addProduct, changeQty, newCart } from "./cart.js";
 import { saleDocument } from "./document.js";
 import { h } from "./dom.js";
 import { openJournal } from "./journal.js";
 import { parseRupees } from "./money.js";
-import { cashierForPin } from "./pin.js";
+import { pinMatches } from "./pin.js";
 import { state, subscribe, update } from "./store.js";
 import { startSync } from "./sync.js";
 import * as views from "./views.js";
@@ -15,7 +15,7 @@ const SCREENS = {
   signin: views.signInScreen, selling: views.sellingScreen, payment: views.paymentScreen,
   receipt: views.receiptScreen, insecure: views.insecureScreen, failed: views.failedScreen,
 };
-const MAX_PIN_TRIES = 5;
+const MAX_PIN_TRIES = 5;        // offline only; the box keeps its own limits (gateway/cashier_pins.py)
 const PIN_LOCKOUT_MS = 30000;
 
 let journal = null;
@@ -52,17 +52,31 @@ const actions = {
     }
   },
 
-  async signIn(pin) {
-    if (Date.now() < pinLockedUntil) { update({ notice: "Too many wrong PINs. Wait a moment and try again." }); return; }
-    let cashier;
+  async signIn(cashierId, pin) {
+    const cashiers = state.catalog ? state.catalog.cashiers : [];
+    const cashier = cashiers.length === 1 ? cashiers[0] : cashiers.find((c) => c.cashier_id === cashierId);
+    if (!cashiers.length) { update({ notice: "This shop has no cashiers yet. Ask the owner to add one." }); return; }
+    if (!cashier) { update({ notice: "Choose your name, then type your PIN." }); return; }
+    if (Date.now() < pinLockedUntil) { update({ notice: tooManyPins((pinLockedUntil - Date.now()) / 1000) }); return; }
+    let right;
     try {
-      cashier = await cashierForPin(state.catalog.cashiers, pin);
+      right = await pinOnBox(cashier, pin);
+      if (right === null) right = await pinMatches(cashier, pin);   // the box could not check: this tablet does
     } catch (err) {
-      console.error("PIN check failed", err);
-      update({ notice: "This tablet could not check the PIN. Reload the till; if it keeps happening, tell the owner." });
+      if (err instanceof ApiError && err.status === 429) {
+        // The box's limit holds on this tablet too, even if the box goes out of reach meanwhile.
+        const waitS = err.retryAfterS ?? PIN_LOCKOUT_MS / 1000;
+        pinLockedUntil = Date.now() + waitS * 1000;
+        update({ notice: tooManyPins(waitS) });
+      } else if (err instanceof ApiError) {
+        update({ notice: sayWhy(err) });   // e.g. this tablet was removed from the box
+      } else {
+        console.error("PIN check failed", err);
+        update({ notice: "This tablet could not check the PIN. Reload the till; if it keeps happening, tell the owner." });
+      }
       return;
     }
-    if (!cashier) {
+    if (!right) {
       pinFailures += 1;
       if (pinFailures >= MAX_PIN_TRIES) { pinFailures = 0; pinLockedUntil = Date.now() + PIN_LOCKOUT_MS; }
       update({ notice: "Wrong PIN." });
@@ -109,6 +123,27 @@ const actions = {
   syncNow() { sync.now(); },
 };
 
+/**
+ * The box's verdict on a PIN: true or false, or null when the box could not check (no answer, or a 5xx:
+ * its catalog not yet arrived, its storage full), and only then may the tablet check offline.
+ * A 429 or any other refusal is thrown: the box answered, and its limits are never bypassed here.
+ */
+async function pinOnBox(cashier, pin) {
+  try {
+    await call("cashiers:verify", { method: "POST", token: state.identity.token,
+                                    body: { cashier_id: cashier.cashier_id, pin } });
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "wrong_pin") return false;
+    if (err instanceof Unreachable || (err instanceof ApiError && err.status >= 500)) return null;
+    throw err;
+  }
+}
+
+function tooManyPins(waitS) {
+  return `Too many wrong PINs. Try again in ${Math.max(1, Math.ceil(waitS))} seconds.`;
+}
+
 // --- rendering ------------------------------------------------------------------
 
 let shown = { screen: null, view: null };
@@ -132,6 +167,9 @@ function render(s) {
   const skew = views.clockWarning(s.clockOffsetMs);
   clock.hidden = !skew;
   clock.textContent = skew;
+  const full = document.getElementById("box-warning");
+  full.hidden = s.link !== "box_full";
+  full.textContent = full.hidden ? "" : views.BOX_FULL_WARNING;
   const signOut = document.getElementById("sign-out");   // absent on screens shown before start-up
   if (signOut) signOut.hidden = !s.cashier || s.screen === "locked";
 }

@@ -1,4 +1,5 @@
 // Offline PIN check against the catalog's salted PBKDF2 hashes (cloud_api/credentials.py).
+// Used only when the shop box cannot be reached: the box checks with attempt limits (gateway/cashier_pins.py).
 
 function hexToBytes(hex) {
   return new Uint8Array(hex.match(/../g).map((pair) => parseInt(pair, 16)));
@@ -11,10 +12,7 @@ async function pbkdf2Hex(pin, saltHex, iterations) {
   return [...new Uint8Array(bits)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The cashier whose PIN this is, or null. */
-export async function cashierForPin(cashiers, pin) {
-  for (const cashier of cashiers) {
-    if ((await pbkdf2Hex(pin, cashier.pin_salt, cashier.pin_iterations)) === cashier.pin_hash) return cashier;
-  }
-  return null;
+/** Whether `pin` is this cashier's: one derivation, at the cashier's own iteration count. */
+export async function pinMatches(cashier, pin) {
+  return (await pbkdf2Hex(pin, cashier.pin_salt, cashier.pin_iterations)) === cashier.pin_hash;
 }

@@ -38,6 +38,9 @@ export function startSync(journal) {
                  screen: "pairing" });
       } else if (err instanceof Unreachable) {
         update({ link: "offline" });
+      } else if (err instanceof ApiError && (err.code === "storage_full" || err.status === 507)) {
+        // The box is up but cannot keep more: say that, not "Offline". Sales stay pending here.
+        update({ link: "box_full" });
       } else {
         console.error("sync failed", err);
         update({ link: "offline", notice: sayWhy(err) });

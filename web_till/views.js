@@ -5,7 +5,12 @@ import { settle, receiptNumber } from "./document.js";
 import { h, onSubmit } from "./dom.js";
 import { formatRs, parseRupees } from "./money.js";
 
-const LINK_TEXT = { online: "Online", cloud_offline: "Cloud offline", offline: "Offline", unknown: "Connecting" };
+const LINK_TEXT = { online: "Online", cloud_offline: "Cloud offline", offline: "Offline", unknown: "Connecting",
+                    box_full: "Shop box full" };
+
+// Shown on every screen while the box cannot keep more documents.
+export const BOX_FULL_WARNING = "The shop box's storage is full. Sales stay safe on this tablet and are sent " +
+  "when the box has room again; tell the owner.";
 
 export function statusText(state) {
   return `${LINK_TEXT[state.link]} · ${state.unsynced} unsynced`;
@@ -35,23 +40,50 @@ export function pairingScreen(state, actions) {
 }
 
 export function signInScreen(state, actions) {
+  // With several cashiers the till first asks who is signing in, so it derives one PIN hash
+  // (over a million rounds) instead of one per cashier. With one cashier, it is that cashier.
+  let chosen = null;
+  let drawn = "";
+  const cashiers = h("div", { class: "cashiers", role: "group", "aria-label": "Cashier" });
+  const who = h("p", { class: "hint" }, "Who is signing in?");
   // type=text with masked glyphs: a password field has no textbox role for assistive tech.
-  const pin = h("input", { id: "pin", inputmode: "numeric", autocomplete: "off", class: "masked", maxlength: "8" });
+  const pin = h("input", { id: "pin", inputmode: "numeric", autocomplete: "off", class: "masked", maxlength: "12" });
   const alert = h("p", { role: "alert", class: "notice" });
   const button = h("button", { type: "submit", class: "primary" }, "Sign in");
   const waiting = h("p", { class: "hint" });
   const form = h("form", {
     class: "card narrow",
-    onsubmit: onSubmit(button, () => actions.signIn(pin.value.trim()), () => {
+    onsubmit: onSubmit(button, () => actions.signIn(chosen, pin.value.trim()), () => {
       pin.value = "";
       update(actions.state());
     }),
   },
-  h("h1", {}, "Sign in"),
+  h("h1", {}, "Sign in"), who, cashiers,
   h("label", { for: "pin" }, "PIN"), pin, button, waiting, alert);
+
+  function drawCashiers(list) {
+    const key = JSON.stringify(list.map((c) => [c.cashier_id, c.name]));
+    if (key === drawn) return;
+    drawn = key;
+    if (!list.some((c) => c.cashier_id === chosen)) chosen = null;
+    cashiers.replaceChildren(...list.map((cashier) =>
+      h("button", { type: "button", class: "cashier", "data-cashier": cashier.cashier_id, onclick: () => {
+        chosen = cashier.cashier_id;
+        pressCashiers();
+        pin.focus();
+      } }, cashier.name)));
+    pressCashiers();
+  }
+  function pressCashiers() {
+    for (const b of cashiers.children) b.setAttribute("aria-pressed", String(b.dataset.cashier === chosen));
+  }
   function update(s) {
     alert.textContent = s.notice;
     const ready = Boolean(s.catalog);
+    const list = ready ? s.catalog.cashiers : [];
+    const choosing = list.length > 1;
+    cashiers.hidden = who.hidden = !choosing;
+    drawCashiers(choosing ? list : []);
     button.disabled = !ready;
     waiting.textContent = ready ? "" : "Waiting for the product list from the gateway…";
   }

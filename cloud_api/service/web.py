@@ -51,6 +51,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(err.status, "http_error")
         return error_body(code, err.reason, err.status)
+    except ConnectionResetError:
+        # The client went away mid-request (Wi-Fi or WAN drop): nobody will read an answer, and it
+        # is the network's everyday weather, not a fault of ours. The client resends (idempotent).
+        log.info("client went away during %s %s", request.method, request.path)
+        return error_body("client_gone", "the client closed the connection", 400)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_body("internal", "internal error", 500)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import BigInteger, Integer, String, text
+from sqlalchemy import BigInteger, Integer, String
 
 from cloud_api import schema
 from cloud_api.app import create_app
@@ -37,10 +37,8 @@ from cloud_api.contract import (
     line_tax,
     parse_document,
 )
-from cloud_api.database import create_engine, migrate
 from cloud_api.settings import CloudSettings
-from cloud_api.shops import create_shop
-from tests.conftest import PG_DSN, make_sale
+from tests.conftest import PG_DSN, make_sale, new_cloud_shop
 
 KINDS = (Sale, Refund, ShiftOpen, ShiftClose, CashMovement)
 
@@ -252,15 +250,7 @@ def test_any_document_the_contract_accepts_is_stored(backend, tmp_path: Path):
 
 
 async def _cloud(url: str) -> tuple[TestClient, dict[str, str]]:
-    engine = create_engine(url)
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    await migrate(engine)
-    async with engine.begin() as conn:
-        shop = await create_shop(conn, "Madina")
-    await engine.dispose()
+    shop = await new_cloud_shop(url, clean=True, demo=False)
     client = TestClient(TestServer(create_app(CloudSettings(db_url=url))))
     await client.start_server()
     enrolled = await (await client.post("/v1/gateways:enrol", json={"enrol_token": shop.enrol_token})).json()

@@ -138,7 +138,7 @@ async def test_catalog_is_versioned_with_etags(cloud_client, cloud_db_url):
                                  json={"name": "Tapal Danedar 190g", "price": 55000, "gst_bp": 1800})
     assert put.status == 200
     await cloud_client.put(f"/v1/shops/{shop['shop_id']}/cashiers/c1", headers=shop["owner"],
-                           json={"name": "Ayesha", "pin": "1234"})
+                           json={"name": "Ayesha", "pin": "135790"})
     first = await cloud_client.get("/v1/catalog", headers=shop["gateway"])
     etag = first.headers["ETag"]
     catalog = await first.json()

@@ -10,29 +10,16 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from cloud_api.app import create_app
-from cloud_api.database import create_engine, migrate
-from cloud_api.demo_shop import seed_demo_catalog
 from cloud_api.settings import CloudSettings
-from cloud_api.shops import NewShop, create_shop
-from tests.conftest import _pg_or_skip
+from cloud_api.shops import NewShop
+from tests.conftest import _pg_or_skip, new_cloud_shop
 from tests.openapi_fuzz import BackgroundLoop, fuzz_document
 
 
 async def _new_database(url: str, clean: bool) -> NewShop:
-    engine = create_engine(url)
-    if clean:   # PostgreSQL: a clean schema per run
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    await migrate(engine)
-    async with engine.begin() as conn:
-        shop = await create_shop(conn, "Madina")
-        await seed_demo_catalog(conn, shop.shop_id)
-    await engine.dispose()
-    return shop
+    return await new_cloud_shop(url, clean=clean)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

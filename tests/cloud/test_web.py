@@ -71,3 +71,20 @@ async def test_every_cloud_body_answers_a_hostile_envelope_with_400(cloud_client
             response = await cloud_client.request(method, url, data=body, headers=headers)
             assert response.status == 400, (method, path, name, await response.text())
             assert (await response.json())["error"]["code"] == "bad_request"
+
+
+async def test_a_client_gone_mid_body_is_not_an_internal_error(caplog):
+    """A Wi-Fi drop mid-upload is logged as weather, not as an unhandled error with a traceback."""
+    import logging
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+    from cloud_api.service.web import error_middleware
+
+    async def reading(_request):
+        raise ConnectionResetError("Connection lost")
+
+    with caplog.at_level(logging.INFO, logger="cloud_api.service.web"):
+        answer = await error_middleware(make_mocked_request("POST", "/v1/journal:batch"), reading)
+    assert answer.status == 400 and b"client_gone" in answer.body
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("client went away" in r.message for r in caplog.records)

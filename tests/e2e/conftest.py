@@ -198,7 +198,7 @@ class Tablet:
 
     def wait_shell_cached(self) -> None:
         """A service worker controls the page: only possible on a trusted secure origin."""
-        self.page.wait_for_function("document.body.dataset.shell === 'cached'", timeout=15000)
+        wait_js(self.page, "document.body.dataset.shell === 'cached'", timeout_s=15)
         assert self.page.evaluate("navigator.serviceWorker.controller !== null") is True
 
     def sell(self, items: list[str], cash_rs: int | None = 5000, tender: str = "Cash") -> str:
@@ -256,6 +256,15 @@ def tablets(browser: Any, rig: ShopRig) -> Iterator[Any]:
 def screenshot(page: Any, name: str, full_page: bool = False) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def wait_js(page: Any, expression: str, timeout_s: float = 15) -> None:
+    """Poll a page expression from here until it is true.
+
+    Not page.wait_for_function: given a string, Playwright evaluates it with eval inside the page,
+    which the till's Content-Security-Policy (no 'unsafe-eval') rightly refuses.
+    """
+    wait_until(lambda: page.evaluate(expression), timeout_s, what=expression)
 
 
 def wait_until(check: Any, timeout_s: float = 30, what: str = "condition") -> Any:

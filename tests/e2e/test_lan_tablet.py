@@ -21,7 +21,7 @@ import pytest
 
 from gateway.demo import cloud_service, gateway_service, run_command
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, FAST_GATEWAY, OWNER_PIN, free_port, import_ca
+from .conftest import CHROMIUM, CHROMIUM_ARGS, FAST_GATEWAY, OWNER_PIN, free_port, import_ca, wait_js
 
 pytestmark = pytest.mark.e2e
 
@@ -85,7 +85,7 @@ def test_a_tablet_on_the_lan_sets_up_sells_through_a_wifi_cut_and_lands_once(lan
             fresh = launch()
             page = fresh.new_page(accept_downloads=True)
             page.goto(setup_url)
-            page.wait_for_function("document.getElementById('trust-check').dataset.state === 'untrusted'")
+            wait_js(page, "document.getElementById('trust-check').dataset.state === 'untrusted'")
             with pytest.raises(Error, match="ERR_CERT_AUTHORITY_INVALID"):
                 fresh.new_page().goto(till_url)
             with page.expect_download() as download:
@@ -101,7 +101,7 @@ def test_a_tablet_on_the_lan_sets_up_sells_through_a_wifi_cut_and_lands_once(lan
             page = context.new_page()
             page.set_default_timeout(20000)
             page.goto(setup_url)
-            page.wait_for_function("document.getElementById('trust-check').dataset.state === 'trusted'")
+            wait_js(page, "document.getElementById('trust-check').dataset.state === 'trusted'")
             page.get_by_role("link", name="Open the till").click()
             page.wait_for_url(till_url)
             assert page.evaluate("window.isSecureContext") is True
@@ -111,7 +111,7 @@ def test_a_tablet_on_the_lan_sets_up_sells_through_a_wifi_cut_and_lands_once(lan
             page.get_by_role("textbox", name="PIN").fill(shop["cashier_pin"])
             expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
             page.get_by_role("button", name="Sign in").click()
-            page.wait_for_function("document.body.dataset.shell === 'cached'")
+            wait_js(page, "document.body.dataset.shell === 'cached'")
 
             def sell(item: str) -> str:
                 page.get_by_role("button", name=item, exact=True).click()

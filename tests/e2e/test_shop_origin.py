@@ -9,7 +9,7 @@ import pytest
 
 from gateway.certificates import ca_der
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, OWNER_PIN, SHOP_HOST, screenshot, wait_until
+from .conftest import CHROMIUM, CHROMIUM_ARGS, OWNER_PIN, SHOP_HOST, screenshot, wait_js, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def test_setup_page_tells_a_trusting_tablet_it_is_ready(rig, browser):
     page = browser.new_page(viewport={"width": 800, "height": 1000})
     page.goto(rig.setup_url)
     check = page.get_by_role("status")
-    page.wait_for_function("document.getElementById('trust-check').dataset.state !== 'checking'")
+    wait_js(page, "document.getElementById('trust-check').dataset.state !== 'checking'")
     assert check.inner_text().startswith("Yes: this browser trusts the box")
     fingerprint = rig.gateway_status()["ca_fingerprint"]
     assert page.get_by_test_id("fingerprint").inner_text() == fingerprint
@@ -64,7 +64,7 @@ def test_a_tablet_without_the_ca_is_told_so_and_cannot_open_the_till(rig, tmp_pa
             args=CHROMIUM_ARGS + [f"--host-resolver-rules=MAP {SHOP_HOST} 127.0.0.1"])
         page = chromium.new_page()
         page.goto(rig.setup_url)
-        page.wait_for_function("document.getElementById('trust-check').dataset.state !== 'checking'")
+        wait_js(page, "document.getElementById('trust-check').dataset.state !== 'checking'")
         assert page.get_by_role("status").inner_text().startswith("Not yet: install the certificate")
         assert page.get_by_role("link", name="Open the till").is_hidden()
         with pytest.raises(Error, match="ERR_CERT_AUTHORITY_INVALID"):

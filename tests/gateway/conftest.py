@@ -7,27 +7,20 @@ from typing import Any
 import pytest
 
 from cloud_api.app import create_app as create_cloud_app
-from cloud_api.database import create_engine, migrate
-from cloud_api.demo_shop import seed_demo_catalog
 from cloud_api.settings import CloudSettings
-from cloud_api.shops import create_shop
 from gateway.app import create_app
 from gateway.box import set_values
 from gateway.cloud_client import CloudClient
 from gateway.settings import GatewaySettings
 from gateway.store import Store
+from tests.conftest import new_cloud_shop
 
 
 @pytest.fixture
 async def cloud(tmp_path: Path, aiohttp_server: Any) -> Any:
     """The real cloud app on a test server, with the demo shop; returns (server, shop)."""
     url = f"sqlite:///{tmp_path / 'cloud.db'}"
-    engine = create_engine(url)
-    await migrate(engine)
-    async with engine.begin() as conn:
-        shop = await create_shop(conn, "Madina")
-        await seed_demo_catalog(conn, shop.shop_id)
-    await engine.dispose()
+    shop = await new_cloud_shop(url)
     server = await aiohttp_server(create_cloud_app(CloudSettings(db_url=url)))
     return server, shop
 

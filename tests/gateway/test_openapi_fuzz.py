@@ -9,10 +9,7 @@ import httpx
 import pytest
 
 from cloud_api.app import create_app as create_cloud_app
-from cloud_api.database import create_engine, migrate
-from cloud_api.demo_shop import seed_demo_catalog
 from cloud_api.settings import CloudSettings
-from cloud_api.shops import create_shop
 from gateway.app import create_app
 from gateway.box import set_values
 from gateway.cloud_client import CloudClient
@@ -20,17 +17,13 @@ from gateway.keys import STORE
 from gateway.pairing import new_pairing_code
 from gateway.settings import GatewaySettings
 from gateway.store import Store
+from tests.conftest import new_cloud_shop
 from tests.openapi_fuzz import BackgroundLoop, fuzz_document, wait_for
 
 
 async def _provision(cloud_url: str, db_url: str, settings: GatewaySettings) -> None:
     """A shop with the demo catalog in the cloud, and a box enrolled in it (as the gateway fixtures do)."""
-    engine = create_engine(db_url)
-    await migrate(engine)
-    async with engine.begin() as conn:
-        shop = await create_shop(conn, "Madina")
-        await seed_demo_catalog(conn, shop.shop_id)
-    await engine.dispose()
+    shop = await new_cloud_shop(db_url)
     client = CloudClient(cloud_url, None, 5)
     enrolled = await client.enrol(shop.enrol_token, "box")
     await client.aclose()
