@@ -8,6 +8,7 @@ from aiohttp import web
 from . import gateway_api, openapi_routes, owner_api
 from .contract import MAX_BATCH_BYTES
 from .database import create_engine
+from .database_faults import database_faults
 from .gateway_api import ENGINE
 from .settings import CloudSettings
 from .service.headers import NO_CONTENT_POLICY, security_headers
@@ -17,8 +18,9 @@ from .service.web import error_middleware
 def create_app(settings: CloudSettings) -> web.Application:
     """A stateless cloud worker: routes, error handling, and the database engine."""
     # A full batch is at most 1 MiB of documents; leave room for the envelope.
-    # Security headers outermost, so error answers carry them too.
-    app = web.Application(middlewares=[security_headers(NO_CONTENT_POLICY), error_middleware],
+    # Security headers outermost, so error answers carry them too; passing database faults innermost,
+    # so they reach the error middleware as a 503.
+    app = web.Application(middlewares=[security_headers(NO_CONTENT_POLICY), error_middleware, database_faults],
                           client_max_size=2 * MAX_BATCH_BYTES)
     app.router.add_routes(gateway_api.routes)
     app.router.add_routes(owner_api.routes)

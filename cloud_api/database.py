@@ -6,8 +6,9 @@ driver (aiosqlite, asyncpg) here so nobody else has to know.
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 from alembic import command
 from alembic.config import Config
@@ -60,10 +61,23 @@ def create_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
-            # IMMEDIATE: take the write lock up front (waiting up to busy_timeout), rather than
-            # fail to upgrade a read snapshot mid-transaction when another writer got there first.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers: IMMEDIATE takes the write lock up front (waiting up to busy_timeout), rather
+            # than fail to upgrade a read snapshot mid-transaction when another writer got there first.
+            # Readers (`reading`): a plain BEGIN reads a WAL snapshot and never queues behind ingest.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
     return engine
+
+
+READ_ONLY = "posline_read_only"
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for queries only: reports, health and look-ups never take SQLite's write lock."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**{READ_ONLY: True})
+        yield conn
 
 
 def insert_or_ignore(conn: AsyncConnection, table: Any) -> Any:

@@ -9,18 +9,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import schema
 from .catalog import catalog_etag, catalog_version, load_catalog
-from .service.clock import utc_now
 from .contract import BatchResponse, EnrolRequest, Heartbeat, JournalBatch
+from .database import reading
 from .ingest import ingest_batch
-from .shops import GatewayIdentity, enrol_gateway, gateway_for_key
+from .service.clock import utc_now
 from .service.web import bearer_token, read_model
+from .shops import GatewayIdentity, enrol_gateway, gateway_for_key
 
 ENGINE = web.AppKey("engine", AsyncEngine)
 routes = web.RouteTableDef()
 
 
 async def _gateway(request: web.Request) -> GatewayIdentity:
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         return await gateway_for_key(conn, bearer_token(request))
 
 
@@ -48,7 +49,7 @@ async def journal_batch(request: web.Request) -> web.Response:
 @routes.get("/v1/catalog")
 async def catalog(request: web.Request) -> web.Response:
     gateway = await _gateway(request)
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         etag = catalog_etag(gateway.shop_id, await catalog_version(conn, gateway.shop_id))
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})

@@ -85,9 +85,12 @@ async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: Journa
         results.append(DocumentResult(id=document.id, status=status))
         if status == "stored":
             touched[document.device_id] = document
-    if valid > 1 and len(faults) == valid:
-        # Every document failing is the database, not the documents: fail the batch (it is
-        # resent later) rather than file a whole batch of good sales as invalid.
+    if faults and len(faults) == valid:
+        # Nothing in the batch could be stored, so nothing proves the database itself works: fail
+        # the batch (it is resent later) rather than file good sales as invalid for good. A lone
+        # document that the database refuses comes back as a 500, and the box's uplink decides,
+        # with its proof (a batch without it stored), whether to park it: parked is retried later,
+        # invalid is not.
         raise faults[-1]
     for document in touched.values():
         await _advance_device(conn, gateway, document, batch.received_at.get(document.id), now)

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 
 from . import schema
 from .catalog import put_cashier, put_product
-from .service.clock import utc_now
 from .contract import DOCUMENT_KINDS, MAX_QTY, CashierIn, ProductIn, Text, text
-from .service.errors import BadRequest, Forbidden
+from .database import reading
 from .gateway_api import ENGINE
 from .reports import daily_summary, list_documents, sync_health
-from .shops import issue_enrol_token, shop_for_owner_token
+from .service.clock import utc_now
+from .service.errors import BadRequest, Forbidden
 from .service.web import bearer_token, read_model
+from .shops import issue_enrol_token, shop_for_owner_token
 
 routes = web.RouteTableDef()
 
@@ -41,7 +42,7 @@ def _key(request: web.Request, name: str) -> str:
 
 async def _shop(request: web.Request) -> str:
     """The shop in the path, if the bearer's owner token opens it."""
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         shop_id = await shop_for_owner_token(conn, bearer_token(request))
     if shop_id != request.match_info["shop_id"]:
         raise Forbidden("this owner token does not open that shop")
@@ -107,7 +108,7 @@ async def stock_movement(request: web.Request) -> web.Response:
 async def stock(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
     s = schema.stock_ledger.c
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         rows = (await conn.execute(select(s.sku, func.sum(s.qty)).where(s.shop_id == shop_id)
                                    .group_by(s.sku).order_by(s.sku))).all()
     return web.json_response([{"sku": sku, "on_hand": int(qty)} for sku, qty in rows])
@@ -120,7 +121,7 @@ async def documents(request: web.Request) -> web.Response:
     # A known kind or none: anything else (a NUL, on PostgreSQL) must not reach the query.
     if q.get("kind") is not None and q["kind"] not in DOCUMENT_KINDS:
         raise BadRequest(f"kind must be one of {', '.join(DOCUMENT_KINDS)}")
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         page = await list_documents(conn, shop_id, q.get("kind"), _date(q.get("from"), "from"),
                                     _date(q.get("to"), "to"), _int(q.get("after"), "after", 0, 0, 2**62),
                                     _int(q.get("limit"), "limit", 1000, 1, 5000))
@@ -133,12 +134,12 @@ async def summary(request: web.Request) -> web.Response:
     day = _date(request.query.get("date"), "date")
     if day is None:
         raise BadRequest("date is required (YYYY-MM-DD)")
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         return web.json_response(await daily_summary(conn, shop_id, day))
 
 
 @routes.get("/v1/shops/{shop_id}/health")
 async def health(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
-    async with request.app[ENGINE].connect() as conn:
+    async with reading(request.app[ENGINE]) as conn:
         return web.json_response(await sync_health(conn, shop_id))

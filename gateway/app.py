@@ -117,6 +117,11 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         with suppress(UplinkError):
             await send_heartbeat(store, cloud, settings)
 
+    async def parked_job() -> None:
+        # A cloud upgraded since may now store what it refused: try the parked documents again.
+        if await app[UPLINK].retry_parked():
+            app[UPLINK].wake()
+
     async def certificate_job() -> None:
         # A new DHCP lease or the calendar: reissue the HTTPS certificate, live, with the same CA.
         keeper = app[CERTIFICATES]
@@ -129,6 +134,8 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
     scheduler.add_job(heartbeat_job, "interval", seconds=settings.heartbeat_interval_s, id="heartbeat",
                       next_run_time=datetime.now(timezone.utc), max_instances=1, coalesce=True)
+    scheduler.add_job(parked_job, "interval", seconds=settings.parked_retry_s, id="parked",
+                      max_instances=1, coalesce=True)
     scheduler.add_job(certificate_job, "interval", seconds=settings.address_check_s, id="certificate",
                       max_instances=1, coalesce=True)
     # nightly_backup logs its own failures and never raises them: a failed night never stops the box.

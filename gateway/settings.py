@@ -33,6 +33,7 @@ class GatewaySettings(BaseSettings):
     uplink_backoff_cap_s: float = 60.0
     uplink_idle_s: float = 30.0           # look for work even when nobody wakes us
     cloud_timeout_s: float = 20.0
+    parked_retry_s: float = 3600.0        # how often documents the cloud refused are offered again
     catalog_interval_s: float = 60.0
     heartbeat_interval_s: float = 60.0
     pairing_code_ttl_s: int = 600

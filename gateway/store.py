@@ -16,6 +16,7 @@ rolled back so the one writer is never left stuck inside it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from contextlib import asynccontextmanager
@@ -44,8 +45,8 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 class Store:
     """The gateway's database: `transaction()` to write, `read()` to read."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
-        self._writer, self._reader = writer, reader
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path):
+        self._writer, self._reader, self._path = writer, reader, path
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -55,7 +56,7 @@ class Store:
         make_private(state_dir)
         writer = await _connect(state_dir / DB_NAME)
         await apply_migrations(writer)
-        return cls(writer, await _connect(state_dir / DB_NAME))
+        return cls(writer, await _connect(state_dir / DB_NAME), state_dir / DB_NAME)
 
     async def close(self) -> None:
         await self._reader.close()
@@ -74,12 +75,30 @@ class Store:
                     # A failed COMMIT (full disk, a deferred constraint) leaves the transaction open;
                     # SQLite may also have rolled it back already (SQLITE_FULL can).
                     if self._writer.in_transaction:
-                        await self._writer.execute("ROLLBACK")
+                        await self._rollback()
                     raise
             except sqlite3.OperationalError as err:
                 if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
                     raise StorageFull() from err
                 raise
+
+    async def _rollback(self) -> None:
+        """Roll back; if even that fails, replace the writer so the next transaction starts clean.
+
+        A writer stuck inside a transaction would refuse every later BEGIN, and the box would stop
+        taking sales until restarted. Closing it discards the transaction (SQLite rolls back).
+        """
+        try:
+            await self._writer.execute("ROLLBACK")
+        except sqlite3.Error:
+            # "no transaction is active" (SQLite already rolled back, or a COMMIT queued in aiosqlite's
+            # thread finished first) is harmless; anything else leaves the connection suspect.
+            if not self._writer.in_transaction:
+                return
+            path = self._path
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await self._writer.close()
+            self._writer = await _connect(path)
 
     def read(self) -> aiosqlite.Connection:
         """The read connection (committed data only)."""

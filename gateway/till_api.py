@@ -28,7 +28,7 @@ from cloud_api.contract import BatchResponse, JournalBatch
 from cloud_api.service.errors import BadRequest, TooLarge, Unauthorised, UnsupportedMediaType
 from cloud_api.service.web import Handler, bearer_token, read_model
 
-from .catalog import current_catalog
+from .catalog import catalog_for_tills
 from .errors import NotProvisioned, StorageFull
 from .journal import backlog, cloud_states, receive_batch
 from .keys import CLOUD, SHOP_NAME, STORE, UPLINK
@@ -155,7 +155,7 @@ async def journal_acks(request: web.Request) -> web.Response:
 @routes.get("/api/v1/catalog")
 async def catalog(request: web.Request) -> web.Response:
     await _device(request)
-    current = await current_catalog(request.app[STORE].read())
+    current = await catalog_for_tills(request.app[STORE].read())
     if current is None:
         raise NotProvisioned("the catalog has not yet arrived from the cloud")
     etag, body = current

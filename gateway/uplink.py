@@ -13,9 +13,11 @@ cloud_state 'parked' with the cloud's reason, shown by `posline-gateway
 status` and in the heartbeat, skipped by later batches. A document is parked
 only if it fails alone again right after the cloud stored a batch without it:
 when every document fails on its own, the fault is the cloud's and nothing is
-parked. Parked documents go
-back to pending once per process start, so an upgraded box or cloud retries
-them; nothing is dropped.
+parked. Parked documents go back to pending on every process start and every
+`parked_retry_s` (an hour by default; gateway/app.py schedules it), so an
+upgraded box or cloud takes them without anyone restarting anything; nothing
+is dropped. Only a 500 counts towards parking: a 503 (the cloud's database
+busy or unreachable, cloud_api/database_faults.py) is weather, retried as is.
 """
 from __future__ import annotations
 

@@ -61,6 +61,12 @@ const actions = {
     let right;
     try {
       right = await pinOnBox(cashier, pin);
+      if (right === null && cashier.pin_on_box_only) {
+        // An old, short PIN: its hash is not on this tablet (a stolen tablet must not give it away).
+        update({ notice: "Your PIN can only be checked by the shop box, which this tablet cannot reach. " +
+          "Ask the owner for a new PIN (6 digits or more) so you can sign in without the box." });
+        return;
+      }
       if (right === null) right = await pinMatches(cashier, pin);   // the box could not check: this tablet does
     } catch (err) {
       if (err instanceof ApiError && err.status === 429) {

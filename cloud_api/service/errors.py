@@ -8,7 +8,8 @@
     ├── Conflict                  409 conflict
     ├── TooLarge                  413 too_large
     ├── UnsupportedMediaType      415 unsupported_media_type
-    └── TooManyRequests           429 too_many_requests   (with Retry-After)
+    ├── TooManyRequests           429 too_many_requests   (with Retry-After)
+    └── Unavailable               503 unavailable         (a passing fault: try again later)
 
 The body is always {"error": {"code": ..., "message": ...}}.
 """
@@ -58,3 +59,9 @@ class TooManyRequests(ServiceError):
     def __init__(self, message: str, retry_after_s: int):
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class Unavailable(ServiceError):
+    """A passing fault of ours (a busy or unreachable database): the request may simply be sent again."""
+
+    status, code = 503, "unavailable"

@@ -235,6 +235,9 @@ async def test_a_database_that_refuses_every_document_fails_the_batch_not_the_do
     await _poison_trigger(cloud_db_url, "1 = 1")
     response = await post_batch(cloud_client, shop, [make_sale(seq=1), make_sale(seq=2)])
     assert response.status == 500   # the gateway keeps them and sends them again later
+    # A lone document proves nothing about the database either: never filed as invalid for good.
+    alone = await post_batch(cloud_client, shop, [make_sale(seq=3)])
+    assert alone.status == 500
     engine = create_engine(cloud_db_url)
     async with engine.connect() as conn:
         assert (await conn.execute(select(schema.rejected_documents))).all() == []

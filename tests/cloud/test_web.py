@@ -88,3 +88,18 @@ async def test_a_client_gone_mid_body_is_not_an_internal_error(caplog):
     assert answer.status == 400 and b"client_gone" in answer.body
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("client went away" in r.message for r in caplog.records)
+
+
+def test_the_depth_scan_stays_linear_on_a_string_of_escaped_quotes():
+    """An unclosed string of \\" made the old scan quadratic: 64 KB took 10 s, 2 MiB would take hours.
+
+    Not a benchmark: a bound a hundred times what linear takes, which quadratic cannot meet.
+    """
+    import time
+    from cloud_api.service.web import json_depth, parse_json
+    body = b"[" * 65 + b'"' + b'\\"' * (1 << 20)   # 2 MiB, the box's largest body
+    started = time.perf_counter()
+    with pytest.raises(BadRequest):
+        parse_json(body)
+    assert time.perf_counter() - started < 10
+    assert json_depth(b'[["a]]]\\"[", {"k": [1, "\\\\"]}]]') == 4   # escapes and brackets inside strings

@@ -126,6 +126,10 @@ async def test_a_cashier_saved_under_the_old_rule_still_signs_in_at_their_own_co
     catalog = await (await gateway.get("/api/v1/catalog", headers=till["headers"])).json()
     iterations = {c["cashier_id"]: c["pin_iterations"] for c in catalog["cashiers"]}
     assert iterations == {"c0": 100_000, "c1": 1_200_000}
+    # A stolen tablet must not give the old, weak hash away: tablets get it without, and ask the box.
+    by_id = {c["cashier_id"]: c for c in catalog["cashiers"]}
+    assert "pin_hash" not in by_id["c0"] and "pin_salt" not in by_id["c0"] and by_id["c0"]["pin_on_box_only"]
+    assert by_id["c1"]["pin_hash"] and "pin_on_box_only" not in by_id["c1"]
     assert (await verify(gateway, till, "1234", "c0")).status == 200
     assert (await verify(gateway, till, "4321", "c0")).status == 401
 

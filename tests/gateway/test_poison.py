@@ -119,3 +119,38 @@ async def test_one_poison_among_1000_is_parked_and_the_rest_arrive_once(
 
 async def _no_pending(store: Store) -> bool:
     return "pending" not in await _states(store)
+
+
+async def test_parked_documents_are_offered_again_every_hour_without_a_restart(gateway, provisioned):
+    """The cloud may be upgraded while the box runs: an hourly job un-parks, and the uplink delivers."""
+    import sqlite3
+    from gateway.keys import SCHEDULER
+    from tests.conftest import make_sale
+    from tests.gateway.conftest import paired
+    till = await paired(gateway, provisioned)
+    sale = make_sale(device_id=till["device_id"], device_code=till["device_code"], seq=1)
+    assert (await gateway.post("/api/v1/journal:batch", headers=till["headers"],
+                               json={"documents": [sale]})).status == 200
+    await _wait(lambda: _state_of(provisioned, sale["id"]) == "in_cloud")
+    with sqlite3.connect(provisioned.state_dir / "gateway.db") as db:   # as if the cloud had refused it
+        db.execute("UPDATE journal SET cloud_state = 'parked', cloud_reason = 'invalid: old cloud' WHERE id = ?",
+                   (sale["id"],))
+    job = gateway.server.app[SCHEDULER].get_job("parked")
+    assert job.trigger.interval.total_seconds() == provisioned.parked_retry_s == 3600
+    await job.func()
+    await _wait(lambda: _state_of(provisioned, sale["id"]) == "in_cloud")   # offered again, taken (duplicate)
+
+
+def _state_of(settings, doc_id: str) -> str:
+    import sqlite3
+    with sqlite3.connect(settings.state_dir / "gateway.db") as db:
+        return db.execute("SELECT cloud_state FROM journal WHERE id = ?", (doc_id,)).fetchone()[0]
+
+
+async def _wait(check, timeout_s: float = 10) -> None:
+    import asyncio
+    import time
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)

@@ -90,3 +90,29 @@ async def test_storage_full_is_its_own_error(tmp_path):
                 await db.execute("INSERT INTO big VALUES (randomblob(4000))")
     assert not store._writer.in_transaction
     await store.close()
+
+
+async def test_a_writer_whose_rollback_fails_is_replaced_and_the_next_transaction_works(tmp_path):
+    """If even ROLLBACK fails, the box must not keep a writer stuck inside a transaction."""
+    import sqlite3
+    from gateway.store import Store
+    store = await Store.open(tmp_path)
+    stuck = store._writer
+    real_execute = stuck.execute
+
+    async def failing_rollback(sql, *args):
+        if sql == "ROLLBACK":
+            raise sqlite3.OperationalError("disk I/O error")
+        return await real_execute(sql, *args)
+
+    stuck.execute = failing_rollback
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO box (key, value) VALUES ('k', 'lost')")
+            raise RuntimeError("the work failed")
+    assert store._writer is not stuck   # replaced, not left inside a transaction
+    async with store.transaction() as db:
+        await db.execute("INSERT INTO box (key, value) VALUES ('k', 'kept')")
+    rows = await store.read().execute_fetchall("SELECT value FROM box WHERE key = 'k'")
+    assert [r[0] for r in rows] == ["kept"]
+    await store.close()
