@@ -76,7 +76,6 @@ async def test_every_cloud_body_answers_a_hostile_envelope_with_400(cloud_client
 async def test_a_client_gone_mid_body_is_not_an_internal_error(caplog):
     """A Wi-Fi drop mid-upload is logged as weather, not as an unhandled error with a traceback."""
     import logging
-    from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
     from cloud_api.service.web import error_middleware
 
