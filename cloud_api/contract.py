@@ -59,11 +59,15 @@ MAX_PAISA = 10**10
 MAX_QTY = 10**7
 # A till's seq: one document a second for 30 years, still far inside BIGINT and JS.
 MAX_SEQ = 10**9
-# A tablet clock off by up to ten years is still recorded (and flagged), not refused.
-MAX_CLOCK_OFFSET_MS = 10 * 366 * 24 * 3600 * 1000
-# created_at must fall in these years (UTC), so its local date is valid in every zone
-# and a dead RTC battery (1970) or a typo (9999) cannot reach the reports.
-CREATED_AT_YEARS = (2000, 2100)
+# A tablet clock off by up to a century is still recorded (and flagged), not refused: a tablet whose
+# clock battery died reads 1970, 56 years behind, and its measured offset puts its sales right.
+MAX_CLOCK_OFFSET_MS = 100 * 366 * 24 * 3600 * 1000
+# What a device clock may say (UTC years): a dead battery's 1970 up to a typo's limit, so every
+# local date is valid in every zone.
+CREATED_AT_YEARS = (1970, 2100)
+# When a document may really have happened: its created_at corrected by its clock offset
+# (true_time). A 1970 clock with no measured offset, or a typo (2099), cannot reach the reports.
+TRUE_TIME_YEARS = (2000, 2100)
 # Extra (not yet modelled) fields on a sale may nest this deep; deeper is not a sale.
 MAX_DEPTH = 16
 
@@ -178,7 +182,7 @@ def clock_skew_ms(created_at: str, clock_offset_ms: int | None, received_at: str
 def describe_skew(skew_ms: int) -> str:
     """ "3 days behind", "2 hours ahead": a device clock's error in words (offset > 0: the device is behind)."""
     seconds = abs(skew_ms) // 1000
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+    for unit, size in (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds >= size or unit == "second":
             n = seconds // size
             break
@@ -255,6 +259,15 @@ class DocumentBase(BaseModel):
     @property
     def receipt_number(self) -> str:
         return receipt_number(self.device_code, self.seq)
+
+    @model_validator(mode="after")
+    def _true_time_in_window(self) -> "DocumentBase":
+        first, last = TRUE_TIME_YEARS
+        year = true_time(self.created_at, self.clock_offset_ms).astimezone(timezone.utc).year
+        if not first <= year <= last:
+            raise ValueError(f"created_at, corrected by clock_offset_ms, must fall in the years {first}..{last} "
+                             "(is the tablet's clock set?)")
+        return self
 
 
 class SaleLine(BaseModel):

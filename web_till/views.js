@@ -225,7 +225,8 @@ const CLOCK_SKEW_WARN_MS = 5 * 60 * 1000;
 export function clockWarning(offsetMs) {
   if (offsetMs === null || offsetMs === undefined || Math.abs(offsetMs) <= CLOCK_SKEW_WARN_MS) return "";
   const seconds = Math.floor(Math.abs(offsetMs) / 1000);
-  const [unit, size] = [["day", 86400], ["hour", 3600], ["minute", 60]].find(([, n]) => seconds >= n);
+  const [unit, size] = [["year", 365 * 86400], ["day", 86400], ["hour", 3600], ["minute", 60]]
+    .find(([, n]) => seconds >= n);
   const n = Math.floor(seconds / size);
   return `This tablet's clock is ${n} ${unit}${n === 1 ? "" : "s"} ${offsetMs > 0 ? "behind" : "ahead"}. ` +
     "Set the date and time in the tablet's settings. Sales are still filed on the right day.";

@@ -66,8 +66,31 @@ async def test_skewed_tablets_file_every_sale_on_the_right_day_and_are_flagged(c
     warnings = {d["device_code"]: d["clock_warning"] for d in health["devices"]}
     assert warnings["T1"] == "T1's clock is 3 days behind"
     assert warnings["T2"] == "T2's clock is 3 days ahead"
-    assert warnings["T3"].startswith("T3's clock is 36") and warnings["T3"].endswith("days ahead")
+    assert warnings["T3"] == "T3's clock is 1 year ahead"
     assert warnings["T4"] is None   # two seconds is not worth a word
+
+
+async def test_a_tablet_whose_clock_battery_died_files_on_the_true_day(cloud_client, cloud_db_url):
+    """Its clock says 1970; the offset the till measured at pairing puts its sale on the right day."""
+    shop = await new_shop(cloud_client, cloud_db_url)
+    device_clock = datetime(1970, 1, 1, 5, 0, 12, tzinfo=KARACHI)
+    offset_ms = int((RECEIVED - timedelta(minutes=1) - device_clock) / timedelta(milliseconds=1))
+    sale = make_sale(device_id="dev-1970", device_code="T5", seq=1, created_at=device_clock.isoformat(),
+                     clock_offset_ms=offset_ms)
+    response = await cloud_client.post("/v1/journal:batch", headers=shop["gateway"], json={
+        "documents": [sale], "received_at": {sale["id"]: RECEIVED.isoformat().replace("+00:00", "Z")}})
+    assert (await response.json())["results"][0]["status"] == "stored"
+    engine = create_engine(cloud_db_url)
+    async with engine.connect() as conn:
+        day = (await conn.execute(text("SELECT business_date FROM documents"))).scalar_one()
+    await engine.dispose()
+    assert day == "2026-11-28"
+    health = await (await cloud_client.get(f"/v1/shops/{shop['shop_id']}/health", headers=shop["owner"])).json()
+    assert health["devices"][0]["clock_warning"] == "T5's clock is 56 years behind"
+    # The same sale without a measured offset is refused with a reason, not filed in 1970.
+    unmeasured = make_sale(device_id="dev-1970", device_code="T5", seq=2, created_at=device_clock.isoformat())
+    answer = await (await post_batch(cloud_client, shop, [unmeasured])).json()
+    assert answer["results"][0]["status"] == "invalid" and "2000..2100" in answer["results"][0]["reason"]
 
 
 async def test_a_clock_put_right_clears_the_flag(cloud_client, cloud_db_url):
