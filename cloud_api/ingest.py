@@ -6,7 +6,10 @@ both versions and never overwritten. A document that fails validation is
 `invalid`, kept in rejected_documents, and blocks nothing behind it.
 A document the database still refuses (the contract should make that
 impossible) is found by retrying the batch one document per savepoint and
-answered `invalid` the same way: a batch never fails for one document.
+answered `invalid` the same way, while the rest are stored. If nothing in the
+batch could be stored (a lone document, or a database refusing everything),
+nothing proves the fault is the document's: the batch fails and is resent, and
+the box's uplink decides with its own proof whether to park the document.
 Projections (sale facts, tenders, stock ledger) are written in the same
 transaction as the document, so they can never disagree with the journal.
 """

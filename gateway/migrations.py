@@ -6,7 +6,7 @@ in `migrations`, so a box upgraded from any older version catches up in order.
 from __future__ import annotations
 
 import sqlite3
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Sequence
 
 import aiosqlite
 
@@ -172,12 +172,15 @@ async def run_script(db: aiosqlite.Connection, script: str) -> None:
             current = ""
 
 
-async def apply_migrations(db: aiosqlite.Connection) -> list[str]:
-    """Apply the steps not yet recorded, each in its own transaction; return their names."""
+async def apply_migrations(db: aiosqlite.Connection, steps: Sequence[tuple[str, Step]] = STEPS) -> list[str]:
+    """Apply the steps not yet recorded, each in its own transaction; return their names.
+
+    `steps` is all of them on a box; tests pass the first few to make a box of an older version.
+    """
     await db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in await db.execute_fetchall("SELECT name FROM migrations")}
     applied = []
-    for name, step in STEPS:
+    for name, step in steps:
         if name in done:
             continue
         await db.execute("BEGIN IMMEDIATE")

@@ -18,7 +18,7 @@ from gateway import owner_pin
 from gateway.app import create_app
 from gateway.backup import backup_box
 from gateway.cli import main
-from gateway.migrations import STEPS
+from gateway.migrations import STEPS, apply_migrations
 from gateway.settings import GatewaySettings
 from gateway.store import DB_NAME, Store
 from tests.conftest import make_sale
@@ -354,12 +354,7 @@ async def test_migration_003_upgrades_a_box_of_the_previous_version(tmp_path):
     old = tmp_path / "old-box"
     old.mkdir()
     async with aiosqlite.connect(old / DB_NAME, isolation_level=None) as db:   # a box as 002 left it
-        await db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        for name, step in STEPS[:2]:
-            await db.execute("BEGIN IMMEDIATE")
-            await step(db)
-            await db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
-            await db.execute("COMMIT")
+        await apply_migrations(db, STEPS[:2])
         await db.execute("INSERT INTO devices (device_id, device_code, name, token_digest, paired_at) "
                          "VALUES ('d1', 'T1', 'Counter', 'digest', 'then')")
     store = await Store.open(old)
@@ -374,12 +369,7 @@ async def test_migration_004_keeps_the_owners_pin_and_sessions(tmp_path):
     old = tmp_path / "old-box"
     old.mkdir()
     async with aiosqlite.connect(old / DB_NAME, isolation_level=None) as db:   # a box as 003 left it
-        await db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        for name, step in STEPS[:3]:
-            await db.execute("BEGIN IMMEDIATE")
-            await step(db)
-            await db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
-            await db.execute("COMMIT")
+        await apply_migrations(db, STEPS[:3])
         await db.execute("INSERT INTO box VALUES ('admin_pin_hash', ?)", (owner_pin.hash_pin(PIN),))
         await db.execute("INSERT INTO admin_sessions VALUES ('digest', 'then', '2999-01-01T00:00:00.000Z', NULL)")
     store = await Store.open(old)

@@ -12,7 +12,7 @@ from cloud_api.contract import CashierIn
 from cloud_api.database import create_engine
 from gateway import cashier_pins
 from gateway.app import create_app
-from gateway.migrations import STEPS
+from gateway.migrations import STEPS, apply_migrations
 from gateway.store import DB_NAME, Store
 from tests.gateway.conftest import paired
 from tests.gateway.test_journal import wait_for
@@ -138,12 +138,7 @@ async def test_migration_006_upgrades_a_box_of_the_previous_version(tmp_path):
     old = tmp_path / "old-box"
     old.mkdir()
     async with aiosqlite.connect(old / DB_NAME, isolation_level=None) as db:   # a box as 005 left it
-        await db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        for name, step in STEPS[:5]:
-            await db.execute("BEGIN IMMEDIATE")
-            await step(db)
-            await db.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
-            await db.execute("COMMIT")
+        await apply_migrations(db, STEPS[:5])
         await db.execute("INSERT INTO devices (device_id, device_code, name, token_digest, paired_at) "
                          "VALUES ('d1', 'T1', 'Counter', 'digest', 'then')")
     assert STEPS[5][0] == "006_cashier_pin_attempts"
