@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     TypeAdapter,
@@ -34,12 +35,18 @@ MAX_BATCH_BYTES = 1024 * 1024
 DOCUMENT_KINDS = ("sale", "refund", "shift_open", "shift_close", "cash_movement")
 RESULT_STATUSES = ("stored", "duplicate", "conflict", "invalid")
 TENDERS = ("cash", "card", "wallet")
+# Wallets a Pakistani counter takes a payment through; the reference is the wallet's transaction id.
+WALLETS = ("jazzcash", "easypaisa", "raast", "bank_transfer")
+# How a product is sold: by the piece, or loose by weight (kg) or volume (litre). A loose
+# product's price is per kg / litre and its quantities are integer grams / millilitres.
+UNITS = ("each", "kg", "l")
 
 # Receipt numbers are "{device_code}-{seq:06d}"; device codes are T1, T2, ...
 DEVICE_CODE = r"^T[1-9][0-9]{0,3}$"
 # Document ids are the idempotency key: one spelling only (crypto.randomUUID's), so an
 # upper-case copy of a sale can never become a second sale.
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+USIN_PATTERN = r"^T[1-9][0-9]{0,3}-[0-9]{6,}$"
 # RFC 3339 with seconds and an explicit offset, as the till writes it (isoWithOffset).
 RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
 
@@ -135,6 +142,38 @@ def line_tax(amount: int, gst_bp: int) -> int:
         return -line_tax(-amount, gst_bp)
     divisor = 10000 + gst_bp
     return (2 * amount * gst_bp + divisor) // (2 * divisor)
+
+
+def round_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, for non-negative integers (the contract's one rounding rule)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def loose_amount(qty_milli: int, unit_price: int) -> int:
+    """What `qty_milli` grams (or ml) cost at `unit_price` paisa per kg (or litre): rounded half up to a paisa."""
+    return round_half_up(qty_milli * unit_price, 1000)
+
+
+def loose_qty_for_amount(amount: int, unit_price: int) -> int:
+    """The grams (or ml) a customer asking for `amount` paisa' worth gets: rounded half up to a gram."""
+    return round_half_up(amount * 1000, unit_price)
+
+
+def percent_of(amount: int, bp: int) -> int:
+    """`bp` basis points of `amount` (a percent discount), rounded half up to a paisa."""
+    return round_half_up(amount * bp, 10000)
+
+
+def refund_line_amount(sold_amount: int, sold_qty: int, qty: int, returned_before: int = 0) -> int:
+    """What returning `qty` of a line sold as `sold_qty` for `sold_amount` (after its discounts) pays back,
+    when `returned_before` of it were returned already.
+
+    Cumulative, so the returns of one line add up to exactly what was paid for it: returning 3 sold for
+    Rs 2.00 one at a time pays 67 + 66 + 67 paisa, never 201.
+    """
+    def paid_for(n: int) -> int:
+        return round_half_up(sold_amount * n, sold_qty)
+    return paid_for(returned_before + qty) - paid_for(returned_before)
 
 
 # A tablet whose clock disagrees with the box by more than this is named in health and warned.
@@ -270,7 +309,20 @@ class DocumentBase(BaseModel):
         return self
 
 
+Unit = Literal["each", "kg", "l"]
+Reference = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_plain_text)]
+
+
 class SaleLine(BaseModel):
+    """One line of a sale.
+
+    `qty` counts pieces, or grams / millilitres for a loose product (`unit` kg / l, `unit_price`
+    per kg / litre). The line's price before discounts is qty x unit_price (pieces) or
+    loose_amount(qty, unit_price); when the customer asked for a rupee amount of a loose product
+    (`priced_by` "amount") that amount is the price and qty = loose_qty_for_amount(it, unit_price).
+    `discount` is the line's own discount and `cart_discount` its share of the cart's; `amount` is
+    what the line costs after both, and GST is the tax inside that discounted amount.
+    """
     # A till may add fields to a line before the cloud learns them (DESIGN: "more fields may
     # be added"); they ride in the body, bounded by the canonical-form check.
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -278,29 +330,66 @@ class SaleLine(BaseModel):
     sku: Text
     name: Text
     qty: Quantity
+    unit: Unit = "each"
+    priced_by: Literal["weight", "amount"] | None = None
     unit_price: Paisa
     gst_bp: GstBp
+    discount: Paisa = 0
+    cart_discount: Paisa = 0
     amount: Paisa
     tax: Paisa
 
+    @property
+    def price(self) -> int:
+        """The line's price before discounts."""
+        return self.amount + self.discount + self.cart_discount
+
     @model_validator(mode="after")
     def _arithmetic(self) -> "SaleLine":
-        if self.amount != self.qty * self.unit_price:
-            raise ValueError(f"line {self.sku}: amount is not qty x unit_price")
+        if self.unit == "each":
+            if self.priced_by is not None:
+                raise ValueError(f"line {self.sku}: priced_by is only for loose (kg / l) products")
+            if self.price != self.qty * self.unit_price:
+                raise ValueError(f"line {self.sku}: amount and discounts do not add up to qty x unit_price")
+        elif self.priced_by == "amount":
+            if self.unit_price == 0 or self.qty != loose_qty_for_amount(self.price, self.unit_price):
+                raise ValueError(f"line {self.sku}: qty is not the grams / ml the amount buys at unit_price")
+        elif self.price != loose_amount(self.qty, self.unit_price):
+            raise ValueError(f"line {self.sku}: amount and discounts do not add up to the weight's price "
+                             "(qty grams x unit_price per kg, rounded half up)")
         if self.tax != line_tax(self.amount, self.gst_bp):
             raise ValueError(f"line {self.sku}: tax is not the GST inside the amount")
         return self
 
 
 class Payment(BaseModel):
+    """One tender of a sale or a refund. Card and wallet carry the terminal's or wallet's reference;
+    `unverified` marks a wallet payment taken while the till could not reach the box or the cloud."""
     model_config = ConfigDict(extra="allow", frozen=True)
 
     tender: Literal["cash", "card", "wallet"]
     amount: PositivePaisa
+    reference: Reference | None = None
+    wallet: Literal["jazzcash", "easypaisa", "raast", "bank_transfer"] | None = None
+    unverified: StrictBool = False
+
+    @model_validator(mode="after")
+    def _wallet_named(self) -> "Payment":
+        if self.wallet is not None and self.tender != "wallet":
+            raise ValueError("only a wallet payment names a wallet")
+        if self.tender == "cash" and self.reference is not None:
+            raise ValueError("a cash payment has no reference")
+        if self.unverified and self.tender != "wallet":
+            raise ValueError("only a wallet payment can be unverified")
+        return self
 
 
 class Sale(DocumentBase):
-    """A completed sale: lines, payments, totals. Change is given in cash only."""
+    """A completed sale: lines, payments, totals. Change is given in cash only.
+
+    `discount` is every discount on the sale (lines' and cart's); `cart_discount_bp` records a
+    percent cart discount for the receipt. `shift_id` is the open shift (its shift_open's id).
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)   # see SaleLine
 
@@ -310,6 +399,9 @@ class Sale(DocumentBase):
     total: Paisa
     tax: Paisa
     change: Paisa
+    discount: Paisa = 0
+    cart_discount_bp: Annotated[StrictInt, Field(ge=1, le=10000)] | None = None
+    shift_id: DocumentId | None = None
 
     @model_validator(mode="after")
     def _totals(self) -> "Sale":
@@ -317,6 +409,8 @@ class Sale(DocumentBase):
             raise ValueError("total is not the sum of the lines")
         if self.tax != sum(line.tax for line in self.lines):
             raise ValueError("tax is not the sum of the lines' tax")
+        if self.discount != sum(line.discount + line.cart_discount for line in self.lines):
+            raise ValueError("discount is not the sum of the lines' discounts")
         paid = sum(p.amount for p in self.payments)
         if paid - self.change != self.total:
             raise ValueError("payments less change do not equal the total")
@@ -326,26 +420,55 @@ class Sale(DocumentBase):
         return self
 
 
-# The other kinds are strict (extra fields refused) and minimal: issue 7 (returns, shifts,
-# cash-up) owns their bodies and adds fields here, never by accepting an arbitrary body.
-
-class StrictLine(SaleLine):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+# The other kinds are strict: extra fields are refused, so every field is named here.
 
 class StrictPayment(Payment):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RefundLine(BaseModel):
+    """A returned quantity of one line of the original sale (`line_index` into its lines).
+
+    `amount` is refund_line_amount(sold line's amount, its qty, qty, returned before): the customer gets
+    back what they paid, discounts included; `tax` is the GST inside it. Quantities are pieces or grams / ml
+    as on the sale.
+    """
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line_index: Annotated[StrictInt, Field(ge=0, le=499)]
+    sku: Text
+    name: Text
+    qty: Quantity
+    unit: Unit = "each"
+    unit_price: Paisa
+    gst_bp: GstBp
+    amount: Paisa
+    tax: Paisa
+
+    @model_validator(mode="after")
+    def _tax(self) -> "RefundLine":
+        if self.tax != line_tax(self.amount, self.gst_bp):
+            raise ValueError(f"line {self.sku}: tax is not the GST inside the amount")
+        return self
+
+
 class Refund(DocumentBase):
-    """Goods returned from an earlier sale, paid back to the customer."""
+    """Goods returned from an earlier sale (`original_id`, printed as `original_receipt`), paid back.
+
+    Never more than was sold: the box checks what every tablet refunded before the till completes a
+    return, and flags for the owner an over-refund it learns of later (a tablet cut off from it).
+    """
 
     kind: Literal["refund"]
     original_id: DocumentId
-    lines: Annotated[list[StrictLine], Field(min_length=1, max_length=500)]
+    original_receipt: Annotated[StrictStr, Field(max_length=20, json_schema_extra={"pattern": USIN_PATTERN}),
+                                _matches(USIN_PATTERN, "must be a receipt number like T1-000042")] | None = None
+    lines: Annotated[list[RefundLine], Field(min_length=1, max_length=500)]
     payments: Annotated[list[StrictPayment], Field(min_length=1, max_length=20)]
     total: Paisa
     tax: Paisa
+    reason: Text | None = None
+    shift_id: DocumentId | None = None
 
     @model_validator(mode="after")
     def _totals(self) -> "Refund":
@@ -355,22 +478,33 @@ class Refund(DocumentBase):
             raise ValueError("tax is not the sum of the lines' tax")
         if sum(p.amount for p in self.payments) != self.total:
             raise ValueError("payments do not equal the total refunded")
+        if len({line.line_index for line in self.lines}) != len(self.lines):
+            raise ValueError("a sale line appears twice in one return")
         return self
 
 
 class ShiftOpen(DocumentBase):
-    """A cashier opens a shift with a counted float in the drawer."""
+    """A cashier opens a shift (a drawer's session on one tablet) with a counted float. Its id is the shift's id."""
 
     kind: Literal["shift_open"]
     opening_float: Paisa
 
 
 class ShiftClose(DocumentBase):
-    """A cashier closes a shift by counting the drawer."""
+    """A cashier closes a shift by counting the drawer: the Z-report.
+
+    `expected_cash` is what the till worked out from the shift's documents (float + cash taken -
+    change - cash refunds + paid in - paid out); over/short = counted_cash - expected_cash.
+    `confirmed` holds the card and wallet totals the cashier confirmed against the terminal and
+    the wallets' statements.
+    """
 
     kind: Literal["shift_close"]
     shift_id: DocumentId     # the id of the shift_open document
     counted_cash: Paisa
+    # Signed: a drawer that paid out more than it took in (a refund from a zero float) expects less than nothing.
+    expected_cash: Annotated[StrictInt, Field(ge=-MAX_PAISA, le=MAX_PAISA)] | None = None
+    confirmed: dict[Literal["card", "wallet"], Paisa] = Field(default_factory=dict)
 
 
 class CashMovement(DocumentBase):
@@ -380,6 +514,7 @@ class CashMovement(DocumentBase):
     direction: Literal["in", "out"]
     amount: PositivePaisa
     reason: Text
+    shift_id: DocumentId | None = None
 
 
 AnyDocument = Union[Sale, Refund, ShiftOpen, ShiftClose, CashMovement]
@@ -451,6 +586,9 @@ class DocumentResult(BaseModel):
     id: str | None
     status: Literal["stored", "duplicate", "conflict", "invalid"]
     reason: str | None = None
+    # Cloud -> gateway, for stored and duplicate: the document's place in the cloud's journal, so
+    # the box knows which stock snapshots (GET /v1/stock, by watermark) already count it.
+    ingest_seq: int | None = None
 
 
 class BatchResponse(BaseModel):
@@ -462,7 +600,7 @@ class BatchResponse(BaseModel):
 # --- catalog -------------------------------------------------------------------------
 
 class ProductIn(BaseModel):
-    """What an owner PUTs for a product."""
+    """What an owner PUTs for a product. A loose product (unit kg / l) is priced per kg / litre."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -471,16 +609,28 @@ class ProductIn(BaseModel):
     gst_bp: GstBp
     barcode: Annotated[StrictStr, Field(max_length=64), AfterValidator(_plain_text)] | None = None
     category: Annotated[StrictStr, Field(max_length=64), AfterValidator(_plain_text)] | None = None
+    unit: Unit = "each"
+    name_ur: Text | None = None      # the Urdu name the Urdu till and receipts show
+    # On hand at or below this (pieces, or grams / ml when loose) marks the product "low" on the till.
+    low_stock_at: Annotated[StrictInt, Field(ge=0, le=MAX_QTY)] | None = None
 
 
 class Product(ProductIn):
     sku: Text
 
 
-class CashierIn(BaseModel):
-    """What an owner PUTs for a cashier; the PIN is stored only as a salted hash."""
+class CashierPermissions(BaseModel):
+    """What a cashier may do beyond selling: the largest discount (basis points of the price; 0 = none)
+    and whether they may take returns."""
 
     model_config = ConfigDict(extra="forbid")
+
+    max_discount_bp: Annotated[StrictInt, Field(ge=0, le=10000)] = 0
+    can_refund: StrictBool = True
+
+
+class CashierIn(CashierPermissions):
+    """What an owner PUTs for a cashier; the PIN is stored only as a salted hash."""
 
     name: Text
     # The policy of credentials.py: long enough that a stolen tablet's hash takes days to guess.
@@ -493,6 +643,23 @@ class Cashier(BaseModel):
     pin_salt: str
     pin_hash: str
     pin_iterations: int
+    max_discount_bp: int = 0
+    can_refund: bool = True
+
+
+ShortText = Annotated[StrictStr, Field(max_length=200), AfterValidator(_plain_text)]
+
+
+class ShopSettings(BaseModel):
+    """What the receipt prints under the shop's name (PUT by the owner)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address: ShortText = ""
+    phone: Annotated[StrictStr, Field(max_length=40), AfterValidator(_plain_text)] = ""
+    ntn: Annotated[StrictStr, Field(max_length=20), AfterValidator(_plain_text)] = ""
+    strn: Annotated[StrictStr, Field(max_length=20), AfterValidator(_plain_text)] = ""
+    receipt_footer: ShortText = ""
 
 
 class Catalog(BaseModel):
@@ -501,6 +668,7 @@ class Catalog(BaseModel):
     version: int
     products: list[Product]
     cashiers: list[Cashier]
+    settings: ShopSettings = Field(default_factory=ShopSettings)
 
 
 # --- enrolment and heartbeat --------------------------------------------------------
@@ -532,4 +700,7 @@ class Heartbeat(BaseModel):
     # Documents the box set aside because the cloud would not take them (gateway/uplink.py).
     parked: Annotated[StrictInt, Field(ge=0)] = 0
     parked_reasons: Annotated[list[Annotated[StrictStr, Field(max_length=1000)]], Field(max_length=20)] = Field(
+        default_factory=list)
+    # Returns beyond their sale the box flagged (gateway/returns.py), newest first, in words.
+    over_refunds: Annotated[list[Annotated[StrictStr, Field(max_length=1000)]], Field(max_length=20)] = Field(
         default_factory=list)

@@ -1,6 +1,7 @@
-"""Endpoints gateways call: enrol, journal batches, catalog, heartbeat."""
+"""Endpoints gateways call: enrol, journal batches, catalog, stock snapshot, heartbeat."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 from aiohttp import web
@@ -9,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import schema
 from .catalog import catalog_etag, catalog_version, load_catalog
-from .contract import BatchResponse, EnrolRequest, Heartbeat, JournalBatch
+from .contract import BatchResponse, EnrolRequest, Heartbeat, JournalBatch, canonical_json
 from .database import reading
 from .ingest import ingest_batch
 from .service.clock import utc_now
-from .service.web import bearer_token, read_model
+from .service.web import bearer_token, json_with_etag, read_model
 from .shops import GatewayIdentity, enrol_gateway, gateway_for_key
+from .stock import stock_snapshot
 
 ENGINE = web.AppKey("engine", AsyncEngine)
 routes = web.RouteTableDef()
@@ -56,6 +58,17 @@ async def catalog(request: web.Request) -> web.Response:
         body = await load_catalog(conn, gateway.shop_id)
     # The version read with the body wins, in case the catalog moved in between.
     return web.json_response(body.model_dump(), headers={"ETag": catalog_etag(gateway.shop_id, body.version)})
+
+
+@routes.get("/v1/stock")
+async def stock(request: web.Request) -> web.Response:
+    """The shop's stock and the ingest watermark it counts up to (cloud_api/stock.py), with an ETag."""
+    gateway = await _gateway(request)
+    async with reading(request.app[ENGINE]) as conn:
+        snapshot = await stock_snapshot(conn, gateway.shop_id)
+    # Of the content itself: an owner's stock movement changes the figures but not the watermark.
+    body = canonical_json(snapshot)
+    return json_with_etag(request, f'"{hashlib.sha256(body).hexdigest()[:32]}"', body.decode())
 
 
 @routes.post("/v1/heartbeat")

@@ -10,8 +10,11 @@ answered `invalid` the same way, while the rest are stored. If nothing in the
 batch could be stored (a lone document, or a database refusing everything),
 nothing proves the fault is the document's: the batch fails and is resent, and
 the box's uplink decides with its own proof whether to park the document.
-Projections (sale facts, tenders, stock ledger) are written in the same
-transaction as the document, so they can never disagree with the journal.
+Projections (cloud_api/projections.py: sale and refund facts, tenders, lines,
+shifts, cash movements, stock ledger) are written in the same transaction as
+the document, so they can never disagree with the journal. Each stored or
+duplicate document is answered with its ingest_seq, the watermark that stock
+snapshots (cloud_api/stock.py) count up to.
 """
 from __future__ import annotations
 
@@ -30,14 +33,15 @@ from .contract import (
     DocumentResult,
     InvalidDocument,
     JournalBatch,
-    Sale,
     business_date,
     canonical_json,
     clock_skew_ms,
     parse_document,
 )
 from .database import insert_or_ignore
+from .projections import project
 from .shops import GatewayIdentity, shop_timezone
+from .stock import hold_journal_for_ingest
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,8 @@ _DOCUMENT_FAULTS = (IntegrityError, DataError)
 async def ingest_batch(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch) -> list[DocumentResult]:
     """Store a batch from a gateway inside the caller's transaction; answer per document."""
     now = utc_now()
+    # Before any ingest_seq is drawn, so stock snapshots see this batch whole or not at all.
+    await hold_journal_for_ingest(conn, gateway.shop_id)
     tz = await shop_timezone(conn, gateway.shop_id)
     try:
         async with conn.begin_nested():   # the whole batch at once: the fast, usual path
@@ -76,7 +82,7 @@ async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: Journa
         if one_by_one:
             try:
                 async with conn.begin_nested():
-                    status = await _store(conn, gateway, document, raw, received_at, tz, now)
+                    status, ingest_seq = await _store(conn, gateway, document, raw, received_at, tz, now)
             except _DOCUMENT_FAULTS as err:
                 faults.append(err)
                 refused = InvalidDocument(f"the cloud's database cannot store it: {_db_message(err)}", document.id)
@@ -84,8 +90,8 @@ async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: Journa
                 results.append(DocumentResult(id=document.id, status="invalid", reason=refused.reason))
                 continue
         else:
-            status = await _store(conn, gateway, document, raw, received_at, tz, now)
-        results.append(DocumentResult(id=document.id, status=status))
+            status, ingest_seq = await _store(conn, gateway, document, raw, received_at, tz, now)
+        results.append(DocumentResult(id=document.id, status=status, ingest_seq=ingest_seq))
         if status == "stored":
             touched[document.device_id] = document
     if faults and len(faults) == valid:
@@ -125,48 +131,28 @@ async def _reject(conn: AsyncConnection, gateway: GatewayIdentity, raw: Any, err
 
 
 async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
-                 raw: dict[str, Any], received_at: str | None, tz: str, now: str) -> str:
+                 raw: dict[str, Any], received_at: str | None, tz: str, now: str) -> tuple[str, int | None]:
+    """Store one document: its status and, unless it is a conflict, its ingest_seq."""
+    d = schema.documents.c
     day = business_date(document.created_at, tz, document.clock_offset_ms, received_at).isoformat()
-    inserted = await conn.execute(insert_or_ignore(conn, schema.documents).values(
+    inserted = (await conn.execute(insert_or_ignore(conn, schema.documents).values(
         shop_id=gateway.shop_id, id=document.id, kind=document.kind, device_id=document.device_id,
         device_code=document.device_code, seq=document.seq, created_at=document.created_at,
         business_date=day, cashier_id=document.cashier_id, hash=document.hash,
         body=canonical_json(raw).decode(), gateway_id=gateway.gateway_id,
-        received_at=received_at, ingested_at=now))
-    if inserted.rowcount == 1:
-        await _project(conn, gateway.shop_id, document, day, now)
-        return "stored"
-    d = schema.documents.c
-    stored_hash = (await conn.execute(
-        select(d.hash).where(d.shop_id == gateway.shop_id, d.id == document.id))).scalar_one()
+        received_at=received_at, ingested_at=now).returning(d.ingest_seq))).first()
+    if inserted is not None:
+        await project(conn, gateway.shop_id, document, day, now)
+        return "stored", inserted.ingest_seq
+    stored_hash, ingest_seq = (await conn.execute(
+        select(d.hash, d.ingest_seq).where(d.shop_id == gateway.shop_id, d.id == document.id))).one()
     if stored_hash == document.hash:
-        return "duplicate"
+        return "duplicate", ingest_seq
     await conn.execute(schema.quarantine.insert().values(
         shop_id=gateway.shop_id, document_id=document.id, stored_hash=stored_hash,
         incoming_hash=document.hash, incoming_body=canonical_json(raw).decode(),
         gateway_id=gateway.gateway_id, quarantined_at=now))
-    return "conflict"
-
-
-async def _project(conn: AsyncConnection, shop_id: str, document: AnyDocument, day: str, now: str) -> None:
-    """Derive the reporting and stock facts of a newly stored document."""
-    if not isinstance(document, Sale):
-        return  # later kinds (refunds, shifts, cash movements) project in their own issues
-    await conn.execute(schema.sale_facts.insert().values(
-        shop_id=shop_id, document_id=document.id, kind=document.kind, business_date=day,
-        device_code=document.device_code, total=document.total, tax=document.tax))
-    tendered: dict[str, int] = {}
-    for payment in document.payments:
-        tendered[payment.tender] = tendered.get(payment.tender, 0) + payment.amount
-    # Change leaves the drawer as cash: the cash tender counts net of it.
-    if document.change:
-        tendered["cash"] -= document.change
-    await conn.execute(schema.tender_facts.insert(), [
-        dict(shop_id=shop_id, document_id=document.id, business_date=day, tender=tender, amount=amount)
-        for tender, amount in tendered.items()])
-    await conn.execute(schema.stock_ledger.insert(), [
-        dict(shop_id=shop_id, sku=line.sku, qty=-line.qty, reason="sale", document_id=document.id, created_at=now)
-        for line in document.lines])
+    return "conflict", None
 
 
 async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,

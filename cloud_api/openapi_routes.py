@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .contract import (DOCUMENT_KINDS, BatchResponse, CashierIn, Catalog, EnrolRequest, EnrolResponse, Heartbeat,
-                       JournalBatch, Product, ProductIn)
+                       JournalBatch, Product, ProductIn, ShopSettings)
 from .owner_api import StockMovementIn
 from .service.openapi import Operation, Parameter, openapi_document, openapi_route
 
@@ -30,6 +30,8 @@ class Healthy(BaseModel):
 class CashierSaved(BaseModel):
     cashier_id: str
     name: str
+    max_discount_bp: int
+    can_refund: bool
 
 
 class EnrolToken(BaseModel):
@@ -41,6 +43,14 @@ class StockLine(BaseModel):
     on_hand: int
 
 
+class StockSnapshot(BaseModel):
+    """On hand per SKU (grams / ml for loose goods), counting every document with ingest_seq <= watermark
+    and none above, plus every owner stock movement."""
+
+    watermark: int
+    stock: dict[str, int]
+
+
 class DocumentPage(BaseModel):
     """Documents as stored, each with its receipt_number, received_at, ingested_at and business_date."""
 
@@ -48,15 +58,76 @@ class DocumentPage(BaseModel):
     next_after: int | None
 
 
-class DailySummary(BaseModel):
-    date: str
+class CashierFigures(BaseModel):
+    name: str | None
     sales_count: int
     gross: int
+    refunds_count: int
     refunds: int
     net: int
+
+
+class Unverified(BaseModel):
+    """Wallet payments taken while the till could not reach the box or the cloud: check them."""
+
+    count: int
+    amount: int
+
+
+class LooseSold(BaseModel):
+    unit: str        # kg: qty in grams; l: qty in millilitres
+    qty: int
+    amount: int
+
+
+class CounterFigures(BaseModel):
+    """A business day's or a shift's trade; refunds count on their own day, by_tender is net of change and refunds."""
+
+    sales_count: int
+    gross: int
+    refunds_count: int
+    refunds: int
+    net: int
+    discounts: int
     tax: int
     by_tender: dict[str, int]
+    by_cashier: dict[str, CashierFigures]
+    paid_in: int
+    paid_out: int
+    unverified: Unverified
+
+
+class DailySummary(CounterFigures):
+    date: str
     by_device: dict[str, int]
+    loose: dict[str, LooseSold]
+
+
+class ZReport(CounterFigures):
+    """One shift worked out from its documents; expected_cash = float + cash net + paid in - paid out."""
+
+    shift_id: str
+    device_code: str
+    business_date: str
+    open_receipt: str | None
+    opened_at: str | None
+    opened_by: str | None
+    opening_float: int | None
+    closed: bool
+    close_receipt: str | None
+    closed_at: str | None
+    closed_by: str | None
+    expected_cash: int
+    counted_cash: int | None
+    over_short: int | None
+    till_expected_cash: int | None
+    disagrees: bool
+    confirmed: dict[str, int]
+
+
+class ShiftReports(BaseModel):
+    date: str
+    shifts: list[ZReport]
 
 
 class GatewayHealth(BaseModel):
@@ -99,14 +170,20 @@ OPERATIONS = [
               EnrolResponse, EnrolRequest, status=201, auth=None),
     Operation("POST", "/v1/journal:batch", "a gateway's batch of documents; a verdict per document",
               BatchResponse, JournalBatch, auth="gateway"),
-    Operation("GET", "/v1/catalog", "the shop's products and cashiers", Catalog, auth="gateway",
+    Operation("GET", "/v1/catalog", "the shop's products, cashiers and receipt settings", Catalog, auth="gateway",
               parameters=(Parameter("If-None-Match", "header", description="the ETag of the catalog held"),),
               other={304: "the catalog has not changed since that ETag"}),
+    Operation("GET", "/v1/stock", "the shop's stock and the ingest watermark it counts up to", StockSnapshot,
+              auth="gateway",
+              parameters=(Parameter("If-None-Match", "header", description="the ETag of the snapshot held"),),
+              other={304: "the snapshot has not changed since that ETag"}),
     Operation("POST", "/v1/heartbeat", "a gateway says how it is", ServerTime, Heartbeat, auth="gateway"),
     Operation("PUT", _SHOPS + "/products/{sku}", "create or change a product", Product, ProductIn,
               auth="owner", parameters=(_SHOP, Parameter("sku", "path", _KEY))),
     Operation("PUT", _SHOPS + "/cashiers/{cashier_id}", "create or change a cashier and their PIN",
               CashierSaved, CashierIn, auth="owner", parameters=(_SHOP, Parameter("cashier_id", "path", _KEY))),
+    Operation("PUT", _SHOPS + "/settings", "what receipts print: address, phone, NTN, STRN, footer",
+              ShopSettings, ShopSettings, auth="owner", parameters=(_SHOP,)),
     Operation("POST", _SHOPS + "/enrol-tokens", "a one-time token to enrol a (replacement) gateway",
               EnrolToken, status=201, auth="owner", parameters=(_SHOP,)),
     Operation("POST", _SHOPS + "/stock-movements", "stock received, counted or written off",
@@ -120,8 +197,10 @@ OPERATIONS = [
                           Parameter("after", "query", {"type": "integer", "minimum": 0, "maximum": 2**62},
                                     description="next_after of the previous page"),
                           Parameter("limit", "query", {"type": "integer", "minimum": 1, "maximum": 5000}))),
-    Operation("GET", _SHOPS + "/reports/summary", "one business day's sales, tax, tenders and tills",
+    Operation("GET", _SHOPS + "/reports/summary", "one business day's sales, refunds, tax, tenders, tills and cashiers",
               DailySummary, auth="owner", parameters=(_SHOP, Parameter("date", "query", _DATE, required=True))),
+    Operation("GET", _SHOPS + "/reports/shifts", "Z-reports of the shifts opened that day or still open",
+              ShiftReports, auth="owner", parameters=(_SHOP, Parameter("date", "query", _DATE, required=True))),
     Operation("GET", _SHOPS + "/health", "every gateway and till: last heard, backlog, missing receipts",
               SyncHealth, auth="owner", parameters=(_SHOP,)),
 ]

@@ -1,23 +1,24 @@
-"""The owner's API: catalog, stock, journal, reports, sync health. Bearer owner_token."""
+"""The owner's API: catalog, receipt settings, stock, journal, reports, sync health. Bearer owner_token."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
-from sqlalchemy import func, select
 
 from . import schema
-from .catalog import put_cashier, put_product
-from .contract import DOCUMENT_KINDS, MAX_QTY, CashierIn, ProductIn, Text, text
+from .catalog import put_cashier, put_product, put_settings
+from .contract import DOCUMENT_KINDS, MAX_QTY, CashierIn, ProductIn, ShopSettings, Text, text
 from .database import reading
 from .gateway_api import ENGINE
 from .reports import daily_summary, list_documents, sync_health
+from .shift_reports import shift_reports
 from .service.clock import utc_now
 from .service.errors import BadRequest, Forbidden
 from .service.web import bearer_token, read_model
 from .shops import issue_enrol_token, shop_for_owner_token
+from .stock import on_hand
 
 routes = web.RouteTableDef()
 
@@ -82,7 +83,17 @@ async def put_cashier_route(request: web.Request) -> web.Response:
     body = await read_model(request, CashierIn)
     async with request.app[ENGINE].begin() as conn:
         await put_cashier(conn, shop_id, _key(request, "cashier_id"), body)
-    return web.json_response({"cashier_id": _key(request, "cashier_id"), "name": body.name})
+    return web.json_response({"cashier_id": _key(request, "cashier_id"), "name": body.name,
+                              "max_discount_bp": body.max_discount_bp, "can_refund": body.can_refund})
+
+
+@routes.put("/v1/shops/{shop_id}/settings")
+async def put_settings_route(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    body = await read_model(request, ShopSettings)
+    async with request.app[ENGINE].begin() as conn:
+        await put_settings(conn, shop_id, body)
+    return web.json_response(body.model_dump())
 
 
 @routes.post("/v1/shops/{shop_id}/enrol-tokens")
@@ -107,11 +118,9 @@ async def stock_movement(request: web.Request) -> web.Response:
 @routes.get("/v1/shops/{shop_id}/stock")
 async def stock(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
-    s = schema.stock_ledger.c
     async with reading(request.app[ENGINE]) as conn:
-        rows = (await conn.execute(select(s.sku, func.sum(s.qty)).where(s.shop_id == shop_id)
-                                   .group_by(s.sku).order_by(s.sku))).all()
-    return web.json_response([{"sku": sku, "on_hand": int(qty)} for sku, qty in rows])
+        stock = await on_hand(conn, shop_id)
+    return web.json_response([{"sku": sku, "on_hand": qty} for sku, qty in stock.items()])
 
 
 @routes.get("/v1/shops/{shop_id}/documents")
@@ -128,14 +137,24 @@ async def documents(request: web.Request) -> web.Response:
     return web.json_response(page)
 
 
-@routes.get("/v1/shops/{shop_id}/reports/summary")
-async def summary(request: web.Request) -> web.Response:
+async def _day_report(request: web.Request, report: Any) -> web.Response:
+    """A report of one business day (?date=YYYY-MM-DD, required) of the owner's shop."""
     shop_id = await _shop(request)
     day = _date(request.query.get("date"), "date")
     if day is None:
         raise BadRequest("date is required (YYYY-MM-DD)")
     async with reading(request.app[ENGINE]) as conn:
-        return web.json_response(await daily_summary(conn, shop_id, day))
+        return web.json_response(await report(conn, shop_id, day))
+
+
+@routes.get("/v1/shops/{shop_id}/reports/summary")
+async def summary(request: web.Request) -> web.Response:
+    return await _day_report(request, daily_summary)
+
+
+@routes.get("/v1/shops/{shop_id}/reports/shifts")
+async def shifts(request: web.Request) -> web.Response:
+    return await _day_report(request, shift_reports)
 
 
 @routes.get("/v1/shops/{shop_id}/health")

@@ -5,7 +5,7 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,28 +14,89 @@ from .contract import CLOCK_SKEW_WARN_MS, describe_skew, receipt_number
 from .ingest import missing_ranges
 
 
+async def counter_figures(conn: AsyncConnection, shop_id: str, *, day: str | None = None,
+                          shift_id: str | None = None) -> dict[str, Any]:
+    """Sales, refunds, discounts, tenders, cashiers and drawer movements of one business day or one shift.
+
+    Refunds count on their own day (or shift), not their sale's; by_tender is net of change and of
+    refunds, so its cash is what the drawer gained from trade.
+    """
+    f, t, m = schema.sale_facts.c, schema.tender_facts.c, schema.cash_movements.c
+    if shift_id is not None:
+        facts, moves = (f.shop_id == shop_id, f.shift_id == shift_id), (m.shop_id == shop_id, m.shift_id == shift_id)
+    else:
+        facts, moves = (f.shop_id == shop_id, f.business_date == day), (m.shop_id == shop_id, m.business_date == day)
+    by_kind = {row.kind: row for row in (await conn.execute(
+        select(f.kind, func.count().label("n"), func.sum(f.total).label("total"), func.sum(f.tax).label("tax"),
+               func.sum(f.discount).label("discount"))
+        .where(*facts).group_by(f.kind))).all()}
+    sales, refunds = by_kind.get("sale"), by_kind.get("refund")
+    tenders = select(t.tender, func.sum(t.amount)).join(
+        schema.sale_facts, (f.shop_id == t.shop_id) & (f.document_id == t.document_id)).where(*facts)
+    by_tender = dict((await conn.execute(tenders.group_by(t.tender))).all())
+    unverified = (await conn.execute(
+        select(func.count(), func.coalesce(func.sum(t.amount), 0))
+        .select_from(schema.tender_facts.join(
+            schema.sale_facts, (f.shop_id == t.shop_id) & (f.document_id == t.document_id)))
+        .where(*facts, f.kind == "sale", t.tender == "wallet", t.unverified.is_(True)))).one()
+    moved = dict((await conn.execute(select(m.direction, func.sum(m.amount)).where(*moves)
+                                     .group_by(m.direction))).all())
+    gross, refunded = _int(sales, "total"), _int(refunds, "total")
+    return {
+        "sales_count": sales.n if sales else 0,
+        "gross": gross,
+        "refunds_count": refunds.n if refunds else 0,
+        "refunds": refunded,
+        "net": gross - refunded,
+        "discounts": _int(sales, "discount"),
+        "tax": _int(sales, "tax") - _int(refunds, "tax"),
+        "by_tender": {k: int(v) for k, v in sorted(by_tender.items())},
+        "by_cashier": await _by_cashier(conn, shop_id, facts),
+        "paid_in": int(moved.get("in", 0)),
+        "paid_out": int(moved.get("out", 0)),
+        "unverified": {"count": int(unverified[0]), "amount": int(unverified[1])},
+    }
+
+
+def _int(row: Any, field: str) -> int:
+    return int(getattr(row, field) or 0) if row is not None else 0
+
+
+async def _by_cashier(conn: AsyncConnection, shop_id: str, facts: tuple[Any, ...]) -> dict[str, Any]:
+    f, c = schema.sale_facts.c, schema.cashiers.c
+    names = dict((await conn.execute(select(c.cashier_id, c.name).where(c.shop_id == shop_id))).all())
+    cashiers: dict[str, dict[str, Any]] = {}
+    rows = (await conn.execute(select(f.cashier_id, f.kind, func.count(), func.sum(f.total))
+                               .where(*facts).group_by(f.cashier_id, f.kind))).all()
+    for cashier_id, kind, count, total in sorted(rows, key=lambda r: (r[0] or "", r[1])):
+        key = cashier_id or ""
+        entry = cashiers.setdefault(key, {"name": names.get(cashier_id), "sales_count": 0, "gross": 0,
+                                          "refunds_count": 0, "refunds": 0, "net": 0})
+        prefix = "sales" if kind == "sale" else "refunds"
+        entry[f"{prefix}_count"] += int(count)
+        entry["gross" if kind == "sale" else "refunds"] += int(total)
+        entry["net"] = entry["gross"] - entry["refunds"]
+    return cashiers
+
+
 async def daily_summary(conn: AsyncConnection, shop_id: str, day: date) -> dict[str, Any]:
-    """Sales count, gross, refunds, net, tax, by tender and by device for one business day."""
-    f, t = schema.sale_facts.c, schema.tender_facts.c
-    where = (f.shop_id == shop_id, f.business_date == day.isoformat())
-    sales = (await conn.execute(select(func.count(), func.coalesce(func.sum(f.total), 0),
-                                       func.coalesce(func.sum(f.tax), 0))
-                                .where(*where, f.kind == "sale"))).one()
-    by_device = dict((await conn.execute(select(f.device_code, func.sum(f.total))
-                                         .where(*where).group_by(f.device_code))).all())
-    by_tender = dict((await conn.execute(select(t.tender, func.sum(t.amount))
-                                         .where(t.shop_id == shop_id, t.business_date == day.isoformat())
-                                         .group_by(t.tender))).all())
-    gross, refunds = int(sales[1]), 0   # refunds project here once the refund issue lands
+    """One business day: sales, refunds, net, discounts, tax, tenders, tills, cashiers, drawer, loose goods."""
+    f, lf = schema.sale_facts.c, schema.line_facts.c
+    figures = await counter_figures(conn, shop_id, day=day.isoformat())
+    signed = case((f.kind == "refund", -f.total), else_=f.total)
+    by_device = dict((await conn.execute(select(f.device_code, func.sum(signed))
+                                         .where(f.shop_id == shop_id, f.business_date == day.isoformat())
+                                         .group_by(f.device_code))).all())
+    loose = (await conn.execute(select(lf.sku, lf.unit, func.sum(lf.qty), func.sum(lf.amount))
+                                .where(lf.shop_id == shop_id, lf.business_date == day.isoformat(), lf.unit != "each")
+                                .group_by(lf.sku, lf.unit).order_by(lf.sku))).all()
     return {
         "date": day.isoformat(),
-        "sales_count": int(sales[0]),
-        "gross": gross,
-        "refunds": refunds,
-        "net": gross - refunds,
-        "tax": int(sales[2]),
-        "by_tender": {k: int(v) for k, v in sorted(by_tender.items())},
+        **figures,
+        # Net of refunds, like by_tender: what each till took that day.
         "by_device": {k: int(v) for k, v in sorted(by_device.items())},
+        # Grams (kg) or millilitres (l) sold, net of returns, and what they sold for.
+        "loose": {sku: {"unit": unit, "qty": int(qty), "amount": int(amount)} for sku, unit, qty, amount in loose},
     }
 
 

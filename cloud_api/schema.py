@@ -5,7 +5,8 @@ they sort correctly and read the same on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, UniqueConstraint, Index
+from sqlalchemy import (BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+                        false, text, true)
 
 metadata = MetaData()
 
@@ -20,6 +21,12 @@ shops = Table(
     Column("timezone", String(64), nullable=False),
     Column("catalog_version", Integer, nullable=False),
     Column("created_at", String(40), nullable=False),
+    # Receipt settings (contract.ShopSettings): what a receipt prints under the shop's name.
+    Column("address", String(200), nullable=False, server_default=""),
+    Column("phone", String(40), nullable=False, server_default=""),
+    Column("ntn", String(20), nullable=False, server_default=""),
+    Column("strn", String(20), nullable=False, server_default=""),
+    Column("receipt_footer", String(200), nullable=False, server_default=""),
 )
 
 enrol_tokens = Table(
@@ -115,7 +122,14 @@ sale_facts = Table(
     Column("device_code", String(8), nullable=False),
     Column("total", BigInteger, nullable=False),
     Column("tax", BigInteger, nullable=False),
+    # Sales and refunds alike (kind), each with who rang it up and in which shift.
+    Column("cashier_id", String(200)),
+    Column("shift_id", String(36)),
+    Column("discount", BigInteger, nullable=False, server_default=text("0")),
+    Column("change", BigInteger, nullable=False, server_default=text("0")),
+    Column("original_id", String(36)),      # a refund's sale
     Index("ix_sale_facts_shop_date", "shop_id", "business_date"),
+    Index("ix_sale_facts_shop_shift", "shop_id", "shift_id"),
 )
 
 tender_facts = Table(
@@ -125,8 +139,65 @@ tender_facts = Table(
     Column("document_id", String(36), nullable=False),
     Column("business_date", String(10), nullable=False),
     Column("tender", String(16), nullable=False),
-    Column("amount", BigInteger, nullable=False),   # net of change given
+    # One row per payment: positive for a sale's, negative for a refund's; a sale's change is a
+    # cash row of its own (-change), so a tender's sum is the money it really took.
+    Column("amount", BigInteger, nullable=False),
+    Column("reference", String(64)),
+    Column("wallet", String(16)),
+    Column("unverified", Boolean, nullable=False, server_default=false()),
     Index("ix_tender_facts_shop_date", "shop_id", "business_date"),
+    Index("ix_tender_facts_shop_document", "shop_id", "document_id"),
+)
+
+# Each line of a sale (qty > 0) or refund (qty < 0): pieces, or grams / ml of a loose product.
+line_facts = Table(
+    "line_facts", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("document_id", String(36), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("business_date", String(10), nullable=False),
+    Column("sku", String(200), nullable=False),
+    Column("unit", String(8), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),    # after discounts; negative for a refund
+    Index("ix_line_facts_shop_date", "shop_id", "business_date"),
+)
+
+# A till's shift: its shift_open and (once counted) its shift_close, in whatever order they arrive.
+shifts = Table(
+    "shifts", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("shift_id", String(36), primary_key=True),
+    Column("device_code", String(8), nullable=False),
+    Column("business_date", String(10), nullable=False),   # the opening's (the closing's until it arrives)
+    Column("opened_at", String(40)),
+    Column("opened_by", String(200)),
+    Column("opening_float", BigInteger),
+    Column("open_receipt", String(20)),
+    Column("close_document_id", String(36)),
+    Column("closed_at", String(40)),
+    Column("closed_by", String(200)),
+    Column("counted_cash", BigInteger),
+    Column("expected_cash", BigInteger),     # what the till worked out
+    Column("confirmed_card", BigInteger),
+    Column("confirmed_wallet", BigInteger),
+    Column("close_receipt", String(20)),
+    Index("ix_shifts_shop_date", "shop_id", "business_date"),
+)
+
+# Cash paid into or out of a drawer.
+cash_movements = Table(
+    "cash_movements", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("document_id", String(36), primary_key=True),
+    Column("business_date", String(10), nullable=False),
+    Column("device_code", String(8), nullable=False),
+    Column("cashier_id", String(200), nullable=False),
+    Column("shift_id", String(36)),
+    Column("direction", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Index("ix_cash_movements_shop_date", "shop_id", "business_date"),
 )
 
 stock_ledger = Table(
@@ -151,6 +222,9 @@ products = Table(
     Column("barcode", String(64)),
     Column("category", String(64)),
     Column("updated_at", String(40), nullable=False),
+    Column("unit", String(8), nullable=False, server_default="each"),
+    Column("name_ur", String(200)),
+    Column("low_stock_at", BigInteger),
 )
 
 cashiers = Table(
@@ -162,4 +236,6 @@ cashiers = Table(
     Column("pin_hash", String(128), nullable=False),
     Column("pin_iterations", Integer, nullable=False),
     Column("updated_at", String(40), nullable=False),
+    Column("max_discount_bp", Integer, nullable=False, server_default=text("0")),
+    Column("can_refund", Boolean, nullable=False, server_default=true()),
 )

@@ -25,7 +25,7 @@ from aiohttp import web
 from cloud_api.service.clock import utc_after, utc_now
 from cloud_api.service.tokens import new_token, same_secret, token_digest
 
-from . import dashboard, owner_pin, tablets
+from . import dashboard, owner_pin, returns, tablets
 from .box import get_value
 from .certificates import ca_fingerprint
 from .journal import backlog
@@ -180,6 +180,7 @@ async def admin_page(request: web.Request) -> web.Response:
         last_sync_at=await get_value(db, "last_sync_at"),
         backlog=pending["backlog"], oldest_unsynced_at=pending["oldest_unsynced_at"],
         tablets=await tablets.list_tablets(db), refused=await dashboard.refused_documents(db),
+        over_refunds=await returns.over_refunds(db),
         backup=await dashboard.last_backup(db), fingerprint=ca_fingerprint(request.app[SETTINGS].state_dir),
         rs=dashboard.format_rs, when=dashboard.local_time, age=dashboard.age, now=utc_now())
 

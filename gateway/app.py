@@ -43,6 +43,7 @@ from .network import lan_addresses
 from .pairing import PairingGuard
 from .settings import GatewaySettings
 from .shell import shell_routes
+from .stock import pull_stock
 from .store import Store
 from .tablet_setup import plain_http_middleware, setup_routes
 from .uplink import Uplink
@@ -99,7 +100,8 @@ async def _cloud(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _uplink(app: web.Application) -> AsyncIterator[None]:
-    uplink = Uplink(app[STORE], app[CLOUD], app[SETTINGS])
+    # Once the cloud has the box's latest documents, its snapshot counts them: fetch it.
+    uplink = Uplink(app[STORE], app[CLOUD], app[SETTINGS], on_drained=lambda: pull_stock(app[STORE], app[CLOUD]))
     app[UPLINK] = uplink
     uplink.start()
     yield
@@ -112,6 +114,8 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     async def catalog_job() -> None:
         with suppress(UplinkError):   # the WAN state already records the failure
             await pull_catalog(store, cloud)
+        with suppress(UplinkError):   # the stock snapshot rides the catalog's schedule
+            await pull_stock(store, cloud)
 
     async def heartbeat_job() -> None:
         with suppress(UplinkError):

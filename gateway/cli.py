@@ -25,6 +25,7 @@ from .network import lan_addresses
 from .owner_pin import check_pin_policy, hash_pin, set_owner_pin
 from .pairing import new_pairing_code
 from .provisioning import hand_over, is_provisioned, provision, read_provision_file, scrub_provision_file
+from .returns import over_refunds
 from .settings import GatewaySettings
 from .store import DB_NAME, Store
 
@@ -104,6 +105,7 @@ async def _status(state_dir: Path) -> dict[str, Any]:
                                "wan_error": await get_value(db, "wan_error") or None}
         out.update(await backlog(db))
         out.update(await parked(db))   # documents the cloud would not take: count and reasons
+        out.update(await over_refunds(db))   # returns beyond their sale, for the owner
         out["devices"] = [dict(row) for row in await db.execute_fetchall(
             "SELECT device_code, name, last_seen_at, dead_letter_evicted FROM devices ORDER BY device_code")]
         out["dead_letter"] = (await (await db.execute("SELECT count(*) FROM dead_letter")).fetchone())[0]
@@ -170,6 +172,9 @@ def _print_status(status: dict[str, Any]) -> None:
     print(f"parked:    {status['parked']} documents the cloud would not take (retried on the next start)")
     for doc in status["parked_documents"]:
         print(f"  {doc['receipt_number']} {doc['id']}: {doc['reason']}")
+    print(f"over-refunds: {status['over_refund_count']} return lines beyond their sale")
+    for flag in status["over_refunds"]:
+        print(f"  {flag['text']}")
     print(f"CA SHA-256: {status['ca_fingerprint'] or 'none yet (made on the first serve)'}")
     print(f"devices:   {len(status['devices'])}")
     for device in status["devices"]:

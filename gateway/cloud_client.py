@@ -11,10 +11,10 @@ import gzip
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Annotated, Any, Awaitable, Callable, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from cloud_api.service.clock import utc_now
 from cloud_api.contract import BatchResponse, Catalog, EnrolResponse, Heartbeat
@@ -23,6 +23,14 @@ from .errors import CloudRefused, CloudUnreachable, UplinkError
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class CloudStock(BaseModel):
+    """The cloud's answer to GET /v1/stock: on-hand per SKU counting exactly the documents of its
+    journal with ingest_seq <= watermark, plus the owner's stock movements (gateway/stock.py)."""
+
+    watermark: Annotated[StrictInt, Field(ge=0)]
+    stock: dict[str, StrictInt]
 
 
 @dataclass
@@ -100,6 +108,19 @@ class CloudClient:
         if response.status_code == 304:
             return None
         return _parse(response, Catalog), response.headers.get("ETag", "")
+
+    async def get_stock(self, etag: str | None) -> tuple[CloudStock, str] | None:
+        """The cloud's stock snapshot and its ETag, or None if ours is current or the cloud has none
+        (an older cloud answers 404: no snapshot yet)."""
+        try:
+            response = await self._call("GET", "/v1/stock", headers={"If-None-Match": etag} if etag else {})
+        except CloudRefused as err:
+            if err.status == 404:
+                return None
+            raise
+        if response.status_code == 304:
+            return None
+        return _parse(response, CloudStock), response.headers.get("ETag", "")
 
     async def heartbeat(self, beat: Heartbeat) -> None:
         await self._call("POST", "/v1/heartbeat", json=beat.model_dump())

@@ -5,6 +5,7 @@ everywhere: ServiceError and its 4xx subclasses); the box adds one of its own:
 
     ServiceError (cloud_api.service.errors)
     ├── WrongPin                      401 wrong_pin         (a cashier's PIN; not the till's token)
+    ├── UnknownSale                   404 unknown_sale      (a return asked for a sale the box does not hold)
     ├── NotProvisioned                503 not_provisioned   (this box has no cloud identity yet)
     └── StorageFull                   507 storage_full      (the SD card is full: the till keeps its documents)
 
@@ -24,6 +25,10 @@ class WrongPin(ServiceError):
 
     def __init__(self, message: str = "wrong PIN"):
         super().__init__(message)
+
+
+class UnknownSale(ServiceError):
+    status, code = 404, "unknown_sale"
 
 
 class NotProvisioned(ServiceError):

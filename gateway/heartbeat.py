@@ -8,6 +8,7 @@ from cloud_api.contract import Heartbeat
 
 from .cloud_client import CloudClient
 from .journal import backlog, parked
+from .returns import over_refunds
 from .settings import GatewaySettings
 from .store import Store
 
@@ -29,7 +30,9 @@ async def build_heartbeat(store: Store, settings: GatewaySettings) -> Heartbeat:
                      oldest_unsynced_at=pending["oldest_unsynced_at"],
                      disk_free_bytes=shutil.disk_usage(settings.state_dir).free, devices=devices,
                      parked=set_aside["parked"],
-                     parked_reasons=[f"{d['receipt_number']}: {d['reason']}" for d in set_aside["parked_documents"]])
+                     parked_reasons=[f"{d['receipt_number']}: {d['reason']}" for d in set_aside["parked_documents"]],
+                     over_refunds=[flag["text"][:1000] for flag in
+                                   (await over_refunds(db, limit=20))["over_refunds"]])
 
 
 async def send_heartbeat(store: Store, cloud: CloudClient, settings: GatewaySettings) -> None:

@@ -25,6 +25,7 @@ import aiosqlite
 from cloud_api.service.clock import utc_now
 from cloud_api.contract import DocumentResult, InvalidDocument, canonical_json, parse_document, receipt_number
 
+from . import returns, stock
 from .pairing import Device
 
 DEAD_LETTER_ROWS = 1000                  # per tablet: far more than a real fault leaves before someone looks
@@ -51,6 +52,9 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
             (document.id, document.kind, document.device_id, document.device_code, document.seq,
              document.hash, body, now))
         if inserted.rowcount == 1:
+            # Projections in the same transaction: a till's next stock or return question sees this document.
+            await stock.record_moves(db, document)
+            await returns.record(db, document)
             results.append(DocumentResult(id=document.id, status="stored"))
             continue
         row = await (await db.execute("SELECT hash FROM journal WHERE id = ?", (document.id,))).fetchone()

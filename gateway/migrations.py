@@ -5,6 +5,7 @@ in `migrations`, so a box upgraded from any older version catches up in order.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Awaitable, Callable, Sequence
 
@@ -146,6 +147,93 @@ async def m006_cashier_pin_attempts(db: aiosqlite.Connection) -> None:
     """)
 
 
+async def m007_stock_and_returns(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- Where the cloud filed each document (its answer's ingest_seq): which stock snapshots count it.
+        ALTER TABLE journal ADD COLUMN ingest_seq INTEGER;
+        -- A return finds its sale by receipt number.
+        CREATE INDEX journal_by_receipt ON journal (device_code, seq);
+        -- The cloud's last stock snapshot: on hand per SKU over its journal up to `watermark` (gateway/stock.py).
+        CREATE TABLE stock_snapshot (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            watermark INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            etag TEXT,
+            fetched_at TEXT NOT NULL
+        );
+        -- Each document's movements per SKU (sale -qty, refund +qty), with its ingest_seq once acked.
+        CREATE TABLE stock_moves (
+            document_id TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            qty INTEGER NOT NULL,
+            ingest_seq INTEGER,
+            PRIMARY KEY (document_id, sku)
+        );
+        CREATE INDEX stock_moves_by_ingest_seq ON stock_moves (ingest_seq);
+        -- Refunds and their lines by the sale they return from, in receive order (gateway/returns.py).
+        CREATE TABLE refunds (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            refund_id TEXT NOT NULL UNIQUE,
+            sale_id TEXT NOT NULL,
+            receipt_number TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            total INTEGER NOT NULL
+        );
+        CREATE INDEX refunds_by_sale ON refunds (sale_id, pk);
+        CREATE TABLE refunded_lines (
+            refund_id TEXT NOT NULL,
+            sale_id TEXT NOT NULL,
+            line_index INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            name TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            qty INTEGER NOT NULL,
+            amount INTEGER NOT NULL,          -- paisa paid back for this line
+            PRIMARY KEY (refund_id, line_index)
+        );
+        CREATE INDEX refunded_lines_by_sale ON refunded_lines (sale_id, line_index);
+        -- Refund lines beyond their sale, for the owner: kept, never cleared by the box.
+        CREATE TABLE over_refunds (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            refund_id TEXT NOT NULL,
+            refund_receipt TEXT NOT NULL,
+            sale_id TEXT NOT NULL,
+            sale_receipt TEXT NOT NULL,
+            line_index INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            name TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            qty INTEGER NOT NULL,
+            sold INTEGER,
+            sold_sku TEXT,
+            refunded INTEGER NOT NULL,
+            problem TEXT NOT NULL,
+            text TEXT NOT NULL,
+            at TEXT NOT NULL,
+            UNIQUE (refund_id, line_index)
+        );
+    """)
+    await _project_held_documents(db)
+
+
+async def _project_held_documents(db: aiosqlite.Connection) -> None:
+    """Project what an older box already holds: refunds and sales for returns, and for stock the
+    documents not yet in the cloud (those it acked before it learned ingest_seq are in the cloud's
+    first snapshot, taken after they were stored)."""
+    from cloud_api.contract import InvalidDocument, parse_document   # only this step parses documents
+
+    from . import returns, stock   # here: they import the store, which imports this module
+    for row in await db.execute_fetchall("SELECT body, cloud_state FROM journal "
+                                         "WHERE kind IN ('sale', 'refund') ORDER BY rx_seq"):
+        try:
+            document = parse_document(json.loads(row["body"]))
+        except (InvalidDocument, ValueError):
+            continue   # stored under an older contract: kept in the journal, not projected
+        if row["cloud_state"] != "in_cloud":
+            await stock.record_moves(db, document)
+        await returns.record(db, document)
+
+
 # The order is the history of the schema; append only.
 STEPS: list[tuple[str, Step]] = [
     ("001_box_and_devices", m001_box_and_devices),
@@ -154,6 +242,7 @@ STEPS: list[tuple[str, Step]] = [
     ("004_owner_devices", m004_owner_devices),
     ("005_lan_guards", m005_lan_guards),
     ("006_cashier_pin_attempts", m006_cashier_pin_attempts),
+    ("007_stock_and_returns", m007_stock_and_returns),
 ]
 
 

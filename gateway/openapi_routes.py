@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from cloud_api.contract import BatchResponse, Catalog, JournalBatch
+from cloud_api.contract import BatchResponse, Catalog, JournalBatch, Sale
 from cloud_api.service.openapi import Operation, Parameter, openapi_document, openapi_route
 
 from .cashier_pins import Verified, VerifyRequest
@@ -53,6 +53,29 @@ class BoxStatus(BaseModel):
     oldest_unsynced_at: str | None
 
 
+class TillStock(BaseModel):
+    """On hand per SKU (pieces, or grams / ml for loose goods), shop-wide; empty before the cloud's first
+    snapshot. May be negative: stock informs, it never blocks a sale."""
+
+    stock: dict[str, int]
+
+
+class RefundSummary(BaseModel):
+    id: str
+    receipt_number: str
+    created_at: str
+    total: int
+
+
+class SaleForReturn(BaseModel):
+    """A sale and what every tablet's refunds the box holds have returned of it, per line index."""
+
+    sale: Sale
+    receipt_number: str
+    refunded: list[int]
+    refunds: list[RefundSummary]
+
+
 # A write on a full SD card (gateway/store.py): the till shows it and keeps its documents.
 _FULL = {507: "the shop box's storage is full; nothing was stored"}
 
@@ -70,6 +93,14 @@ OPERATIONS = [
     Operation("POST", "/api/v1/cashiers:verify", "check a cashier's PIN on the box, with attempt limits "
               "(401 wrong_pin; 429 with Retry-After while this tablet or cashier must wait)", Verified,
               VerifyRequest, server_errors={**_FULL, 503: "the catalog has not yet arrived from the cloud"}),
+    Operation("GET", "/api/v1/stock", "on hand per product, shop-wide: the cloud's snapshot plus every sale and "
+              "return the box has seen since", TillStock,
+              parameters=(Parameter("If-None-Match", "header", description="the ETag of the stock held"),),
+              other={304: "the stock has not changed since that ETag"}),
+    Operation("GET", "/api/v1/sales/{ref}", "a sale to return from, by its id or receipt number (any case), with "
+              "the quantities already refunded per line from every tablet (404 unknown_sale)", SaleForReturn,
+              parameters=(Parameter("ref", "path", required=True,
+                                    description="the sale's document id or receipt number, e.g. T2-000004"),)),
     Operation("GET", "/api/v1/status", "the cloud link and the backlog the till shows", BoxStatus),
     Operation("GET", "/api/v1/time", "the box's clock, from which tills learn their offset", ServerTime,
               auth=None),

@@ -1,4 +1,5 @@
-"""The LAN API tills call: pair, push journal batches, learn acks, pull the catalog, status.
+"""The LAN API tills call: pair, push journal batches, learn acks, pull the catalog and stock, find a
+sale to return from, status.
 
 Any device on the shop's Wi-Fi can reach it, so (issue 6, "the box withstands
 its own LAN"):
@@ -26,13 +27,15 @@ from pydantic import BaseModel, Field
 from cloud_api.service.clock import utc_now
 from cloud_api.contract import BatchResponse, JournalBatch
 from cloud_api.service.errors import BadRequest, TooLarge, Unauthorised, UnsupportedMediaType
-from cloud_api.service.web import Handler, bearer_token, read_model
+from cloud_api.service.web import Handler, bearer_token, json_with_etag, read_model
 
 from .catalog import catalog_for_tills
 from .errors import NotProvisioned, StorageFull
 from .journal import backlog, cloud_states, receive_batch
 from .keys import CLOUD, SHOP_NAME, STORE, UPLINK
 from .pairing import Device, PairingGuard, client_key, device_for_token, pair_device
+from .returns import find_sale
+from .stock import stock_for_tills
 
 routes = web.RouteTableDef()
 
@@ -162,10 +165,21 @@ async def catalog(request: web.Request) -> web.Response:
     current = await catalog_for_tills(request.app[STORE].read())
     if current is None:
         raise NotProvisioned("the catalog has not yet arrived from the cloud")
-    etag, body = current
-    if request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers={"ETag": etag})
-    return web.Response(text=body, content_type="application/json", headers={"ETag": etag})
+    return json_with_etag(request, *current)
+
+
+@routes.get("/api/v1/stock")
+async def stock(request: web.Request) -> web.Response:
+    """On hand per SKU, shop-wide (gateway/stock.py); {} before the cloud's first snapshot. Never blocks a sale."""
+    await _device(request)
+    return json_with_etag(request, *await stock_for_tills(request.app[STORE].read()))
+
+
+@routes.get("/api/v1/sales/{ref}")
+async def sale(request: web.Request) -> web.Response:
+    """A sale to return from, by id or receipt number, with what every tablet refunded of it (gateway/returns.py)."""
+    await _device(request)
+    return web.json_response(await find_sale(request.app[STORE].read(), request.match_info["ref"]))
 
 
 @routes.get("/api/v1/status")

@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from contextlib import suppress
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from cloud_api.service.clock import utc_now
 from cloud_api.contract import MAX_BATCH_BYTES
@@ -37,6 +37,7 @@ from .cloud_client import CloudClient
 from .errors import CloudRefused, CloudUnreachable, UplinkError
 from .journal import dead_letter
 from .settings import GatewaySettings
+from .stock import record_ingest_seq
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,12 @@ class _Hunt:
 class Uplink:
     """One long-running task; `wake()` when documents arrive."""
 
-    def __init__(self, store: Store, cloud: CloudClient, settings: GatewaySettings):
+    def __init__(self, store: Store, cloud: CloudClient, settings: GatewaySettings,
+                 on_drained: Callable[[], Awaitable[Any]] | None = None):
         self._store, self._cloud, self._settings = store, cloud, settings
+        # Called once the backlog empties after deliveries (the stock snapshot is pulled then).
+        self._on_drained = on_drained
+        self._delivered = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._push: asyncio.Future | None = None
@@ -182,6 +187,7 @@ class Uplink:
                 continue
             self.failures = 0
             if sent == 0:
+                await self._drained()
                 await _sleep(self._settings.uplink_idle_s, self._wake)
 
     async def push_once(self) -> int:
@@ -207,7 +213,10 @@ class Uplink:
                 if result.status in ("stored", "duplicate"):
                     await db.execute("UPDATE journal SET cloud_state = 'in_cloud', cloud_at = ? WHERE id = ?",
                                      (now, row["id"]))
+                    await record_ingest_seq(db, row["id"], result.ingest_seq)
                     continue
+                if result.status == "conflict":
+                    await record_ingest_seq(db, row["id"], None)   # the cloud's stock counts its own version
                 reason = result.reason or ("the cloud holds another version of this document"
                                            if result.status == "conflict" else "refused by the cloud")
                 await db.execute("UPDATE journal SET cloud_state = 'rejected', cloud_at = ?, cloud_reason = ? "
@@ -216,8 +225,21 @@ class Uplink:
                                   document.get("device_id"))
             await set_values(db, last_sync_at=now)   # the owner's page: "last successful sync"
         log.info("uplink: %d documents delivered", len(batch))
+        self._delivered = True
         self._hunt.delivered(ids)
         return len(batch)
+
+    async def _drained(self) -> None:
+        """Tell `on_drained` the backlog emptied after deliveries; its failure is only logged."""
+        if not self._delivered or self._on_drained is None:
+            return
+        self._delivered = False
+        try:
+            await self._on_drained()
+        except UplinkError as err:
+            log.warning("uplink: after draining: %s", err)
+        except Exception:   # noqa: BLE001 - a failed follow-up never stops the documents' way out
+            log.exception("uplink: after draining")
 
     async def _next_batch(self) -> tuple[list[Any], list[dict[str, Any]]]:
         """The next rows to send (the oldest pending, or the half under suspicion) and their documents."""

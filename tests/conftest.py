@@ -75,19 +75,45 @@ async def cloud_client(cloud_db_url: str, aiohttp_client: Any) -> Any:
 
 def make_sale(device_id: str = "dev-1", device_code: str = "T1", seq: int = 1, *, qty: int = 2,
               price: int = 55000, doc_id: str | None = None, created_at: str = "2026-11-27T18:05:09+05:00",
-              **overrides: Any) -> dict[str, Any]:
-    """A valid sale document, hashed as the till hashes it."""
-    amount = qty * price
+              discount: int = 0, tender: str = "cash", **overrides: Any) -> dict[str, Any]:
+    """A valid sale document, hashed as the till hashes it.
+
+    `discount` (paisa) comes off the one line; a `tender` other than cash pays the exact total.
+    """
+    amount = qty * price - discount
     tax = line_tax(amount, 1800)
+    line: dict[str, Any] = {"sku": "TAPAL-190", "name": "Tapal Danedar 190g", "qty": qty, "unit_price": price,
+                            "gst_bp": 1800, "amount": amount, "tax": tax}
     doc: dict[str, Any] = {
         "id": doc_id or str(uuid.uuid4()), "kind": "sale", "device_id": device_id, "device_code": device_code,
-        "seq": seq, "created_at": created_at, "cashier_id": "c1",
-        "lines": [{"sku": "TAPAL-190", "name": "Tapal Danedar 190g", "qty": qty, "unit_price": price,
-                   "gst_bp": 1800, "amount": amount, "tax": tax}],
+        "seq": seq, "created_at": created_at, "cashier_id": "c1", "lines": [line],
         "payments": [{"tender": "cash", "amount": amount + 10000}],
         "total": amount, "tax": tax, "change": 10000,
     }
+    if discount:
+        line["discount"] = discount
+        doc["discount"] = discount
+    if tender != "cash":
+        doc.update(payments=[{"tender": tender, "amount": amount}], change=0)
     doc.update(overrides)
     doc["hash"] = document_hash(doc)
     return doc
 
+
+async def cloud_at_revision(cloud_db_url: str, revision: str) -> Any:
+    """An engine on the test database taken back to an older schema: every table dropped, then
+    migrated to `revision` (the fixture made it at head). For migration tests, on both backends."""
+    from sqlalchemy import text
+
+    from cloud_api import schema
+    from cloud_api.database import create_engine, migrate
+    engine = create_engine(cloud_db_url)
+    async with engine.begin() as conn:
+        tables = ["alembic_version"] + [t.name for t in reversed(schema.metadata.sorted_tables)]
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    await migrate(engine, revision)
+    return engine

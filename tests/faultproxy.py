@@ -8,7 +8,9 @@ Modes:
               line starts with `drop_request` (default: journal batches). TLS (`tls=True`): the
               proxy cannot read requests, so it drops the answer to any request after the
               handshake's end (see `_Connection`): every request but, at times, a connection's first
-  delay       forward, holding each chunk back by `delay_s`
+  delay       forward with a one-way latency of `delay_s` in each direction: every chunk is
+              delivered `delay_s` after it arrived, in order, while later chunks keep arriving
+              (a 1 MiB body pays the latency once, as on a real long link, not once per chunk)
   duplicate   plain HTTP only: forward each `drop_request` request, and deliver a copy of it at
               the same moment on a connection of its own (its answer is read and thrown away)
   reorder     plain HTTP only: hold each `drop_request` request back and drop its sender's
@@ -155,13 +157,42 @@ class FaultProxy:
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: _Connection,
                     upstream: bool) -> None:
+        # One-way latency: chunks wait in a queue until `delay_s` after they arrived, in order, while
+        # the reader goes on reading (a long link holds many bytes in flight).
+        line: asyncio.Queue[tuple[float, bytes | None]] = asyncio.Queue()
+        carrier = self._loop.create_task(self._carry(line, writer))
+        try:
+            await self._read_into(reader, writer, conn, upstream, line)
+        finally:
+            line.put_nowait((self._loop.time() + (self.delay_s if self.mode == "delay" else 0.0), None))
+            with suppress(asyncio.CancelledError, OSError, ConnectionError):
+                await carrier
+
+    async def _carry(self, line: "asyncio.Queue[tuple[float, bytes | None]]", writer: asyncio.StreamWriter) -> None:
+        """Deliver each chunk at its due time; None ends the direction (EOF)."""
+        with suppress(OSError, ConnectionError):
+            while True:
+                due, chunk = await line.get()
+                wait = due - self._loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if chunk is None:
+                    writer.write_eof()
+                    return
+                writer.write(chunk)
+                await writer.drain()
+
+    async def _read_into(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: _Connection,
+                         upstream: bool, line: "asyncio.Queue[tuple[float, bytes | None]]") -> None:
+        def send(chunk: bytes) -> None:
+            latency = self.delay_s if self.mode == "delay" else 0.0
+            line.put_nowait((self._loop.time() + latency, chunk))
+
         with suppress(OSError, asyncio.IncompleteReadError, ConnectionError):
             while True:
                 chunk = await reader.read(65536)
                 if not chunk:
                     break
-                if self.mode == "delay":
-                    await asyncio.sleep(self.delay_s)
                 if upstream:
                     if not conn.client_spoke_last:
                         conn.turns += 1
@@ -172,9 +203,8 @@ class FaultProxy:
                                 and chunk.startswith(self.drop_request)):
                             chunk, whole = await self._whole_request(chunk, reader)
                             if whole:
-                                if not self._tamper(chunk, conn):
+                                if not self._tamper(chunk, conn, send):
                                     return   # held back: the sender's connection is gone
-                                await writer.drain()
                                 continue
                 else:
                     conn.client_spoke_last = False
@@ -186,10 +216,7 @@ class FaultProxy:
                         self.dropped_replies += 1
                         writer.transport.abort()
                         return
-                writer.write(chunk)
-                await writer.drain()
-        with suppress(OSError):
-            writer.write_eof()
+                send(chunk)
 
     def _is_reply(self, conn: _Connection) -> bool:
         """Whether server bytes now are the answer to a request the drop applies to."""
@@ -197,12 +224,12 @@ class FaultProxy:
             return conn.turns >= 3
         return conn.request.startswith(self.drop_request)
 
-    def _tamper(self, request: bytes, conn: _Connection) -> bool:
+    def _tamper(self, request: bytes, conn: _Connection, send) -> bool:
         """Duplicate or hold back one whole request; False if the sender's connection was dropped."""
         self.drop_budget -= 1
         if self.mode == "duplicate":
             self.duplicated_requests += 1
-            conn.upstream.write(request)
+            send(request)   # behind whatever this direction still has on its way
             self._spawn(self._deliver(request))
             return True
         self.reordered_requests += 1

@@ -83,3 +83,19 @@ async def test_drop_reply_over_tls_loses_an_answer_the_server_committed(aiohttp_
             proxy.set_mode("duplicate")
     finally:
         proxy.stop()
+
+
+async def test_delay_is_a_one_way_latency_paid_once_per_direction_not_per_chunk(plain: Any) -> None:
+    # A 900 KiB body is 14+ reads of 64 KiB: the old per-chunk sleep made it pay the delay each time
+    # (>= 14 s at 1 s). A real link pays the latency once each way (~2 s), whatever the size.
+    proxy, heard = plain
+    proxy.set_mode("delay", delay_s=1.0)
+    body = bytes(range(256)) * 3600
+    async with httpx.AsyncClient(base_url=proxy.url, timeout=60) as client:
+        started = time.monotonic()
+        answer = await client.post("/v1/journal:batch", content=body)
+        took = time.monotonic() - started
+    assert answer.json() == {"ok": True}
+    assert heard == [body]                     # every byte, in order
+    assert took >= 2.0                         # the latency is really applied, both ways
+    assert took < 8.0, f"{took:.1f} s: the delay was paid per chunk"

@@ -46,7 +46,8 @@ export async function call(path, { method = "GET", token, body, etag } = {}) {
 
 /** Clock offset (ms) of this device from the gateway, from one request's round trip. */
 export function clockOffset(serverTime, [sent, received]) {
-  return Math.round(Date.parse(serverTime) - (sent + received) / 2);
+  // `|| 0`: Math.round of a small negative gives -0, which is not an integer to the contract's readers.
+  return Math.round(Date.parse(serverTime) - (sent + received) / 2) || 0;
 }
 
 /** What to tell a cashier about a failure: plain words, never a raw server string or exception. */

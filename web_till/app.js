@@ -1,19 +1,29 @@
 // The till's bootstrap and actions: one tab per device, the journal, the sync loop, the screens.
 import { ApiError, Unreachable, call, clockOffset, sayWhy } from "./api.js";
-import { addProduct, changeQty, newCart } from "./cart.js";
+import * as carts from "./cart.js";
 import { saleDocument } from "./document.js";
+import { ctx } from "./context.js";
+import * as day from "./day.js";
+import { dayActions, dayScreens } from "./day.js";
 import { h } from "./dom.js";
+import { LANGUAGES, currentLanguage, otherLanguage, setLanguage, t } from "./i18n.js";
 import { openJournal } from "./journal.js";
-import { parseRupees } from "./money.js";
+import { formatPercent, parsePercent, parseRupees, westernDigits } from "./money.js";
+import { isSold, keepCart, keepParked, keptCart, parkedSales } from "./parked.js";
+import { currentEntry, paymentScreen } from "./payment.js";
 import { pinMatches } from "./pin.js";
+import { listenForScans } from "./scanner.js";
+import { sellingScreen } from "./selling.js";
 import { state, subscribe, update } from "./store.js";
-import { startSync } from "./sync.js";
+import { pendingSold, startSync } from "./sync.js";
+import { leftToPay, settle, splitOff } from "./tenders.js";
 import * as views from "./views.js";
 
 const SCREENS = {
   loading: views.loadingScreen, locked: views.lockedScreen, pairing: views.pairingScreen,
-  signin: views.signInScreen, selling: views.sellingScreen, payment: views.paymentScreen,
-  receipt: views.receiptScreen, insecure: views.insecureScreen, failed: views.failedScreen,
+  signin: views.signInScreen, selling: sellingScreen, payment: paymentScreen,
+  insecure: views.insecureScreen, failed: views.failedScreen,
+  ...dayScreens,
 };
 const MAX_PIN_TRIES = 5;        // offline only; the box keeps its own limits (gateway/cashier_pins.py)
 const PIN_LOCKOUT_MS = 30000;
@@ -28,7 +38,8 @@ const actions = {
   state: () => state,
 
   async pair(code, name) {
-    if (!/^\d{6}$/.test(code)) { update({ notice: "The pairing code has 6 digits." }); return; }
+    code = westernDigits(code);   // typed in Urdu digits too
+    if (!/^\d{6}$/.test(code)) { update({ notice: t("The pairing code has 6 digits.") }); return; }
     // A tablet the box refused keeps its old identity apart (sync.js forgetToken), to ask for it back.
     const previous = state.identity || (await journal.getMeta("previous_identity"));
     try {
@@ -47,24 +58,25 @@ const actions = {
       sync.now();
     } catch (err) {
       update({ notice: err instanceof ApiError && err.status === 401
-        ? "That pairing code is wrong, used or expired. Ask the owner for a new one on the box's admin page."
-        : sayWhy(err) });
+        ? t("That pairing code is wrong, used or expired. Ask the owner for a new one on the box's admin page.")
+        : t(sayWhy(err)) });
     }
   },
 
   async signIn(cashierId, pin) {
+    pin = westernDigits(pin);
     const cashiers = state.catalog ? state.catalog.cashiers : [];
     const cashier = cashiers.length === 1 ? cashiers[0] : cashiers.find((c) => c.cashier_id === cashierId);
-    if (!cashiers.length) { update({ notice: "This shop has no cashiers yet. Ask the owner to add one." }); return; }
-    if (!cashier) { update({ notice: "Choose your name, then type your PIN." }); return; }
+    if (!cashiers.length) { update({ notice: t("This shop has no cashiers yet. Ask the owner to add one.") }); return; }
+    if (!cashier) { update({ notice: t("Choose your name, then type your PIN.") }); return; }
     if (Date.now() < pinLockedUntil) { update({ notice: tooManyPins((pinLockedUntil - Date.now()) / 1000) }); return; }
     let right;
     try {
       right = await pinOnBox(cashier, pin);
       if (right === null && cashier.pin_on_box_only) {
         // An old, short PIN: its hash is not on this tablet (a stolen tablet must not give it away).
-        update({ notice: "Your PIN can only be checked by the shop box, which this tablet cannot reach. " +
-          "Ask the owner for a new PIN (6 digits or more) so you can sign in without the box." });
+        update({ notice: t("Your PIN can only be checked by the shop box, which this tablet cannot reach. " +
+          "Ask the owner for a new PIN (6 digits or more) so you can sign in without the box.") });
         return;
       }
       if (right === null) right = await pinMatches(cashier, pin);   // the box could not check: this tablet does
@@ -75,59 +87,192 @@ const actions = {
         pinLockedUntil = Date.now() + waitS * 1000;
         update({ notice: tooManyPins(waitS) });
       } else if (err instanceof ApiError) {
-        update({ notice: sayWhy(err) });   // e.g. this tablet was removed from the box
+        update({ notice: t(sayWhy(err)) });   // e.g. this tablet was removed from the box
       } else {
         console.error("PIN check failed", err);
-        update({ notice: "This tablet could not check the PIN. Reload the till; if it keeps happening, tell the owner." });
+        update({ notice: t("This tablet could not check the PIN. Reload the till; if it keeps happening, tell the owner.") });
       }
       return;
     }
     if (!right) {
       pinFailures += 1;
       if (pinFailures >= MAX_PIN_TRIES) { pinFailures = 0; pinLockedUntil = Date.now() + PIN_LOCKOUT_MS; }
-      update({ notice: "Wrong PIN." });
+      update({ notice: t("Wrong PIN.") });
       return;
     }
     pinFailures = 0;
     const signedIn = { cashier_id: cashier.cashier_id, name: cashier.name };
     sessionStorage.setItem("posline-cashier", JSON.stringify(signedIn));
-    update({ cashier: signedIn, notice: "", cart: newCart(crypto.randomUUID()), screen: "selling" });
+    // The cashier's own cart comes back: a sign-out (a tea break) loses nothing.
+    const cart = (await keptCart(signedIn.cashier_id)) || carts.newCart(crypto.randomUUID());
+    update({ cashier: signedIn, notice: "", cart, screen: "selling" });
   },
 
-  signOut() {
+  async signOut() {
+    if (typeof day.beforeSignOut === "function" && !(await day.beforeSignOut())) return;
+    if (state.cashier && state.cart) await keepCart(state.cashier.cashier_id, state.cart);
     sessionStorage.removeItem("posline-cashier");
-    update({ cashier: null, cart: null, screen: "signin" });
+    update({ cashier: null, cart: null, screen: "signin", notice: "" });
   },
 
-  addProduct(product) { update({ cart: addProduct(state.cart, product) }); },
-  changeQty(sku, delta) { update({ cart: changeQty(state.cart, sku, delta) }); },
-  startPayment() { update({ screen: "payment", tender: "cash", received: "", notice: "" }); },
-  setTender(tender) { update({ tender }); },
+  addProduct(product) { setCart(carts.addProduct(state.cart, product)); },
+  addLoose(product, typed) { setCart(carts.addLoose(state.cart, product, typed)); },
+  changeQty(key, delta) { setCart(carts.changeQty(state.cart, key, delta)); },
+  setQty(key, qty) { setCart(carts.setQty(state.cart, key, qty)); },
+  removeLine(key) { setCart(carts.removeLine(state.cart, key)); },
+  clearCart() { setCart(carts.newCart(state.cart.id)); },
+  updatePrices() { setCart(carts.updatePrices(state.cart, state.catalog ? state.catalog.products : [])); },
+
+  /** Products by barcode (or SKU) from a scanner's burst; true when the selling screen took it. */
+  scan(code) {
+    if (state.screen !== "selling" || !state.catalog || !state.cart) return false;
+    const product = state.catalog.products.find((p) => p.barcode === code)
+      || state.catalog.products.find((p) => p.sku === code);
+    if (!product) { update({ notice: t("No product has the barcode {code}.", { code }) }); return true; }
+    if (carts.isLoose(product)) {
+      update({ notice: t("{name} is sold loose: tap it and type the weight.", { name: (currentLanguage() === "ur" && product.name_ur) || product.name }) });
+      return true;
+    }
+    actions.addProduct(product);
+    return true;
+  },
+
+  /** The signed-in cashier's discount limit, in basis points of the price (0: none). */
+  discountLimitBp() {
+    const me = state.catalog && state.cashier
+      && state.catalog.cashiers.find((c) => c.cashier_id === state.cashier.cashier_id);
+    return (me && me.max_discount_bp) || 0;
+  },
+
+  /** A discount on one line (`key`) or the whole cart (null): "10%", "50", or "" to take it off. */
+  applyDiscount(key, typed) {
+    const text = String(typed).trim();
+    const bp = parsePercent(text);
+    const paisa = bp === null && text ? parseRupees(text) : null;
+    if (text && bp === null && paisa === null) {
+      update({ notice: t("Type an amount (50) or a percent (10%).") });
+      return false;
+    }
+    const discount = !text || bp === 0 || paisa === 0 ? null : bp !== null ? { bp } : { paisa };
+    const cart = key ? carts.setLineDiscount(state.cart, key, discount) : carts.setCartDiscount(state.cart, discount);
+    const maxBp = actions.discountLimitBp();
+    if (discount && carts.overDiscountLimit(cart, maxBp)) {
+      update({ notice: maxBp === 0 ? t("You may not give discounts: your limit is none. Ask the owner.")
+        : t("That is more than your discount limit of {percent} of the price.", { percent: formatPercent(maxBp) }) });
+      return false;
+    }
+    setCart(cart, { notice: "" });
+    return true;
+  },
+
+  park() {
+    if (!state.cart || state.cart.lines.length === 0) return;
+    const held = { cart: state.cart, at: Date.now(), cashier_name: state.cashier ? state.cashier.name : "" };
+    setParked([...(state.parked || []), held]);
+    setCart(carts.newCart(crypto.randomUUID()), { notice: t("Sale parked. Recall it from Parked sales.") });
+  },
+
+  async recall(cartId) {
+    const list = state.parked || [];
+    const held = list.find((p) => p.cart.id === cartId);
+    if (!held) return;
+    const rest = list.filter((p) => p !== held);
+    if (await isSold(cartId)) { setParked(rest); return; }   // sold already: never a second sale under its id
+    // The cart on the counter is parked in its place, never thrown away.
+    if (state.cart && state.cart.lines.length) {
+      rest.push({ cart: state.cart, at: Date.now(), cashier_name: state.cashier ? state.cashier.name : "" });
+    }
+    setParked(rest);
+    setCart(held.cart, { notice: "" });
+  },
+
+  startPayment() {
+    if (!state.cart || state.cart.lines.length === 0) return;
+    const maxBp = actions.discountLimitBp();
+    if (carts.overDiscountLimit(state.cart, maxBp)) {
+      update({ notice: t("The discounts are more than your limit of {percent}. Change them first.",
+                         { percent: formatPercent(maxBp) }) });
+      return;
+    }
+    // Payments already taken for this cart (a split paid by wallet, then back to add an item, or a reload)
+    // stay taken: asking for the whole total again would charge the customer twice.
+    update({ screen: "payment", tender: "cash", received: "", tenderAmount: "", reference: "", wallet: "jazzcash",
+             splits: state.cart.taken || [], notice: "" });
+  },
+  setTender(tender) { update({ tender, tenderAmount: "", reference: "", notice: "" }); },
+  setWallet(wallet) { update({ wallet }); },
   setReceived(received) { update({ received }); },
-  backToCart() { update({ screen: "selling" }); },
+  setTenderAmount(tenderAmount) { update({ tenderAmount }); },
+  setReference(reference) { update({ reference }); },
+  leftToPay() { return leftToPay(carts.cartTotals(state.cart).total, state.splits || []); },
+
+  /** Take what the current tender pays and leave the rest for another one. */
+  splitTender() {
+    const { total } = carts.cartTotals(state.cart);
+    const taken = splitOff(total, state.splits || [], currentEntry(state), state.link === "online");
+    if (taken.problem) { update({ notice: t(taken.problem) }); return; }
+    const splits = [...(state.splits || []), taken.payment];
+    setCart({ ...state.cart, taken: splits }, { splits, received: "", tenderAmount: "", reference: "" });
+  },
+  removeSplit(i) {
+    const splits = (state.splits || []).filter((_, j) => j !== i);
+    setCart({ ...state.cart, taken: splits }, { splits });
+  },
+  backToCart() { update({ screen: "selling", notice: "" }); },
 
   async completeSale() {
-    // The journal write is the whole checkout: no network on this path.
+    if (state.screen !== "payment") return;
+    // The journal write is the whole checkout: no network, no hashing, no counting on this path.
+    const { total } = carts.cartTotals(state.cart);
+    const settled = settle(total, state.splits || [], currentEntry(state), state.link === "online");
+    if (!settled) { update({ notice: t("The sale is not paid in full yet.") }); return; }
     let completed;
     try {
       const doc = saleDocument({
-        cart: state.cart, identity: state.identity, cashierId: state.cashier.cashier_id, tender: state.tender,
-        received: parseRupees(state.received), now: new Date(), clockOffsetMs: state.clockOffsetMs,
+        cart: state.cart, identity: state.identity, cashierId: state.cashier.cashier_id, settled,
+        shiftId: state.shift ? state.shift.id : null, now: new Date(), clockOffsetMs: state.clockOffsetMs,
       });
       completed = await journal.complete(doc);
     } catch (err) {
       // Not saved means not sold: the cart stays as it was, and the cashier is told why in words.
       console.error("sale not saved", err);
-      update({ notice: `The sale was NOT saved. ${sayWhy(err)}` });
+      update({ notice: t("The sale was NOT saved. {why}", { why: t(sayWhy(err)) }) });
       return;
     }
-    update({ receipt: completed, screen: "receipt", notice: "", unsynced: await journal.countUnsynced() });
-    sync.now();
+    const cart = carts.newCart(crypto.randomUUID());
+    update({ receipt: completed, screen: "receipt", notice: "", cart, splits: [] });
+    // After the receipt is on screen: the kept cart, the counts, the stock and the push.
+    setTimeout(async () => {
+      keepCart(state.cashier && state.cashier.cashier_id, cart);
+      update({ unsynced: await journal.countUnsynced(), soldHere: await pendingSold(journal) });
+      sync.now();
+    }, 0);
   },
 
-  newSale() { update({ cart: newCart(crypto.randomUUID()), receipt: null, screen: "selling" }); },
-  syncNow() { sync.now(); },
+  newSale() {
+    update({ cart: state.cart || carts.newCart(crypto.randomUUID()), receipt: null, screen: "selling" });
+  },
+  syncNow() { return sync.now(); },
+
+  /** This tablet's language ("en" or "ur"), kept in its journal; the open screen is drawn again in it. */
+  async switchLanguage(code) {
+    setLanguage(code);
+    redrawScreen();
+    if (journal) await journal.setMeta("language", currentLanguage());
+  },
+  ...dayActions,
 };
+
+/** The open cart changed: show it, and keep it for a reload or a sign-out. */
+function setCart(cart, extra = {}) {
+  update({ cart, notice: "", ...extra });
+  if (state.cashier) keepCart(state.cashier.cashier_id, cart);
+}
+
+function setParked(parked) {
+  update({ parked });
+  keepParked(parked);
+}
 
 /**
  * The box's verdict on a PIN: true or false, or null when the box could not check (no answer, or a 5xx:
@@ -147,12 +292,33 @@ async function pinOnBox(cashier, pin) {
 }
 
 function tooManyPins(waitS) {
-  return `Too many wrong PINs. Try again in ${Math.max(1, Math.ceil(waitS))} seconds.`;
+  return t("Too many wrong PINs. Try again in {n} seconds.", { n: Math.max(1, Math.ceil(waitS)) });
 }
 
 // --- rendering ------------------------------------------------------------------
 
 let shown = { screen: null, view: null };
+
+/**
+ * Build the open screen again (after a language switch), keeping what was typed in its fields and
+ * where the focus was: the cart, the tender and the amounts live in the store and come back anyway.
+ */
+function redrawScreen() {
+  const main = document.getElementById("main");
+  const typed = [...main.querySelectorAll("input[id]")].filter((i) => i.value).map((i) => [i.id, i.value]);
+  const focused = document.activeElement && main.contains(document.activeElement) ? document.activeElement.id : "";
+  shown = { screen: null, view: null };
+  render(state);
+  for (const [id, value] of typed) {
+    const input = document.getElementById(id);
+    if (input && main.contains(input) && !input.value) {
+      input.value = value;
+      input.dispatchEvent(new Event("input", { bubbles: true }));   // e.g. the search filters the grid again
+    }
+  }
+  const again = focused && document.getElementById(focused);
+  if (again) again.focus({ preventScroll: true });
+}
 
 function render(s) {
   const main = document.getElementById("main");
@@ -175,9 +341,47 @@ function render(s) {
   clock.textContent = skew;
   const full = document.getElementById("box-warning");
   full.hidden = s.link !== "box_full";
-  full.textContent = full.hidden ? "" : views.BOX_FULL_WARNING;
+  full.textContent = full.hidden ? "" : t(views.BOX_FULL_WARNING);
   const signOut = document.getElementById("sign-out");   // absent on screens shown before start-up
-  if (signOut) signOut.hidden = !s.cashier || s.screen === "locked";
+  if (signOut) {
+    signOut.hidden = !s.cashier || s.screen === "locked";
+    signOut.textContent = t("Sign out");
+  }
+  // The switch is named in the language it offers: "اردو" on an English till, "English" on an Urdu one.
+  const language = document.getElementById("language");
+  if (language) {
+    const other = otherLanguage();
+    language.textContent = LANGUAGES[other].name;
+    language.lang = other;
+    language.hidden = s.screen === "locked";
+  }
+  // The second tab has no journal and no sync loop: a Sync now there would do nothing.
+  const syncNow = document.getElementById("sync-now");
+  if (syncNow) {
+    syncNow.hidden = s.screen === "locked";
+    syncNow.textContent = t("Sync now");
+  }
+}
+
+// --- keyboard shortcuts (named in each button's title) -----------------------------------
+
+function shortcut(event) {
+  const screen = state.screen;
+  const press = (selector) => {
+    const button = document.querySelector(selector);
+    if (button && !button.disabled && !button.hidden) button.click();
+  };
+  let done = true;
+  if (event.key === "F2" && screen === "selling") press("button.pay");
+  else if (event.key === "F4" && screen === "payment") actions.setTender("cash");
+  else if ((event.key === "F9" || (event.key === "Enter" && event.ctrlKey)) && screen === "payment") {
+    if (settle(carts.cartTotals(state.cart).total, state.splits || [], currentEntry(state), state.link === "online")) {
+      actions.completeSale();
+    }
+  } else if (event.key === "Escape" && screen === "payment") actions.backToCart();
+  else if (event.key === "F8" && screen === "receipt") actions.newSale();
+  else done = false;
+  if (done) event.preventDefault();
 }
 
 // --- start-up ---------------------------------------------------------------------
@@ -216,30 +420,41 @@ async function start() {
     return;
   }
   document.getElementById("header-actions").append(
-    h("button", { id: "sync-now", class: "small", onclick: () => actions.syncNow() }, "Sync now"),
-    h("button", { id: "sign-out", class: "small", hidden: true, onclick: () => actions.signOut() }, "Sign out"));
+    h("button", { id: "sync-now", class: "small", hidden: true, onclick: () => actions.syncNow() }, t("Sync now")),
+    h("button", { id: "sign-out", class: "small", hidden: true, onclick: () => actions.signOut() }, t("Sign out")),
+    h("button", { id: "language", class: "small", hidden: true,
+                  onclick: () => actions.switchLanguage(otherLanguage()) }));
   subscribe(render);
   render(state);
+  listenForScans((code) => actions.scan(code));
+  window.addEventListener("keydown", shortcut);
   registerServiceWorker().catch((err) => console.warn("no offline shell yet", err));   // only offline reloads need it
   if (!(await holdTabLock())) { update({ screen: "locked" }); return; }
-  journal = await openJournal();
+  journal = ctx.journal = await openJournal();
+  // The tablet's language, before the first real screen is drawn in it.
+  setLanguage((await journal.getMeta("language")) || "en");
   const identity = await journal.getMeta("identity");
   const stored = await journal.getCatalog();
   const cashier = JSON.parse(sessionStorage.getItem("posline-cashier") || "null");
+  const selling = Boolean(identity && stored && cashier);
   update({
     identity: identity || null,
     catalog: stored ? stored.catalog : null,
     clockOffsetMs: (await journal.getMeta("clock_offset_ms")) ?? null,
     unsynced: await journal.countUnsynced(),
+    stock: (await journal.getMeta("stock")) || null,
+    soldHere: await pendingSold(journal),
+    parked: await parkedSales(),
     cashier: identity && stored ? cashier : null,
-    cart: identity && stored && cashier ? newCart(crypto.randomUUID()) : null,
-    screen: !identity ? "pairing" : stored && cashier ? "selling" : "signin",
+    // A reload (or a power cut) brings the open cart back as it was.
+    cart: selling ? (await keptCart(cashier.cashier_id)) || carts.newCart(crypto.randomUUID()) : null,
+    screen: !identity ? "pairing" : selling ? "selling" : "signin",
   });
-  sync = startSync(journal);
+  sync = ctx.sync = startSync(journal);
 }
 
 start().catch((err) => {
   console.error("the till could not start", err);
-  update({ screen: "failed", notice: sayWhy(err) });
+  update({ screen: "failed", notice: t(sayWhy(err)) });
   render(state);   // start() may have failed before it subscribed render to the store
 });

@@ -1,5 +1,8 @@
 // Documents as the till makes them; mirrors the models in cloud_api/contract.py. Pure.
-import { cartTotals, pricedLines } from "./cart.js";
+import { cartDiscount, cartTotals, pricedLines } from "./cart.js";
+
+/** A receipt number as printed and scanned (cloud_api/contract.py USIN_PATTERN). */
+export const USIN = /^T[1-9][0-9]{0,3}-[0-9]{6,}$/;
 
 /** The USIN printed on a receipt. */
 export function receiptNumber(deviceCode, seq) {
@@ -16,21 +19,19 @@ export function isoWithOffset(date) {
     `${pad(date.getMinutes())}:${pad(date.getSeconds())}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
-/** How a tender settles a total: cash may exceed it (change given), other tenders pay it exactly. */
-export function settle(total, tender, received) {
-  if (tender === "cash") {
-    if (received === null || received < total) return null;
-    return { payments: [{ tender, amount: received }], change: received - total };
+/**
+ * A sale document without seq and hash (the journal gives the seq at completion). `settled` is
+ * tenders.js settle()'s answer: { payments, change }.
+ */
+export function saleDocument({ cart, identity, cashierId, settled, shiftId, now, clockOffsetMs }) {
+  const { total, tax, discount } = cartTotals(cart);
+  const paid = settled ? settled.payments.reduce((sum, p) => sum + p.amount, 0) : 0;
+  if (!settled || cart.lines.length === 0 || paid - settled.change !== total) {
+    throw new Error("the sale is not paid in full");
   }
-  return { payments: [{ tender, amount: total }], change: 0 };
-}
-
-/** A sale document without seq and hash (the journal gives the seq at completion). */
-export function saleDocument({ cart, identity, cashierId, tender, received, now, clockOffsetMs }) {
-  const { total, tax } = cartTotals(cart);
-  const settled = settle(total, tender, received);
-  if (!settled || cart.lines.length === 0) throw new Error("the sale is not paid in full");
-  return {
+  const cash = settled.payments.filter((p) => p.tender === "cash").reduce((sum, p) => sum + p.amount, 0);
+  if (settled.change > cash) throw new Error("change is only ever given from cash");
+  const doc = {
     id: cart.id,
     kind: "sale",
     device_id: identity.device_id,
@@ -44,4 +45,8 @@ export function saleDocument({ cart, identity, cashierId, tender, received, now,
     tax,
     change: settled.change,
   };
+  if (discount) doc.discount = discount;
+  if (cart.discount && cart.discount.bp !== undefined && cartDiscount(cart)) doc.cart_discount_bp = cart.discount.bp;
+  if (shiftId) doc.shift_id = shiftId;
+  return doc;
 }

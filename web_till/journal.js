@@ -1,8 +1,10 @@
 // The tablet's IndexedDB: the journal of documents, the catalog, device identity, dead letters.
 // A document's life here: pending -> at_gateway -> in_cloud (or dead, kept in dead_letter).
 
+import { canonicalJson } from "./canonical.js";
+
 const DB_NAME = "posline";
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -34,12 +36,25 @@ export function openJournal() {
           db.createObjectStore("meta", { keyPath: "key" });
           db.createObjectStore("dead_letter", { keyPath: "pk", autoIncrement: true });
         }
+        // falls through
+        case 1: {
+          // The counter's day reads the journal by kind (sales list, shifts) and finds a sale's returns.
+          const documents = req.transaction.objectStore("documents");
+          documents.createIndex("kind", "document.kind");
+          documents.createIndex("original_id", "document.original_id");
+        }
       }
     };
     req.onsuccess = () => resolve(new Journal(req.result));
     req.onerror = () => reject(req.error);
     req.onblocked = () => reject(new Error("the till's database is held open by an older tab"));
   });
+}
+
+/** Whether two completions are the same document (its time aside: a double tap reads the clock twice). */
+function sameContent(a, b) {
+  const body = ({ created_at: _at, seq: _seq, hash: _hash, ...rest }) => canonicalJson(rest);
+  return body(a) === body(b);
 }
 
 export class Journal {
@@ -69,7 +84,10 @@ export class Journal {
     const existing = await request(documents.get(document.id));
     if (existing) {
       await finished(tx);
-      return existing.document;
+      // The same document tapped twice is the first one; a different one under a used id is never
+      // "done" (its customer would get the old receipt and nothing would be recorded).
+      if (sameContent(existing.document, document)) return existing.document;
+      throw new Error("this sale's id was already used by another document");
     }
     const last = await request(meta.get("seq"));
     const seq = (last ? last.value : 0) + 1;
@@ -93,6 +111,11 @@ export class Journal {
     return pending + atGateway;
   }
 
+  /** How many documents are in one state (e.g. "pending": not yet at the shop box). */
+  async countState(state) {
+    return request(this.db.transaction("documents").objectStore("documents").index("state").count(state));
+  }
+
   /** Move documents to a new state; `reason` sends them to the dead letter store too. */
   async setState(ids, state, reasons = {}) {
     if (ids.length === 0) return;
@@ -108,6 +131,29 @@ export class Journal {
       }
     }
     await finished(tx);
+  }
+
+  /** One document by id, with its state ({id, seq, state, document}), or undefined. */
+  async get(id) {
+    return request(this.db.transaction("documents").objectStore("documents").get(id));
+  }
+
+  /** This tablet's document with this seq (its receipt number), or undefined. */
+  async bySeq(seq) {
+    return request(this.db.transaction("documents").objectStore("documents").index("seq").get(seq));
+  }
+
+  /** Rows of these kinds, oldest first (by seq). */
+  async byKinds(kinds) {
+    const index = this.db.transaction("documents").objectStore("documents").index("kind");
+    const found = await Promise.all(kinds.map((kind) => request(index.getAll(kind))));
+    return found.flat().sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The refunds this tablet made of one sale. */
+  async refundsOf(originalId) {
+    const index = this.db.transaction("documents").objectStore("documents").index("original_id");
+    return (await request(index.getAll(originalId))).sort((a, b) => a.seq - b.seq);
   }
 
   async getCatalog() {

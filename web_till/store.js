@@ -5,9 +5,17 @@ export const state = {
   identity: null,          // {device_id, device_code, token, shop_name}
   catalog: null,           // {products, cashiers, ...}
   cashier: null,           // {cashier_id, name}
-  cart: null,
-  tender: "cash",
-  received: "",
+  cart: null,              // the open cart (cart.js), kept per cashier in the journal's meta
+  parked: [],              // parked sales on this tablet: [{cart, at, cashier_name}]
+  tender: "cash",          // the tender being taken on the payment screen
+  received: "",            // cash typed, as typed
+  tenderAmount: "",        // card / wallet amount typed ("" = what is left)
+  reference: "",           // card approval code / wallet transaction id
+  wallet: "jazzcash",
+  splits: [],              // payments already taken for this sale (Split)
+  stock: null,             // the box's on-hand per SKU, or null when the box has none
+  soldHere: {},            // per SKU, what this tablet sold that the box has not yet seen
+  shift: null,             // the open shift (day.js)
   receipt: null,           // the last completed document
   link: "unknown",         // online | cloud_offline | offline | unknown
   unsynced: 0,

@@ -14,16 +14,21 @@ export function startSync(journal) {
   let running = false;
   let again = false;
   let failures = 0;
+  let waiting = [];    // now()'s callers, answered when the next cycle to start has finished
+  let answering = [];
 
   async function cycle() {
     if (running) { again = true; return; }
     running = true;
+    answering = waiting;
+    waiting = [];
     try {
       const token = state.identity && state.identity.token;
       if (token) {
         await push(journal, token);
         await learnAcks(journal, token);
         await pullCatalog(journal, token);
+        await pullStock(journal, token);
       }
       const status = await call("status", { token });   // an unpaired till still learns its link
       failures = 0;
@@ -47,9 +52,14 @@ export function startSync(journal) {
       }
     } finally {
       running = false;
-      update({ unsynced: await journal.countUnsynced() });
-      schedule(again ? 0 : nextDelay());
-      again = false;
+      try {
+        update({ unsynced: await journal.countUnsynced(), soldHere: await pendingSold(journal) });
+      } finally {
+        schedule(again || waiting.length ? 0 : nextDelay());
+        again = false;
+        for (const resolve of answering) resolve({ link: state.link, unsynced: state.unsynced });
+        answering = [];
+      }
     }
   }
 
@@ -69,7 +79,28 @@ export function startSync(journal) {
   // The browser's online event is only a hint to try now; the requests decide.
   window.addEventListener("online", () => schedule(0));
   schedule(0);
-  return { now: () => { failures = 0; schedule(0); } };
+  return {
+    /** Sync at once; settles ({ link, unsynced }) when the next full cycle has finished, never rejects. */
+    now() {
+      failures = 0;
+      const done = new Promise((resolve) => waiting.push(resolve));
+      if (!running) schedule(0);
+      else again = true;
+      return done;
+    },
+  };
+}
+
+/** What this tablet sold that the box does not know of yet (pending sales), per SKU: the box's stock less this. */
+export async function pendingSold(journal) {
+  const sold = {};
+  for (const row of await journal.byState("pending", 100000)) {
+    // Sold here and not yet at the box: off the shelf; returned here: back on it (negative).
+    const sign = { sale: 1, refund: -1 }[row.document.kind];
+    if (!sign) continue;
+    for (const line of row.document.lines) sold[line.sku] = (sold[line.sku] || 0) + sign * line.qty;
+  }
+  return sold;
 }
 
 /** Set the token aside; keep device_id, device_code and the old token (as previous_identity) so pairing
@@ -130,4 +161,23 @@ async function pullCatalog(journal, token) {
   if (answer.status === 304) return;
   await journal.putCatalog(answer.etag, answer.json);
   update({ catalog: answer.json });
+}
+
+let stockEtag = null;
+
+/** The box's on-hand per SKU (GET /api/v1/stock); an older box without it answers 404: no stock shown. */
+async function pullStock(journal, token) {
+  let answer;
+  try {
+    answer = await call("stock", { token, etag: stockEtag });
+  } catch (err) {
+    // Stock is a help to the cashier, never a reason to call the shop offline.
+    if (err instanceof ApiError && err.status !== 401) return;
+    throw err;
+  }
+  if (answer.status === 304) return;
+  stockEtag = answer.etag;
+  const stock = (answer.json && answer.json.stock) || {};
+  await journal.setMeta("stock", stock);
+  update({ stock });
 }

@@ -123,3 +123,10 @@ def bearer_token(request: web.Request) -> str:
     if scheme.lower() != "bearer" or not token:
         raise Unauthorised("missing bearer token")
     return token.strip()
+
+
+def json_with_etag(request: web.Request, etag: str, body: str) -> web.Response:
+    """A JSON body under its ETag, or 304 when the caller already holds that version (If-None-Match)."""
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag})
+    return web.Response(text=body, content_type="application/json", headers={"ETag": etag})

@@ -7,11 +7,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from cloud_api import schema
 from cloud_api.contract import business_date, clock_skew_ms, describe_skew, true_time
 from cloud_api.database import create_engine
 from tests.cloud.test_ingest import new_shop, post_batch
-from tests.conftest import make_sale
+from tests.conftest import cloud_at_revision, make_sale
 
 KARACHI = timezone(timedelta(hours=5))
 DAY_MS = 86_400_000
@@ -105,15 +104,7 @@ async def test_a_clock_put_right_clears_the_flag(cloud_client, cloud_db_url):
 async def test_migration_0002_upgrades_a_cloud_made_by_the_previous_version(cloud_db_url):
     """A cloud database at 0001 with a device in it gains clock_skew_ms and keeps its rows (both backends)."""
     from cloud_api.database import migrate
-    engine = create_engine(cloud_db_url)
-    async with engine.begin() as conn:   # the fixture made it at head: start again from the previous version
-        tables = ", ".join(["alembic_version"] + [t.name for t in reversed(schema.metadata.sorted_tables)])
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text(f"DROP TABLE IF EXISTS {tables} CASCADE"))
-        else:
-            for table in tables.split(", "):
-                await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    await migrate(engine, "0001")
+    engine = await cloud_at_revision(cloud_db_url, "0001")
     async with engine.begin() as conn:
         await conn.execute(text("INSERT INTO devices (shop_id, device_id, device_code, first_seen_at, "
                                 "last_heard_at, contiguous_seq, max_seq) VALUES ('s', 'd', 'T1', 'x', 'x', 4, 4)"))
@@ -122,4 +113,4 @@ async def test_migration_0002_upgrades_a_cloud_made_by_the_previous_version(clou
         row = (await conn.execute(text("SELECT device_code, max_seq, clock_skew_ms FROM devices"))).one()
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
     await engine.dispose()
-    assert tuple(row) == ("T1", 4, None) and version == "0002"
+    assert tuple(row) == ("T1", 4, None) and version >= "0002"   # 0002, and any revision after it

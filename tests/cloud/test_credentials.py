@@ -36,7 +36,8 @@ async def test_new_pins_are_hashed_at_the_full_cost(cloud_client: Any, cloud_db_
     for cashier_id, pin in (("c1", "135790"), ("c2", "000000000042")):
         response = await cloud_client.put(f"/v1/shops/{shop['shop_id']}/cashiers/{cashier_id}", headers=shop["owner"],
                                           json={"name": cashier_id, "pin": pin})
-        assert response.status == 200 and await response.json() == {"cashier_id": cashier_id, "name": cashier_id}
+        assert response.status == 200 and await response.json() == {"cashier_id": cashier_id, "name": cashier_id,
+                                                                "max_discount_bp": 0, "can_refund": True}
     catalog = await (await cloud_client.get("/v1/catalog", headers=shop["gateway"])).json()
     by_id = {c["cashier_id"]: c for c in catalog["cashiers"]}
     assert {c["pin_iterations"] for c in by_id.values()} == {credentials.PIN_ITERATIONS}

@@ -91,6 +91,12 @@ class ShopRig:
         response.raise_for_status()
         return response.json()
 
+    def owner_put(self, path: str, body: dict[str, Any]) -> Any:
+        response = httpx.put(f"{self.cloud.url}/v1/shops/{self.shop['shop_id']}/{path}", json=body,
+                             headers={"Authorization": f"Bearer {self.shop['owner_token']}"}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
     def cloud_documents(self, kind: str = "sale") -> list[dict[str, Any]]:
         documents, after = [], 0
         while True:

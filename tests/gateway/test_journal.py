@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+from cloud_api import demo_shop
 from gateway import journal
 from gateway.cli import _status
 from gateway.store import Store
@@ -68,7 +69,7 @@ async def test_catalog_reaches_tills_with_etags(gateway, provisioned):
 
     response = await wait_for(catalog)
     body = await response.json()
-    assert len(body["products"]) == 12 and body["cashiers"][0]["name"] == "Ayesha"
+    assert len(body["products"]) == len(demo_shop.PRODUCTS) and body["cashiers"][0]["name"] == "Ayesha"
     again = await gateway.get("/api/v1/catalog", headers={**till["headers"], "If-None-Match": response.headers["ETag"]})
     assert again.status == 304
 

@@ -55,13 +55,13 @@ async def _until(condition: Any, deadline_s: float = 60.0) -> None:
 
 def _cloud_bug_on(doc_id: str, monkeypatch: Any) -> None:
     """The cloud's own code fails on one document: the whole batch answers 500."""
-    project = cloud_api.ingest._project
+    project = cloud_api.ingest.project   # the projection ingest calls (cloud_api/projections.py)
 
     async def failing(conn: Any, shop_id: str, document: Any, day: str, now: str) -> None:
         if document.id == doc_id:
             raise RuntimeError("a cloud bug this document alone triggers")
         await project(conn, shop_id, document, day, now)
-    monkeypatch.setattr(cloud_api.ingest, "_project", failing)
+    monkeypatch.setattr(cloud_api.ingest, "project", failing)
 
 
 @pytest.mark.parametrize("poison", ["cloud answers 500", "cloud answers 400"])

@@ -1,0 +1,57 @@
+"""Z-reports: each shift worked out again from its documents, beside what the till counted and expected."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from . import schema
+from .reports import counter_figures
+
+
+def expected_cash(opening_float: int, figures: dict[str, Any]) -> int:
+    """float + cash taken - change - cash refunded + paid in - paid out.
+
+    by_tender's cash is already net of change and of cash refunds (cloud_api/projections.py).
+    """
+    return opening_float + figures["by_tender"].get("cash", 0) + figures["paid_in"] - figures["paid_out"]
+
+
+async def shift_reports(conn: AsyncConnection, shop_id: str, day: date) -> dict[str, Any]:
+    """The shifts opened on `day` (a business day), and those opened before it that are still open."""
+    s = schema.shifts.c
+    rows = (await conn.execute(select(schema.shifts).where(s.shop_id == shop_id, or_(
+        s.business_date == day.isoformat(),
+        and_(s.close_document_id.is_(None), s.business_date < day.isoformat()))))).all()
+    rows = sorted(rows, key=lambda r: (r.opened_at or r.closed_at or "", r.device_code, r.shift_id))
+    return {"date": day.isoformat(), "shifts": [await _z_report(conn, shop_id, row) for row in rows]}
+
+
+async def _z_report(conn: AsyncConnection, shop_id: str, shift: Any) -> dict[str, Any]:
+    figures = await counter_figures(conn, shop_id, shift_id=shift.shift_id)
+    expected = expected_cash(shift.opening_float or 0, figures)
+    closed = shift.close_document_id is not None
+    return {
+        "shift_id": shift.shift_id,
+        "device_code": shift.device_code,
+        "business_date": shift.business_date,
+        "open_receipt": shift.open_receipt,
+        "opened_at": shift.opened_at,
+        "opened_by": shift.opened_by,
+        "opening_float": shift.opening_float,    # None while the opening has not arrived
+        "closed": closed,
+        "close_receipt": shift.close_receipt,
+        "closed_at": shift.closed_at,
+        "closed_by": shift.closed_by,
+        **figures,
+        "expected_cash": expected,
+        "counted_cash": shift.counted_cash,
+        "over_short": shift.counted_cash - expected if closed else None,
+        "till_expected_cash": shift.expected_cash,
+        # The till and the cloud worked the drawer out differently: a document one of them lacks.
+        "disagrees": shift.expected_cash is not None and shift.expected_cash != expected,
+        "confirmed": {k: v for k, v in (("card", shift.confirmed_card), ("wallet", shift.confirmed_wallet))
+                      if v is not None},
+    }

@@ -1,0 +1,61 @@
+"""A tablet whose journal was made by an older till keeps every document when the till upgrades it."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+# The journal as version 1 of the till made it (web_till/journal.js, case 0), holding one sale.
+MAKE_V1 = """(row) => new Promise((resolve, reject) => {
+    const open = indexedDB.open("posline", 1);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      const documents = db.createObjectStore("documents", { keyPath: "id" });
+      documents.createIndex("state", "state");
+      documents.createIndex("seq", "seq", { unique: true });
+      db.createObjectStore("catalog", { keyPath: "key" });
+      db.createObjectStore("meta", { keyPath: "key" });
+      db.createObjectStore("dead_letter", { keyPath: "pk", autoIncrement: true });
+    };
+    open.onsuccess = () => {
+      const tx = open.result.transaction(["documents", "meta"], "readwrite");
+      tx.objectStore("documents").put(row);
+      tx.objectStore("meta").put({ key: "seq", value: row.seq });
+      tx.oncomplete = () => { open.result.close(); resolve(true); };
+      tx.onerror = () => reject(tx.error);
+    };
+    open.onerror = () => reject(open.error);
+})"""
+
+READ = """() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("posline");
+    open.onsuccess = () => {
+      const db = open.result;
+      const store = db.transaction("documents").objectStore("documents");
+      const byKind = store.index("kind").getAll("sale");
+      byKind.onsuccess = () => {
+        resolve({ version: db.version, indexes: [...store.indexNames].sort(), sales: byKind.result });
+        db.close();
+      };
+      byKind.onerror = () => reject(byKind.error);
+    };
+    open.onerror = () => reject(open.error);
+})"""
+
+
+def test_the_upgrade_keeps_old_documents_and_finds_them_by_kind(rig, tablets):
+    tablet = tablets()
+    page = tablet.page
+    # Same origin as the till, but not the till: the box's setup page, so only our v1 journal exists.
+    page.goto(rig.till_url + "setup")
+    sale = {"id": "0b6f0000-0000-4000-8000-000000000001", "kind": "sale", "device_code": "T1", "seq": 7,
+            "created_at": "2026-11-20T10:00:00+05:00", "lines": [], "payments": [], "total": 0, "tax": 0, "change": 0}
+    page.evaluate(MAKE_V1, {"id": sale["id"], "seq": 7, "state": "in_cloud", "document": sale, "completed_at": 1})
+
+    tablet.open()   # the till opens its journal: version 2 adds the indexes, in place
+    tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
+    after = page.evaluate(READ)
+    assert after["version"] >= 2
+    assert {"kind", "original_id", "seq", "state"} <= set(after["indexes"])
+    assert [row["document"] for row in after["sales"]] == [sale]
+    assert after["sales"][0]["state"] == "in_cloud"

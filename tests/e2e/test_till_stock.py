@@ -1,0 +1,48 @@
+"""Stock on the grid (issue 7, item 7, the till's side): "N left" from the box, less this tablet's sales the
+box has not seen yet, and a low-stock mark; it never blocks a sale. The second tab shows no Sync now."""
+from __future__ import annotations
+
+import httpx
+
+from cloud_api.demo_shop import PRODUCTS
+
+pytestmark = __import__("pytest").mark.e2e
+COKE = next({"name": name, "price": price, "gst_bp": 1800, "barcode": barcode, "category": category}
+            for sku, name, price, barcode, category in PRODUCTS if sku == "COKE-1500")
+
+
+def receive(rig, sku: str, qty: int) -> None:
+    response = httpx.post(f"{rig.cloud.url}/v1/shops/{rig.shop['shop_id']}/stock-movements",
+                          json={"sku": sku, "qty": qty, "reason": "received"},
+                          headers={"Authorization": f"Bearer {rig.shop['owner_token']}"}, timeout=10)
+    assert response.status_code in (200, 201), response.text
+
+
+def test_the_grid_shows_what_is_left_and_marks_low_stock_without_blocking_a_sale(rig, tablets):
+    rig.owner_put("products/COKE-1500", {**COKE, "low_stock_at": 2})
+    receive(rig, "COKE-1500", 4)
+    tablet = tablets().open_and_pair()
+    page = tablet.page
+    tile = page.get_by_role("button", name="Coca-Cola 1.5L", exact=True)
+    tablet.expect(tile).to_contain_text("4 left", timeout=30000)
+    low = tile.locator(".low")
+    tablet.expect(low).to_be_hidden()
+
+    tablet.context.set_offline(True)   # the box cannot count these yet: the tablet does
+    tablet.wait_status(r"^Offline · ")
+    tablet.sell(["Coca-Cola 1.5L", "Coca-Cola 1.5L"])
+    tablet.expect(tile).to_contain_text("2 left")
+    tablet.expect(low).to_be_visible()
+    for _ in range(3):   # past what is on hand: still sold
+        tablet.sell(["Coca-Cola 1.5L"])
+    tablet.expect(tile).to_contain_text("-1 left")
+
+    tablet.context.set_offline(False)
+    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=60)
+    tablet.expect(tile).to_contain_text("-1 left", timeout=30000)   # the box's count, now with them
+
+    second = tablet.context.new_page()
+    second.goto(rig.till_url)
+    tablet.expect(second.get_by_role("heading", name="POS Line is open in another tab")).to_be_visible()
+    tablet.expect(second.get_by_role("button", name="Sync now")).to_have_count(0)
+    second.close()

@@ -1,0 +1,49 @@
+// The counter's day beyond one sale: sales list, reprints, returns, shifts and cash-up.
+// app.js merges these screens and actions into its own (see SCREENS and actions there).
+import { ctx } from "./context.js";
+import { t } from "./i18n.js";
+import { returnActions, returnScreen } from "./returns.js";
+import { receiptScreen, reprintScreen, salesActions, salesScreen } from "./sales.js";
+import { cashMoveScreen, restoreShift, shiftActions, shiftCloseScreen, shiftOpenScreen, zReportScreen } from "./shift.js";
+import { state, subscribe, update } from "./store.js";
+import { confirmUnsynced } from "./unsynced.js";
+
+export const dayScreens = {
+  receipt: receiptScreen, reprint: reprintScreen, sales: salesScreen, return: returnScreen,
+  "shift-open": shiftOpenScreen, "cash-move": cashMoveScreen, "shift-close": shiftCloseScreen, "z-report": zReportScreen,
+};
+
+export const dayActions = { ...salesActions, ...returnActions, ...shiftActions };
+
+// Buttons this module adds to the selling screen's toolbar: [{ label, onclick }]. Read when the
+// selling screen is drawn; every shift action passes through a screen of its own and back.
+export function dayToolbar() {
+  const buttons = [{ label: t("Sales"), onclick: () => dayActions.openSales() }];
+  if (state.shift) {
+    buttons.push({ label: t("Paid in"), onclick: () => dayActions.cashMoveScreen("in") },
+                 { label: t("Paid out"), onclick: () => dayActions.cashMoveScreen("out") },
+                 { label: t("Close shift"), onclick: () => dayActions.closeShiftScreen() });
+  } else {
+    buttons.push({ label: t("Open shift"), onclick: () => dayActions.openShiftScreen() });
+  }
+  return buttons;
+}
+
+/** Asked by app.js's signOut: false keeps the cashier signed in (documents not yet at the box). */
+export function beforeSignOut() {
+  return confirmUnsynced(t("Sign out anyway"));
+}
+
+// The open shift comes back from the journal once app.js has opened it (a reload keeps the shift).
+let restoring = false;
+const stopWatching = subscribe(() => {
+  if (restoring || !ctx.journal) return;
+  restoring = true;
+  stopWatching();
+  restoreShift(ctx.journal).then((shift) => {
+    update({ shift });
+    // The selling screen draws its toolbar once, and may have been drawn before the shift came
+    // back: draw it again (start-up only, before the cashier has done anything).
+    if (shift && state.screen === "selling") { update({ screen: "loading" }); update({ screen: "selling" }); }
+  }).catch((err) => console.error("the open shift could not be read", err));
+});

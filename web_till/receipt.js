@@ -1,0 +1,130 @@
+// The receipt: one model (pure) drawn on screen and printed by the browser through print.css
+// (an 80 mm slip). Sales print as receipts, refunds as "RETURN" with the original's number;
+// a reprint says "DUPLICATE".
+import { receiptNumber } from "./document.js";
+import { formatQty } from "./loose.js";
+import { WALLETS } from "./tenders.js";
+import { h } from "./dom.js";
+import { t } from "./i18n.js";
+import { formatRs } from "./money.js";
+
+
+
+/** The local date and time a document was made, as its own clock wrote it ("28/11/2026 16:05"). */
+export function documentTime(createdAt) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(createdAt || "");
+  return m ? `${m[3]}/${m[2]}/${m[1]} ${m[4]}:${m[5]}` : "";
+}
+
+function lineName(line, products, language) {
+  if (language !== "ur") return line.name;
+  const product = products.find((p) => p.sku === line.sku);
+  return line.name_ur || (product && product.name_ur) || line.name;
+}
+
+/**
+ * What a receipt says, from a sale or refund document, the catalog's settings, the tablet's identity
+ * and the cashier's name. Pure: no DOM, no clock, no storage.
+ */
+export function receiptModel(doc, { catalog, identity, cashierName, language = "en", duplicate = false }) {
+  const settings = (catalog && catalog.settings) || {};
+  const products = (catalog && catalog.products) || [];
+  const refund = doc.kind === "refund";
+  return {
+    refund,
+    duplicate,
+    shop: (catalog && catalog.shop_name) || (identity && identity.shop_name) || "",
+    address: settings.address || "",
+    phone: settings.phone || "",
+    ntn: settings.ntn || "",
+    strn: settings.strn || "",
+    number: receiptNumber(doc.device_code, doc.seq),
+    original: refund ? doc.original_receipt || "" : "",
+    cashier: cashierName || doc.cashier_id,
+    when: documentTime(doc.created_at),
+    lines: doc.lines.map((line) => ({
+      name: lineName(line, products, language),
+      qty: formatQty(line.qty, line.unit),
+      unitPrice: line.unit_price,
+      perUnit: line.unit && line.unit !== "each" ? line.unit : "",
+      discount: line.discount || 0,
+      // The line after its own discount: the cart's discount is taken off once, below the lines,
+      // so the slip adds up (lines - cart discount = total) for a customer checking it.
+      amount: line.amount + (line.cart_discount || 0),
+    })),
+    cartDiscount: doc.lines.reduce((sum, line) => sum + (line.cart_discount || 0), 0),
+    cartDiscountBp: doc.cart_discount_bp || null,
+    discount: doc.discount || 0,
+    tax: doc.tax,
+    total: doc.total,
+    payments: doc.payments.map((p) => ({
+      tender: p.tender,
+      wallet: p.wallet ? WALLETS[p.wallet] || p.wallet : "",
+      amount: p.amount,
+      reference: p.reference || "",
+      unverified: Boolean(p.unverified),
+    })),
+    change: doc.change || 0,
+    reason: refund ? doc.reason || "" : "",
+    footer: settings.receipt_footer || "",
+  };
+}
+
+const TENDER_WORDS = { cash: "Cash", card: "Card", wallet: "Wallet" };
+
+function row(label, value, cls = "") {
+  return h("div", { class: `slip-row ${cls}` }, h("span", {}, label), h("span", { class: "slip-amount" }, value));
+}
+
+/** The slip's DOM, the same on screen and on paper (print.css shows only `.slip` when printing). */
+export function drawSlip(model) {
+  const head = [
+    model.duplicate ? h("p", { class: "slip-mark" }, t("DUPLICATE")) : null,
+    model.refund ? h("p", { class: "slip-mark" }, t("RETURN")) : null,
+    h("p", { class: "slip-shop" }, model.shop),
+    model.address ? h("p", {}, model.address) : null,
+    model.phone ? h("p", {}, `${t("Phone")} `, h("bdi", {}, model.phone)) : null,
+    model.ntn ? h("p", {}, `${t("NTN")} `, h("bdi", {}, model.ntn)) : null,
+    model.strn ? h("p", {}, `${t("STRN")} `, h("bdi", {}, model.strn)) : null,
+  ];
+  const meta = [
+    row(t("Receipt"), model.number),
+    model.refund ? row(t("Original receipt"), model.original) : null,
+    row(t("Cashier"), model.cashier),
+    row(t("Date"), model.when),
+  ];
+  const lines = model.lines.map((line) => h("div", { class: "slip-line" },
+    h("div", { class: "slip-row" }, h("span", {}, line.name), h("span", { class: "slip-amount" }, formatRs(line.amount))),
+    h("div", { class: "slip-row slip-sub" },
+      h("span", {}, line.perUnit
+        ? `${line.qty} @ ${formatRs(line.unitPrice)}/${t(line.perUnit)}`
+        : `${line.qty} × ${formatRs(line.unitPrice)}`),
+      line.discount ? h("span", {}, `${t("Discount")} −${formatRs(line.discount)}`) : null)));
+  const totals = [
+    model.cartDiscount ? row(t("Subtotal"), formatRs(model.total + model.cartDiscount)) : null,
+    model.cartDiscount ? row(model.cartDiscountBp ? t("Cart discount {p}%", { p: model.cartDiscountBp / 100 })
+      : t("Cart discount"), `−${formatRs(model.cartDiscount)}`) : null,
+    row(model.refund ? t("Total refunded") : t("Total"), formatRs(model.total), "slip-total"),
+    row(t("GST included"), formatRs(model.tax)),
+    // Already inside the figures above: said once, for the customer, never taken off again.
+    model.discount ? h("p", { class: "slip-sub" }, t("You saved {amount}", { amount: formatRs(model.discount) })) : null,
+  ];
+  const tenders = model.payments.map((p) => h("div", { class: "slip-line" },
+    row(`${t(TENDER_WORDS[p.tender])}${p.wallet ? ` (${p.wallet})` : ""}`, formatRs(p.amount)),
+    p.reference ? h("div", { class: "slip-sub" }, `${t("Ref")} `, h("bdi", {}, p.reference)) : null,
+    p.unverified ? h("div", { class: "slip-sub slip-warn" }, t("unverified")) : null));
+  return h("div", { class: "slip", "aria-label": t("Receipt") },
+    h("div", { class: "slip-head" }, head),
+    h("div", { class: "slip-block" }, meta),
+    h("div", { class: "slip-block" }, lines),
+    h("div", { class: "slip-block" }, totals),
+    h("div", { class: "slip-block" }, tenders, model.refund ? null : row(t("Change"), formatRs(model.change), "slip-total")),
+    model.reason ? h("p", {}, `${t("Reason")}: ${model.reason}`) : null,
+    model.footer ? h("p", { class: "slip-foot" }, model.footer) : null);
+}
+
+/** The cashier's name for a document, from the catalog. */
+export function cashierName(catalog, cashierId) {
+  const cashier = ((catalog && catalog.cashiers) || []).find((c) => c.cashier_id === cashierId);
+  return cashier ? cashier.name : cashierId;
+}

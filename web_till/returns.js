@@ -1,0 +1,246 @@
+// Returns: goods brought back from an earlier sale, paid out in a chosen tender (a `refund`
+// document, cloud_api/contract.py Refund). Never more than was sold: the box knows every tablet's
+// returns; cut off from it, this tablet refunds only its own sales, from its own journal.
+import { ApiError, Unreachable, call } from "./api.js";
+import { ctx } from "./context.js";
+import { USIN, isoWithOffset, receiptNumber } from "./document.js";
+import { h, onSubmit } from "./dom.js";
+import { t } from "./i18n.js";
+import { formatRs, ratio, westernDigits } from "./money.js";
+import { formatQty } from "./loose.js";
+import { offsetMs } from "./shift.js";
+import { state, update } from "./store.js";
+import { lineTax } from "./tax.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The contract's refund_line_amount: what returning `qty` of a line sold as `soldQty` for `soldAmount` pays
+ *  back after `before` were returned. Cumulative, so a line's returns add up to exactly what was paid.
+ *  round_half_up in BigInt: the product can pass 2**53. */
+export function refundLineAmount(soldAmount, soldQty, qty, before = 0) {
+  const paidFor = (n) => ratio(soldAmount, n, soldQty);
+  return paidFor(before + qty) - paidFor(before);
+}
+
+/** How much of each line may still be returned, given what was already refunded (by line index). */
+export function returnable(sale, refunded) {
+  return sale.lines.map((line, i) => Math.max(0, line.qty - (refunded[i] || 0)));
+}
+
+/** Quantities refunded per line index, summed over refund documents. */
+export function refundedBy(sale, refunds) {
+  const out = sale.lines.map(() => 0);
+  for (const refund of refunds) for (const line of refund.lines) out[line.line_index] += line.qty;
+  return out;
+}
+
+/**
+ * A refund document without seq and hash (the journal gives the seq). Pure. `quantities[i]` is the
+ * quantity of sale line i returned; throws when nothing is returned or more than `refunded` allows.
+ */
+export function refundDocument({ id, sale, refunded, quantities, tender, reference, reason, identity, cashierId,
+                                 now, clockOffsetMs, shiftId }) {
+  const left = returnable(sale, refunded);
+  const lines = [];
+  sale.lines.forEach((line, i) => {
+    const qty = quantities[i] || 0;
+    if (!Number.isInteger(qty) || qty < 0) throw new Error(`line ${i}: not a quantity`);
+    if (qty > left[i]) throw new Error(`line ${i}: only ${left[i]} may be returned`);
+    if (qty === 0) return;
+    const amount = refundLineAmount(line.amount, line.qty, qty, refunded[i] || 0);
+    lines.push({ line_index: i, sku: line.sku, name: line.name, qty, unit: line.unit || "each",
+                 unit_price: line.unit_price, gst_bp: line.gst_bp, amount, tax: lineTax(amount, line.gst_bp) });
+  });
+  if (lines.length === 0) throw new Error("nothing is returned");
+  const total = lines.reduce((sum, line) => sum + line.amount, 0);
+  if (total === 0) throw new Error("nothing to pay back");
+  const payment = { tender, amount: total };
+  if (tender !== "cash" && reference) payment.reference = reference;
+  const doc = {
+    id, kind: "refund", device_id: identity.device_id, device_code: identity.device_code,
+    created_at: isoWithOffset(now), cashier_id: cashierId, clock_offset_ms: offsetMs(clockOffsetMs),
+    original_id: sale.id, original_receipt: receiptNumber(sale.device_code, sale.seq),
+    lines, payments: [payment], total, tax: lines.reduce((sum, line) => sum + line.tax, 0),
+  };
+  if (reason) doc.reason = reason;
+  if (shiftId) doc.shift_id = shiftId;
+  return doc;
+}
+
+// --- finding the sale ------------------------------------------------------------------
+
+/** This tablet's own sale by receipt number or id, from its journal, or null. */
+async function ownSale(key) {
+  const identity = state.identity;
+  let row = null;
+  if (UUID.test(key)) row = await ctx.journal.get(key);
+  else if (USIN.test(key) && key.split("-")[0] === identity.device_code) row = await ctx.journal.bySeq(Number(key.split("-")[1]));
+  return row && row.document.kind === "sale" ? row.document : null;
+}
+
+async function ownRefunds(saleId) {
+  return (await ctx.journal.refundsOf(saleId)).map((row) => row.document);
+}
+
+/**
+ * What may be returned of a sale: { sale, refunded, source, note } or { refused } in words.
+ * Asks the box (every tablet's returns) when it answers; else only this tablet's own sales.
+ */
+export async function lookUpSale(key) {
+  key = westernDigits(key).trim();   // a receipt number typed in Urdu digits
+  if (USIN.test(key.toUpperCase())) key = key.toUpperCase();
+  else if (!UUID.test(key.toLowerCase())) return { refused: t("Type or scan a receipt number like T1-000042.") };
+  else key = key.toLowerCase();
+  const own = await ownSale(key);
+  let answer = null;
+  let boxKnowsNot = false;
+  try {
+    answer = (await call(`sales/${encodeURIComponent(key)}`, { token: state.identity.token })).json;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "unknown_sale") boxKnowsNot = true;
+    else if (!(err instanceof Unreachable || err instanceof ApiError)) throw err;
+  }
+  if (answer && answer.sale) {
+    // The box counts what reached it; this tablet's own returns still on their way count too.
+    const known = new Set((answer.refunds || []).map((r) => (typeof r === "string" ? r : r.id)));
+    const mine = (await ownRefunds(answer.sale.id)).filter((r) => !known.has(r.id));
+    const extra = refundedBy(answer.sale, mine);
+    const refunded = answer.sale.lines.map((_, i) => ((answer.refunded || [])[i] || 0) + extra[i]);
+    return { sale: answer.sale, refunded, source: "box", note: "" };
+  }
+  if (own) {
+    // Unknown to the box means not yet sent: no other tablet can have refunded it (they would need the box).
+    return { sale: own, refunded: refundedBy(own, await ownRefunds(own.id)), source: "tablet",
+             note: boxKnowsNot ? "" : t("The shop box cannot be reached: this return is checked against this " +
+               "tablet's own records only.") };
+  }
+  if (boxKnowsNot) return { refused: t("No sale with receipt number {n} is known.", { n: key }) };
+  return { refused: t("Receipt {n} is not from this tablet. A return of another tablet's sale needs the shop box, " +
+                      "which cannot be reached now.", { n: key }) };
+}
+
+export function mayRefund(s) {
+  const cashier = ((s.catalog && s.catalog.cashiers) || []).find((c) => s.cashier && c.cashier_id === s.cashier.cashier_id);
+  return Boolean(cashier) && cashier.can_refund !== false;
+}
+
+// --- actions -------------------------------------------------------------------------------
+
+export const returnActions = {
+  async findReturn(key) {
+    if (!mayRefund(state)) { update({ notice: t("Your cashier account may not take returns. Ask the owner.") }); return; }
+    update({ notice: t("Looking up the sale…") });
+    let found;
+    try {
+      found = await lookUpSale(key);
+    } catch (err) {
+      console.error("return lookup failed", err);
+      update({ notice: t("This tablet could not look up that sale. Try again.") });
+      return;
+    }
+    if (found.refused) { update({ notice: found.refused }); return; }
+    update({ returning: { ...found, id: crypto.randomUUID() }, notice: "", screen: "return" });
+  },
+
+  async completeReturn({ quantities, tender, reference, reason }) {
+    const returning = state.returning;
+    let refunded = returning.refunded;
+    if (returning.source === "box") {
+      // Another tablet may have taken a return since this screen opened: ask again when the box answers.
+      const again = await lookUpSale(returning.sale.id).catch(() => null);
+      if (again && again.sale) refunded = again.refunded;
+    }
+    let completed;
+    try {
+      const doc = refundDocument({
+        id: returning.id, sale: returning.sale, refunded, quantities, tender, reference: reference.trim(),
+        reason: reason.trim(), identity: state.identity, cashierId: state.cashier.cashier_id, now: new Date(),
+        clockOffsetMs: state.clockOffsetMs, shiftId: state.shift ? state.shift.id : null,
+      });
+      completed = await ctx.journal.complete(doc);
+    } catch (err) {
+      console.error("return not saved", err);
+      update({ returning: { ...returning, refunded },
+               notice: t("The return was NOT saved: more than was sold, or nothing chosen. Check the quantities.") });
+      return;
+    }
+    update({ receipt: completed, returning: null, screen: "receipt", notice: "",
+             unsynced: await ctx.journal.countUnsynced() });
+    if (ctx.sync) ctx.sync.now();
+  },
+};
+
+// --- the screen -----------------------------------------------------------------------------
+
+const TENDERS = [["cash", "Cash"], ["card", "Card"], ["wallet", "Wallet"]];
+
+export function returnScreen(initial, actions) {
+  let tender = "cash";
+  let shownLeft = null;
+  const { sale } = initial.returning;
+  const number = receiptNumber(sale.device_code, sale.seq);
+  const spins = sale.lines.map((line) => h("input", {
+    type: "number", min: "0", step: "1", value: "0", inputmode: "numeric", "aria-label": line.name,
+    class: "qty-input", oninput: () => refresh(actions.state()) }));
+  const leftCells = sale.lines.map(() => h("span", { class: "hint" }));
+  const rows = sale.lines.map((line, i) => h("li", {},
+    h("span", { class: "name" }, line.name,
+      h("span", { class: "hint" }, ` · ${t("sold")} ${formatQty(line.qty, line.unit)} ${t("for")} ${formatRs(line.amount)}`),
+      leftCells[i]),
+    spins[i]));
+  const all = h("button", { type: "button", onclick: () => {
+    spins.forEach((spin) => { spin.value = spin.max; });
+    refresh(actions.state());
+  } }, t("Return all"));
+  const tenderButtons = TENDERS.map(([code, label]) => h("button", { type: "button", class: "tender", "data-tender": code,
+    onclick: () => { tender = code; refresh(actions.state()); } }, t(label)));
+  const reference = h("input", { id: "return-reference", autocomplete: "off", maxlength: "64" });
+  const referenceRow = h("div", {}, h("label", { for: "return-reference" }, t("Reference")), reference);
+  const reason = h("input", { id: "return-reason", autocomplete: "off", maxlength: "200" });
+  const total = h("p", { class: "total", "aria-live": "polite" });
+  const note = h("p", { class: "hint" });
+  const alert = h("p", { role: "alert", class: "notice" });
+  const complete = h("button", { type: "submit", class: "primary big" }, t("Complete return"));
+
+  function quantities() {
+    return spins.map((spin) => (spin.value.trim() === "" ? 0 : Number(spin.value)));
+  }
+  function refresh(s) {
+    const { refunded } = s.returning || initial.returning;
+    const left = returnable(sale, refunded);
+    if (JSON.stringify(left) !== shownLeft) {
+      shownLeft = JSON.stringify(left);
+      left.forEach((n, i) => {
+        spins[i].max = String(n);
+        spins[i].disabled = n === 0;
+        // Less is left than chosen (another tablet's return came first): the choice shrinks to it.
+        if (Number(spins[i].value) > n) spins[i].value = String(n);
+        leftCells[i].textContent = refunded[i] ? ` · ${t("already returned")} ${formatQty(refunded[i], sale.lines[i].unit)}` : "";
+      });
+    }
+    const qty = quantities();
+    const over = qty.findIndex((q, i) => !Number.isInteger(q) || q < 0 || q > left[i]);
+    const amount = over >= 0 ? 0 : qty.reduce((sum, q, i) => sum + (q ? refundLineAmount(sale.lines[i].amount, sale.lines[i].qty, q, refunded[i] || 0) : 0), 0);
+    for (const b of tenderButtons) b.setAttribute("aria-pressed", String(b.dataset.tender === tender));
+    referenceRow.hidden = tender === "cash";
+    total.textContent = t("Pay back {amount}", { amount: formatRs(amount) });
+    alert.textContent = over >= 0
+      ? t("At most {n} of {name} can be returned.", { n: formatQty(left[over], sale.lines[over].unit), name: sale.lines[over].name })
+      : s.notice ? t(s.notice) : "";
+    complete.disabled = over >= 0 || amount === 0;
+  }
+  note.textContent = initial.returning.note;
+  const form = h("form", { class: "card narrow returning", onsubmit: onSubmit(complete, () => actions.completeReturn({
+    quantities: quantities(), tender, reference: tender === "cash" ? "" : reference.value, reason: reason.value })) },
+  h("h1", {}, t("Return from receipt {n}", { n: number })),
+  note,
+  h("ul", { class: "lines", "aria-label": t("Lines") }, rows),
+  all,
+  h("div", { class: "tenders", role: "group", "aria-label": t("Pay back in") }, tenderButtons),
+  referenceRow,
+  h("label", { for: "return-reason" }, t("Reason (optional)")), reason,
+  total, complete, alert,
+  h("button", { type: "button", class: "link", onclick: () => actions.openSales() }, t("Back to sales")));
+  refresh(initial);
+  return { root: form, update: refresh };
+}

@@ -1,0 +1,109 @@
+// The day's sales on this tablet, from its journal: find a receipt by number, reprint it, return
+// goods from it. Also the receipt screens (after a sale or return, and a reprint).
+import { ctx } from "./context.js";
+import { USIN, isoWithOffset, receiptNumber } from "./document.js";
+import { h } from "./dom.js";
+import { currentLanguage, t } from "./i18n.js";
+import { formatRs, westernDigits } from "./money.js";
+import { cashierName, drawSlip, receiptModel } from "./receipt.js";
+import { update } from "./store.js";
+
+const SYNC_WORDS = { pending: "pending", at_gateway: "at box", in_cloud: "in cloud", dead: "refused" };
+
+/** This tablet's sales and returns made on `day` (YYYY-MM-DD, the tablet's local date), newest first. */
+export async function daySales(journal, day) {
+  const rows = await journal.byKinds(["sale", "refund"]);
+  return rows.filter((row) => row.document.created_at.slice(0, 10) === day).reverse();
+}
+
+export const salesActions = {
+  openSales() { update({ screen: "sales", notice: "", returning: null }); },
+  reprint(doc) { update({ reprint: doc, screen: "reprint", notice: "" }); },
+};
+
+export function salesScreen(state, actions) {
+  const search = h("input", { type: "search", id: "receipt-search", "aria-label": t("Receipt number"),
+                              placeholder: t("Receipt number"), autocomplete: "off", inputmode: "text" });
+  const list = h("ul", { class: "sales-list", "aria-label": t("Sales") });
+  const hint = h("p", { class: "hint" });
+  const alert = h("p", { role: "alert", class: "notice" });
+  let rows = [];
+  let loadedFor = null;
+
+  function draw() {
+    const query = westernDigits(search.value).trim().toUpperCase();
+    const shown = rows.filter((row) => !query || receiptNumber(row.document.device_code, row.seq).includes(query));
+    list.replaceChildren(...shown.map((row) => {
+      const doc = row.document;
+      const number = receiptNumber(doc.device_code, doc.seq);
+      const refund = doc.kind === "refund";
+      return h("li", { class: "sale-row", "data-receipt": number },
+        h("span", { class: "number" }, number),
+        h("span", { class: "time" }, doc.created_at.slice(11, 16)),
+        h("span", { class: "what" }, refund ? t("Return of {n}", { n: doc.original_receipt || "" }) : t("Sale")),
+        h("span", { class: "amount" }, refund ? `−${formatRs(doc.total)}` : formatRs(doc.total)),
+        h("span", { class: `sync sync-${row.state}` }, t(SYNC_WORDS[row.state] || row.state)),
+        h("button", { class: "small", onclick: () => actions.reprint(doc) }, t("Reprint")),
+        refund ? null : h("button", { class: "small", onclick: () => actions.findReturn(doc.id) }, t("Return")));
+    }));
+    if (shown.length === 0) list.append(h("li", { class: "hint" }, rows.length ? t("No receipt matches.") : t("No sales yet today.")));
+    hint.textContent = USIN.test(query) && shown.length === 0
+      ? t("{n} is not among this tablet's sales today. Press Enter to look it up for a return.", { n: query }) : "";
+  }
+  async function load(s) {
+    loadedFor = `${s.unsynced}|${s.link}`;
+    rows = await daySales(ctx.journal, isoWithOffset(new Date()).slice(0, 10));
+    draw();
+  }
+  search.addEventListener("input", draw);
+  search.addEventListener("keydown", (event) => {
+    // A receipt number typed or scanned (a scanner ends with Enter): any tablet's sale, for a return.
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    const query = search.value.trim();
+    if (query && !rows.some((row) => receiptNumber(row.document.device_code, row.seq) === query.toUpperCase())) {
+      actions.findReturn(query);
+    }
+  });
+  const root = h("div", { class: "card sales" },
+    h("h1", {}, t("Today's sales")), search, hint, alert, list,
+    h("button", { class: "link", onclick: () => actions.backToCart() }, t("Back to selling")));
+  function refresh(s) {
+    alert.textContent = s.notice ? t(s.notice) : "";
+    if (loadedFor !== `${s.unsynced}|${s.link}`) load(s).catch((err) => console.error("sales list", err));
+  }
+  refresh(state);
+  return { root, update: refresh };
+}
+
+function slipFor(state, doc, duplicate) {
+  return drawSlip(receiptModel(doc, {
+    catalog: state.catalog, identity: state.identity, cashierName: cashierName(state.catalog, doc.cashier_id),
+    language: currentLanguage(), duplicate }));
+}
+
+/** After a sale (SELL's completeSale) or a return: the receipt, to print, then a new sale. */
+export function receiptScreen(state, actions) {
+  const doc = state.receipt;
+  const number = receiptNumber(doc.device_code, doc.seq);
+  const root = h("div", { class: "card narrow receipt printable" },
+    h("h1", { class: "no-print" }, doc.kind === "refund" ? t("Return complete") : t("Sale complete")),
+    h("p", { class: "usin no-print" }, `${t("Receipt")} `, h("strong", { "data-testid": "receipt-number" }, number)),
+    doc.kind === "refund" ? h("p", { class: "change no-print" }, t("Pay back {amount}", { amount: formatRs(doc.total) })) : null,
+    slipFor(state, doc, false),
+    h("button", { class: "big no-print", onclick: () => window.print() }, t("Print")),
+    h("button", { class: "primary big no-print", onclick: () => actions.newSale() }, t("New sale")));
+  return { root, update: () => {} };
+}
+
+/** A receipt printed again: marked DUPLICATE. */
+export function reprintScreen(state, actions) {
+  const doc = state.reprint;
+  const root = h("div", { class: "card narrow receipt printable" },
+    h("h1", { class: "no-print" }, t("Reprint"),
+      ` `, h("span", { "data-testid": "reprint-number" }, receiptNumber(doc.device_code, doc.seq))),
+    slipFor(state, doc, true),
+    h("button", { class: "primary big no-print", onclick: () => window.print() }, t("Print")),
+    h("button", { class: "link no-print", onclick: () => actions.openSales() }, t("Back to sales")));
+  return { root, update: () => {} };
+}
