@@ -42,7 +42,10 @@ soak: $(STAMP)
 	SOAK_DOCS=$${SOAK_DOCS:-10000} SOAK_KILLS=$${SOAK_KILLS:-50} SOAK_TABLETS=$${SOAK_TABLETS:-4} \
 	  $(PY) -m pytest -q -p no:cacheprovider tests/chaos $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# Speed, not correctness (tests/bench/): each figure beside a floor measured in the same run, printed
+# and written to tests/bench/latest.json (the README's Speed table). A few minutes; the browser figures
+# need Chromium. POSLINE_TEST_PG_DSN adds PostgreSQL; POSLINE_BENCH_DRAIN_SALES shrinks the drain.
+bench: $(STAMP) browser
 	$(PY) -m tests.bench
 
 clean:

@@ -4,6 +4,17 @@ Idempotent on (shop, id): the same id with the same hash is a `duplicate`
 (a success); the same id with another hash is a `conflict`, quarantined with
 both versions and never overwritten. A document that fails validation is
 `invalid`, kept in rejected_documents, and blocks nothing behind it.
+Within one batch the first copy of an id is the one that counts: a later copy
+is a duplicate or a conflict of it, exactly as if they came one at a time.
+
+The usual path is set-based: the batch's ids are looked up in one query, the
+fresh documents go in with multi-row `INSERT ... ON CONFLICT DO NOTHING
+RETURNING`, quarantine and rejected rows and every projection with one
+multi-row insert per table, and each device's bookkeeping once per batch.
+One document at a time (`set_based=False`) is the reference implementation
+the set-based path must agree with (tests/cloud/test_set_based_ingest.py), and
+the fallback when the database refuses the set-based batch.
+
 A document the database still refuses (the contract should make that
 impossible) is found by retrying the batch one document per savepoint and
 answered `invalid` the same way, while the rest are stored. If nothing in the
@@ -22,7 +33,7 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,7 +50,7 @@ from .contract import (
     parse_document,
 )
 from .database import insert_or_ignore
-from .projections import project
+from .projections import Projection, project
 from .shops import GatewayIdentity, shop_timezone
 from .stock import hold_journal_for_ingest
 
@@ -50,32 +61,165 @@ log = logging.getLogger(__name__)
 _DOCUMENT_FAULTS = (IntegrityError, DataError)
 
 
-async def ingest_batch(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch) -> list[DocumentResult]:
-    """Store a batch from a gateway inside the caller's transaction; answer per document."""
+class _Raced(Exception):
+    """An id the look-up found free was taken before the insert: the reference path sorts it out."""
+
+
+async def ingest_batch(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch, *,
+                       set_based: bool = True) -> list[DocumentResult]:
+    """Store a batch from a gateway inside the caller's transaction; answer per document.
+
+    `set_based=False` stores one document at a time: the reference implementation (see the module's
+    docstring), the same verdicts and rows, only slower.
+    """
     now = utc_now()
     # Before any ingest_seq is drawn, so stock snapshots see this batch whole or not at all.
     await hold_journal_for_ingest(conn, gateway.shop_id)
     tz = await shop_timezone(conn, gateway.shop_id)
+    parsed = [_parse(raw) for raw in batch.documents]
     try:
         async with conn.begin_nested():   # the whole batch at once: the fast, usual path
-            return await _ingest(conn, gateway, batch, tz, now, one_by_one=False)
+            if set_based:
+                return await _ingest_set(conn, gateway, batch, parsed, tz, now)
+            return await _ingest(conn, gateway, batch, parsed, tz, now, one_by_one=False)
     except _DOCUMENT_FAULTS as err:
         log.warning("ingest: a batch of %d failed in the database (%s); retrying one document per savepoint",
                     len(batch.documents), _db_message(err))
-    return await _ingest(conn, gateway, batch, tz, now, one_by_one=True)
+    except _Raced:
+        log.warning("ingest: a batch of %d met a concurrent writer; retrying one document per savepoint",
+                    len(batch.documents))
+    return await _ingest(conn, gateway, batch, parsed, tz, now, one_by_one=True)
 
 
-async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch, tz: str, now: str,
+def _among(conn: AsyncConnection, column: Any, values: list[str]) -> Any:
+    """column IN (values); on PostgreSQL `= ANY(array)`, one parameter and so one prepared statement."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam("among", values, type_=ARRAY(String)))
+    return column.in_(values)
+
+
+def _held(conn: AsyncConnection, shop_id: str, ids: list[str]) -> Any:
+    """The query for what the journal holds of `ids`: (id, hash, ingest_seq).
+
+    On PostgreSQL a join with unnest(array): one parameter whatever the batch holds, and a join the
+    planner can do by hash or by the (shop_id, id) index. `id IN (500 parameters)` made a new
+    statement per batch size, and `id = ANY($2)` under the generic plan that asyncpg's prepared
+    statements reach after five runs compares each of the shop's rows with every id (~30 ms a batch).
+    """
+    d = schema.documents.c
+    query = select(d.id, d.hash, d.ingest_seq).where(d.shop_id == shop_id)
+    if conn.dialect.name == "postgresql":
+        wanted = func.unnest(bindparam("ids", ids, type_=ARRAY(String))).table_valued("id").render_derived("wanted")
+        return query.join_from(wanted, schema.documents, d.id == wanted.c.id)
+    return query.where(d.id.in_(ids))
+
+
+def _canonical_body(raw: dict[str, Any]) -> str:
+    """canonical_json(raw) for a document parse_document accepted, without walking it a second time.
+
+    Its hash check already ran canonical_json over every field but `hash` (a validated 64-hex-digit
+    string), so the value is known canonical and only the encoding is left; the check was about half
+    the CPU a fresh document costs. The equivalence test compares these bodies with canonical_json's.
+    """
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _parse(raw: Any) -> AnyDocument | InvalidDocument:
+    try:
+        return parse_document(raw)
+    except InvalidDocument as err:
+        return err
+
+
+async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch,
+                      parsed: list[AnyDocument | InvalidDocument], tz: str, now: str) -> list[DocumentResult]:
+    """The whole batch in a few multi-row statements, answering as one-at-a-time ingestion would."""
+    d = schema.documents.c
+    shop_id = gateway.shop_id
+    results: list[DocumentResult | None] = [None] * len(parsed)
+    rejected: list[dict[str, Any]] = []
+    valid: list[tuple[int, Any, AnyDocument]] = []
+    for i, (raw, outcome) in enumerate(zip(batch.documents, parsed)):
+        if isinstance(outcome, InvalidDocument):
+            rejected.append(_rejected_row(gateway, raw, outcome, now))
+            results[i] = DocumentResult(id=outcome.document_id, status="invalid", reason=outcome.reason)
+        else:
+            valid.append((i, raw, outcome))
+
+    # What the journal already holds of these ids, in one query: id -> (hash, ingest_seq).
+    held: dict[str, tuple[str, int | None]] = {}
+    if valid:
+        ids = list({document.id for _, _, document in valid})
+        held = {row.id: (row.hash, row.ingest_seq) for row in (await conn.execute(_held(conn, shop_id, ids))).all()}
+
+    # Verdicts in batch order. The first copy of a fresh id is stored; later copies meet it as they
+    # would meet a stored document (duplicate or conflict), and learn its ingest_seq after the insert.
+    fresh: dict[str, dict[str, Any]] = {}
+    stored: list[tuple[AnyDocument, str]] = []
+    awaiting_seq: list[tuple[int, str]] = []
+    quarantined: list[dict[str, Any]] = []
+    for i, raw, document in valid:
+        if document.id not in held:
+            received_at = batch.received_at.get(document.id)
+            day = business_date(document.created_at, tz, document.clock_offset_ms, received_at).isoformat()
+            fresh[document.id] = dict(
+                shop_id=shop_id, id=document.id, kind=document.kind, device_id=document.device_id,
+                device_code=document.device_code, seq=document.seq, created_at=document.created_at,
+                business_date=day, cashier_id=document.cashier_id, hash=document.hash,
+                body=_canonical_body(raw), gateway_id=gateway.gateway_id,
+                received_at=received_at, ingested_at=now)
+            held[document.id] = (document.hash, None)
+            stored.append((document, day))
+            results[i] = DocumentResult(id=document.id, status="stored")
+            awaiting_seq.append((i, document.id))
+            continue
+        stored_hash, ingest_seq = held[document.id]
+        if stored_hash == document.hash:
+            results[i] = DocumentResult(id=document.id, status="duplicate", ingest_seq=ingest_seq)
+            if ingest_seq is None:
+                awaiting_seq.append((i, document.id))
+        else:
+            quarantined.append(dict(
+                shop_id=shop_id, document_id=document.id, stored_hash=stored_hash, incoming_hash=document.hash,
+                incoming_body=_canonical_body(raw), gateway_id=gateway.gateway_id, quarantined_at=now))
+            results[i] = DocumentResult(id=document.id, status="conflict")
+
+    if fresh:
+        # Multi-row VALUES under the hood (SQLAlchemy's insertmanyvalues); ON CONFLICT DO NOTHING
+        # keeps the unique key the judge, and RETURNING hands back each new row's ingest_seq.
+        inserted = {row.id: row.ingest_seq for row in (await conn.execute(
+            insert_or_ignore(conn, schema.documents).returning(d.id, d.ingest_seq), list(fresh.values()))).all()}
+        if len(inserted) != len(fresh):
+            # Only a writer outside the shop's lock could do this; the savepoint undoes our part.
+            raise _Raced()
+        for i, doc_id in awaiting_seq:
+            results[i] = results[i].model_copy(update={"ingest_seq": inserted[doc_id]})  # type: ignore[union-attr]
+        rows = Projection(shop_id)
+        for document, day in stored:
+            await project(rows, shop_id, document, day, now)
+        await rows.write(conn)
+    if quarantined:
+        await conn.execute(schema.quarantine.insert(), quarantined)
+    if rejected:
+        await conn.execute(schema.rejected_documents.insert(), rejected)
+    newest: dict[str, AnyDocument] = {}
+    for document, _ in stored:   # the last stored document of each device, as one-at-a-time leaves it
+        newest[document.device_id] = document
+    await _advance_devices(conn, gateway, newest, batch.received_at, now)
+    return results   # type: ignore[return-value]   (every slot is filled above)
+
+
+async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch,
+                  parsed: list[AnyDocument | InvalidDocument], tz: str, now: str,
                   one_by_one: bool) -> list[DocumentResult]:
+    """One document at a time: the reference path; with `one_by_one`, each in its own savepoint."""
     results: list[DocumentResult] = []
     touched: dict[str, AnyDocument] = {}
     valid, faults = 0, []
-    for raw in batch.documents:
-        try:
-            document = parse_document(raw)
-        except InvalidDocument as err:
-            await _reject(conn, gateway, raw, err, now)
-            results.append(DocumentResult(id=err.document_id, status="invalid", reason=err.reason))
+    for raw, document in zip(batch.documents, parsed):
+        if isinstance(document, InvalidDocument):
+            await _reject(conn, gateway, raw, document, now)
+            results.append(DocumentResult(id=document.document_id, status="invalid", reason=document.reason))
             continue
         valid += 1
         received_at = batch.received_at.get(document.id)
@@ -123,11 +267,14 @@ def _as_sent(raw: Any) -> str:
     return kept
 
 
-async def _reject(conn: AsyncConnection, gateway: GatewayIdentity, raw: Any, err: InvalidDocument, now: str) -> None:
+def _rejected_row(gateway: GatewayIdentity, raw: Any, err: InvalidDocument, now: str) -> dict[str, Any]:
     # Kept as the gateway sent it, for the owner to inspect; never silently dropped.
-    await conn.execute(schema.rejected_documents.insert().values(
-        shop_id=gateway.shop_id, document_id=err.document_id, body=_as_sent(raw),
-        reason=err.reason, gateway_id=gateway.gateway_id, rejected_at=now))
+    return dict(shop_id=gateway.shop_id, document_id=err.document_id, body=_as_sent(raw),
+                reason=err.reason, gateway_id=gateway.gateway_id, rejected_at=now)
+
+
+async def _reject(conn: AsyncConnection, gateway: GatewayIdentity, raw: Any, err: InvalidDocument, now: str) -> None:
+    await conn.execute(schema.rejected_documents.insert().values(_rejected_row(gateway, raw, err, now)))
 
 
 async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
@@ -142,7 +289,9 @@ async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyD
         body=canonical_json(raw).decode(), gateway_id=gateway.gateway_id,
         received_at=received_at, ingested_at=now).returning(d.ingest_seq))).first()
     if inserted is not None:
-        await project(conn, gateway.shop_id, document, day, now)
+        rows = Projection(gateway.shop_id)
+        await project(rows, gateway.shop_id, document, day, now)
+        await rows.write(conn)
         return "stored", inserted.ingest_seq
     stored_hash, ingest_seq = (await conn.execute(
         select(d.hash, d.ingest_seq).where(d.shop_id == gateway.shop_id, d.id == document.id))).one()
@@ -153,6 +302,16 @@ async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyD
         incoming_hash=document.hash, incoming_body=canonical_json(raw).decode(),
         gateway_id=gateway.gateway_id, quarantined_at=now))
     return "conflict", None
+
+
+def _contiguous(contiguous: int, seqs: list[int]) -> tuple[int, int]:
+    """(highest contiguous seq, highest seq) given the seqs above the old contiguous mark, ascending."""
+    top = contiguous
+    for seq in seqs:
+        if seq != top + 1:
+            break
+        top = seq
+    return top, max([top, *seqs])
 
 
 async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
@@ -174,13 +333,53 @@ async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, docum
     seqs = (await conn.execute(select(d.seq).where(
         d.shop_id == gateway.shop_id, d.device_id == document.device_id, d.seq > contiguous)
         .order_by(d.seq))).scalars().all()
-    for seq in seqs:
-        if seq != contiguous + 1:
-            break
-        contiguous = seq
+    contiguous, top = _contiguous(contiguous, list(seqs))
     await conn.execute(update(schema.devices).where(*key).values(
-        contiguous_seq=contiguous, max_seq=max([contiguous, *seqs]), last_heard_at=now,
+        contiguous_seq=contiguous, max_seq=top, last_heard_at=now,
         gateway_id=gateway.gateway_id, device_code=document.device_code))
+
+
+async def _advance_devices(conn: AsyncConnection, gateway: GatewayIdentity, newest: dict[str, AnyDocument],
+                           received_at: dict[str, str], now: str) -> None:
+    """_advance_device for every device of a batch at once: a few statements, however many devices.
+
+    `newest` is each device's last stored document in the batch, the one whose clock is recorded.
+    """
+    if not newest:
+        return
+    dv, d = schema.devices.c, schema.documents.c
+    shop_id, ids = gateway.shop_id, list(newest)
+    known = {row.device_id: row for row in (await conn.execute(
+        select(dv.device_id, dv.contiguous_seq, dv.max_seq, dv.clock_skew_ms)
+        .where(dv.shop_id == shop_id, _among(conn, dv.device_id, ids)))).all()}
+    unseen = [device_id for device_id in ids if device_id not in known]
+    if unseen:
+        await conn.execute(insert_or_ignore(conn, schema.devices), [dict(
+            shop_id=shop_id, device_id=device_id, device_code=newest[device_id].device_code,
+            gateway_id=gateway.gateway_id, first_seen_at=now, last_heard_at=now, contiguous_seq=0, max_seq=0)
+            for device_id in unseen])
+    # Every seq above each device's contiguous mark, in one read (new devices start at 0).
+    above: dict[str, list[int]] = {device_id: [] for device_id in ids}
+    for device_id, seq in (await conn.execute(
+            select(d.device_id, d.seq)
+            .join_from(schema.documents, schema.devices, and_(dv.shop_id == d.shop_id, dv.device_id == d.device_id))
+            .where(d.shop_id == shop_id, _among(conn, d.device_id, ids), d.seq > dv.contiguous_seq)
+            .order_by(d.device_id, d.seq))).all():
+        above[device_id].append(seq)
+    changes = []
+    for device_id, document in newest.items():
+        row = known.get(device_id)
+        contiguous, top, skew = (row.contiguous_seq, row.max_seq, row.clock_skew_ms) if row else (0, 0, None)
+        if document.seq >= top:   # the device's clock as its newest document found it
+            skew = clock_skew_ms(document.created_at, document.clock_offset_ms, received_at.get(document.id))
+        contiguous, top = _contiguous(contiguous, above[device_id])
+        changes.append(dict(k_shop=shop_id, k_device=device_id, v_contiguous=contiguous, v_max=top, v_skew=skew,
+                            v_heard=now, v_gateway=gateway.gateway_id, v_code=document.device_code))
+    await conn.execute(
+        update(schema.devices).where(dv.shop_id == bindparam("k_shop"), dv.device_id == bindparam("k_device"))
+        .values(contiguous_seq=bindparam("v_contiguous"), max_seq=bindparam("v_max"),
+                clock_skew_ms=bindparam("v_skew"), last_heard_at=bindparam("v_heard"),
+                gateway_id=bindparam("v_gateway"), device_code=bindparam("v_code")), changes)
 
 
 def missing_ranges(contiguous: int, present: list[int]) -> list[tuple[int, int]]:

@@ -51,6 +51,41 @@ async def record(db: aiosqlite.Connection, document: AnyDocument) -> None:
         await check_sale(db, document.id)
 
 
+async def record_many(db: aiosqlite.Connection, documents: list[AnyDocument]) -> None:
+    """`record` for a whole batch of newly stored documents (already in the journal), set-based.
+
+    Every refund and its lines go in with one executemany each, in the batch's order (so `refunds.pk`
+    keeps receive order, which the checks count in); then each sale that may need a check is checked
+    once. A flag depends only on the sale and the refunds received before its own, so checking after
+    the whole batch flags exactly what checking after each document does. Sales are most of a batch
+    and almost never have a refund yet: one query finds the few that do, instead of a check each.
+    """
+    refunds = [document for document in documents if isinstance(document, Refund)]
+    if refunds:
+        await db.executemany(
+            "INSERT OR IGNORE INTO refunds (refund_id, sale_id, receipt_number, created_at, total) "
+            "VALUES (?, ?, ?, ?, ?)", [(r.id, r.original_id, r.receipt_number, r.created_at, r.total) for r in refunds])
+        await db.executemany(
+            "INSERT OR IGNORE INTO refunded_lines (refund_id, sale_id, line_index, sku, name, unit, qty, amount) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r.id, r.original_id, line.line_index, line.sku, line.name, line.unit, line.qty, line.amount)
+             for r in refunds for line in r.lines])
+    sales = [document.id for document in documents if isinstance(document, Sale)]
+    refunded: set[str] = {r.original_id for r in refunds}
+    for start in range(0, len(sales), 500):
+        chunk = sales[start:start + 500]
+        refunded.update(row["sale_id"] for row in await db.execute_fetchall(
+            f"SELECT DISTINCT sale_id FROM refunds WHERE sale_id IN ({','.join('?' * len(chunk))})", chunk))
+    # In the order the batch first names each sale, as the one-at-a-time pass would check them.
+    order: dict[str, None] = {}
+    for document in documents:
+        sale_id = document.original_id if isinstance(document, Refund) else document.id
+        if sale_id in refunded:
+            order.setdefault(sale_id)
+    for sale_id in order:
+        await check_sale(db, sale_id)
+
+
 async def check_sale(db: aiosqlite.Connection, sale_id: str) -> int:
     """Flag every refund line of this sale that goes beyond it; return how many flags are new.
 

@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cloud_api.contract import MAX_BATCH_BYTES, MAX_BATCH_DOCUMENTS
 
 
 class GatewaySettings(BaseSettings):
@@ -28,10 +30,21 @@ class GatewaySettings(BaseSettings):
     mdns: bool = True                     # announce <hostname>.local and the services over mDNS
     address_check_s: float = 60.0         # how often to look for changed LAN addresses (cert, mDNS)
     # Uplink: a batch at most this big; backoff doubles from base to cap, with jitter.
-    uplink_batch_size: int = 500
+    uplink_batch_size: int = Field(default=MAX_BATCH_DOCUMENTS, ge=1, le=MAX_BATCH_DOCUMENTS)
     uplink_backoff_base_s: float = 1.0
     uplink_backoff_cap_s: float = 60.0
     uplink_idle_s: float = 30.0           # look for work even when nobody wakes us
+    # Batches on their way to the cloud at once. Over a long link one batch at a time leaves it idle
+    # for a round trip per batch; ingest is idempotent and the cloud's gap report counts the seqs it
+    # holds, whatever order batches land in, so a small window is safe. 1 restores one at a time.
+    uplink_window: int = Field(default=4, ge=1, le=16)
+    # A batch's gzipped body at most this many bytes (and never more than the contract's
+    # MAX_BATCH_BYTES, nor uplink_batch_size documents), so a request's time on the wire is bounded
+    # by what travels, not by a document count.
+    uplink_batch_bytes: int = Field(default=256 * 1024, ge=4 * 1024, le=MAX_BATCH_BYTES)
+    # While the WAN is down, how often a cheap GET /healthz looks for its return; the backlog
+    # leaves as soon as one answers, instead of after a backoff that may have grown to its cap.
+    uplink_probe_s: float = Field(default=3.0, gt=0, le=5.0)
     cloud_timeout_s: float = 20.0
     parked_retry_s: float = 3600.0        # how often documents the cloud refused are offered again
     catalog_interval_s: float = 60.0

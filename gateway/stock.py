@@ -51,6 +51,13 @@ async def record_moves(db: aiosqlite.Connection, document: AnyDocument) -> None:
                          [(document.id, sku, qty) for sku, qty in movements(document).items()])
 
 
+async def record_moves_many(db: aiosqlite.Connection, documents: list[AnyDocument]) -> None:
+    """record_moves for a whole batch of newly stored documents, in one statement."""
+    await db.executemany("INSERT OR IGNORE INTO stock_moves (document_id, sku, qty) VALUES (?, ?, ?)",
+                         [(document.id, sku, qty) for document in documents
+                          for sku, qty in movements(document).items()])
+
+
 # The ingest_seq of a document every snapshot counts: acked by a cloud that does not number its journal
 # (it has no snapshot yet, and its first one will count it), or a conflict (the cloud counts its own version).
 COVERED = 0

@@ -5,6 +5,14 @@ cloud only answers after it committed. If the reply is lost (cut WAN, kill -9
 between the cloud's commit and ours) the batch is simply sent again and the
 cloud answers `duplicate`: at-least-once delivery plus idempotent ingest.
 
+Several batches are in flight at once (uplink_window), each a run of the
+receive order past the one before, so a long link stays busy after an outage;
+each is answered and acked on its own, and a lost reply only means a resend.
+A batch is cut by its gzipped size (uplink_batch_bytes) as well as by count.
+While nothing answers, a GET /healthz every uplink_probe_s notices the WAN's
+return, so the backlog leaves within seconds rather than after a backoff grown
+to its cap; a tablet's push wakes the uplink at once.
+
 One document the cloud cannot take never holds back the rest. A batch that
 fails because of what it carries (a 4xx other than credentials or a wrong
 address, or 500 for the same batch SAME_BATCH_500_LIMIT times running) is
@@ -25,15 +33,16 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from contextlib import suppress
 from typing import Any, Awaitable, Callable
 
 from cloud_api.service.clock import utc_now
-from cloud_api.contract import MAX_BATCH_BYTES
+from cloud_api.contract import MAX_BATCH_BYTES, MAX_BATCH_DOCUMENTS
 
 from .backoff import backoff_delay
 from .box import set_values
-from .cloud_client import CloudClient
+from .cloud_client import CloudClient, GzipBudget
 from .errors import CloudRefused, CloudUnreachable, UplinkError
 from .journal import dead_letter
 from .settings import GatewaySettings
@@ -111,10 +120,20 @@ class _Hunt:
                               f"not them; sending whole batches for {self.pause_s:.0f}s")
         return True
 
+    @property
+    def active(self) -> bool:
+        """A search or a 500 streak is under way: the uplink sends one batch at a time until it ends,
+        so each answer is about the batch the search chose, as when only one was ever in flight."""
+        return bool(self.suspects or self.confirming or self.culprits or self.streak)
+
     def delivered(self, ids: list[str]) -> None:
         """A batch was stored: the suspects narrow, and the culprits get one more try alone."""
-        self.head, self.streak = None, 0
         sent = set(ids)
+        # Only the batch the 500 streak is about ends it: with several batches in flight, another one
+        # stored meanwhile says nothing about this one (reset by it, a poison document would never be
+        # parked while sales keep arriving).
+        if self.head is None or self.head in sent:
+            self.head, self.streak = None, 0
         self.suspects = [i for i in self.suspects if i not in sent]
         self.confirming = {i: r for i, r in self.confirming.items() if i not in sent}
         self.confirming.update(self.culprits)
@@ -138,7 +157,16 @@ class Uplink:
         self._task: asyncio.Task | None = None
         self._push: asyncio.Future | None = None
         self._hunt = _Hunt(pause_s=10 * settings.uplink_backoff_cap_s)
+        self._stopping = False
         self.failures = 0
+        # What the uplink is doing, for tests and the curious: idle | sending | backoff | offline.
+        self.state = "idle"
+        self.probes = 0              # GET /healthz sent while the WAN was down
+        self.batches_sent = 0        # batches the cloud answered
+        self.most_in_flight = 0      # the most batches in flight at once so far
+        # (event, loop time) of the waits for the cloud (see `events`); the latest only, as a probe every
+        # few seconds through a week-long outage must not grow the box's memory.
+        self._events: deque[tuple[str, float]] = deque(maxlen=256)
 
     def wake(self) -> None:
         self._wake.set()
@@ -152,6 +180,7 @@ class Uplink:
         Cutting it short is still safe (the batch is resent and answered `duplicate`);
         the grace only saves that resend.
         """
+        self._stopping = True   # no new batch leaves; those in flight may finish
         if self._push is not None and not self._push.done():
             await asyncio.wait({self._push}, timeout=grace_s)
         for running in (self._task, self._push):
@@ -171,7 +200,7 @@ class Uplink:
         while True:
             self._wake.clear()   # cleared before looking, so a wake during the push is not lost
             try:
-                self._push = asyncio.ensure_future(self.push_once())
+                self._push = asyncio.ensure_future(self.drain())
                 sent = await asyncio.shield(self._push)   # stop() waits for it instead of cutting it
             except Exception as err:   # noqa: BLE001 - the uplink must outlive any one failure
                 self.failures += 1
@@ -181,20 +210,112 @@ class Uplink:
                     log.warning("uplink: %s; retry %d in %.1fs", err, self.failures, delay)
                 else:   # a bug or a disk problem: loud in the log, but sales keep their way out
                     log.exception("uplink: unexpected failure; retry %d in %.1fs", self.failures, delay)
-                # A WAN that comes back (seen by the catalog pull or heartbeat) ends the wait early.
-                wake_on = self._cloud.wan.back_online if self._cloud.wan.state != "online" else None
-                await _sleep(delay, wake_on)
+                await self._after_failure(err, delay)
                 continue
             self.failures = 0
             if sent == 0:
+                self.state = "idle"
                 await self._drained()
                 await _sleep(self._settings.uplink_idle_s, self._wake)
+
+    async def _after_failure(self, err: Exception, delay: float) -> None:
+        """Wait before the next try: the backoff, cut short as soon as the cloud is seen again.
+
+        When the cloud answered (a 5xx, a refusal, an unreadable answer) it is up but unwell, and
+        the backoff stands, so a struggling cloud is not hammered by every shop at once. When
+        nothing answered (the WAN is down, or a reply was lost) the box probes GET /healthz every
+        uplink_probe_s and tries again the moment the cloud answers: the backlog leaves within a
+        probe interval of the link's return, whatever the backoff has grown to; any other call that
+        found the cloud (the WAN state's back_online, set by the catalog pull or the heartbeat) ends
+        the wait too. A tablet's push does not: it says nothing about the WAN, and ten tablets
+        pushing through an outage would turn into a probe per push (the push is sent with the rest).
+        """
+        wan = self._cloud.wan
+        unanswered = isinstance(err, CloudUnreachable) and err.status is None
+        if not unanswered:
+            self.state = "backoff"
+            # A WAN that comes back (seen by the catalog pull or heartbeat) ends the wait early.
+            await _sleep(delay, wan.back_online if wan.state != "online" else None)
+            return
+        self.state = "offline"
+        loop = asyncio.get_running_loop()
+        retry_at = loop.time() + delay
+        probe_s = self._settings.uplink_probe_s
+        # The first look comes soon (a lost reply on a live link costs well under a second), later ones
+        # every probe_s; the backoff's own end is a try as good as a probe.
+        wait = min(delay, probe_s)
+        while True:
+            await _sleep_any(wait, wan.back_online)
+            if wan.state == "online":
+                self._events.append(("wan_back", loop.time()))
+                break
+            if loop.time() >= retry_at:
+                self._events.append(("retry", loop.time()))
+                break
+            self.probes += 1
+            self._events.append(("probe", loop.time()))
+            if await self._cloud.probe(timeout_s=max(1.0, min(probe_s, self._settings.cloud_timeout_s))):
+                self._events.append(("wan_back", loop.time()))
+                break
+            wait = min(probe_s, max(0.0, retry_at - loop.time()))
+        self.state = "sending"
+
+    async def drain(self) -> int:
+        """Send every pending batch, up to uplink_window of them in flight at once; how many documents went.
+
+        Batches leave in receive order and each is answered and acked on its own, so they may land
+        in any order: ingest is idempotent (a resend is answered `duplicate`) and the cloud's gap
+        report is computed from the seqs it holds. Each new batch starts past the last one sent
+        (rx_seq), so no document is in two batches in flight. The first failure stops new sends;
+        the batches already in flight finish and record their acks, then the failure is raised (a
+        batch whose reply was lost is simply sent again later). While a search for a poison
+        document is under way (_Hunt.active) one batch at a time goes, as it always did.
+        """
+        flying: dict[asyncio.Future, list[str]] = {}
+        after, sent = 0, 0
+        error: BaseException | None = None
+        self.state = "sending"
+        try:
+            while True:
+                while error is None and not self._stopping and len(flying) < self._window():
+                    if not flying:
+                        after = 0   # nothing in flight: start again from the oldest pending document
+                    batch, documents = await self._next_batch(after)
+                    if not batch or (flying and self._hunt.active):
+                        break   # a search began while this was chosen: it goes first, alone (sent later)
+                    after = batch[-1]["rx_seq"]
+                    task = asyncio.ensure_future(self._send(batch, documents))
+                    flying[task] = [row["id"] for row in batch]
+                    self.most_in_flight = max(self.most_in_flight, len(flying))
+                if not flying:
+                    break
+                done, _ = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    del flying[task]
+                    try:
+                        sent += task.result()
+                    except Exception as err:   # noqa: BLE001 - raised once the others are settled
+                        error = error or err
+        finally:
+            for task in flying:   # cancelled (stop): safe, the batch is resent and answered `duplicate`
+                task.cancel()
+            await asyncio.gather(*flying, return_exceptions=True)
+        if error is not None:
+            raise error
+        return sent
+
+    def _window(self) -> int:
+        return 1 if self._hunt.active else self._settings.uplink_window
 
     async def push_once(self) -> int:
         """Send the oldest pending batch and record the cloud's answers; return how many were sent."""
         batch, documents = await self._next_batch()
         if not batch:
             return 0
+        return await self._send(batch, documents)
+
+    async def _send(self, batch: list[Any], documents: list[dict[str, Any]]) -> int:
+        """Send one batch and record the cloud's answer for each document; return how many were sent."""
         ids = [row["id"] for row in batch]
         try:
             answer = await self._cloud.post_batch(documents, {row["id"]: row["received_at"] for row in batch})
@@ -226,6 +347,7 @@ class Uplink:
             await set_values(db, last_sync_at=now)   # the owner's page: "last successful sync"
         log.info("uplink: %d documents delivered", len(batch))
         self._delivered = True
+        self.batches_sent += 1
         self._hunt.delivered(ids)
         return len(batch)
 
@@ -241,27 +363,55 @@ class Uplink:
         except Exception:   # noqa: BLE001 - a failed follow-up never stops the documents' way out
             log.exception("uplink: after draining")
 
-    async def _next_batch(self) -> tuple[list[Any], list[dict[str, Any]]]:
-        """The next rows to send (the oldest pending, or the half under suspicion) and their documents."""
+    async def _next_batch(self, after: int = 0) -> tuple[list[Any], list[dict[str, Any]]]:
+        """The next rows to send (the oldest pending past rx_seq `after`, or the half under suspicion)
+        and their documents.
+
+        A batch ends at uplink_batch_size documents, at the contract's byte budget of its JSON, or when
+        its gzipped body would pass uplink_batch_bytes, whichever comes first; one document always goes,
+        whatever its size, so a large one is never stuck.
+        """
+        size_limit = min(self._settings.uplink_batch_size, MAX_BATCH_DOCUMENTS)
         rows = await self._store.read().execute_fetchall(
-            "SELECT id, body, received_at FROM journal WHERE cloud_state = 'pending' ORDER BY rx_seq LIMIT ?",
-            (self._settings.uplink_batch_size + len(self._hunt.culprits),))
-        chosen = set(self._hunt.choose([row["id"] for row in rows]))
+            "SELECT rx_seq, id, body, received_at FROM journal WHERE cloud_state = 'pending' AND rx_seq > ? "
+            "ORDER BY rx_seq LIMIT ?", (after, size_limit + len(self._hunt.culprits)))
+        if after:
+            # A view past the batches in flight, so not the whole queue: the search must not judge
+            # its suspects by it (it would drop them as no longer pending). It only runs from the
+            # whole queue, with nothing else in flight (drain).
+            chosen = {row["id"] for row in rows if row["id"] not in self._hunt.culprits}
+        else:
+            chosen = set(self._hunt.choose([row["id"] for row in rows]))
+        budget = GzipBudget(min(self._settings.uplink_batch_bytes, MAX_BATCH_BYTES))
         batch, documents, size, unreadable = [], [], 0, {}
         for row in rows:
             if row["id"] not in chosen:
                 continue
-            if batch and (size + len(row["body"]) > _BATCH_BUDGET or len(batch) >= self._settings.uplink_batch_size):
+            if batch and (size + len(row["body"]) > _BATCH_BUDGET or len(batch) >= size_limit):
                 break
             try:
-                documents.append(json.loads(row["body"]))
+                document = json.loads(row["body"])
             except ValueError:   # a damaged row must not stop the queue behind it
                 unreadable[row["id"]] = "the box cannot read its own copy of this document"
                 continue
+            if not budget.add(row["body"], row["id"], row["received_at"]) and batch:
+                break
+            documents.append(document)
             batch.append(row)
             size += len(row["body"])
         if unreadable:
             await self._park(unreadable)
+        if not batch and not after and self._hunt.culprits:
+            # Documents that failed alone wait for proof that the cloud stores others (a batch without
+            # them). With several batches in flight the rest of the queue may have gone up already, so
+            # nothing pending is left to give it: resend a document the cloud holds, which it answers
+            # `duplicate` (idempotent, nothing changes), and that is the proof.
+            row = await (await self._store.read().execute(
+                "SELECT rx_seq, id, body, received_at FROM journal WHERE cloud_state = 'in_cloud' "
+                "ORDER BY rx_seq DESC LIMIT 1")).fetchone()
+            if row is not None:
+                with suppress(ValueError):
+                    documents, batch = [json.loads(row["body"])], [row]
         return batch, documents
 
     async def _park(self, reasons: dict[str, str]) -> None:
@@ -276,12 +426,28 @@ class Uplink:
         for doc_id, reason in reasons.items():
             log.warning("uplink: parked %s: %s", doc_id, reason)
 
+    @property
+    def events(self) -> list[tuple[str, float]]:
+        """What the uplink did while the cloud was unreachable, with the loop time: ("probe", t) a look at
+        GET /healthz, ("wan_back", t) the cloud seen again, ("retry", t) the backoff ran out first."""
+        return list(self._events)
+
     async def retry_parked(self) -> int:
         """Make parked documents pending again; return how many."""
         async with self._store.transaction() as db:
             cursor = await db.execute("UPDATE journal SET cloud_state = 'pending', cloud_at = NULL, "
                                       "cloud_reason = NULL WHERE cloud_state = 'parked'")
         return cursor.rowcount
+
+
+async def _sleep_any(seconds: float, *events: asyncio.Event) -> None:
+    """Sleep, or less if any of the events fires."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def _sleep(seconds: float, wake_on: asyncio.Event | None) -> None:

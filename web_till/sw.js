@@ -1,13 +1,29 @@
 // The service worker: a versioned app shell, precached, so a reload with the gateway
 // unreachable still opens the till. API requests always go to the network.
-// The gateway fills in the version (a digest of the shell) and the file list.
+// The gateway fills in the version (a digest of the shell) and the file list: pairs of
+// [the path the page asks for, the URL to fetch it from]. The latter names the file's content
+// (`/app.js?v=<hash>`), so the box lets the HTTP cache keep it for good: a new version fetches
+// only the files that changed, and can never pick up a stale copy of one that did.
 const VERSION = "__SHELL_VERSION__";
 const CACHE = `posline-shell-${VERSION}`;
 const SHELL = "__SHELL_FILES__";
 const TILL_PAGES = new Set(["/", "/index.html"]);
+// The box answers with `Vary: Accept-Encoding`; the cache holds one decoded copy per path, right
+// whatever encoding the page's request would accept, so the match ignores Vary.
+const MATCH = { cacheName: CACHE, ignoreVary: true };
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await Promise.all(SHELL.map(async ([path, source]) => {
+    // "/" has no versioned twin: no-cache makes the HTTP cache revalidate it (a 304 when unchanged).
+    const response = await fetch(source, { cache: path === source ? "no-cache" : "default" });
+    if (!response.ok) throw new Error(`precache ${source}: ${response.status}`);
+    await cache.put(path, response);
+  }));   // one failed file fails the install: this version never serves a partial shell
+}
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil(precache().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -28,8 +44,8 @@ self.addEventListener("fetch", (event) => {
     // Only the till itself is answered from the shell. The box's own pages (/admin, /setup,
     // /ca.crt) live on the same origin and must reach the box, even on a tablet that runs the till.
     if (!TILL_PAGES.has(url.pathname)) return;
-    event.respondWith(caches.match("/", { cacheName: CACHE }).then((shell) => shell || fetch(event.request)));
+    event.respondWith(caches.match("/", MATCH).then((shell) => shell || fetch(event.request)));
     return;
   }
-  event.respondWith(caches.match(event.request, { cacheName: CACHE }).then((hit) => hit || fetch(event.request)));
+  event.respondWith(caches.match(event.request, MATCH).then((hit) => hit || fetch(event.request)));
 });

@@ -1,86 +1,95 @@
-"""`make bench`: throughput of the journal pipeline's hot paths, each beside its baseline.
+"""`make bench`: each of the pipeline's figures beside a floor measured in the same run.
 
-Benchmarks, not tests: nothing here passes or fails. Figures are documents per
-second (higher is better), measured on this machine; the baseline is what the
-first version measured on the project's 2-core machine (baseline.json).
-Bounded: a fixed number of documents, a few seconds in all.
+Benchmarks, not tests: nothing here passes or fails. Every figure is measured next to what the
+same work costs with nothing but the database, the link or the browser (tests/bench/floors.py),
+on this machine, now; the table gives the ratio and says which of the issues' goals are met. A
+baseline from another day would say nothing on a machine shared with other work.
+
+Bounded: a few minutes in all. Knobs (environment): POSLINE_TEST_PG_DSN adds the PostgreSQL
+figures (a scratch database: its public schema is dropped, as the tests do);
+POSLINE_BENCH_DRAIN_SALES (10000), POSLINE_BENCH_CLOUD_DOCS (2000), POSLINE_BENCH_ONLY (a comma
+list of sections: cloud, box, drain, browser, size).
+
+    python -m tests.bench              run, print the table, write tests/bench/latest.json
+    python -m tests.bench --markdown   print latest.json as the README's table
 """
 from __future__ import annotations
 
-import asyncio
-import json
+import os
+import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-from cloud_api.contract import JournalBatch, parse_document
-from cloud_api.database import create_engine, migrate
-from cloud_api.ingest import ingest_batch
-from cloud_api.shops import GatewayIdentity, create_shop
-from gateway.journal import receive_batch
-from gateway.pairing import Device
-from gateway.store import Store
-from tests.conftest import make_sale
+from tests.bench import report
+from tests.bench.report import Figure
 
-BATCHES, BATCH = 10, 500
-BASELINE = Path(__file__).with_name("baseline.json")
+SECTIONS = ("cloud", "box", "drain", "browser", "size")
 
 
-def sales(device: str, n: int) -> list[dict]:
-    return [make_sale(device_id=device, seq=i + 1) for i in range(n)]
+def _sections(tmp: Path) -> list[tuple[str, str, Callable[[], list[Figure]]]]:
+    # Imported here: `--markdown` needs none of it.
+    from tests.bench.box import bench_box_ingest, bench_drain
+    from tests.bench.browser import bench_browser, bench_size
+    from tests.bench.cloud_ingest import bench_cloud
+    out = [("cloud", "Cloud ingest, SQLite", lambda: bench_cloud("SQLite", tmp))]
+    if os.environ.get("POSLINE_TEST_PG_DSN"):
+        out.append(("cloud", "Cloud ingest, PostgreSQL", lambda: bench_cloud("PostgreSQL", tmp)))
+    out += [("box", "Box ingest", lambda: bench_box_ingest(tmp)),
+            ("drain", "Drain", lambda: bench_drain(tmp)),
+            ("browser", "Browser", lambda: bench_browser(tmp)),
+            ("size", "Size", lambda: [bench_size()])]
+    return out
 
 
-def bench_parse() -> float:
-    docs = sales("d", 2000)
-    start = time.perf_counter()
-    for doc in docs:
-        parse_document(doc)
-    return len(docs) / (time.perf_counter() - start)
+def main() -> int:
+    if "--markdown" in sys.argv:
+        figures, machine = report.read_json()
+        print(report.markdown(figures, machine))
+        return 0
+    only = {s.strip() for s in os.environ.get("POSLINE_BENCH_ONLY", ",".join(SECTIONS)).split(",") if s.strip()}
+    started = time.monotonic()
+    machine = report.machine_info()
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="posline-bench-") as tmp:
+        for key, title, run in _sections(Path(tmp)):
+            if key not in only:
+                continue
+            section_start = time.monotonic()
+            print(f"bench: {title} ...", file=sys.stderr, flush=True)
+            try:
+                figures += run()
+            except Exception as err:  # noqa: BLE001 -- one broken section must not cost the others' figures
+                traceback.print_exc()
+                figures.append(Figure(title, "", None, note=f"failed: {type(err).__name__}: {err}"[:200]))
+            print(f"bench: {title} took {time.monotonic() - section_start:.0f} s", file=sys.stderr, flush=True)
+    if os.environ.get("POSLINE_TEST_PG_DSN") and "cloud" in only:
+        machine["postgresql"] = _pg_version(os.environ["POSLINE_TEST_PG_DSN"])
+    machine["took_s"] = round(time.monotonic() - started, 1)
+    report.print_table(figures)
+    report.write_json(figures, machine)
+    print(f"\nwritten to {report.LATEST}; `python -m tests.bench --markdown` prints it for the README")
+    return 0
 
 
-async def bench_cloud_ingest(tmp: Path) -> float:
-    engine = create_engine(f"sqlite:///{tmp / 'cloud.db'}")
-    await migrate(engine)
-    async with engine.begin() as conn:
-        shop = await create_shop(conn, "bench")
-    gateway = GatewayIdentity("g", shop.shop_id)
-    docs = sales("d", BATCHES * BATCH)
-    start = time.perf_counter()
-    for i in range(BATCHES):
-        async with engine.begin() as conn:
-            await ingest_batch(conn, gateway, JournalBatch(documents=docs[i * BATCH:(i + 1) * BATCH]))
-    elapsed = time.perf_counter() - start
-    await engine.dispose()
-    return len(docs) / elapsed
+def _pg_version(dsn: str) -> str:
+    import asyncio
 
+    import asyncpg
 
-async def bench_gateway_receive(tmp: Path) -> float:
-    store = await Store.open(tmp / "gw")
-    device = Device("d", "T1", "bench")
-    docs = sales("d", BATCHES * BATCH)
-    start = time.perf_counter()
-    for i in range(BATCHES):
-        async with store.transaction() as db:
-            await receive_batch(db, device, docs[i * BATCH:(i + 1) * BATCH])
-    elapsed = time.perf_counter() - start
-    await store.close()
-    return len(docs) / elapsed
-
-
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        figures = {
-            "contract.parse_document docs/s": bench_parse(),
-            "cloud ingest (SQLite) docs/s": asyncio.run(bench_cloud_ingest(Path(tmp))),
-            "gateway receive docs/s": asyncio.run(bench_gateway_receive(Path(tmp))),
-        }
-    baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
-    print(f"{'figure':<36} {'now':>10} {'baseline':>10} {'ratio':>7}")
-    for name, value in figures.items():
-        base = baseline.get(name)
-        ratio = f"{value / base:6.2f}x" if base else "   new"
-        print(f"{name:<36} {value:>10.0f} {base or 0:>10.0f} {ratio:>7}")
+    async def version() -> str:
+        conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            return "PostgreSQL " + await conn.fetchval("SHOW server_version")
+        finally:
+            await conn.close()
+    try:
+        return asyncio.run(version())
+    except Exception as err:  # noqa: BLE001 -- the version is a label, not worth failing the bench
+        return f"PostgreSQL (version unknown: {type(err).__name__})"
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,35 +22,19 @@ from gateway.box import cloud_identity
 from gateway.cli import _status
 from gateway.cloud_client import CloudClient
 from gateway.heartbeat import send_heartbeat
-from gateway.journal import receive_batch
-from gateway.pairing import Device
 from gateway.settings import GatewaySettings
 from gateway.store import Store
 from gateway.uplink import Uplink
 from tests.conftest import make_sale
+from tests.gateway.backlog import fill, states, until
 
-DEVICE = Device("dev-1", "T1", "Counter")
 N, POISON_AT = 1000, 500
 
 
-async def _fill(store: Store) -> list[dict[str, Any]]:
-    sales = [make_sale(device_id=DEVICE.device_id, seq=n) for n in range(1, N + 1)]
-    for start in range(0, N, 250):
-        async with store.transaction() as db:
-            await receive_batch(db, DEVICE, sales[start:start + 250])
-    return sales
 
 
-async def _states(store: Store) -> dict[str, int]:
-    rows = await store.read().execute_fetchall("SELECT cloud_state, count(*) AS n FROM journal GROUP BY cloud_state")
-    return {row["cloud_state"]: row["n"] for row in rows}
 
 
-async def _until(condition: Any, deadline_s: float = 60.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not await condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 def _cloud_bug_on(doc_id: str, monkeypatch: Any) -> None:
@@ -69,7 +53,7 @@ async def test_one_poison_among_1000_is_parked_and_the_rest_arrive_once(
         poison: str, provisioned: GatewaySettings, cloud: Any, monkeypatch: Any, tmp_path: Path) -> None:
     server, shop = cloud
     store = await Store.open(provisioned.state_dir)
-    sales = await _fill(store)
+    sales = await fill(store, N)
     bad = sales[POISON_AT - 1]
     if poison == "cloud answers 500":
         _cloud_bug_on(bad["id"], monkeypatch)
@@ -83,12 +67,12 @@ async def test_one_poison_among_1000_is_parked_and_the_rest_arrive_once(
     uplink = Uplink(store, client, provisioned)
     task = asyncio.create_task(uplink.run())
     try:
-        await _until(lambda: _no_pending(store))
+        await until(lambda: _no_pending(store))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    assert await _states(store) == {"in_cloud": N - 1, "parked": 1}
+    assert await states(store) == {"in_cloud": N - 1, "parked": 1}
     engine = create_engine(f"sqlite:///{tmp_path / 'cloud.db'}")   # the `cloud` fixture's database
     async with engine.connect() as conn:
         d = schema.documents.c
@@ -112,20 +96,19 @@ async def test_one_poison_among_1000_is_parked_and_the_rest_arrive_once(
 
     # The next start (say, after an upgrade) tries it again; nothing was dropped.
     assert await Uplink(store, client, provisioned).retry_parked() == 1
-    assert await _states(store) == {"in_cloud": N - 1, "pending": 1}
+    assert await states(store) == {"in_cloud": N - 1, "pending": 1}
     await client.aclose()
     await store.close()
 
 
 async def _no_pending(store: Store) -> bool:
-    return "pending" not in await _states(store)
+    return "pending" not in await states(store)
 
 
 async def test_parked_documents_are_offered_again_every_hour_without_a_restart(gateway, provisioned):
     """The cloud may be upgraded while the box runs: an hourly job un-parks, and the uplink delivers."""
     import sqlite3
     from gateway.keys import SCHEDULER
-    from tests.conftest import make_sale
     from tests.gateway.conftest import paired
     till = await paired(gateway, provisioned)
     sale = make_sale(device_id=till["device_id"], device_code=till["device_code"], seq=1)
@@ -149,7 +132,6 @@ def _state_of(settings, doc_id: str) -> str:
 
 async def _wait(check, timeout_s: float = 10) -> None:
     import asyncio
-    import time
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, "timed out"

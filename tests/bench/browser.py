@@ -1,0 +1,155 @@
+"""The till in Chromium on the shop origin: checkout commit, first load, and the shell's size.
+
+Chromium runs as the e2e tests run it (tests/bench/rig.py), with the CPU slowed down through the
+DevTools protocol (`Emulation.setCPUThrottlingRate`), as a cheap tablet is slower than this machine.
+Times are taken inside the page, from its own clock, so Playwright's round trips do not count.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import web_till
+from gateway.shell import SHELL_SUFFIXES, StaticFile, shell_files
+from tests.bench.floors import IDB_PUT_FLOOR_JS, ONE_ELEMENT_PAGE
+from tests.bench.report import Figure, percentile
+from tests.bench.rig import chromium, shop_rig
+from tests.conftest import make_sale
+from tests.e2e.conftest import FAST_GATEWAY, Tablet
+
+SALES = 30
+FLOOR_PUTS = 60   # cheap: twice the sales, for a steadier p95
+WARM_UP = 3
+THROTTLE = 4
+LOAD_RUNS = 5   # a navigation is cheap; five steady the median on a shared machine
+BUDGET_BYTES = 60 * 1024
+
+# From the click on Complete sale (seen first, in the capture phase) to the frame after the receipt
+# number is in the DOM: requestAnimationFrame runs before that frame paints, the task after it runs
+# once it has. Resolves with milliseconds.
+ARM_CHECKOUT_JS = """() => {
+  window.__benchCheckout = new Promise((resolve) => {
+    setTimeout(() => resolve(null), 20000);   // no receipt: reported, never a hang
+    const onClick = (event) => {
+      const button = event.target.closest && event.target.closest("button");
+      if (!button || button.textContent.trim() !== "Complete sale") return;
+      removeEventListener("click", onClick, true);
+      const start = performance.now();
+      const painted = () => requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - start)));
+      const observer = new MutationObserver(() => {
+        if (document.querySelector("[data-testid=receipt-number]")) { observer.disconnect(); painted(); }
+      });
+      observer.observe(document.body, { childList: true, subtree: true });
+    };
+    addEventListener("click", onClick, true);
+  });
+}"""
+
+# Injected before any of the page's scripts: the time from navigation start to the frame after the
+# pairing code's field exists (the till), or after the load event (the one-element page).
+FIRST_PAINT_JS = """window.__benchFirstPaint = new Promise((resolve) => {
+  const painted = () => requestAnimationFrame(() => setTimeout(() => resolve(performance.now())));
+  if (location.pathname !== "/") { addEventListener("load", painted); return; }
+  const observer = new MutationObserver(() => {
+    if (document.getElementById("pair-code")) { observer.disconnect(); painted(); }
+  });
+  observer.observe(document, { childList: true, subtree: true });
+});"""
+
+
+def throttle(context: Any, page: Any, rate: float) -> Any:
+    cdp = context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    return cdp
+
+
+def _checkout_once(tablet: Tablet) -> float:
+    page = tablet.page
+    page.get_by_role("button", name="Coca-Cola 1.5L", exact=True).click()
+    page.get_by_role("button", name="Pay").click()
+    page.get_by_role("textbox", name="Amount received").fill("500")
+    page.evaluate(ARM_CHECKOUT_JS)
+    page.get_by_role("button", name="Complete sale").click()
+    # Awaited in the page: a promise, not polling, so nothing of ours runs on the main thread meanwhile.
+    ms = page.evaluate("() => window.__benchCheckout")
+    if ms is None:
+        raise RuntimeError("no receipt within 20 s of Complete sale")
+    page.get_by_role("button", name="New sale").click()
+    return ms
+
+
+def _checkouts(tablet: Tablet) -> list[float]:
+    for _ in range(WARM_UP):
+        _checkout_once(tablet)
+    return [_checkout_once(tablet) for _ in range(SALES)]
+
+
+def _first_load(browser: Any, url: str, rate: float) -> float:
+    """A fresh profile (no HTTP cache, no service worker), CPU throttled, one navigation; ms."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        context.add_init_script(FIRST_PAINT_JS)
+        page = context.new_page()
+        throttle(context, page, rate)
+        page.goto(url)
+        # An SVG document may not run init scripts: then its load event's end is the figure.
+        return page.evaluate("() => window.__benchFirstPaint"
+                             " ?? performance.getEntriesByType('navigation')[0].loadEventEnd")
+    finally:
+        context.close()
+
+
+def bench_browser(tmp: Path) -> list[Figure]:
+    figures = []
+    with shop_rig(tmp / "browser", FAST_GATEWAY) as rig, chromium(rig, tmp / "browser-home") as browser:
+        tablet = Tablet(browser, rig)
+        try:
+            tablet.open_and_pair()
+            cdp = throttle(tablet.context, tablet.page, THROTTLE)   # noqa: F841 -- held for the page's life
+            online = _checkouts(tablet)
+            record = make_sale()
+            # The floor on a quiet page: once the sales have synced, so the page's own IndexedDB
+            # writes (acks) do not queue beside the floor's puts and inflate it.
+            tablet.wait_status(r"· 0 unsynced$", timeout_s=60)
+            floor_online = tablet.page.evaluate(IDB_PUT_FLOOR_JS, [FLOOR_PUTS, record])
+            tablet.context.set_offline(True)
+            time.sleep(1)
+            offline = _checkouts(tablet)
+            time.sleep(1)
+            floor_offline = tablet.page.evaluate(IDB_PUT_FLOOR_JS, [FLOOR_PUTS, record])
+            tablet.context.set_offline(False)
+        finally:
+            tablet.close()
+        for label, times, floor in (("online", online, floor_online), ("offline", offline, floor_offline)):
+            p95, floor_p95 = percentile(times, 95), percentile(floor, 95)
+            figures.append(Figure(
+                f"Checkout p95, {label}, {THROTTLE}x CPU throttle", "ms", p95, floor_p95,
+                f"one strict IndexedDB put, p95 of {FLOOR_PUTS}", "≤ 2x floor (≤ 20 ms idle)", p95 <= 2 * floor_p95,
+                samples=times, note=f"Complete sale -> receipt painted, {SALES} sales after {WARM_UP} warm-up"))
+
+        for rate, goal_ms in ((1, 500), (THROTTLE, 800)):
+            till = [_first_load(browser, rig.till_url, rate) for _ in range(LOAD_RUNS)]
+            floor = [_first_load(browser, rig.till_url.rstrip("/") + ONE_ELEMENT_PAGE, rate)
+                     for _ in range(LOAD_RUNS)]
+            value = statistics.median(till)
+            figures.append(Figure(
+                f"First load to pairing screen, {rate}x", "ms", value, statistics.median(floor),
+                f"one-element page ({ONE_ELEMENT_PAGE}), same server", f"≤ {goal_ms} ms", value <= goal_ms,
+                samples=till, note=f"fresh profile, median of {LOAD_RUNS}"))
+    return figures
+
+
+def bench_size() -> Figure:
+    """The till's JavaScript and CSS as the box sends them: gzip -9, made once at start-up."""
+    root = web_till.ROOT
+    names = [n for n in shell_files(root) if n.endswith((".js", ".css"))]
+    packed = raw = 0
+    for name in names:
+        body = (root / name).read_bytes()
+        static = StaticFile.of(body, SHELL_SUFFIXES[Path(name).suffix])
+        packed += len(static.gzipped or body)
+        raw += len(body)
+    return Figure("Till JS + CSS, gzipped", "B", packed, None, "", "≤ 60 KB (61,440 B)", packed <= BUDGET_BYTES,
+                  note=f"{len(names)} files, {raw:,} B uncompressed")

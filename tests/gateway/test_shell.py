@@ -1,0 +1,146 @@
+"""The till's shell as the box serves it: gzip made once, validators, and cache lifetimes that the
+service worker's versioning keeps correct."""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+import web_till
+from gateway.shell import IMMUTABLE, REVALIDATE, accepts_gzip, shell_files, shell_routes
+
+GZIP = {"Accept-Encoding": "gzip, deflate"}
+IDENTITY = {"Accept-Encoding": "identity"}
+
+
+@pytest.fixture
+async def shell(aiohttp_client: Any) -> Any:
+    app = web.Application()
+    app.router.add_routes(shell_routes())
+    return await aiohttp_client(app)
+
+
+async def _precache(client: Any) -> list[list[str]]:
+    worker = await (await client.get("/sw.js")).text()
+    return json.loads(re.search(r"const SHELL = (\[.*?\]);", worker).group(1))
+
+
+async def test_files_are_gzipped_when_the_request_accepts_it(shell: Any):
+    for name in ("app.js", "style.css", "index.html"):
+        raw = (web_till.ROOT / name).read_bytes()
+        packed = await shell.get(f"/{name}", headers=GZIP, auto_decompress=False)
+        assert packed.status == 200 and packed.headers["Content-Encoding"] == "gzip"
+        assert packed.headers["Vary"] == "Accept-Encoding"
+        body = await packed.read()
+        assert gzip.decompress(body) == raw and len(body) < len(raw) / 2
+        plain = await shell.get(f"/{name}", headers=IDENTITY, auto_decompress=False)
+        assert "Content-Encoding" not in plain.headers and plain.headers["Vary"] == "Accept-Encoding"
+        assert await plain.read() == raw
+
+
+async def test_a_file_gzip_cannot_shrink_is_sent_as_it_is(tmp_path: Path, aiohttp_client: Any):
+    root = tmp_path / "till"
+    shutil.copytree(web_till.ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "icon.svg").write_bytes(b"<svg/>")   # smaller than any gzip header
+    app = web.Application()
+    app.router.add_routes(shell_routes(root))
+    client = await aiohttp_client(app)
+    response = await client.get("/icon.svg", headers=GZIP, auto_decompress=False)
+    assert "Content-Encoding" not in response.headers and await response.read() == b"<svg/>"
+
+
+async def test_every_file_has_a_content_etag_and_answers_304(shell: Any):
+    for name in shell_files():
+        path = "/" if name == "index.html" else f"/{name}"
+        first = await shell.get(path, headers=GZIP)
+        tag = first.headers["ETag"]
+        assert re.fullmatch(r'"[0-9a-f]{16}(-gz)?"', tag), (name, tag)
+        again = await shell.get(path, headers={**GZIP, "If-None-Match": tag})
+        assert again.status == 304 and again.headers["ETag"] == tag, name
+        # The other encoding's tag names the same content: still unchanged (weak comparison).
+        plain_tag = (await shell.get(path, headers=IDENTITY)).headers["ETag"]
+        assert (await shell.get(path, headers={**GZIP, "If-None-Match": f"W/{plain_tag}"})).status == 304
+    stale = await shell.get("/app.js", headers={"If-None-Match": '"0000000000000000"'})
+    assert stale.status == 200
+
+
+async def test_plain_urls_revalidate_and_versioned_urls_are_immutable(shell: Any):
+    precache = await _precache(shell)
+    assert precache[0] == ["/", "/"]   # the document itself is always revalidated
+    assert (await shell.get("/")).headers["Cache-Control"] == REVALIDATE
+    assert (await shell.get("/sw.js")).headers["Cache-Control"] == REVALIDATE
+    for path, source in precache[1:]:
+        assert re.fullmatch(re.escape(path) + r"\?v=[0-9a-f]{16}", source), source
+        versioned = await shell.get(source)
+        plain = await shell.get(path)
+        assert versioned.headers["Cache-Control"] == IMMUTABLE and plain.headers["Cache-Control"] == REVALIDATE
+        assert await versioned.read() == await plain.read()
+        # A versioned URL names its content: the same digest as the file's ETag.
+        assert source.split("=", 1)[1] in plain.headers["ETag"]
+    # A version that is not the file's (an old worker, a typo) gets today's file, never kept for long.
+    wrong = await shell.get("/app.js?v=0123456789abcdef")
+    assert wrong.status == 200 and wrong.headers["Cache-Control"] == REVALIDATE
+
+
+async def test_a_changed_file_gets_a_new_url_and_the_others_keep_theirs(tmp_path: Path, aiohttp_client: Any):
+    """What keeps a year-long cache correct: a new shell version never reuses a URL for other bytes."""
+    root = tmp_path / "till"
+    shutil.copytree(web_till.ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+
+    async def served(r: Path) -> tuple[str, dict[str, str]]:
+        app = web.Application()
+        app.router.add_routes(shell_routes(r))
+        client = await aiohttp_client(app)
+        worker = await (await client.get("/sw.js")).text()
+        version = re.search(r'const VERSION = "([0-9a-f]+)"', worker).group(1)
+        return version, dict(map(tuple, await _precache(client)))
+
+    before_version, before = await served(root)
+    (root / "money.js").write_text((root / "money.js").read_text() + "\n// changed\n")
+    after_version, after = await served(root)
+    assert after_version != before_version
+    changed = {path for path in before if before[path] != after[path]}
+    assert changed == {"/money.js"}
+
+
+def test_accept_encoding_is_read_as_http_says():
+    assert accepts_gzip("gzip, deflate, br") and accepts_gzip("br;q=1.0, gzip;q=0.5") and accepts_gzip("*")
+    assert not accepts_gzip("") and not accepts_gzip("identity") and not accepts_gzip("gzip;q=0")
+    assert not accepts_gzip("*, gzip;q=0") and accepts_gzip("x-gzip")
+
+
+def test_the_pairing_screen_waits_for_no_print_stylesheet():
+    """Render-blocking is only what the first screen needs: the print sheet loads for print alone."""
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sheets: list[dict[str, str | None]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "link" and dict(attrs).get("rel") == "stylesheet":
+                self.sheets.append(dict(attrs))
+
+    parser = Links()
+    parser.feed((web_till.ROOT / "index.html").read_text())
+    media = {sheet["href"]: sheet.get("media") for sheet in parser.sheets}
+    assert media["/print.css"] == "print"
+    assert all(m in (None, "all", "screen") for href, m in media.items() if href != "/print.css")
+
+
+async def test_the_page_announces_every_module_the_till_imports(shell: Any):
+    """No import waterfall: the page's Link header names the whole static module graph of app.js."""
+    link = (await shell.get("/")).headers["Link"]
+    announced = re.findall(r"</([\w.-]+\.js)>; rel=modulepreload", link)
+    imported = {"app.js"}
+    for name in shell_files():
+        if name.endswith(".js") and name != "sw.js":
+            imported |= set(re.findall(r'from "\./([\w.-]+\.js)"', (web_till.ROOT / name).read_text()))
+    assert announced[0] == "app.js" and set(announced) == imported and len(announced) == len(imported)
+    assert "sw.js" not in announced
