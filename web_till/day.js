@@ -40,10 +40,5 @@ const stopWatching = subscribe(() => {
   if (restoring || !ctx.journal) return;
   restoring = true;
   stopWatching();
-  restoreShift(ctx.journal).then((shift) => {
-    update({ shift });
-    // The selling screen draws its toolbar once, and may have been drawn before the shift came
-    // back: draw it again (start-up only, before the cashier has done anything).
-    if (shift && state.screen === "selling") { update({ screen: "loading" }); update({ screen: "selling" }); }
-  }).catch((err) => console.error("the open shift could not be read", err));
+  restoreShift(ctx.journal).then((shift) => update({ shift })).catch((err) => console.error("the open shift could not be read", err));
 });

@@ -39,7 +39,8 @@ export function onHand(sku, stock, soldHere) {
 const KEYS = { pay: "F2" };
 
 export function sellingScreen(state, actions) {
-  const seen = { catalog: undefined, cart: undefined, stock: undefined, soldHere: undefined, parked: undefined };
+  const seen = { catalog: undefined, cart: undefined, stock: undefined, soldHere: undefined, parked: undefined,
+                 shift: undefined };
   let category = "";
   let tiles = [];
 
@@ -50,8 +51,12 @@ export function sellingScreen(state, actions) {
   const grid = h("div", { class: "grid", role: "group", "aria-label": t("Products") });
   const none = h("p", { class: "hint", hidden: true }, t("No product matches."));
   const parkedButton = h("button", { class: "small", "aria-label": t("Parked sales"), onclick: () => openPanel("parked") });
-  const toolbar = h("div", { class: "toolbar" }, search, parkedButton,
-    dayToolbar().map((b) => h("button", { class: "small", onclick: b.onclick }, b.label)));
+  const dayButtons = h("span", { class: "day-buttons" });
+  const toolbar = h("div", { class: "toolbar" }, search, parkedButton, dayButtons);
+  // The day's buttons depend on the open shift (Open shift, or Paid in / Paid out / Close shift).
+  function drawDayButtons() {
+    dayButtons.replaceChildren(...dayToolbar().map((b) => h("button", { class: "small", onclick: b.onclick }, b.label)));
+  }
 
   function drawGrid(catalog) {
     const products = catalog ? catalog.products : [];
@@ -298,7 +303,9 @@ export function sellingScreen(state, actions) {
     if (s.catalog !== seen.catalog || s.stock !== seen.stock || s.soldHere !== seen.soldHere) drawStock(s);
     if (s.cart !== seen.cart || s.catalog !== seen.catalog) drawLines(s);
     if (s.parked !== seen.parked) drawParked(s);
-    Object.assign(seen, { catalog: s.catalog, cart: s.cart, stock: s.stock, soldHere: s.soldHere, parked: s.parked });
+    if (s.shift !== seen.shift) drawDayButtons();
+    Object.assign(seen, { catalog: s.catalog, cart: s.cart, stock: s.stock, soldHere: s.soldHere, parked: s.parked,
+                          shift: s.shift });
     alert.textContent = s.notice ? t(s.notice) : "";
     alert.hidden = !s.notice;
   }
