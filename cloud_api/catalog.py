@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
 from .service.clock import utc_now
-from .contract import Cashier, CashierIn, Catalog, Product, ProductIn, ShopSettings
+from .contract import Cashier, CashierIn, CashierPermissions, Catalog, Product, ProductIn, ShopSettings
 from .credentials import PIN_ITERATIONS, new_salt, pin_hash
 from .database import insert_or_ignore
 
@@ -44,7 +45,80 @@ async def put_cashier(conn: AsyncConnection, shop_id: str, cashier_id: str, cash
     await _bump_version(conn, shop_id)
 
 
+async def put_products(conn: AsyncConnection, shop_id: str, products: list[Product]) -> tuple[int, int]:
+    """Create or replace many products (a CSV import) with ONE version bump; (created, changed)."""
+    p = schema.products.c
+    skus = [product.sku for product in products]
+    existing: set[str] = set()
+    for start in range(0, len(skus), 500):   # bounded IN lists: PostgreSQL and SQLite both take 500 easily
+        existing.update((await conn.execute(select(p.sku).where(
+            p.shop_id == shop_id, p.sku.in_(skus[start:start + 500])))).scalars())
+    now = utc_now()
+    new = [dict(product.model_dump(), shop_id=shop_id, updated_at=now) for product in products
+           if product.sku not in existing]
+    changed = [dict({f"v_{k}": v for k, v in product.model_dump(exclude={"sku"}).items()},
+                    b_sku=product.sku, v_updated_at=now) for product in products if product.sku in existing]
+    if new:
+        await conn.execute(schema.products.insert(), new)
+    if changed:
+        # An archived product stays archived: importing last year's spreadsheet must not bring it back.
+        fields = [*ProductIn.model_fields, "updated_at"]
+        await conn.execute(update(schema.products).where(p.shop_id == shop_id, p.sku == bindparam("b_sku"))
+                           .values({name: bindparam(f"v_{name}") for name in fields}), changed)
+    if products:
+        await _bump_version(conn, shop_id)
+    return len(new), len(changed)
+
+
+async def archive_product(conn: AsyncConnection, shop_id: str, sku: str, archived: bool = True) -> bool:
+    """Take a product out of the catalog (or bring it back); False if the shop has no such SKU."""
+    p = schema.products.c
+    result = await conn.execute(update(schema.products).where(p.shop_id == shop_id, p.sku == sku)
+                                .values(archived=archived, updated_at=utc_now()))
+    if result.rowcount != 1:
+        return False
+    await _bump_version(conn, shop_id)
+    return True
+
+
+async def set_cashier_disabled(conn: AsyncConnection, shop_id: str, cashier_id: str, disabled: bool = True) -> bool:
+    """Disable a cashier (their row stays, for reports; the catalog leaves them out) or enable them again."""
+    return await _change_cashier(conn, shop_id, cashier_id, disabled=disabled)
+
+
+async def set_cashier_permissions(conn: AsyncConnection, shop_id: str, cashier_id: str,
+                                  permissions: CashierPermissions) -> bool:
+    """Change what a cashier may do beyond selling; False if the shop has no such cashier."""
+    return await _change_cashier(conn, shop_id, cashier_id, **permissions.model_dump())
+
+
+async def set_cashier_pin(conn: AsyncConnection, shop_id: str, cashier_id: str, pin: str) -> bool:
+    """A new PIN (already checked against the policy by the caller's CashierIn or PinIn)."""
+    salt = new_salt()
+    hashed = await asyncio.to_thread(pin_hash, pin, salt, PIN_ITERATIONS)
+    return await _change_cashier(conn, shop_id, cashier_id, pin_salt=salt, pin_hash=hashed,
+                                 pin_iterations=PIN_ITERATIONS)
+
+
+async def _change_cashier(conn: AsyncConnection, shop_id: str, cashier_id: str, **values: object) -> bool:
+    c = schema.cashiers.c
+    result = await conn.execute(update(schema.cashiers).where(c.shop_id == shop_id, c.cashier_id == cashier_id)
+                                .values(**values, updated_at=utc_now()))
+    if result.rowcount != 1:
+        return False
+    await _bump_version(conn, shop_id)
+    return True
+
+
 SETTINGS_FIELDS = tuple(ShopSettings.model_fields)
+
+
+async def put_shop_details(conn: AsyncConnection, shop_id: str, name: str, timezone: str,
+                           settings: ShopSettings) -> None:
+    """The shop's name and time zone with its receipt settings (the back office's settings page)."""
+    await conn.execute(update(schema.shops).where(schema.shops.c.id == shop_id)
+                       .values(name=name, timezone=timezone, **settings.model_dump()))
+    await _bump_version(conn, shop_id)
 
 
 async def put_settings(conn: AsyncConnection, shop_id: str, settings: ShopSettings) -> None:
@@ -63,17 +137,68 @@ def catalog_etag(shop_id: str, version: int) -> str:
 
 
 async def load_catalog(conn: AsyncConnection, shop_id: str) -> Catalog:
-    """Everything a till needs to sell offline."""
+    """Everything a till needs to sell offline: products on sale (not archived), cashiers who may sign in
+    (not disabled), receipt settings, and the tablets the owner revoked (the box unpairs them)."""
     shop = (await conn.execute(select(schema.shops).where(schema.shops.c.id == shop_id))).one()
     p, c = schema.products.c, schema.cashiers.c
     products = (await conn.execute(select(p.sku, p.name, p.price, p.gst_bp, p.barcode, p.category, p.unit,
                                           p.name_ur, p.low_stock_at)
-                                   .where(p.shop_id == shop_id).order_by(p.name))).all()
+                                   .where(p.shop_id == shop_id, p.archived.is_(False)).order_by(p.name))).all()
     cashiers = (await conn.execute(select(c.cashier_id, c.name, c.pin_salt, c.pin_hash, c.pin_iterations,
                                           c.max_discount_bp, c.can_refund)
-                                   .where(c.shop_id == shop_id).order_by(c.name))).all()
+                                   .where(c.shop_id == shop_id, c.disabled.is_(False)).order_by(c.name))).all()
+    dv = schema.devices.c
+    revoked = (await conn.execute(select(dv.device_id).where(dv.shop_id == shop_id, dv.revoked_at.is_not(None))
+                                  .order_by(dv.device_id))).scalars().all()
     return Catalog(
         shop_id=shop_id, shop_name=shop.name, version=shop.catalog_version,
         products=[Product(**row._mapping) for row in products],
         cashiers=[Cashier(**row._mapping) for row in cashiers],
-        settings=ShopSettings(**{name: getattr(shop, name) for name in SETTINGS_FIELDS}))
+        settings=ShopSettings(**{name: getattr(shop, name) for name in SETTINGS_FIELDS}),
+        revoked_devices=list(revoked))
+
+
+# --- what the back office reads (archived products and disabled cashiers included) ---------------
+
+async def shop_products(conn: AsyncConnection, shop_id: str, archived: bool | None = None) -> list[Any]:
+    """The shop's products by name (rows with sku, the ProductIn fields and archived)."""
+    p = schema.products.c
+    query = select(p.sku, *(p[name] for name in ProductIn.model_fields), p.archived).where(p.shop_id == shop_id)
+    if archived is not None:
+        query = query.where(p.archived.is_(archived))
+    return list((await conn.execute(query.order_by(p.name, p.sku))).all())
+
+
+async def shop_product(conn: AsyncConnection, shop_id: str, sku: str) -> Any | None:
+    p = schema.products.c
+    return (await conn.execute(select(p.sku, *(p[name] for name in ProductIn.model_fields), p.archived)
+                               .where(p.shop_id == shop_id, p.sku == sku))).first()
+
+
+async def shop_cashiers(conn: AsyncConnection, shop_id: str) -> list[Any]:
+    """Every cashier of the shop, disabled ones too (no PIN hashes)."""
+    c = schema.cashiers.c
+    return list((await conn.execute(select(c.cashier_id, c.name, c.max_discount_bp, c.can_refund, c.disabled)
+                                    .where(c.shop_id == shop_id).order_by(c.disabled, c.name))).all())
+
+
+async def shop_details(conn: AsyncConnection, shop_id: str) -> Any:
+    """The shop's name, time zone and receipt settings."""
+    s = schema.shops.c
+    return (await conn.execute(select(s.name, s.timezone, *(s[name] for name in SETTINGS_FIELDS))
+                               .where(s.id == shop_id))).one()
+
+
+async def set_device_revoked(conn: AsyncConnection, shop_id: str, device_id: str, revoked: bool = True) -> bool:
+    """Revoke a tablet (or allow it again) and move the catalog, whose revoked_devices its box unpairs by.
+
+    False if the shop has no such tablet or it already was so.
+    """
+    dv = schema.devices.c
+    state = dv.revoked_at.is_(None) if revoked else dv.revoked_at.is_not(None)
+    changed = await conn.execute(update(schema.devices).where(dv.shop_id == shop_id, dv.device_id == device_id, state)
+                                 .values(revoked_at=utc_now() if revoked else None))
+    if changed.rowcount != 1:
+        return False
+    await _bump_version(conn, shop_id)
+    return True

@@ -1,12 +1,15 @@
-"""posline-cloud: serve, migrate, create-shop."""
+"""posline-cloud: serve (one process or --workers N), migrate, create-shop, attach-shop, owner-password."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from typing import Any
+
+from sqlalchemy import select
 
 from .app import create_app
 from .service.cli import run_cli
@@ -14,7 +17,10 @@ from .database import create_engine, migrate, resolve_db_url
 from .demo_shop import seed_demo_catalog
 from .service.errors import ServiceError
 from .service.serving import run_service
+from .service.workers import run_workers
 from .settings import CloudSettings
+from . import schema
+from .owners import Owner, attach_shop, create_owner, normal_login, owner_by_login, set_password
 from .shops import create_shop
 
 
@@ -25,13 +31,31 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--db", help="sqlite:///file.db or postgresql://... (default $POSLINE_CLOUD_DB)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes sharing the port (default 1: serve in this process)")
+    # Set by the parent of --workers on each worker it starts: migrations already ran, bind with SO_REUSEPORT.
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     mig = sub.add_parser("migrate", help="bring the database schema up to date")
     mig.add_argument("--db")
     shop = sub.add_parser("create-shop", help="create a shop; prints shop_id, owner_token, enrol_token")
     shop.add_argument("--name", required=True)
     shop.add_argument("--timezone", default="Asia/Karachi")
     shop.add_argument("--demo", action="store_true", help="also seed the demo catalog and a cashier")
+    shop.add_argument("--owner", help="the owner's phone number or email: the shop joins that owner's "
+                                      "back office (the account is made on first use)")
+    shop.add_argument("--owner-password", help="the new owner's password (default $POSLINE_OWNER_PASSWORD); "
+                                               "not needed to add a shop to an existing owner")
     shop.add_argument("--db")
+    attach = sub.add_parser("attach-shop", help="put an existing shop in an owner's back office "
+                                                "(the account is made on first use)")
+    attach.add_argument("--shop-id", required=True)
+    attach.add_argument("--owner", required=True, help="phone number or email")
+    attach.add_argument("--owner-password", help="the new owner's password (default $POSLINE_OWNER_PASSWORD)")
+    attach.add_argument("--db")
+    pw = sub.add_parser("owner-password", help="set an owner's back-office password (ends their sessions)")
+    pw.add_argument("--owner", required=True, help="phone number or email")
+    pw.add_argument("--password", help="default $POSLINE_OWNER_PASSWORD")
+    pw.add_argument("--db")
     return parser
 
 
@@ -43,17 +67,62 @@ async def _migrate(db_url: str) -> None:
         await engine.dispose()
 
 
-async def _create_shop(db_url: str, name: str, timezone: str, demo: bool) -> dict[str, Any]:
+async def _create_shop(db_url: str, name: str, timezone: str, demo: bool, owner_login: str | None,
+                       owner_password: str | None) -> dict[str, Any]:
     engine = create_engine(db_url)
     try:
         await migrate(engine)
         async with engine.begin() as conn:
+            # Checked before the shop is made, so a bad login or password leaves nothing behind.
+            owner = await _owner(conn, owner_login, owner_password) if owner_login else None
             shop = await create_shop(conn, name, timezone)
             out: dict[str, Any] = {"shop_id": shop.shop_id, "owner_token": shop.owner_token,
                                    "enrol_token": shop.enrol_token}
+            if owner is not None:
+                await attach_shop(conn, owner.owner_id, shop.shop_id)
+                out["owner_login"] = owner.login
             if demo:
                 out.update(await seed_demo_catalog(conn, shop.shop_id))
         return out
+    finally:
+        await engine.dispose()
+
+
+async def _owner(conn: Any, login: str, password: str | None) -> Owner:
+    """The owner with this login, made on first use (which needs a password)."""
+    owner = await owner_by_login(conn, login)
+    if owner is None:
+        if not password:
+            raise ServiceError(f"{normal_login(login)} has no account yet: give --owner-password "
+                               "(or $POSLINE_OWNER_PASSWORD) to make it")
+        owner = await create_owner(conn, login, password)
+    return owner
+
+
+async def _attach_shop(db_url: str, shop_id: str, login: str, password: str | None) -> str:
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:
+            if (await conn.execute(select(schema.shops.c.id).where(schema.shops.c.id == shop_id))).first() is None:
+                raise ServiceError(f"no shop {shop_id}")
+            owner = await _owner(conn, login, password)
+            await attach_shop(conn, owner.owner_id, shop_id)
+            return owner.login
+    finally:
+        await engine.dispose()
+
+
+async def _owner_password(db_url: str, login: str, password: str) -> str:
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)
+        async with engine.begin() as conn:
+            owner = await owner_by_login(conn, login)
+            if owner is None:
+                raise ServiceError(f"no owner {normal_login(login)}")
+            await set_password(conn, owner.owner_id, password)
+            return owner.login
     finally:
         await engine.dispose()
 
@@ -72,11 +141,42 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "create-shop":
         if not args.name.strip():
             raise ServiceError("--name must not be empty")
-        print(json.dumps(asyncio.run(_create_shop(db_url, args.name.strip(), args.timezone, args.demo))))
+        print(json.dumps(asyncio.run(_create_shop(db_url, args.name.strip(), args.timezone, args.demo, args.owner,
+                                                  args.owner_password or os.environ.get("POSLINE_OWNER_PASSWORD")))))
+    elif args.command == "attach-shop":
+        login = asyncio.run(_attach_shop(db_url, args.shop_id, args.owner,
+                                         args.owner_password or os.environ.get("POSLINE_OWNER_PASSWORD")))
+        print(f"shop {args.shop_id} is in the back office of {login}")
+    elif args.command == "owner-password":
+        password = args.password or os.environ.get("POSLINE_OWNER_PASSWORD")
+        if not password:
+            raise ServiceError("give --password or $POSLINE_OWNER_PASSWORD")
+        print(f"password set for {asyncio.run(_owner_password(db_url, args.owner, password))}")
     elif args.command == "serve":
-        asyncio.run(_migrate(db_url))
-        settings = CloudSettings(db_url=db_url, host=args.host, port=args.port)
+        _serve(args, db_url)
+
+
+def _serve(args: argparse.Namespace, db_url: str) -> None:
+    """One process serving (the default), or a parent supervising --workers N on one port."""
+    settings = CloudSettings(db_url=db_url, host=args.host, port=args.port)
+    if args.worker:
+        asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-cloud worker",
+                                reuse_port=True))
+        return
+    if args.workers < 1:
+        raise ServiceError("--workers must be at least 1")
+    asyncio.run(_migrate(db_url))   # once, here, before any worker opens the database
+    if args.workers == 1:
         asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-cloud"))
+        return
+    if db_url.startswith("sqlite"):
+        logging.getLogger("posline-cloud").warning(
+            "%d workers on one SQLite file: reads run side by side, but the file has one writer, so ingest "
+            "does not get faster (use PostgreSQL for several workers)", args.workers)
+    # The database URL goes to the workers in their environment, not on a command line `ps` shows.
+    os.environ["POSLINE_CLOUD_DB"] = db_url
+    run_workers([sys.executable, "-m", "cloud_api.cli", "serve", "--worker", "--host", settings.host,
+                 "--port", str(settings.port)], args.workers, "posline-cloud", settings.host, settings.port)
 
 
 if __name__ == "__main__":

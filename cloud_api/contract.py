@@ -197,10 +197,16 @@ def true_time(created_at: str, clock_offset_ms: int | None = None, received_at: 
     return moment
 
 
+def shop_time(created_at: str, tz: str = "Asia/Karachi", clock_offset_ms: int | None = None,
+              received_at: str | None = None) -> datetime:
+    """A document's true time on the shop's clock (its zone): the day it is filed under and its hour."""
+    return true_time(created_at, clock_offset_ms, received_at).astimezone(ZoneInfo(tz))
+
+
 def business_date(created_at: str, tz: str = "Asia/Karachi", clock_offset_ms: int | None = None,
                   received_at: str | None = None) -> date:
     """The shop's trading day a document belongs to: the local date of its true time in the shop's zone."""
-    return true_time(created_at, clock_offset_ms, received_at).astimezone(ZoneInfo(tz)).date()
+    return shop_time(created_at, tz, clock_offset_ms, received_at).date()
 
 
 def clock_skew_ms(created_at: str, clock_offset_ms: int | None, received_at: str | None) -> int | None:
@@ -669,6 +675,8 @@ class Catalog(BaseModel):
     products: list[Product]
     cashiers: list[Cashier]
     settings: ShopSettings = Field(default_factory=ShopSettings)
+    # Tablets (device ids) the owner revoked in the back office: the box unpairs each one it holds.
+    revoked_devices: list[str] = Field(default_factory=list)
 
 
 # --- enrolment and heartbeat --------------------------------------------------------

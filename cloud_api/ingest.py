@@ -29,6 +29,8 @@ snapshots (cloud_api/stock.py) count up to.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import json
 import logging
 from typing import Any
@@ -44,7 +46,7 @@ from .contract import (
     DocumentResult,
     InvalidDocument,
     JournalBatch,
-    business_date,
+    shop_time,
     canonical_json,
     clock_skew_ms,
     parse_document,
@@ -155,13 +157,14 @@ async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: Jo
     # Verdicts in batch order. The first copy of a fresh id is stored; later copies meet it as they
     # would meet a stored document (duplicate or conflict), and learn its ingest_seq after the insert.
     fresh: dict[str, dict[str, Any]] = {}
-    stored: list[tuple[AnyDocument, str]] = []
+    stored: list[tuple[AnyDocument, datetime]] = []
     awaiting_seq: list[tuple[int, str]] = []
     quarantined: list[dict[str, Any]] = []
     for i, raw, document in valid:
         if document.id not in held:
             received_at = batch.received_at.get(document.id)
-            day = business_date(document.created_at, tz, document.clock_offset_ms, received_at).isoformat()
+            when = shop_time(document.created_at, tz, document.clock_offset_ms, received_at)
+            day = when.date().isoformat()
             fresh[document.id] = dict(
                 shop_id=shop_id, id=document.id, kind=document.kind, device_id=document.device_id,
                 device_code=document.device_code, seq=document.seq, created_at=document.created_at,
@@ -169,7 +172,7 @@ async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: Jo
                 body=_canonical_body(raw), gateway_id=gateway.gateway_id,
                 received_at=received_at, ingested_at=now)
             held[document.id] = (document.hash, None)
-            stored.append((document, day))
+            stored.append((document, when))
             results[i] = DocumentResult(id=document.id, status="stored")
             awaiting_seq.append((i, document.id))
             continue
@@ -195,8 +198,8 @@ async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: Jo
         for i, doc_id in awaiting_seq:
             results[i] = results[i].model_copy(update={"ingest_seq": inserted[doc_id]})  # type: ignore[union-attr]
         rows = Projection(shop_id)
-        for document, day in stored:
-            await project(rows, shop_id, document, day, now)
+        for document, when in stored:
+            await project(rows, shop_id, document, when, now)
         await rows.write(conn)
     if quarantined:
         await conn.execute(schema.quarantine.insert(), quarantined)
@@ -281,7 +284,8 @@ async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyD
                  raw: dict[str, Any], received_at: str | None, tz: str, now: str) -> tuple[str, int | None]:
     """Store one document: its status and, unless it is a conflict, its ingest_seq."""
     d = schema.documents.c
-    day = business_date(document.created_at, tz, document.clock_offset_ms, received_at).isoformat()
+    when = shop_time(document.created_at, tz, document.clock_offset_ms, received_at)
+    day = when.date().isoformat()
     inserted = (await conn.execute(insert_or_ignore(conn, schema.documents).values(
         shop_id=gateway.shop_id, id=document.id, kind=document.kind, device_id=document.device_id,
         device_code=document.device_code, seq=document.seq, created_at=document.created_at,
@@ -290,7 +294,7 @@ async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyD
         received_at=received_at, ingested_at=now).returning(d.ingest_seq))).first()
     if inserted is not None:
         rows = Projection(gateway.shop_id)
-        await project(rows, gateway.shop_id, document, day, now)
+        await project(rows, gateway.shop_id, document, when, now)
         await rows.write(conn)
         return "stored", inserted.ingest_seq
     stored_hash, ingest_seq = (await conn.execute(

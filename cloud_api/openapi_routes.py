@@ -25,6 +25,7 @@ class ServerTime(BaseModel):
 
 class Healthy(BaseModel):
     ok: bool
+    worker: int | None = None   # the answering process's pid (one of `serve --workers N`)
 
 
 class CashierSaved(BaseModel):
@@ -32,6 +33,16 @@ class CashierSaved(BaseModel):
     name: str
     max_discount_bp: int
     can_refund: bool
+
+
+class ProductArchived(BaseModel):
+    sku: str
+    archived: bool
+
+
+class CashierState(BaseModel):
+    cashier_id: str
+    disabled: bool
 
 
 class EnrolToken(BaseModel):
@@ -139,6 +150,7 @@ class GatewayHealth(BaseModel):
     version: str | None
     parked: int = 0
     parked_reasons: list[str] = []
+    revoked_at: str | None = None        # the owner revoked this box: its API key opens nothing
 
 
 class DeviceHealth(BaseModel):
@@ -148,8 +160,12 @@ class DeviceHealth(BaseModel):
     contiguous_seq: int
     max_seq: int
     gaps: list[str]
+    missing: list[list[str]] = []           # the same gaps as [first, last] receipt numbers
     clock_skew_ms: int | None = None       # box time minus device time, as its newest document found it
     clock_warning: str | None = None       # "T2's clock is 3 days behind" past 5 minutes
+    revoked_at: str | None = None          # the owner revoked this tablet: its box unpairs it
+    seen_by_box_at: str | None = None      # when its box last heard from it (the box's heartbeat)
+    name: str | None = None                # its name on the box
 
 
 class SyncHealth(BaseModel):
@@ -184,10 +200,25 @@ OPERATIONS = [
               CashierSaved, CashierIn, auth="owner", parameters=(_SHOP, Parameter("cashier_id", "path", _KEY))),
     Operation("PUT", _SHOPS + "/settings", "what receipts print: address, phone, NTN, STRN, footer",
               ShopSettings, ShopSettings, auth="owner", parameters=(_SHOP,)),
+    Operation("DELETE", _SHOPS + "/products/{sku}", "archive a product: tills stop selling it, reports keep it; "
+              "404 for an sku the shop does not have", ProductArchived, auth="owner",
+              parameters=(_SHOP, Parameter("sku", "path", _KEY))),
+    Operation("POST", _SHOPS + "/cashiers/{cashier_id}/disable", "disable a cashier: every till refuses their PIN "
+              "after its next catalog sync; 404 for an unknown cashier", CashierState, auth="owner",
+              parameters=(_SHOP, Parameter("cashier_id", "path", _KEY))),
+    Operation("POST", _SHOPS + "/cashiers/{cashier_id}/enable", "enable a disabled cashier again",
+              CashierState, auth="owner", parameters=(_SHOP, Parameter("cashier_id", "path", _KEY))),
     Operation("POST", _SHOPS + "/enrol-tokens", "a one-time token to enrol a (replacement) gateway",
               EnrolToken, status=201, auth="owner", parameters=(_SHOP,)),
-    Operation("POST", _SHOPS + "/stock-movements", "stock received, counted or written off",
-              StockMovementIn, StockMovementIn, status=201, auth="owner", parameters=(_SHOP,)),
+    Operation("POST", _SHOPS + "/stock-movements",
+              "stock received, counted or written off; with an Idempotency-Key a resend counts once and answers "
+              "201 with the first movement (header Idempotent-Replayed: true); the key with another body is a 409; "
+              "an sku the shop has no product for (archived ones count) is a 404",
+              StockMovementIn, StockMovementIn, status=201, auth="owner",
+              parameters=(_SHOP, Parameter("Idempotency-Key", "header",
+                                           {"type": "string", "minLength": 1, "maxLength": 100,
+                                            "pattern": "^[ -~]+$"},
+                                           description="any unique string per movement, e.g. a UUID"))),
     Operation("GET", _SHOPS + "/stock", "units on hand per SKU", list[StockLine], auth="owner",
               parameters=(_SHOP,)),
     Operation("GET", _SHOPS + "/documents", "the journal in ingest order, paged", DocumentPage, auth="owner",

@@ -1,24 +1,24 @@
 """The owner's API: catalog, receipt settings, stock, journal, reports, sync health. Bearer owner_token."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
 
-from . import schema
-from .catalog import put_cashier, put_product, put_settings
+from .catalog import archive_product, put_cashier, put_product, put_settings, set_cashier_disabled
 from .contract import DOCUMENT_KINDS, MAX_QTY, CashierIn, ProductIn, ShopSettings, Text, text
 from .database import reading
 from .gateway_api import ENGINE
 from .reports import daily_summary, list_documents, sync_health
 from .shift_reports import shift_reports
-from .service.clock import utc_now
-from .service.errors import BadRequest, Forbidden
+from .service.errors import BadRequest, Forbidden, NotFound
 from .service.web import bearer_token, read_model
 from .shops import issue_enrol_token, shop_for_owner_token
 from .stock import on_hand
+from .stock_movements import Movement, checked_key, record_movement
 
 routes = web.RouteTableDef()
 
@@ -107,12 +107,18 @@ async def new_enrol_token(request: web.Request) -> web.Response:
 
 @routes.post("/v1/shops/{shop_id}/stock-movements")
 async def stock_movement(request: web.Request) -> web.Response:
+    """Record a movement; with an Idempotency-Key, a resend answers the first answer and counts once.
+
+    A replay answers 201 with the first movement and `Idempotent-Replayed: true`; the same key with
+    another body is a 409; an SKU the shop has no product for is a 404 (stock_movements.py).
+    """
     shop_id = await _shop(request)
+    key = checked_key(request.headers.get("Idempotency-Key"))
     body = await read_model(request, StockMovementIn)
     async with request.app[ENGINE].begin() as conn:
-        await conn.execute(schema.stock_ledger.insert().values(
-            shop_id=shop_id, sku=body.sku, qty=body.qty, reason=body.reason, created_at=utc_now()))
-    return web.json_response(body.model_dump(), status=201)
+        recorded = await record_movement(conn, shop_id, Movement(body.sku, body.qty, body.reason), key=key)
+    headers = {"Idempotent-Replayed": "true"} if not recorded.created else None
+    return web.json_response(asdict(recorded.movement), status=201, headers=headers)
 
 
 @routes.get("/v1/shops/{shop_id}/stock")
@@ -162,3 +168,36 @@ async def health(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
     async with reading(request.app[ENGINE]) as conn:
         return web.json_response(await sync_health(conn, shop_id))
+
+
+# --- archiving products and disabling cashiers (the back office does the same from its pages) ----
+
+@routes.delete("/v1/shops/{shop_id}/products/{sku}")
+async def archive_product_route(request: web.Request) -> web.Response:
+    """Archive a product: it leaves the catalog (tills stop selling it) but stays for reports; PUT edits it."""
+    shop_id = await _shop(request)
+    sku = _key(request, "sku")
+    async with request.app[ENGINE].begin() as conn:
+        if not await archive_product(conn, shop_id, sku):
+            raise NotFound("this shop has no product with that sku")
+    return web.json_response({"sku": sku, "archived": True})
+
+
+async def _cashier_disabled(request: web.Request, disabled: bool) -> web.Response:
+    shop_id = await _shop(request)
+    cashier_id = _key(request, "cashier_id")
+    async with request.app[ENGINE].begin() as conn:
+        if not await set_cashier_disabled(conn, shop_id, cashier_id, disabled):
+            raise NotFound("this shop has no cashier with that id")
+    return web.json_response({"cashier_id": cashier_id, "disabled": disabled})
+
+
+@routes.post("/v1/shops/{shop_id}/cashiers/{cashier_id}/disable")
+async def disable_cashier_route(request: web.Request) -> web.Response:
+    """The cashier leaves the catalog: every till refuses their PIN after its next catalog sync."""
+    return await _cashier_disabled(request, True)
+
+
+@routes.post("/v1/shops/{shop_id}/cashiers/{cashier_id}/enable")
+async def enable_cashier_route(request: web.Request) -> web.Response:
+    return await _cashier_disabled(request, False)

@@ -13,6 +13,7 @@ writes a Projection of one document.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -54,17 +55,21 @@ class Projection:
             await _write_shifts(conn, self.shop_id, self.shift_changes)
 
 
-async def project(rows: Projection, shop_id: str, document: AnyDocument, day: str, now: str) -> None:
+async def project(rows: Projection, shop_id: str, document: AnyDocument, when: datetime, now: str) -> None:
     """Derive the reporting and stock facts of a newly stored document into `rows` (written by rows.write).
+
+    `when` is the document's true time on the shop's clock (contract.shop_time): its date is the
+    business day the document is filed under, its hour the by-hour chart's.
 
     Async, and the one call ingest makes per stored document, so a test can make it fail for one
     document as a bug in the cloud would (tests/gateway/test_poison.py).
     """
+    day = when.date().isoformat()
     if isinstance(document, Sale):
-        _sale_or_refund(rows, shop_id, document, day, now, sign=1, change=document.change,
+        _sale_or_refund(rows, shop_id, document, day, when.hour, now, sign=1, change=document.change,
                         discount=document.discount, original_id=None)
     elif isinstance(document, Refund):
-        _sale_or_refund(rows, shop_id, document, day, now, sign=-1, change=0, discount=0,
+        _sale_or_refund(rows, shop_id, document, day, when.hour, now, sign=-1, change=0, discount=0,
                         original_id=document.original_id)
     elif isinstance(document, ShiftOpen):
         rows.shift_changes.append(_ShiftChange(document.id, True, document.device_code, day, dict(
@@ -83,21 +88,22 @@ async def project(rows: Projection, shop_id: str, document: AnyDocument, day: st
             amount=document.amount, reason=document.reason))
 
 
-def _sale_or_refund(rows: Projection, shop_id: str, document: Sale | Refund, day: str, now: str,
+def _sale_or_refund(rows: Projection, shop_id: str, document: Sale | Refund, day: str, hour: int, now: str,
                     sign: int, change: int, discount: int, original_id: str | None) -> None:
     # sign: +1 money in and goods out (a sale), -1 money out and goods back (a refund).
     rows.sale_facts.append(dict(
         shop_id=shop_id, document_id=document.id, kind=document.kind, business_date=day,
         device_code=document.device_code, total=document.total, tax=document.tax,
         cashier_id=document.cashier_id, shift_id=document.shift_id, discount=discount, change=change,
-        original_id=original_id))
+        original_id=original_id, receipt=document.receipt_number, hour=hour))
     rows.tender_facts.extend(_tender(shop_id, document.id, day, p, sign * p.amount) for p in document.payments)
     if change:   # change leaves the drawer as cash
         rows.tender_facts.append(dict(shop_id=shop_id, document_id=document.id, business_date=day, tender="cash",
                                       amount=-change, reference=None, wallet=None, unverified=False))
     rows.line_facts.extend(
         dict(shop_id=shop_id, document_id=document.id, line_no=n, business_date=day, sku=line.sku,
-             unit=line.unit, qty=sign * line.qty, amount=sign * line.amount)
+             unit=line.unit, qty=sign * line.qty, amount=sign * line.amount, tax=sign * line.tax,
+             gst_bp=line.gst_bp, name=line.name)
         for n, line in enumerate(document.lines))
     rows.stock_ledger.extend(
         dict(shop_id=shop_id, sku=line.sku, qty=-sign * line.qty, reason=document.kind, document_id=document.id,

@@ -27,6 +27,30 @@ shops = Table(
     Column("ntn", String(20), nullable=False, server_default=""),
     Column("strn", String(20), nullable=False, server_default=""),
     Column("receipt_footer", String(200), nullable=False, server_default=""),
+    # The owner's account that holds this shop (owners.py); NULL for a shop made before accounts.
+    Column("owner_id", String(36), index=True),
+)
+
+# Owners sign in to the back office (cloud_api/office/) with a phone number or an email and a
+# password, kept only as an argon2id hash. One owner holds one or more shops.
+owners = Table(
+    "owners", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("login", String(200), nullable=False, unique=True),   # owners.normal_login(): 03001234567 or a@b.pk
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    # Failed sign-ins since the last good one, and when the last failed: guessing is slowed (owners.py).
+    Column("failed_sign_ins", Integer, nullable=False, server_default=text("0")),
+    Column("last_failed_at", String(40)),
+)
+
+# Back-office sessions, in the database so any stateless worker serves any request.
+owner_sessions = Table(
+    "owner_sessions", metadata,
+    Column("token_digest", String(64), primary_key=True),
+    Column("owner_id", String(36), nullable=False, index=True),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
 )
 
 enrol_tokens = Table(
@@ -47,6 +71,7 @@ gateways = Table(
     Column("enrolled_at", String(40), nullable=False),
     Column("last_heard_at", String(40)),
     Column("last_heartbeat", Text),
+    Column("revoked_at", String(40)),   # the owner revoked this box: its API key opens nothing
 )
 
 devices = Table(
@@ -61,6 +86,8 @@ devices = Table(
     Column("max_seq", BigInteger, nullable=False),
     # Box time minus device time (ms) as the newest document found it; health names a skewed tablet.
     Column("clock_skew_ms", BigInteger),
+    # The owner revoked this tablet: the catalog names it and the box unpairs it (gateway/catalog.py).
+    Column("revoked_at", String(40)),
 )
 
 # The journal. ingest_seq orders everything the cloud ever accepted and is the
@@ -128,7 +155,13 @@ sale_facts = Table(
     Column("discount", BigInteger, nullable=False, server_default=text("0")),
     Column("change", BigInteger, nullable=False, server_default=text("0")),
     Column("original_id", String(36)),      # a refund's sale
+    # The receipt number (T1-000042) and the hour of day in the shop's time zone (0-23): the sales
+    # list and the by-hour chart read them here, not from the journal.
+    Column("receipt", String(20)),
+    Column("hour", Integer),
     Index("ix_sale_facts_shop_date", "shop_id", "business_date"),
+    Index("ix_sale_facts_shop_receipt", "shop_id", "receipt"),
+    Index("ix_sale_facts_shop_original", "shop_id", "original_id"),   # a receipt's returns
     Index("ix_sale_facts_shop_shift", "shop_id", "shift_id"),
 )
 
@@ -160,6 +193,10 @@ line_facts = Table(
     Column("unit", String(8), nullable=False),
     Column("qty", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),    # after discounts; negative for a refund
+    # GST inside amount and its rate, and the name it was sold under: the GST and item reports.
+    Column("tax", BigInteger, nullable=False, server_default=text("0")),
+    Column("gst_bp", Integer, nullable=False, server_default=text("0")),
+    Column("name", String(200), nullable=False, server_default=""),
     Index("ix_line_facts_shop_date", "shop_id", "business_date"),
 )
 
@@ -209,7 +246,11 @@ stock_ledger = Table(
     Column("reason", String(64), nullable=False),
     Column("document_id", String(36)),
     Column("created_at", String(40), nullable=False),
+    # The owner's Idempotency-Key (API) or form token (page): a retried movement counts once.
+    Column("idempotency_key", String(100)),
+    Column("request_hash", String(64)),   # of the movement first sent with that key
     Index("ix_stock_ledger_shop_sku", "shop_id", "sku"),
+    UniqueConstraint("shop_id", "idempotency_key", name="uq_stock_ledger_idempotency"),
 )
 
 products = Table(
@@ -225,6 +266,8 @@ products = Table(
     Column("unit", String(8), nullable=False, server_default="each"),
     Column("name_ur", String(200)),
     Column("low_stock_at", BigInteger),
+    # Archived products leave the catalog (tills stop selling them) but stay for reports.
+    Column("archived", Boolean, nullable=False, server_default=false()),
 )
 
 cashiers = Table(
@@ -238,4 +281,6 @@ cashiers = Table(
     Column("updated_at", String(40), nullable=False),
     Column("max_discount_bp", Integer, nullable=False, server_default=text("0")),
     Column("can_refund", Boolean, nullable=False, server_default=true()),
+    # A disabled cashier leaves the catalog, so every till refuses the PIN after its next catalog sync.
+    Column("disabled", Boolean, nullable=False, server_default=false()),
 )

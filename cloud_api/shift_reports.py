@@ -29,6 +29,15 @@ async def shift_reports(conn: AsyncConnection, shop_id: str, day: date) -> dict[
     return {"date": day.isoformat(), "shifts": [await _z_report(conn, shop_id, row) for row in rows]}
 
 
+async def shifts_between(conn: AsyncConnection, shop_id: str, first: str, last: str) -> list[dict[str, Any]]:
+    """The Z-report of each shift opened (or, until its opening arrives, closed) from `first` to `last`."""
+    s = schema.shifts.c
+    rows = (await conn.execute(select(schema.shifts).where(
+        s.shop_id == shop_id, s.business_date >= first, s.business_date <= last))).all()
+    rows = sorted(rows, key=lambda r: (r.business_date, r.opened_at or r.closed_at or "", r.device_code, r.shift_id))
+    return [await _z_report(conn, shop_id, row) for row in rows]
+
+
 async def _z_report(conn: AsyncConnection, shop_id: str, shift: Any) -> dict[str, Any]:
     figures = await counter_figures(conn, shop_id, shift_id=shift.shift_id)
     expected = expected_cash(shift.opening_float or 0, figures)

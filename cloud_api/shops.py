@@ -11,7 +11,7 @@ from . import schema
 from .service.clock import utc_now
 from .contract import EnrolResponse
 from .service.tokens import new_token, token_digest
-from .service.errors import Conflict, Unauthorised
+from .service.errors import Conflict, Forbidden, Unauthorised
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,15 @@ async def enrol_gateway(conn: AsyncConnection, enrol_token: str, name: str,
 
 
 async def gateway_for_key(conn: AsyncConnection, api_key: str) -> GatewayIdentity:
-    """The gateway an API key belongs to, or Unauthorised."""
+    """The gateway an API key belongs to, or Unauthorised (unknown key) or Forbidden (revoked by the owner)."""
     row = (await conn.execute(
-        select(schema.gateways.c.id, schema.gateways.c.shop_id)
+        select(schema.gateways.c.id, schema.gateways.c.shop_id, schema.gateways.c.revoked_at)
         .where(schema.gateways.c.api_key_digest == token_digest(api_key)))).first()
     if row is None:
         raise Unauthorised("unknown gateway API key")
+    if row.revoked_at is not None:
+        # Known but no longer let in: a 403, which the box shows the owner as the cloud refusing it.
+        raise Forbidden("this box was revoked by the owner; a box enrols again only with a new enrolment token")
     return GatewayIdentity(row.id, row.shop_id)
 
 

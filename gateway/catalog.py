@@ -1,5 +1,8 @@
 """The catalog mirror: pulled from the cloud with ETags, served to tills.
 
+A catalog also names the tablets the owner revoked in the back office: the box unpairs each
+when it is first named (see _revoke_named), in the transaction that stores the catalog.
+
 Tills get the catalog less the PIN hashes of cashiers whose PIN predates the
 current policy (short PINs, few PBKDF2 rounds; cloud_api/credentials.py): a
 stolen tablet must not yield a PIN in minutes. Those cashiers are checked by
@@ -10,6 +13,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
+from typing import Any
 
 import aiosqlite
 
@@ -19,6 +24,9 @@ from cloud_api.service.clock import utc_now
 
 from .cloud_client import CloudClient
 from .store import Store
+from .tablets import revoke_tablet
+
+log = logging.getLogger(__name__)
 
 
 async def pull_catalog(store: Store, cloud: CloudClient) -> bool:
@@ -29,9 +37,22 @@ async def pull_catalog(store: Store, cloud: CloudClient) -> bool:
         return False
     catalog, etag = fetched
     async with store.transaction() as db:
+        before = await current_catalog(db)
         await db.execute("INSERT OR REPLACE INTO catalog (id, etag, body, fetched_at) VALUES (1, ?, ?, ?)",
                          (etag, catalog.model_dump_json(), utc_now()))
+        await _revoke_named(db, catalog.revoked_devices, json.loads(before[1]) if before else {})
     return True
+
+
+async def _revoke_named(db: aiosqlite.Connection, revoked: list[str], before: dict[str, Any]) -> None:
+    """Unpair the tablets the owner revoked in the back office (their tokens stop working here).
+
+    Only those newly named since the catalog held before: the owner may pair one again at the box
+    with a fresh code (pairing.py), and a later catalog still naming it must not undo that.
+    """
+    for device_id in set(revoked) - set(before.get("revoked_devices", [])):
+        if await revoke_tablet(db, device_id):
+            log.info("tablet %s revoked by the owner in the back office", device_id)
 
 
 async def current_catalog(db: aiosqlite.Connection) -> tuple[str, str] | None:

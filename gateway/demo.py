@@ -114,6 +114,8 @@ def gateway_service(state_dir: Path, port: int, log_path: Path, env: dict[str, s
 
 
 DEMO_OWNER_PIN = "246810"   # the box's /admin; a real box gets its own from posline.toml
+# The owner's back office in the cloud (/office); a real owner chooses a password at create-shop.
+DEMO_OWNER_LOGIN, DEMO_OWNER_PASSWORD = "03001234567", "madina-demo-2026"
 
 
 def main() -> int:
@@ -121,8 +123,14 @@ def main() -> int:
     shop_file, cloud_db, state_dir = RUN_DIR / "demo-shop.json", RUN_DIR / "cloud.db", RUN_DIR / "gateway"
     if not shop_file.exists():
         shop_file.write_text(run_command("cloud", "create-shop", "--name", "Madina General Store", "--demo",
+                                         "--owner", DEMO_OWNER_LOGIN, "--owner-password", DEMO_OWNER_PASSWORD,
                                          "--db", f"sqlite:///{cloud_db}"))
     shop = json.loads(shop_file.read_text())
+    if "owner_login" not in shop:   # a .run made before owner accounts: put its shop in the back office
+        run_command("cloud", "attach-shop", "--shop-id", shop["shop_id"], "--owner", DEMO_OWNER_LOGIN,
+                    "--owner-password", DEMO_OWNER_PASSWORD, "--db", f"sqlite:///{cloud_db}")
+        shop["owner_login"] = DEMO_OWNER_LOGIN
+        shop_file.write_text(json.dumps(shop))
     cloud = cloud_service(cloud_db, CLOUD_PORT, RUN_DIR / "cloud.log").start()
     gateway = None
     try:
@@ -165,6 +173,8 @@ POS Line is running (logs in {RUN_DIR}/){' on this machine only; `make run LAN=1
   Cashier PIN:   {shop['cashier_pin']:<18}({shop['cashier_name']})
   Box admin:     https://{hosts[0]}:{GATEWAY_PORT}/admin    owner PIN {DEMO_OWNER_PIN}
   CA SHA-256:    {ca_fingerprint(state_dir)}
+
+  Back office:   {cloud.url}/office/    sign in as {DEMO_OWNER_LOGIN}, password {DEMO_OWNER_PASSWORD}
 
   Cloud:         {cloud.url}
   Shop id:       {shop['shop_id']}

@@ -32,6 +32,7 @@ export const URDU = {
   "This tablet's storage is full. Tell the owner before making more sales.": "اس ٹیبلٹ کی جگہ بھر گئی ہے۔ مزید فروخت سے پہلے مالک کو بتائیں۔",
   "Something went wrong on this tablet. Your completed sales are safe.": "اس ٹیبلٹ پر کچھ گڑبڑ ہو گئی۔ آپ کی مکمل فروخت محفوظ ہے۔",
   "This tablet was removed from the shop box. Ask the owner for a new pairing code.": "یہ ٹیبلٹ دکان کے باکس سے ہٹا دیا گیا ہے۔ مالک سے جوڑنے کا نیا کوڈ لیں۔",
+  "The owner has disabled this cashier. Sign in as another cashier.": "مالک نے یہ کیشیئر بند کر دیا ہے۔ کسی اور کیشیئر کے طور پر سائن اِن کریں۔",
   // Pairing, sign-in, start-up.
   "Pair": "جوڑیں",
   "Pair this till": "اس ٹِل کو جوڑیں",

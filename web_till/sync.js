@@ -2,12 +2,14 @@
 // catalog. "Online" is decided from these real requests, never from navigator.onLine.
 import { ApiError, Unreachable, call, clockOffset, sayWhy } from "./api.js";
 import { withHash } from "./canonical.js";
+import { keepCart } from "./parked.js";
 import { state, update } from "./store.js";
 
 const BUSY_MS = 1500;      // documents still on their way
 const IDLE_MS = 5000;
 const MAX_BACKOFF_MS = 10000;
 const REMOVED_NOTICE = "This tablet was removed from the shop box. Ask the owner for a new pairing code.";
+const DISABLED_NOTICE = "The owner has disabled this cashier. Sign in as another cashier.";
 
 export function startSync(journal) {
   let timer = null;
@@ -28,6 +30,7 @@ export function startSync(journal) {
         await push(journal, token);
         await learnAcks(journal, token);
         await pullCatalog(journal, token);
+        await signOutDisabledCashier();
         await pullStock(journal, token);
       }
       const status = await call("status", { token });   // an unpaired till still learns its link
@@ -161,6 +164,20 @@ async function pullCatalog(journal, token) {
   if (answer.status === 304) return;
   await journal.putCatalog(answer.etag, answer.json);
   update({ catalog: answer.json });
+}
+
+/**
+ * A cashier the owner disabled leaves the catalog: whoever is signed in as them is signed out, with
+ * their open cart kept as a sign-out keeps it, and the PIN is refused from then on. Only from the
+ * selling screen: a sale being paid for, or its receipt, is finished first (the next cycle acts).
+ */
+async function signOutDisabledCashier() {
+  const me = state.cashier;
+  if (!me || !state.catalog || state.screen !== "selling") return;
+  if (state.catalog.cashiers.some((c) => c.cashier_id === me.cashier_id)) return;
+  if (state.cart) await keepCart(me.cashier_id, state.cart);
+  sessionStorage.removeItem("posline-cashier");
+  update({ cashier: null, cart: null, screen: "signin", notice: DISABLED_NOTICE });
 }
 
 let stockEtag = null;

@@ -36,8 +36,12 @@ STATUS_EVERY_S = 15.0
 
 async def run_service(app: web.Application, host: str, port: int, name: str,
                       status_line: StatusLine | None = None, ssl_context: ssl.SSLContext | None = None,
-                      http_port: int | None = None, limits: ConnectionLimits | None = None) -> None:
-    """Serve `app` until SIGTERM/SIGINT, speaking sd_notify when under systemd."""
+                      http_port: int | None = None, limits: ConnectionLimits | None = None,
+                      reuse_port: bool = False) -> None:
+    """Serve `app` until SIGTERM/SIGINT, speaking sd_notify when under systemd.
+
+    `reuse_port`: bind with SO_REUSEPORT, as each of several workers on one port does (workers.py).
+    """
     notifier = Notifier()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -49,9 +53,9 @@ async def run_service(app: web.Application, host: str, port: int, name: str,
 
     def site(site_port: int, context: ssl.SSLContext | None = None) -> web.TCPSite:
         if limits is None:
-            return web.TCPSite(runner, host, site_port, ssl_context=context)
+            return web.TCPSite(runner, host, site_port, ssl_context=context, reuse_port=reuse_port or None)
         # Each socket gets its own budget: plain HTTP (/setup) cannot starve the tills' HTTPS.
-        return GuardedTCPSite(runner, host, site_port, limits, ssl_context=context)
+        return GuardedTCPSite(runner, host, site_port, limits, ssl_context=context, reuse_port=reuse_port or None)
 
     background: list[asyncio.Task] = []
     try:

@@ -8,7 +8,10 @@ baseline from another day would say nothing on a machine shared with other work.
 Bounded: a few minutes in all. Knobs (environment): POSLINE_TEST_PG_DSN adds the PostgreSQL
 figures (a scratch database: its public schema is dropped, as the tests do);
 POSLINE_BENCH_DRAIN_SALES (10000), POSLINE_BENCH_CLOUD_DOCS (2000), POSLINE_BENCH_ONLY (a comma
-list of sections: cloud, box, drain, browser, size).
+list of sections: cloud, office, box, drain, browser, size). The back office's figures (office) need
+PostgreSQL too: a shop of POSLINE_BENCH_BIG_SALES (1,000,000) sales in its own database
+(POSLINE_BENCH_BIG_DSN, else `posline_bench_big` beside POSLINE_TEST_PG_DSN's), built once, minutes
+the first time (tests/bench/big_shop.py).
 
     python -m tests.bench              run, print the table, write tests/bench/latest.json
     python -m tests.bench --markdown   print latest.json as the README's table
@@ -26,7 +29,7 @@ from pathlib import Path
 from tests.bench import report
 from tests.bench.report import Figure
 
-SECTIONS = ("cloud", "box", "drain", "browser", "size")
+SECTIONS = ("cloud", "office", "box", "drain", "browser", "size")
 
 
 def _sections(tmp: Path) -> list[tuple[str, str, Callable[[], list[Figure]]]]:
@@ -34,9 +37,12 @@ def _sections(tmp: Path) -> list[tuple[str, str, Callable[[], list[Figure]]]]:
     from tests.bench.box import bench_box_ingest, bench_drain
     from tests.bench.browser import bench_browser, bench_size
     from tests.bench.cloud_ingest import bench_cloud
+    from tests.bench.office_pages import big_dsn, bench_office
     out = [("cloud", "Cloud ingest, SQLite", lambda: bench_cloud("SQLite", tmp))]
     if os.environ.get("POSLINE_TEST_PG_DSN"):
         out.append(("cloud", "Cloud ingest, PostgreSQL", lambda: bench_cloud("PostgreSQL", tmp)))
+    if big_dsn():
+        out.append(("office", "Back office at scale, PostgreSQL", lambda: bench_office(tmp)))
     out += [("box", "Box ingest", lambda: bench_box_ingest(tmp)),
             ("drain", "Drain", lambda: bench_drain(tmp)),
             ("browser", "Browser", lambda: bench_browser(tmp)),

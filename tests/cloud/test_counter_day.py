@@ -196,6 +196,9 @@ async def test_the_stock_snapshot_counts_up_to_its_watermark(cloud_client, cloud
     shop = await new_shop(cloud_client, cloud_db_url)
     assert (await cloud_client.get("/v1/stock")).status == 401
     assert (await cloud_client.get("/v1/stock", headers=shop["owner"])).status == 401   # a gateway's key only
+    # Stock moves only for a product the shop has (an unknown SKU is refused).
+    await cloud_client.put(f"/v1/shops/{shop['shop_id']}/products/SUGAR-LOOSE", headers=shop["owner"],
+                           json={"name": "Sugar (loose)", "price": 16000, "gst_bp": 0, "unit": "kg"})
     received = await cloud_client.post(f"/v1/shops/{shop['shop_id']}/stock-movements", headers=shop["owner"],
                                        json={"sku": "SUGAR-LOOSE", "qty": 50000, "reason": "received"})
     assert received.status == 201
@@ -226,6 +229,8 @@ async def test_the_stock_snapshot_has_an_etag_that_any_change_moves(cloud_client
     status, after_sale = await etag_after(etag)
     assert status == 200 and after_sale != etag
     # An owner's count moves the figures but not the watermark: the ETag still moves.
+    await cloud_client.put(f"/v1/shops/{shop['shop_id']}/products/TAPAL-190", headers=shop["owner"],
+                           json={"name": "Tapal Danedar 190g", "price": 55000, "gst_bp": 1800})
     await cloud_client.post(f"/v1/shops/{shop['shop_id']}/stock-movements", headers=shop["owner"],
                             json={"sku": "TAPAL-190", "qty": 24, "reason": "received"})
     status, after_count = await etag_after(after_sale)
@@ -348,7 +353,7 @@ async def test_migration_0003_keeps_rows_of_the_previous_version_valid(cloud_db_
             "cashier_id, hash, body, ingested_at) VALUES ('s', 'd1', 'sale', 'dev', 'T1', 1, 'x', '2026-11-27', "
             "'c7', 'h', '{}', 'x')"))
         await conn.execute(text("INSERT INTO sale_facts VALUES ('s', 'd1', 'sale', '2026-11-27', 'T1', 110000, 16780)"))
-    await migrate(engine)
+    await migrate(engine, "0003")   # the journal row is a stand-in ('{}'): 0004 reads real bodies
     async with engine.connect() as conn:
         product = (await conn.execute(text("SELECT unit, name_ur, low_stock_at FROM products"))).one()
         cashier = (await conn.execute(select(schema.cashiers.c.max_discount_bp, schema.cashiers.c.can_refund))).one()

@@ -36,6 +36,8 @@ SCREENSHOTS = Path(os.environ.get("POSLINE_SCREENSHOTS",
 SHOP_HOST = "posline.local"   # the box's mDNS name, as a tablet in the shop types it
 
 OWNER_PIN = "246810"   # the box's /admin
+# The owner's back-office account in the cloud (create-shop --owner).
+OWNER_LOGIN, OWNER_PASSWORD = "03001234567", "chai-and-biscuits"
 
 # A gateway that notices things in about a second, so the tests wait seconds, not minutes.
 FAST_GATEWAY = {
@@ -116,6 +118,7 @@ class ShopRig:
 def rig(tmp_path: Path) -> Iterator[ShopRig]:
     cloud_db = tmp_path / "cloud.db"
     shop = json.loads(run_command("cloud", "create-shop", "--name", "Madina General Store", "--demo",
+                                  "--owner", OWNER_LOGIN, "--owner-password", OWNER_PASSWORD,
                                   "--db", f"sqlite:///{cloud_db}"))
     cloud = cloud_service(cloud_db, free_port(), tmp_path / "cloud.log").start()
     proxy = FaultProxy(int(cloud.url.rsplit(":", 1)[1])).start()
@@ -281,3 +284,50 @@ def wait_until(check: Any, timeout_s: float = 30, what: str = "condition") -> An
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+class OwnerOffice:
+    """The owner's back office in its own browser context (a phone or a laptop), signed in."""
+
+    def __init__(self, browser: Any, rig: ShopRig, viewport: dict[str, int] | None = None):
+        from playwright.sync_api import expect
+        self.expect = expect
+        self.rig = rig
+        self.context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+
+    @property
+    def url(self) -> str:
+        return f"{self.rig.cloud.url}/office/"
+
+    def shop_url(self, path: str = "") -> str:
+        return f"{self.rig.cloud.url}/office/shops/{self.rig.shop['shop_id']}/{path}"
+
+    def sign_in(self, login: str = OWNER_LOGIN, password: str = OWNER_PASSWORD) -> "OwnerOffice":
+        page = self.page
+        page.goto(self.url)
+        page.get_by_label("Phone number or email").fill(login)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        self.expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        return self
+
+    def screenshot(self, name: str, full_page: bool = True) -> None:
+        screenshot(self.page, name, full_page=full_page)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def office(browser: Any, rig: ShopRig) -> Iterator[Any]:
+    """office() -> a signed-in back office; office(viewport={"width": 360, "height": 740}) for a phone."""
+    made: list[OwnerOffice] = []
+
+    def make(viewport: dict[str, int] | None = None, sign_in: bool = True) -> OwnerOffice:
+        made.append(OwnerOffice(browser, rig, viewport))
+        return made[-1].sign_in() if sign_in else made[-1]
+
+    yield make
+    for opened in made:
+        opened.close()

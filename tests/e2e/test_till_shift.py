@@ -94,6 +94,7 @@ def test_the_cashier_may_close_with_documents_still_waiting(rig, tablets):
     tablet = tablets().open_and_pair()
     page = tablet.page
     open_shift(tablet, 1000)
+    tablet.wait_status(r"^Online · 0 unsynced$")   # the shift_open is at the box: only the sale waits
     tablet.context.set_offline(True)
     tablet.sell([SALT], cash_rs=90)
     start_close(tablet, 1090)

@@ -33,6 +33,7 @@ INDIRECT = [
     ("tenders.js", r"export function tenderName.*?\n\}", r"[|?:] (" + LITERAL + ")"),
     ("api.js", r"export function sayWhy.*?\n\}", r"return " + JOINED),
     ("sync.js", r"const REMOVED_NOTICE = .*?;\n", JOINED),
+    ("sync.js", r"const DISABLED_NOTICE = .*?;\n", JOINED),
     ("sales.js", r"const SYNC_WORDS = \{.*?\};", VALUE),
     ("receipt.js", r"const TENDER_WORDS = \{.*?\};", VALUE),
     ("loose.js", r"const UNIT_WORDS = \{.*?\};", JOINED),

@@ -1,0 +1,20 @@
+"""The owner's back office: server-rendered pages under /office (Jinja2, English and Urdu).
+
+web.py holds what every page shares (session, shop scoping, forms, rendering); each section of the
+site is one module with its own routes. `add_office(app)` mounts them all.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from . import cashiers, devices, products, reports, sales, shop_settings, sign_in, stock, today
+
+STATIC = Path(__file__).parent / "static"
+
+
+def add_office(app: web.Application) -> None:
+    for module in (sign_in, today, sales, reports, products, cashiers, stock, devices, shop_settings):
+        app.router.add_routes(module.routes)
+    app.router.add_static("/office/static", STATIC, append_version=False)

@@ -1,0 +1,182 @@
+"""Owner accounts: sign-in with a phone number or an email and a password, sessions, and the shops
+an owner holds.
+
+- A password is kept only as an argon2id hash (argon2-cffi's defaults: RFC 9106's low-memory
+  profile). Hashing takes ~0.1 s of one core and 64 MiB, so it runs off the event loop.
+- A login is normalised once (`normal_login`), so "+92 300 1234567", "0300-1234567" and
+  "923001234567" are one account, and "Owner@Shop.PK" and "owner@shop.pk" another.
+- Guessing is slowed per account: after FREE_TRIES failed sign-ins, each further try must wait
+  LOCKOUT_S after the last failure; a good sign-in clears the count.
+- A session is a random token in a cookie, kept here only as a digest, so a stolen database
+  holds no live session. Any stateless worker can check it. Forms carry `csrf_token(session)`.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from . import schema
+from .service.clock import utc_after, utc_now
+from .service.errors import BadRequest, Conflict, TooManyRequests, Unauthorised
+from .service.tokens import new_token, token_digest
+
+PASSWORD_MIN = 8
+SESSION_DAYS = 30
+FREE_TRIES, LOCKOUT_S = 5, 60
+
+_hasher = PasswordHasher()
+_PHONE = re.compile(r"^0[0-9]{9,11}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Owner:
+    owner_id: str
+    login: str
+
+
+@dataclass(frozen=True)
+class OwnerShop:
+    shop_id: str
+    name: str
+    timezone: str
+
+
+def normal_login(login: str) -> str:
+    """One spelling per account: a Pakistani mobile as 03001234567, an email in lower case."""
+    login = login.strip()
+    if "@" in login:
+        if not _EMAIL.match(login) or len(login) > 200:
+            raise BadRequest("that is not an email address")
+        return login.lower()
+    digits = re.sub(r"[\s\-()]", "", login).removeprefix("+")
+    if digits.startswith("92"):
+        digits = "0" + digits[2:]
+    if not _PHONE.match(digits):
+        raise BadRequest("give a phone number (03001234567) or an email address")
+    return digits
+
+
+def _check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise BadRequest(f"a password must be at least {PASSWORD_MIN} characters")
+    if len(password) > 200:
+        raise BadRequest("a password must be at most 200 characters")
+
+
+async def owner_by_login(conn: AsyncConnection, login: str) -> Owner | None:
+    o = schema.owners.c
+    row = (await conn.execute(select(o.id, o.login).where(o.login == normal_login(login)))).first()
+    return Owner(row.id, row.login) if row else None
+
+
+async def create_owner(conn: AsyncConnection, login: str, password: str) -> Owner:
+    """A new owner account; Conflict if the login is taken."""
+    login = normal_login(login)
+    _check_password(password)
+    if await owner_by_login(conn, login) is not None:
+        raise Conflict(f"an owner {login} already exists")
+    owner = Owner(str(uuid.uuid4()), login)
+    hashed = await asyncio.to_thread(_hasher.hash, password)
+    await conn.execute(schema.owners.insert().values(id=owner.owner_id, login=login, password_hash=hashed,
+                                                     created_at=utc_now()))
+    return owner
+
+
+async def set_password(conn: AsyncConnection, owner_id: str, password: str) -> None:
+    """A new password; every session of the owner ends (a stolen cookie dies with the old password)."""
+    _check_password(password)
+    hashed = await asyncio.to_thread(_hasher.hash, password)
+    await conn.execute(update(schema.owners).where(schema.owners.c.id == owner_id)
+                       .values(password_hash=hashed, failed_sign_ins=0, last_failed_at=None))
+    await conn.execute(delete(schema.owner_sessions).where(schema.owner_sessions.c.owner_id == owner_id))
+
+
+async def attach_shop(conn: AsyncConnection, owner_id: str, shop_id: str) -> None:
+    await conn.execute(update(schema.shops).where(schema.shops.c.id == shop_id).values(owner_id=owner_id))
+
+
+async def shops_of(conn: AsyncConnection, owner_id: str) -> list[OwnerShop]:
+    """The owner's shops, by name."""
+    s = schema.shops.c
+    rows = (await conn.execute(select(s.id, s.name, s.timezone).where(s.owner_id == owner_id)
+                               .order_by(s.name, s.id))).all()
+    return [OwnerShop(row.id, row.name, row.timezone) for row in rows]
+
+
+async def check_password(engine: AsyncEngine, login: str, password: str) -> Owner:
+    """The owner this login and password open, or Unauthorised (the same answer for an unknown login).
+
+    Takes the engine, not a connection: a failed try is counted in a transaction of its own, which
+    commits although the sign-in is refused.
+    """
+    try:
+        login = normal_login(login)
+    except BadRequest as err:
+        raise Unauthorised("wrong phone number, email or password") from err
+    o = schema.owners.c
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(o.id, o.login, o.password_hash, o.failed_sign_ins, o.last_failed_at)
+                                  .where(o.login == login))).first()
+    if row is None:
+        # Spend the time a real check would, so the answer's delay does not tell who has an account.
+        await asyncio.to_thread(_hasher.hash, password)
+        raise Unauthorised("wrong phone number, email or password")
+    if row.failed_sign_ins >= FREE_TRIES and row.last_failed_at:
+        wait = LOCKOUT_S - (datetime.now(timezone.utc) - _parse(row.last_failed_at)).total_seconds()
+        if wait > 0:
+            raise TooManyRequests(f"too many wrong passwords: try again in {int(wait) + 1} s", int(wait) + 1)
+    try:
+        await asyncio.to_thread(_hasher.verify, row.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError) as err:
+        async with engine.begin() as conn:
+            await conn.execute(update(schema.owners).where(o.id == row.id).values(
+                failed_sign_ins=o.failed_sign_ins + 1, last_failed_at=utc_now()))
+        raise Unauthorised("wrong phone number, email or password") from err
+    if row.failed_sign_ins:
+        async with engine.begin() as conn:
+            await conn.execute(update(schema.owners).where(o.id == row.id).values(failed_sign_ins=0,
+                                                                                   last_failed_at=None))
+    return Owner(row.id, row.login)
+
+
+async def start_session(conn: AsyncConnection, owner_id: str) -> str:
+    """A new session token for the cookie (kept here only as its digest)."""
+    token = new_token()
+    await conn.execute(schema.owner_sessions.insert().values(
+        token_digest=token_digest(token), owner_id=owner_id, created_at=utc_now(),
+        expires_at=utc_after(SESSION_DAYS * 86400)))
+    return token
+
+
+async def session_owner(conn: AsyncConnection, token: str) -> Owner | None:
+    """The owner of a live session, or None."""
+    sess, o = schema.owner_sessions.c, schema.owners.c
+    row = (await conn.execute(select(o.id, o.login, sess.expires_at)
+                              .join(schema.owners, o.id == sess.owner_id)
+                              .where(sess.token_digest == token_digest(token)))).first()
+    if row is None or _parse(row.expires_at) <= datetime.now(timezone.utc):
+        return None
+    return Owner(row.id, row.login)
+
+
+async def end_session(conn: AsyncConnection, token: str) -> None:
+    await conn.execute(delete(schema.owner_sessions).where(
+        schema.owner_sessions.c.token_digest == token_digest(token)))
+
+
+def csrf_token(session_token: str) -> str:
+    """What every form of a session carries; only the holder of the session cookie can know it."""
+    return token_digest("csrf\0" + session_token)
+
+
+def _parse(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))

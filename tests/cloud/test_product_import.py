@@ -1,0 +1,105 @@
+"""The products CSV: rupees read as text into paisa, strict columns, every bad row named, round trip."""
+from __future__ import annotations
+
+import pytest
+
+from cloud_api.contract import Product
+from cloud_api.product_import import (MAX_BYTES, MAX_ROWS, parse_csv, parse_percent, parse_rupees, percent_text,
+                                      products_csv, rupees_text)
+
+HEADER = "sku,name,name_ur,barcode,category,gst_percent,unit,price_rs,low_stock_at\n"
+
+
+def _errors(text: str) -> list[tuple[int, str, str]]:
+    return [(e.row, e.field, e.message) for e in parse_csv(text.encode()).errors]
+
+
+@pytest.mark.parametrize("typed, paisa", [("550", 55000), ("549.5", 54950), ("549.50", 54950), ("0.05", 5),
+                                          ("1,234.50", 123450), ("Rs 1,234.50", 123450), ("rs.99", 9900),
+                                          (" 12 ", 1200), ("1234567,", None), ("12.345", None), ("-5", None),
+                                          ("1,23.00", None), ("5e2", None), ("", None), ("Rs", None),
+                                          ("١٢", 1200), ("۵۴۹٫۵۰", 54950), ("²", None), ("9" * 5000, None), ("0.1", 10), ("99999999.99", 9999999999)])
+def test_rupees_are_read_as_text_into_paisa(typed: str, paisa: int | None):
+    if paisa is None:
+        with pytest.raises(ValueError):
+            parse_rupees(typed)
+    else:
+        assert parse_rupees(typed) == paisa
+        assert parse_rupees(rupees_text(paisa)) == paisa
+
+
+def test_gst_percent_is_basis_points():
+    assert [parse_percent(p) for p in ("18", "17.5", "0", "18%", "100")] == [1800, 1750, 0, 1800, 10000]
+    for bad in ("100.01", "-1", "18.123", "abc"):
+        with pytest.raises(ValueError):
+            parse_percent(bad)
+    assert [percent_text(bp) for bp in (1800, 1750, 1755, 0)] == ["18", "17.5", "17.55", "0"]
+
+
+def test_a_good_file_with_a_bom_and_crlf_reads_to_products():
+    data = ("\ufeff" + HEADER + "TAPAL-190,Tapal Danedar 190g,تپال,8961008210019,Tea,18,each,550,5\r\n"
+            "SUGAR,Sugar,,,Loose,0,KG,160.00,\r\n\r\n").encode()
+    parsed = parse_csv(data)
+    assert parsed.problem is None and parsed.errors == []
+    assert parsed.good == [
+        Product(sku="TAPAL-190", name="Tapal Danedar 190g", name_ur="تپال", barcode="8961008210019", category="Tea",
+                gst_bp=1800, unit="each", price=55000, low_stock_at=5),
+        Product(sku="SUGAR", name="Sugar", gst_bp=0, unit="kg", price=16000, category="Loose")]
+
+
+def test_columns_may_come_in_any_order_and_optional_ones_may_be_left_out():
+    parsed = parse_csv(b"price_rs,gst_percent,name,sku\n10,18,Tea,T\n")
+    assert parsed.good == [Product(sku="T", name="Tea", price=1000, gst_bp=1800)]
+
+
+def test_each_bad_row_is_named_with_its_field():
+    text = HEADER + ("A,Tea,,,,18,box,550,\n"          # row 2: unit
+                     "B,,,,,18,each,550,\n"            # row 3: name
+                     "A,Tea again,,,,18,each,5.5.5,\n"  # row 4: duplicate sku and price
+                     ",No sku,,,,18,each,1,\n"          # row 5: sku
+                     "C,Tea,,,,,each,1,x\n"             # row 6: gst and low stock
+                     "D,Tea,,,,18,each,1\n")            # row 7: a cell short
+    assert _errors(text) == [
+        (2, "unit", "must be each, kg or l"),
+        (3, "name", "is required"),
+        (4, "sku", "A is also on row 2"),
+        (4, "price_rs", "must be rupees with up to 2 decimals, e.g. 549.50"),
+        (5, "sku", "is required"),
+        (6, "gst_percent", "is required (0 for goods without GST)"),
+        (6, "low_stock_at", "must be a whole number (pieces, or grams / ml when sold loose)"),
+        (7, "row", "has 8 cells, the header 9")]
+    assert parse_csv(text.encode()).good == []
+
+
+def test_limits_of_the_contract_hold():
+    long_name = "x" * 201
+    assert _errors(HEADER + f"A,{long_name},,,,18,each,1,\n") == [(2, "name", "must be at most 200 characters")]
+    assert _errors(HEADER + "A,Tea,,,,18,each,100000001,\n") == [(2, "price_rs", "must be at most Rs 100,000,000")]
+    assert _errors(HEADER + "A,Tea,,,,18,each,1,99999999999\n")[0][1] == "low_stock_at"
+
+
+@pytest.mark.parametrize("data, problem", [
+    (b"", "the file is empty"),
+    (b"A,Tea,550\n", "the first row must name the columns"),
+    (b"sku,name,price_rs\nA,Tea,550\n", "the first row must name the columns"),          # gst_percent missing
+    (b"sku,name,gst_percent,price_rs,colour\nA,T,18,1,red\n", "the first row must name the columns"),
+    (b"sku,name,gst_percent,price_rs,sku\nA,T,18,1,B\n", "the first row must name the columns"),
+    ("sku,name,gst_percent,price_rs\nA,Chai,18,1\n".encode("utf-16"), "is not UTF-8"),
+    (HEADER.encode(), "no products"),
+    (b"x" * (MAX_BYTES + 1), "larger than"),
+    ((HEADER + "".join(f"S{i},N,,,,18,each,1,\n" for i in range(MAX_ROWS + 1))).encode(), "more than"),
+])
+def test_a_file_that_cannot_be_read_says_why(data: bytes, problem: str):
+    parsed = parse_csv(data)
+    assert parsed.problem is not None and problem in parsed.problem and parsed.good == []
+
+
+def test_export_reads_back_to_the_same_products():
+    products = [Product(sku="=cmd", name='@SUM(1), "quoted"', name_ur="عجیب، نام", price=5, gst_bp=1750,
+                        unit="l", low_stock_at=0, barcode="-12", category="+x"),
+                Product(sku="'apostrophe", name="'=x", price=123456789, gst_bp=0)]
+    text = products_csv(products)
+    assert "\n=" not in text and ",@" not in text and ",-" not in text   # no cell a spreadsheet would run
+    parsed = parse_csv(text.encode())
+    assert parsed.errors == [] and parsed.good == products
+    assert products_csv(parsed.good) == text

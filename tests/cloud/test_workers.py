@@ -1,0 +1,137 @@
+"""`posline-cloud serve --workers N`: a real parent process, its workers on one port, restarts and stopping."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _children(parent: int) -> set[int]:
+    """Live child processes of `parent`, from /proc (field 4 of stat is the parent's pid)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(what: str, condition: Callable[[], Any], timeout_s: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _exactly(n: int, pids: set[int]) -> set[int] | None:
+    return pids if len(pids) == n else None
+
+
+def _answering_worker(url: str) -> int | None:
+    """The pid of whichever worker answers a fresh connection (the kernel picks by the connection)."""
+    try:
+        with httpx.Client(timeout=2) as client:   # a new client: a new connection, maybe another worker
+            response = client.get(f"{url}/healthz")
+    except httpx.HTTPError:
+        return None
+    body = response.json()
+    assert response.status_code == 200 and body["ok"] is True
+    return body["worker"]
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "cloud_api.cli", "serve", "--workers", "2", "--port", str(port),
+         "--db", f"sqlite:///{tmp_path / 'cloud.db'}"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(tmp_path / "cloud.log").open("wb"))
+    try:
+        yield parent, f"http://127.0.0.1:{port}"
+    finally:
+        workers = _children(parent.pid)
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        for pid in workers:   # never leave a worker behind, whatever the test did
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_two_workers_answer_restart_and_stop_together(two_workers: tuple[subprocess.Popen[bytes], str]):
+    parent, url = two_workers
+    workers = _wait_for("two workers", lambda: _exactly(2, _children(parent.pid)))
+
+    # Both answer on the one port: fresh connections reach each of them.
+    seen: set[int] = set()
+    _wait_for("an answer from each worker", lambda: seen.add(_answering_worker(url) or 0) or seen >= workers)
+
+    # A worker killed outright is started again, and the port keeps answering meanwhile.
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    replacement = _wait_for("a new worker", lambda: (_children(parent.pid) - workers) or None)
+    assert victim not in _children(parent.pid) and len(replacement) == 1
+    new_pid = next(iter(replacement))
+    _wait_for("the new worker to answer", lambda: _answering_worker(url) == new_pid, timeout_s=60)
+
+    # SIGTERM to the parent stops every worker, then the parent, within a few seconds.
+    running = _children(parent.pid)
+    started = time.monotonic()
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=15) == 0
+    _wait_for("no worker left", lambda: not any(_alive(pid) for pid in running), timeout_s=5)
+    assert time.monotonic() - started < 10
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/healthz", timeout=2)
+
+
+def test_a_worker_dies_with_its_parent(two_workers: tuple[subprocess.Popen[bytes], str]):
+    parent, url = two_workers
+    workers = _wait_for("two workers", lambda: _exactly(2, _children(parent.pid)))
+    _wait_for("an answer", lambda: _answering_worker(url))
+    parent.kill()   # no chance to stop its workers: the kernel must (PR_SET_PDEATHSIG)
+    parent.wait()
+    _wait_for("no orphaned worker", lambda: not any(_alive(pid) for pid in workers), timeout_s=15)
+
+
+def test_workers_that_cannot_start_end_the_parent(tmp_path: Path):
+    port = free_port()
+    with socket.socket() as taken:   # another program holds the port (without SO_REUSEPORT)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "cloud_api.cli", "serve", "--workers", "2", "--port", str(port),
+             "--db", f"sqlite:///{tmp_path / 'cloud.db'}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "exited 5 times before serving" in done.stderr
