@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
-from .reports import counter_figures
+from .reports import shift_figures
 
 
 def expected_cash(opening_float: int, figures: dict[str, Any]) -> int:
@@ -26,7 +26,7 @@ async def shift_reports(conn: AsyncConnection, shop_id: str, day: date) -> dict[
         s.business_date == day.isoformat(),
         and_(s.close_document_id.is_(None), s.business_date < day.isoformat()))))).all()
     rows = sorted(rows, key=lambda r: (r.opened_at or r.closed_at or "", r.device_code, r.shift_id))
-    return {"date": day.isoformat(), "shifts": [await _z_report(conn, shop_id, row) for row in rows]}
+    return {"date": day.isoformat(), "shifts": await _z_reports(conn, shop_id, rows)}
 
 
 async def shifts_between(conn: AsyncConnection, shop_id: str, first: str, last: str) -> list[dict[str, Any]]:
@@ -35,11 +35,16 @@ async def shifts_between(conn: AsyncConnection, shop_id: str, first: str, last: 
     rows = (await conn.execute(select(schema.shifts).where(
         s.shop_id == shop_id, s.business_date >= first, s.business_date <= last))).all()
     rows = sorted(rows, key=lambda r: (r.business_date, r.opened_at or r.closed_at or "", r.device_code, r.shift_id))
-    return [await _z_report(conn, shop_id, row) for row in rows]
+    return await _z_reports(conn, shop_id, rows)
 
 
-async def _z_report(conn: AsyncConnection, shop_id: str, shift: Any) -> dict[str, Any]:
-    figures = await counter_figures(conn, shop_id, shift_id=shift.shift_id)
+async def _z_reports(conn: AsyncConnection, shop_id: str, shifts: list[Any]) -> list[dict[str, Any]]:
+    """The Z-report of each of `shifts` (rows of schema.shifts), their figures worked out together."""
+    figures = await shift_figures(conn, shop_id, [shift.shift_id for shift in shifts])
+    return [_z_report(shift, figures[shift.shift_id]) for shift in shifts]
+
+
+def _z_report(shift: Any, figures: dict[str, Any]) -> dict[str, Any]:
     expected = expected_cash(shift.opening_float or 0, figures)
     closed = shift.close_document_id is not None
     return {
