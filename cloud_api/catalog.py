@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Iterable
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
@@ -12,6 +12,50 @@ from .service.clock import utc_now
 from .contract import Cashier, CashierIn, CashierPermissions, Catalog, Product, ProductIn, ShopSettings
 from .credentials import PIN_ITERATIONS, new_salt, pin_hash
 from .database import insert_or_ignore
+from .product_import import Said
+from .service.errors import Conflict
+
+# How a unit is named in "SUGAR-LOOSE is sold by kg ... to sell it by the piece" (Urdu in office/words_catalog.py).
+UNIT_WORDS = {"each": Said("the piece"), "kg": Said("kg"), "l": Said("the litre")}
+_CHUNK = 500   # bounded IN lists: PostgreSQL and SQLite both take 500 easily
+
+
+class UnitChangeRefused(Conflict):
+    """A SKU with stock or sales may not change its unit: the stock ledger and the sold lines hold grams / ml
+    of a loose product and pieces of the others, so 5,000 g would silently become 5,000 pieces."""
+
+    def __init__(self, sku: str, unit: str, new_unit: str):
+        self.sku, self.unit, self.new_unit = sku, unit, new_unit
+        self.said = Said("{sku} is sold by {unit}: its stock and sales are counted that way; "
+                         "make a new SKU to sell it by {other}", sku=sku, unit=UNIT_WORDS.get(unit, unit),
+                         other=UNIT_WORDS.get(new_unit, new_unit))
+        super().__init__(str(self.said))
+
+
+def _chunks(items: Iterable[str]) -> Iterable[list[str]]:
+    items = list(items)
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+async def refused_unit_changes(conn: AsyncConnection, shop_id: str,
+                               units: dict[str, str]) -> dict[str, UnitChangeRefused]:
+    """Of these SKUs and the unit each is to be sold by, those the shop sells by another unit and that have
+    a history (stock_ledger rows or sold lines): sku -> the refusal. The one rule of every path that
+    changes a product (the owner API, the product form, the CSV import); a SKU with no history may move."""
+    p, sl, lf = schema.products.c, schema.stock_ledger.c, schema.line_facts.c
+    changing: dict[str, str] = {}
+    for chunk in _chunks(units):
+        for sku, unit in (await conn.execute(select(p.sku, p.unit).where(p.shop_id == shop_id,
+                                                                         p.sku.in_(chunk)))).all():
+            if unit != units[sku]:
+                changing[sku] = unit
+    history: set[str] = set()
+    for chunk in _chunks(changing):
+        history.update((await conn.execute(union(
+            select(sl.sku).where(sl.shop_id == shop_id, sl.sku.in_(chunk)),
+            select(lf.sku).where(lf.shop_id == shop_id, lf.sku.in_(chunk))))).scalars())
+    return {sku: UnitChangeRefused(sku, unit, units[sku]) for sku, unit in changing.items() if sku in history}
 
 
 async def _bump_version(conn: AsyncConnection, shop_id: str) -> None:
@@ -20,15 +64,24 @@ async def _bump_version(conn: AsyncConnection, shop_id: str) -> None:
                        .values(catalog_version=schema.shops.c.catalog_version + 1))
 
 
-async def put_product(conn: AsyncConnection, shop_id: str, sku: str, product: ProductIn) -> Product:
-    """Create or replace a product."""
+async def put_product(conn: AsyncConnection, shop_id: str, sku: str, product: ProductIn) -> tuple[Product, bool]:
+    """Create or replace a product: (the product, whether it is archived; PUT leaves that as it was).
+
+    UnitChangeRefused (409) if it has stock or sales counted in another unit.
+    """
+    p = schema.products.c
+    before = (await conn.execute(select(p.unit, p.archived).where(p.shop_id == shop_id, p.sku == sku))).first()
+    if before is not None and before.unit != product.unit:
+        refused = await refused_unit_changes(conn, shop_id, {sku: product.unit})
+        if refused:
+            raise refused[sku]
     values = dict(product.model_dump(), updated_at=utc_now())
     result = await conn.execute(insert_or_ignore(conn, schema.products).values(shop_id=shop_id, sku=sku, **values))
     if result.rowcount != 1:
         await conn.execute(update(schema.products).where(
             schema.products.c.shop_id == shop_id, schema.products.c.sku == sku).values(**values))
     await _bump_version(conn, shop_id)
-    return Product(sku=sku, **product.model_dump())
+    return Product(sku=sku, **product.model_dump()), bool(before is not None and before.archived)
 
 
 async def put_cashier(conn: AsyncConnection, shop_id: str, cashier_id: str, cashier: CashierIn) -> None:
@@ -45,26 +98,40 @@ async def put_cashier(conn: AsyncConnection, shop_id: str, cashier_id: str, cash
     await _bump_version(conn, shop_id)
 
 
-async def put_products(conn: AsyncConnection, shop_id: str, products: list[Product]) -> tuple[int, int]:
-    """Create or replace many products (a CSV import) with ONE version bump; (created, changed)."""
+async def put_products(conn: AsyncConnection, shop_id: str, products: list[Product],
+                       fields: Iterable[str] | None = None) -> tuple[int, int]:
+    """Create or change many products (a CSV import) with ONE version bump; (created, changed).
+
+    A product the shop has changes only in `fields` (ProductIn's; all if None): the columns the file has,
+    so a file without unit or barcode leaves them as they are. A new one gets every field, defaults too.
+    UnitChangeRefused (409, nothing saved) if one would change the unit its stock or sales are counted in.
+    """
     p = schema.products.c
-    skus = [product.sku for product in products]
-    existing: set[str] = set()
-    for start in range(0, len(skus), 500):   # bounded IN lists: PostgreSQL and SQLite both take 500 easily
-        existing.update((await conn.execute(select(p.sku).where(
-            p.shop_id == shop_id, p.sku.in_(skus[start:start + 500])))).scalars())
+    written = tuple(ProductIn.model_fields) if fields is None else tuple(fields)
+    unknown = set(written) - set(ProductIn.model_fields)
+    if unknown:
+        raise ValueError(f"not product fields: {sorted(unknown)}")
+    existing: dict[str, str] = {}
+    for chunk in _chunks(product.sku for product in products):
+        result = await conn.execute(select(p.sku, p.unit).where(p.shop_id == shop_id, p.sku.in_(chunk)))
+        existing.update((sku, unit) for sku, unit in result)
+    if "unit" in written:
+        refused = await refused_unit_changes(conn, shop_id, {
+            product.sku: product.unit for product in products
+            if product.sku in existing and existing[product.sku] != product.unit})
+        if refused:
+            raise next(iter(refused.values()))
     now = utc_now()
     new = [dict(product.model_dump(), shop_id=shop_id, updated_at=now) for product in products
            if product.sku not in existing]
-    changed = [dict({f"v_{k}": v for k, v in product.model_dump(exclude={"sku"}).items()},
-                    b_sku=product.sku, v_updated_at=now) for product in products if product.sku in existing]
+    changed = [dict({f"v_{name}": getattr(product, name) for name in written}, b_sku=product.sku, v_updated_at=now)
+               for product in products if product.sku in existing]
     if new:
         await conn.execute(schema.products.insert(), new)
     if changed:
         # An archived product stays archived: importing last year's spreadsheet must not bring it back.
-        fields = [*ProductIn.model_fields, "updated_at"]
         await conn.execute(update(schema.products).where(p.shop_id == shop_id, p.sku == bindparam("b_sku"))
-                           .values({name: bindparam(f"v_{name}") for name in fields}), changed)
+                           .values({name: bindparam(f"v_{name}") for name in (*written, "updated_at")}), changed)
     if products:
         await _bump_version(conn, shop_id)
     return len(new), len(changed)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import sys
 from typing import Any
 
@@ -17,7 +18,7 @@ from .database import create_engine, migrate, resolve_db_url
 from .demo_shop import seed_demo_catalog
 from .service.errors import ServiceError
 from .service.serving import run_service
-from .service.workers import run_workers
+from .service.workers import bind_port, listen, run_workers
 from .settings import CloudSettings
 from . import schema
 from .owners import Owner, attach_shop, create_owner, normal_login, owner_by_login, set_password
@@ -33,8 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="sqlite:///file.db or postgresql://... (default $POSLINE_CLOUD_DB)")
     serve.add_argument("--workers", type=int, default=1,
                        help="worker processes sharing the port (default 1: serve in this process)")
-    # Set by the parent of --workers on each worker it starts: migrations already ran, bind with SO_REUSEPORT.
+    # Set by the parent of --workers on each worker it starts: migrations already ran, and the socket
+    # the parent bound and listens on is this process's descriptor --fd.
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     mig = sub.add_parser("migrate", help="bring the database schema up to date")
     mig.add_argument("--db")
     shop = sub.add_parser("create-shop", help="create a shop; prints shop_id, owner_token, enrol_token")
@@ -51,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     attach.add_argument("--shop-id", required=True)
     attach.add_argument("--owner", required=True, help="phone number or email")
     attach.add_argument("--owner-password", help="the new owner's password (default $POSLINE_OWNER_PASSWORD)")
+    attach.add_argument("--move", action="store_true",
+                        help="take the shop from the owner who holds it now (refused without this)")
     attach.add_argument("--db")
     pw = sub.add_parser("owner-password", help="set an owner's back-office password (ends their sessions)")
     pw.add_argument("--owner", required=True, help="phone number or email")
@@ -99,14 +104,21 @@ async def _owner(conn: Any, login: str, password: str | None) -> Owner:
     return owner
 
 
-async def _attach_shop(db_url: str, shop_id: str, login: str, password: str | None) -> str:
+async def _attach_shop(db_url: str, shop_id: str, login: str, password: str | None, move: bool = False) -> str:
     engine = create_engine(db_url)
     try:
         await migrate(engine)
         async with engine.begin() as conn:
-            if (await conn.execute(select(schema.shops.c.id).where(schema.shops.c.id == shop_id))).first() is None:
+            s, o = schema.shops.c, schema.owners.c
+            shop = (await conn.execute(select(s.id, o.id.label("owner_id"), o.login)
+                                       .select_from(schema.shops.outerjoin(schema.owners, o.id == s.owner_id))
+                                       .where(s.id == shop_id))).first()
+            if shop is None:
                 raise ServiceError(f"no shop {shop_id}")
             owner = await _owner(conn, login, password)
+            if shop.owner_id is not None and shop.owner_id != owner.owner_id and not move:
+                # Checked after _owner (which may make the account) but in the same transaction: refused, nothing stays.
+                raise ServiceError(f"shop {shop_id} is held by {shop.login}: give --move to take it from them")
             await attach_shop(conn, owner.owner_id, shop_id)
             return owner.login
     finally:
@@ -145,7 +157,7 @@ def _run(args: argparse.Namespace) -> None:
                                                   args.owner_password or os.environ.get("POSLINE_OWNER_PASSWORD")))))
     elif args.command == "attach-shop":
         login = asyncio.run(_attach_shop(db_url, args.shop_id, args.owner,
-                                         args.owner_password or os.environ.get("POSLINE_OWNER_PASSWORD")))
+                                         args.owner_password or os.environ.get("POSLINE_OWNER_PASSWORD"), args.move))
         print(f"shop {args.shop_id} is in the back office of {login}")
     elif args.command == "owner-password":
         password = args.password or os.environ.get("POSLINE_OWNER_PASSWORD")
@@ -160,23 +172,38 @@ def _serve(args: argparse.Namespace, db_url: str) -> None:
     """One process serving (the default), or a parent supervising --workers N on one port."""
     settings = CloudSettings(db_url=db_url, host=args.host, port=args.port)
     if args.worker:
+        if args.fd is None:
+            raise ServiceError("--worker needs --fd: workers are started by serve --workers N")
         asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-cloud worker",
-                                reuse_port=True))
+                                sock=socket.socket(fileno=args.fd)))
         return
     if args.workers < 1:
         raise ServiceError("--workers must be at least 1")
-    asyncio.run(_migrate(db_url))   # once, here, before any worker opens the database
     if args.workers == 1:
+        asyncio.run(_migrate(db_url))
         asyncio.run(run_service(create_app(settings), settings.host, settings.port, "posline-cloud"))
         return
+    # Claim the port before migrating: a second instance (an upgrade started beside the running one)
+    # fails here, "address already in use", before it touches the schema the running one serves.
+    listener = bind_port(settings.host, settings.port)
+    try:
+        asyncio.run(_migrate(db_url))   # once, here, before any worker opens the database
+        listen(listener)
+        _serve_workers(args.workers, db_url, settings, listener)
+    finally:
+        listener.close()
+
+
+def _serve_workers(count: int, db_url: str, settings: CloudSettings, listener: socket.socket) -> None:
+    """Supervise `count` workers serving `listener` (bound, listening, the schema migrated) until stopped."""
     if db_url.startswith("sqlite"):
         logging.getLogger("posline-cloud").warning(
             "%d workers on one SQLite file: reads run side by side, but the file has one writer, so ingest "
-            "does not get faster (use PostgreSQL for several workers)", args.workers)
+            "does not get faster (use PostgreSQL for several workers)", count)
     # The database URL goes to the workers in their environment, not on a command line `ps` shows.
     os.environ["POSLINE_CLOUD_DB"] = db_url
     run_workers([sys.executable, "-m", "cloud_api.cli", "serve", "--worker", "--host", settings.host,
-                 "--port", str(settings.port)], args.workers, "posline-cloud", settings.host, settings.port)
+                 "--port", str(settings.port)], count, "posline-cloud", listener)
 
 
 if __name__ == "__main__":

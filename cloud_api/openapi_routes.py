@@ -40,6 +40,10 @@ class ProductArchived(BaseModel):
     archived: bool
 
 
+class ProductSaved(Product):
+    archived: bool   # PUT leaves it as it was: an archived product stays off the tills until .../restore
+
+
 class CashierState(BaseModel):
     cashier_id: str
     disabled: bool
@@ -194,8 +198,9 @@ OPERATIONS = [
               parameters=(Parameter("If-None-Match", "header", description="the ETag of the snapshot held"),),
               other={304: "the snapshot has not changed since that ETag"}),
     Operation("POST", "/v1/heartbeat", "a gateway says how it is", ServerTime, Heartbeat, auth="gateway"),
-    Operation("PUT", _SHOPS + "/products/{sku}", "create or change a product", Product, ProductIn,
-              auth="owner", parameters=(_SHOP, Parameter("sku", "path", _KEY))),
+    Operation("PUT", _SHOPS + "/products/{sku}", "create or change a product; archived stays as it was (see "
+              ".../restore); 409 to change the unit of an sku with stock or sales (make a new sku)", ProductSaved,
+              ProductIn, auth="owner", parameters=(_SHOP, Parameter("sku", "path", _KEY))),
     Operation("PUT", _SHOPS + "/cashiers/{cashier_id}", "create or change a cashier and their PIN",
               CashierSaved, CashierIn, auth="owner", parameters=(_SHOP, Parameter("cashier_id", "path", _KEY))),
     Operation("PUT", _SHOPS + "/settings", "what receipts print: address, phone, NTN, STRN, footer",
@@ -203,6 +208,9 @@ OPERATIONS = [
     Operation("DELETE", _SHOPS + "/products/{sku}", "archive a product: tills stop selling it, reports keep it; "
               "404 for an sku the shop does not have", ProductArchived, auth="owner",
               parameters=(_SHOP, Parameter("sku", "path", _KEY))),
+    Operation("POST", _SHOPS + "/products/{sku}/restore", "put an archived product back on sale: tills sell it "
+              "after their next catalog sync; 404 for an sku the shop does not have", ProductArchived,
+              auth="owner", parameters=(_SHOP, Parameter("sku", "path", _KEY))),
     Operation("POST", _SHOPS + "/cashiers/{cashier_id}/disable", "disable a cashier: every till refuses their PIN "
               "after its next catalog sync; 404 for an unknown cashier", CashierState, auth="owner",
               parameters=(_SHOP, Parameter("cashier_id", "path", _KEY))),

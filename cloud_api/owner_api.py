@@ -73,8 +73,10 @@ async def put_product_route(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
     body = await read_model(request, ProductIn)
     async with request.app[ENGINE].begin() as conn:
-        product = await put_product(conn, shop_id, _key(request, "sku"), body)
-    return web.json_response(product.model_dump())
+        # A 409 (UnitChangeRefused) if the SKU has stock or sales counted in another unit.
+        product, archived = await put_product(conn, shop_id, _key(request, "sku"), body)
+    # archived: an archived product stays so (tills do not sell it) until POST .../restore.
+    return web.json_response({**product.model_dump(), "archived": archived})
 
 
 @routes.put("/v1/shops/{shop_id}/cashiers/{cashier_id}")
@@ -181,6 +183,17 @@ async def archive_product_route(request: web.Request) -> web.Response:
         if not await archive_product(conn, shop_id, sku):
             raise NotFound("this shop has no product with that sku")
     return web.json_response({"sku": sku, "archived": True})
+
+
+@routes.post("/v1/shops/{shop_id}/products/{sku}/restore")
+async def restore_product_route(request: web.Request) -> web.Response:
+    """Bring an archived product back into the catalog (the mirror of DELETE, as /enable is of /disable)."""
+    shop_id = await _shop(request)
+    sku = _key(request, "sku")
+    async with request.app[ENGINE].begin() as conn:
+        if not await archive_product(conn, shop_id, sku, archived=False):
+            raise NotFound("this shop has no product with that sku")
+    return web.json_response({"sku": sku, "archived": False})
 
 
 async def _cashier_disabled(request: web.Request, disabled: bool) -> web.Response:

@@ -2,11 +2,18 @@
 an owner holds.
 
 - A password is kept only as an argon2id hash (argon2-cffi's defaults: RFC 9106's low-memory
-  profile). Hashing takes ~0.1 s of one core and 64 MiB, so it runs off the event loop.
+  profile). Hashing takes ~0.1 s of one core and 64 MiB, so it runs off the event loop, on a pool of
+  its own of ARGON2_THREADS: a flood of sign-ins queues there rather than taking memory and threads.
 - A login is normalised once (`normal_login`), so "+92 300 1234567", "0300-1234567" and
   "923001234567" are one account, and "Owner@Shop.PK" and "owner@shop.pk" another.
-- Guessing is slowed per account: after FREE_TRIES failed sign-ins, each further try must wait
-  LOCKOUT_S after the last failure; a good sign-in clears the count.
+- Guessing is slowed per login and client address: a try is counted (in a transaction of its own,
+  committed) BEFORE the password is checked, so parallel guesses cannot outrun the count. After
+  FREE_TRIES failures from one address, that address gets one try per LOCKOUT_S; a quarter hour
+  without a failure forgets them, and a good sign-in from that address clears them. One address
+  cannot lock the owner out of another. Across all addresses a login gets LOGIN_TRIES failures, after
+  which it waits LOGIN_WAIT_S since the last: this bounds guessing from many addresses (an IPv6
+  block is millions), at the price that someone with many addresses can keep the owner waiting.
+  An unknown login is counted and answered exactly like a known one.
 - A session is a random token in a cookie, kept here only as a digest, so a stolen database
   holds no live session. Any stateless worker can check it. Forms carry `csrf_token(session)`.
 """
@@ -15,24 +22,33 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import schema
+from .database import insert_or_ignore
 from .service.clock import utc_after, utc_now
 from .service.errors import BadRequest, Conflict, TooManyRequests, Unauthorised
 from .service.tokens import new_token, token_digest
 
 PASSWORD_MIN = 8
 SESSION_DAYS = 30
-FREE_TRIES, LOCKOUT_S = 5, 60
+FREE_TRIES, LOCKOUT_S, FORGET_S = 5, 60, 15 * 60       # per login and address
+LOGIN_TRIES, LOGIN_WAIT_S = 50, 15 * 60                # per login, all addresses together
+ALL_ADDRESSES = "*"
+ARGON2_THREADS = 2   # 64 MiB each: at most this many hashes at once per worker process
+WRONG = "wrong phone number, email or password"
+LOCKED = "too many wrong passwords: try again in {s} s"
 
 _hasher = PasswordHasher()
+_argon2 = ThreadPoolExecutor(max_workers=ARGON2_THREADS, thread_name_prefix="argon2")
 _PHONE = re.compile(r"^0[0-9]{9,11}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -53,6 +69,8 @@ class OwnerShop:
 def normal_login(login: str) -> str:
     """One spelling per account: a Pakistani mobile as 03001234567, an email in lower case."""
     login = login.strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in login):
+        raise BadRequest("give a phone number (03001234567) or an email address")
     if "@" in login:
         if not _EMAIL.match(login) or len(login) > 200:
             raise BadRequest("that is not an email address")
@@ -72,6 +90,11 @@ def _check_password(password: str) -> None:
         raise BadRequest("a password must be at most 200 characters")
 
 
+async def _argon2_run(work: Callable[..., Any], *args: Any) -> Any:
+    """argon2 work off the event loop, at most ARGON2_THREADS at once (the rest queue)."""
+    return await asyncio.get_running_loop().run_in_executor(_argon2, work, *args)
+
+
 async def owner_by_login(conn: AsyncConnection, login: str) -> Owner | None:
     o = schema.owners.c
     row = (await conn.execute(select(o.id, o.login).where(o.login == normal_login(login)))).first()
@@ -85,7 +108,7 @@ async def create_owner(conn: AsyncConnection, login: str, password: str) -> Owne
     if await owner_by_login(conn, login) is not None:
         raise Conflict(f"an owner {login} already exists")
     owner = Owner(str(uuid.uuid4()), login)
-    hashed = await asyncio.to_thread(_hasher.hash, password)
+    hashed = await _argon2_run(_hasher.hash, password)
     await conn.execute(schema.owners.insert().values(id=owner.owner_id, login=login, password_hash=hashed,
                                                      created_at=utc_now()))
     return owner
@@ -94,9 +117,9 @@ async def create_owner(conn: AsyncConnection, login: str, password: str) -> Owne
 async def set_password(conn: AsyncConnection, owner_id: str, password: str) -> None:
     """A new password; every session of the owner ends (a stolen cookie dies with the old password)."""
     _check_password(password)
-    hashed = await asyncio.to_thread(_hasher.hash, password)
+    hashed = await _argon2_run(_hasher.hash, password)
     await conn.execute(update(schema.owners).where(schema.owners.c.id == owner_id)
-                       .values(password_hash=hashed, failed_sign_ins=0, last_failed_at=None))
+                       .values(password_hash=hashed))
     await conn.execute(delete(schema.owner_sessions).where(schema.owner_sessions.c.owner_id == owner_id))
 
 
@@ -112,40 +135,62 @@ async def shops_of(conn: AsyncConnection, owner_id: str) -> list[OwnerShop]:
     return [OwnerShop(row.id, row.name, row.timezone) for row in rows]
 
 
-async def check_password(engine: AsyncEngine, login: str, password: str) -> Owner:
-    """The owner this login and password open, or Unauthorised (the same answer for an unknown login).
+async def check_password(engine: AsyncEngine, login: str, password: str, address: str | None = None) -> Owner:
+    """The owner this login and password open, or Unauthorised (the same answer for an unknown login),
+    or TooManyRequests when `address` (the client's) or the login as a whole has failed too often.
 
-    Takes the engine, not a connection: a failed try is counted in a transaction of its own, which
-    commits although the sign-in is refused.
+    Takes the engine, not a connection: the try is counted in a transaction of its own, committed
+    before the password is checked, so it stays counted although the sign-in is refused.
     """
     try:
         login = normal_login(login)
     except BadRequest as err:
-        raise Unauthorised("wrong phone number, email or password") from err
+        raise Unauthorised(WRONG) from err
+    address = (address or "unknown")[:64]
+    await _count_a_try(engine, login, address)
     o = schema.owners.c
     async with engine.connect() as conn:
-        row = (await conn.execute(select(o.id, o.login, o.password_hash, o.failed_sign_ins, o.last_failed_at)
-                                  .where(o.login == login))).first()
-    if row is None:
-        # Spend the time a real check would, so the answer's delay does not tell who has an account.
-        await asyncio.to_thread(_hasher.hash, password)
-        raise Unauthorised("wrong phone number, email or password")
-    if row.failed_sign_ins >= FREE_TRIES and row.last_failed_at:
-        wait = LOCKOUT_S - (datetime.now(timezone.utc) - _parse(row.last_failed_at)).total_seconds()
-        if wait > 0:
-            raise TooManyRequests(f"too many wrong passwords: try again in {int(wait) + 1} s", int(wait) + 1)
+        row = (await conn.execute(select(o.id, o.login, o.password_hash).where(o.login == login))).first()
     try:
-        await asyncio.to_thread(_hasher.verify, row.password_hash, password)
+        if row is None:
+            # Spend the time a real check would, so the answer's delay does not tell who has an account.
+            await _argon2_run(_hasher.hash, password)
+            raise Unauthorised(WRONG)
+        await _argon2_run(_hasher.verify, row.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError) as err:
-        async with engine.begin() as conn:
-            await conn.execute(update(schema.owners).where(o.id == row.id).values(
-                failed_sign_ins=o.failed_sign_ins + 1, last_failed_at=utc_now()))
-        raise Unauthorised("wrong phone number, email or password") from err
-    if row.failed_sign_ins:
-        async with engine.begin() as conn:
-            await conn.execute(update(schema.owners).where(o.id == row.id).values(failed_sign_ins=0,
-                                                                                   last_failed_at=None))
+        raise Unauthorised(WRONG) from err
+    f = schema.sign_in_failures.c
+    async with engine.begin() as conn:   # this address's count is cleared; the login's gets this try back
+        await conn.execute(delete(schema.sign_in_failures).where(f.login == login, f.address == address))
+        await conn.execute(update(schema.sign_in_failures)
+                           .where(f.login == login, f.address == ALL_ADDRESSES, f.failures > 0)
+                           .values(failures=f.failures - 1))
     return Owner(row.id, row.login)
+
+
+async def _count_a_try(engine: AsyncEngine, login: str, address: str) -> None:
+    """Count a try of `login` from `address` (and from all addresses), or TooManyRequests if either
+    count is used up. Each count is one UPDATE whose WHERE is the limit, so parallel tries queue on
+    the row and at most the limit of them get through."""
+    f = schema.sign_in_failures.c
+    now = datetime.now(timezone.utc)
+    async with engine.begin() as conn:
+        for where, limit, wait_s, forget_s in ((address, FREE_TRIES, LOCKOUT_S, FORGET_S),
+                                               (ALL_ADDRESSES, LOGIN_TRIES, LOGIN_WAIT_S, LOGIN_WAIT_S)):
+            await conn.execute(insert_or_ignore(conn, schema.sign_in_failures).values(
+                login=login, address=where, failures=0, last_failed_at=utc_now()))
+            waited, forgotten = utc_after(-wait_s), utc_after(-forget_s)
+            counted = await conn.execute(
+                update(schema.sign_in_failures)
+                .where(f.login == login, f.address == where, (f.failures < limit) | (f.last_failed_at <= waited))
+                .values(failures=case((f.last_failed_at <= forgotten, 1), else_=f.failures + 1),
+                        last_failed_at=utc_now()))
+            if counted.rowcount == 1:
+                continue
+            last = (await conn.execute(select(f.last_failed_at).where(f.login == login, f.address == where)))
+            wait = max(1, int(wait_s - (now - _parse(last.scalar_one())).total_seconds()) + 1)
+            # Raised inside the transaction: a try refused here counts nowhere (the rollback).
+            raise TooManyRequests(LOCKED, wait, s=wait)
 
 
 async def start_session(conn: AsyncConnection, owner_id: str) -> str:

@@ -11,6 +11,13 @@ with up to 2 decimals (17.5 -> 1750 basis points). Unit is each, kg or l. Every 
 with the same rules as the owner API (contract.ProductIn), and every error is named by its
 spreadsheet row (the header is row 1), field and message, so the owner can fix them all at once.
 
+Only sku, name, gst_percent and price_rs are required. A product the shop has already is changed in
+the columns the file has and no others: a file of prices alone leaves names, barcodes and units as they
+are (`ParsedFile.fields`). A new product gets the defaults of a column left out (unit each, the rest empty).
+
+Every message is a `Said`: English text that also carries its phrase and values, so a page shows it in
+Urdu (office/words_catalog.py).
+
 Export writes the same columns; a cell that a spreadsheet would run as a formula (= + - @ at its
 start) is written with a leading apostrophe, which import takes off again, so export -> import
 changes nothing.
@@ -26,6 +33,7 @@ from typing import Any, Iterable
 from pydantic import ValidationError
 
 from .contract import Product, ProductIn
+from .office.formats import FORMULA_START as _FORMULA, csv_safe
 
 COLUMNS = ("sku", "name", "name_ur", "barcode", "category", "gst_percent", "unit", "price_rs", "low_stock_at")
 REQUIRED = ("sku", "name", "gst_percent", "price_rs")
@@ -41,7 +49,29 @@ _WHOLE = re.compile(r"\d{1,12}", re.ASCII)
 # Digits typed on an Urdu keyboard (۰-۹) or in Arabic (٠-٩) and the Arabic decimal and group marks,
 # as the till reads them (web_till/money.js westernDigits).
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫٬", "01234567890123456789.,")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Said(str):
+    """A message in English (it is the str) that a page can show in Urdu: its `phrase`, with {placeholders},
+    and their `values` (which may be Said themselves, e.g. a unit's name)."""
+
+    phrase: str
+    values: dict[str, Any]
+
+    def __new__(cls, phrase: str, **values: Any) -> "Said":
+        said = super().__new__(cls, phrase.format(**values) if values else phrase)
+        said.phrase, said.values = phrase, values
+        return said
+
+    def in_language(self, t: Any) -> str:
+        """The message through `t` (a page's translate: t(phrase, **values))."""
+        return t(self.phrase, **{name: value.in_language(t) if isinstance(value, Said) else value
+                                 for name, value in self.values.items()})
+
+
+def say(message: str, t: Any) -> str:
+    """Any message through a page's `t`: a Said with its values, a plain phrase as it is."""
+    return message.in_language(t) if isinstance(message, Said) else t(message)
 
 
 @dataclass(frozen=True)
@@ -65,6 +95,24 @@ class ParsedFile:
 
     rows: list[ParsedRow] = field(default_factory=list)
     problem: str | None = None
+    columns: tuple[str, ...] = ()   # the header's, in COLUMNS' order
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The product fields (ProductIn's) the file has a column for: all an import changes in a product."""
+        return tuple(_PRODUCT_FIELD.get(name, name) for name in self.columns if name != "sku")
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The columns the file leaves out (a product the shop has keeps what it has in them)."""
+        return tuple(name for name in COLUMNS if name not in self.columns)
+
+    def refuse(self, sku: str, field_name: str, message: str) -> None:
+        """Mark the good row of `sku` bad (e.g. a change the database refuses), as if parsing had found it."""
+        for row in self.rows:
+            if row.product is not None and row.product.sku == sku:
+                row.errors.append(RowError(row.row, field_name, message))
+                row.product = None
 
     @property
     def errors(self) -> list[RowError]:
@@ -84,7 +132,7 @@ def parse_rupees(text: str) -> int:
     text = text.strip().translate(_DIGITS)
     found = _RUPEES.fullmatch(text) if len(text) <= 30 else None   # no 5,000-digit int() to make
     if not found:
-        raise ValueError("must be rupees with up to 2 decimals, e.g. 549.50")
+        raise ValueError(Said("must be rupees with up to 2 decimals, e.g. 549.50"))
     whole, cents = found.group(1).replace(",", ""), (found.group(2) or "").ljust(2, "0")
     return int(whole) * 100 + int(cents)
 
@@ -93,10 +141,10 @@ def parse_percent(text: str) -> int:
     """A GST percent as typed ("18", "17.5", "18%") in basis points; ValueError if not 0 to 100."""
     found = _PERCENT.fullmatch(text.strip().translate(_DIGITS))
     if not found:
-        raise ValueError("must be a percent with up to 2 decimals, e.g. 18 or 17.5")
+        raise ValueError(Said("must be a percent with up to 2 decimals, e.g. 18 or 17.5"))
     bp = int(found.group(1)) * 100 + int((found.group(2) or "").ljust(2, "0"))
     if bp > 10000:
-        raise ValueError("must be from 0 to 100")
+        raise ValueError(Said("must be from 0 to 100"))
     return bp
 
 
@@ -120,29 +168,29 @@ def product_from_fields(values: dict[str, str]) -> tuple[ProductIn | None, dict[
     try:
         body["price"] = parse_rupees(values.get("price_rs", ""))
     except ValueError as err:
-        errors["price_rs"] = str(err)
+        errors["price_rs"] = err.args[0]
     gst = values.get("gst_percent", "").strip()
     try:
         # Required: a blank must not quietly mean "no GST" on every receipt.
         body["gst_bp"] = parse_percent(gst) if gst else None
         if not gst:
-            errors["gst_percent"] = "is required (0 for goods without GST)"
+            errors["gst_percent"] = Said("is required (0 for goods without GST)")
     except ValueError as err:
-        errors["gst_percent"] = str(err)
+        errors["gst_percent"] = err.args[0]
     unit = values.get("unit", "").strip().lower() or "each"
     if unit not in UNITS:
-        errors["unit"] = "must be each, kg or l"
+        errors["unit"] = Said("must be each, kg or l")
     body["unit"] = unit
     low = values.get("low_stock_at", "").strip().translate(_DIGITS)
     if low and not _WHOLE.fullmatch(low):
-        errors["low_stock_at"] = "must be a whole number (pieces, or grams / ml when sold loose)"
+        errors["low_stock_at"] = Said("must be a whole number (pieces, or grams / ml when sold loose)")
     body["low_stock_at"] = int(low) if low and "low_stock_at" not in errors else None
     try:
         product = ProductIn.model_validate(body)
     except ValidationError as err:
         for problem in err.errors():
             name = _FIELD_OF.get(str(problem["loc"][0]), str(problem["loc"][0]))
-            errors.setdefault(name, "must be at most Rs 100,000,000" if name == "price_rs" and
+            errors.setdefault(name, Said("must be at most Rs 100,000,000") if name == "price_rs" and
                               problem["type"] == "less_than_equal" else _message(problem))
         return None, errors
     return (None, errors) if errors else (product, {})
@@ -151,50 +199,51 @@ def product_from_fields(values: dict[str, str]) -> tuple[ProductIn | None, dict[
 def parse_csv(data: bytes) -> ParsedFile:
     """Every row of an uploaded CSV with its errors; nothing is refused silently."""
     if len(data) > MAX_BYTES:
-        return ParsedFile(problem=f"the file is larger than {MAX_BYTES // 1_000_000} MB: split it")
+        return ParsedFile(problem=Said("the file is larger than {mb} MB: split it", mb=MAX_BYTES // 1_000_000))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return ParsedFile(problem="the file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8")
+        return ParsedFile(problem=Said("the file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8"))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if header is None:
-            return ParsedFile(problem="the file is empty")
+            return ParsedFile(problem=Said("the file is empty"))
         header = [name.strip().lower() for name in header]
         missing = [name for name in REQUIRED if name not in header]
         unknown = [name for name in header if name not in COLUMNS]
         if missing or unknown or len(set(header)) != len(header):
-            return ParsedFile(problem="the first row must name the columns: " + ",".join(COLUMNS))
-        parsed = ParsedFile()
+            return ParsedFile(problem=Said("the first row must name the columns: {columns}", columns=",".join(COLUMNS)))
+        parsed = ParsedFile(columns=tuple(name for name in COLUMNS if name in header))
         seen: dict[str, int] = {}
         for number, cells in enumerate(reader, start=2):   # the spreadsheet's row numbers
             if not any(cell.strip() for cell in cells):
                 continue   # a blank line (spreadsheets leave them at the end)
             if len(parsed.rows) >= MAX_ROWS:
-                return ParsedFile(problem=f"the file has more than {MAX_ROWS} products: split it")
+                return ParsedFile(problem=Said("the file has more than {n} products: split it", n=MAX_ROWS))
             parsed.rows.append(_row(number, header, cells, seen))
     except csv.Error as err:
-        return ParsedFile(problem=f"row {reader.line_num} is not valid CSV ({err})")
+        return ParsedFile(problem=Said("row {row} is not valid CSV ({error})", row=reader.line_num, error=str(err)))
     if not parsed.rows:
-        return ParsedFile(problem="the file has a header but no products")
+        return ParsedFile(problem=Said("the file has a header but no products"))
     return parsed
 
 
 def _row(line: int, header: list[str], cells: list[str], seen: dict[str, int]) -> ParsedRow:
     if len(cells) != len(header):
         values = dict(zip(header, cells))
-        return ParsedRow(line, values, [RowError(line, "row", f"has {len(cells)} cells, the header {len(header)}")])
+        return ParsedRow(line, values, [RowError(line, "row", Said("has {cells} cells, the header {columns}",
+                                                                   cells=len(cells), columns=len(header)))])
     values = {name: _unquoted(cell) for name, cell in zip(header, cells)}
     row = ParsedRow(line, values)
     sku = values["sku"].strip()
     body, errors = product_from_fields(values)
     if not sku:
-        errors = {"sku": "is required", **errors}
+        errors = {"sku": Said("is required"), **errors}
     elif len(sku) > 200 or "\x00" in sku:
-        errors = {"sku": "must be at most 200 characters, without NUL", **errors}
+        errors = {"sku": Said("must be at most 200 characters, without NUL"), **errors}
     elif sku in seen:
-        errors = {"sku": f"{sku} is also on row {seen[sku]}", **errors}
+        errors = {"sku": Said("{sku} is also on row {row}", sku=sku, row=seen[sku]), **errors}
     else:
         seen[sku] = line
     row.errors = [RowError(line, name, message) for name, message in errors.items()]
@@ -217,22 +266,26 @@ def products_csv(products: Iterable[Any]) -> str:
 
 def _guarded(cell: str) -> str:
     # A spreadsheet runs "=HYPERLINK(...)" in a product name as a formula; the apostrophe makes it text.
-    return "'" + cell if cell.startswith(_FORMULA) or cell.startswith("'") else cell
+    # One more rule than csv_safe: a cell that starts with an apostrophe keeps it (see _unquoted).
+    return "'" + cell if cell.startswith("'") else csv_safe(cell)
 
 
 def _unquoted(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and (cell[1:].startswith(_FORMULA) or cell[1:].startswith("'")) else cell
 
 
-_FIELD_OF = {"price": "price_rs", "gst_bp": "gst_percent"}
+_FIELD_OF = {"price": "price_rs", "gst_bp": "gst_percent"}   # a ProductIn field's column (the others: its name)
+_PRODUCT_FIELD = {column: name for name, column in _FIELD_OF.items()}
 
 
 def _message(problem: Any) -> str:
     kind = problem["type"]
     if kind == "missing" or (kind == "string_too_short" and problem["ctx"].get("min_length") == 1):
-        return "is required"
+        return Said("is required")
     if kind == "string_too_long":
-        return f"must be at most {problem['ctx']['max_length']} characters"
+        return Said("must be at most {n} characters", n=problem["ctx"]["max_length"])
     if kind in ("less_than_equal", "greater_than_equal"):
-        return "is out of range" if kind == "greater_than_equal" else f"must be at most {problem['ctx']['le']:,}"
-    return str(problem["msg"]).removeprefix("Value error, ")
+        return Said("is out of range") if kind == "greater_than_equal" else Said("must be at most {n}",
+                                                                                   n=f"{problem['ctx']['le']:,}")
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    return Said("must not contain NUL characters") if message == "must not contain NUL characters" else message

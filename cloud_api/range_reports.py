@@ -79,12 +79,14 @@ async def by_item(conn: AsyncConnection, shop_ids: list[str], first: str, last: 
 async def by_category(conn: AsyncConnection, shop_ids: list[str], first: str, last: str) -> list[dict[str, Any]]:
     """Each product category (as the catalog has it now): amount and GST net of returns."""
     p = schema.products.c
-    joined = schema.line_facts.outerjoin(schema.products, and_(p.shop_id == _l.shop_id, p.sku == _l.sku))
-    rows = (await conn.execute(select(p.category, func.count(func.distinct(_l.sku)).label("items"),
-                                      func.sum(_l.amount).label("amount"), func.sum(_l.tax).label("tax"))
-                               .select_from(joined)
-                               .where(_in(_l.shop_id, shop_ids), _l.business_date >= first, _l.business_date <= last)
-                               .group_by(p.category))).all()
+    # Each product's sums first, then its category: the join meets a row per product, not per line.
+    sold = (select(_l.shop_id, _l.sku, func.sum(_l.amount).label("amount"), func.sum(_l.tax).label("tax"))
+            .where(_in(_l.shop_id, shop_ids), _l.business_date >= first, _l.business_date <= last)
+            .group_by(_l.shop_id, _l.sku).subquery("sold"))
+    joined = sold.outerjoin(schema.products, and_(p.shop_id == sold.c.shop_id, p.sku == sold.c.sku))
+    rows = (await conn.execute(select(p.category, func.count(func.distinct(sold.c.sku)).label("items"),
+                                      func.sum(sold.c.amount).label("amount"), func.sum(sold.c.tax).label("tax"))
+                               .select_from(joined).group_by(p.category))).all()
     merged: dict[str, dict[str, Any]] = {}
     for row in rows:
         # A blank category and none at all are the same thing to an owner.

@@ -5,7 +5,7 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
@@ -62,8 +62,12 @@ async def _figures_by(conn: AsyncConnection, shop_id: str, fact_key: Any, move_k
         # facts too lets PostgreSQL join two day-sized index scans instead of looking up every sale's
         # payments one by one: 60-90 ms -> 2-8 ms a query with 1,000,000 sales (tests/bench/office_pages.py).
         first, last = min(row.first for row in rows), max(row.last for row in rows)
+        # Several days' bounds are written into the statement: with them as parameters, PostgreSQL's
+        # generic plan (a prepared statement's sixth run on) guesses a few rows and looks up each
+        # payment's sale by key, 0.3 s -> 1 s for the shifts of 30 days with 1,000,000 sales.
         paid = (t.shop_id == shop_id, t.business_date == first) if first == last else (
-            t.shop_id == shop_id, t.business_date >= first, t.business_date <= last)
+            t.shop_id == shop_id, t.business_date >= literal(first, literal_execute=True),
+            t.business_date <= literal(last, literal_execute=True))
         is_unverified = and_(f.kind == "sale", t.tender == "wallet", t.unverified.is_(True))
         for key, tender, amount, count, held in (await conn.execute(
                 select(fact_key, t.tender, func.sum(t.amount), func.sum(case((is_unverified, 1), else_=0)),

@@ -39,9 +39,17 @@ owners = Table(
     Column("login", String(200), nullable=False, unique=True),   # owners.normal_login(): 03001234567 or a@b.pk
     Column("password_hash", String(200), nullable=False),
     Column("created_at", String(40), nullable=False),
-    # Failed sign-ins since the last good one, and when the last failed: guessing is slowed (owners.py).
-    Column("failed_sign_ins", Integer, nullable=False, server_default=text("0")),
-    Column("last_failed_at", String(40)),
+)
+
+# Sign-in tries counted before the password is checked (owners.check_password), per login (known or
+# not: an unknown login is counted alike) and client address, plus one row per login with address "*"
+# counting every address together. A row is taken out by a good sign-in from that address.
+sign_in_failures = Table(
+    "sign_in_failures", metadata,
+    Column("login", String(200), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", String(40), nullable=False),
 )
 
 # Back-office sessions, in the database so any stateless worker serves any request.

@@ -112,6 +112,8 @@ async def record_count(conn: AsyncConnection, shop_id: str, sku: str, counted: i
     The journal is held (on PostgreSQL; SQLite's writer lock does the same) so no sale lands
     between reading on hand and writing the difference. The key's content is the count, not
     the difference, so resending the same count is a replay even if sales moved on hand since.
+    On hand here is the cloud's: sales still on a box or a tablet are not in it yet, so a count
+    taken before they arrive is off by them (the back office warns: office/stock.py still_on_the_way).
     """
     digest = digest or request_hash({"sku": sku, "counted": counted, "reason": "count"})
     if key is not None:

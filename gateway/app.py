@@ -69,7 +69,7 @@ def create_app(settings: GatewaySettings, certificates: CertificateKeeper | None
     app.router.add_routes(openapi_routes.routes)   # GET /api/v1/openapi.json
     app.router.add_routes(setup_routes())   # before the shell, whose /{name} would take /setup
     app.router.add_routes(admin.routes)     # the owner's page, also before the shell
-    app.router.add_routes(shell_routes())
+    app.router.add_routes(shell_routes(minify=settings.minify))
     app.cleanup_ctx.extend([_store, _cloud, mdns_context, _uplink, _scheduler])
     return app
 

@@ -1,12 +1,16 @@
 """Serves the till's static files. The service worker learns the shell's version here.
 
-The version is a digest of every file of web_till, so any change to the till
+The version is a digest of every file of web_till as served, so any change to the till
 makes tablets fetch a fresh shell on their next visit, and an unchanged till
 keeps answering from its cache with the gateway gone.
 
-Every file is read, hashed and gzipped once, at start-up (the till is package
-data: it does not change under a running box), so a request costs a dict lookup:
+Every file is read, minified, hashed and gzipped once, at start-up (the till is
+package data: it does not change under a running box), so a request costs a dict lookup:
 
+- JavaScript and CSS are served without their comments and indentation
+  (gateway/minify.py): the source explains itself, the tablet needs none of it.
+  Everything below (the version, `?v=`, ETags, gzip) is of the bytes served.
+  POSLINE_GATEWAY_MINIFY=0 serves the files as written, to read them in a browser.
 - gzip when the request accepts it (`Vary: Accept-Encoding` either way): the
   shell's JavaScript and CSS shrink about 4x, which is most of a first load on a
   tablet's Wi-Fi.
@@ -32,6 +36,8 @@ from aiohttp import web
 
 import web_till
 
+from .minify import minify_css, minify_js
+
 SHELL_SUFFIXES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
                   ".webmanifest": "application/manifest+json", ".svg": "image/svg+xml"}
 REVALIDATE = "no-cache"
@@ -42,10 +48,28 @@ def shell_files(root: Path = web_till.ROOT) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.suffix in SHELL_SUFFIXES and p.is_file())
 
 
-def shell_version(root: Path = web_till.ROOT) -> str:
-    digest = hashlib.sha256()
+def shell_bodies(root: Path = web_till.ROOT, minify: bool = True) -> dict[str, bytes]:
+    """Every shell file as the box sends it: JavaScript and CSS minified unless `minify` is off."""
+    bodies = {}
     for name in shell_files(root):
-        digest.update(name.encode() + b"\0" + (root / name).read_bytes())
+        body = (root / name).read_bytes()
+        if minify and name.endswith(".js"):
+            body = minify_js(body.decode(), name).encode()
+        elif minify and name.endswith(".css"):
+            body = minify_css(body.decode()).encode()
+        bodies[name] = body
+    return bodies
+
+
+def shell_version(bodies: dict[str, bytes]) -> str:
+    """A digest of the files as served (sw.js before its version is filled in).
+
+    Of the served bytes, not the source: an edit to a comment sends no tablet a new shell, and
+    turning minification off or on (or a new minifier) does.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(bodies):
+        digest.update(name.encode() + b"\0" + bodies[name])
     return digest.hexdigest()[:16]
 
 
@@ -131,16 +155,17 @@ def module_graph(root: Path, entry: str = "app.js") -> list[str]:
     return seen
 
 
-def shell_routes(root: Path = web_till.ROOT) -> list[web.RouteDef]:
-    names = shell_files(root)
-    version = shell_version(root)
-    files = {name: StaticFile.of((root / name).read_bytes(), SHELL_SUFFIXES[(root / name).suffix])
-             for name in names}
+def shell_routes(root: Path = web_till.ROOT, minify: bool = True) -> list[web.RouteDef]:
+    """The till's routes: the page, its service worker and every file of the shell."""
+    bodies = shell_bodies(root, minify)
+    names = sorted(bodies)
+    version = shell_version(bodies)
+    files = {name: StaticFile.of(body, SHELL_SUFFIXES[Path(name).suffix]) for name, body in bodies.items()}
     # What the service worker precaches: [the path the page asks for, the URL to fetch it from].
     # "/" is fetched as itself (revalidated): the till's document keeps no versioned twin.
     precache = [["/", "/"]] + [[f"/{name}", f"/{name}?v={files[name].digest}"]
                                for name in names if name not in ("sw.js", "index.html")]
-    worker = StaticFile.of((root / "sw.js").read_text()
+    worker = StaticFile.of(bodies["sw.js"].decode()
                            .replace("__SHELL_VERSION__", version)
                            .replace('"__SHELL_FILES__"', json.dumps(precache)).encode(), "text/javascript")
 

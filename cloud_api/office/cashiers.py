@@ -18,7 +18,7 @@ from ..database import reading
 from ..gateway_api import ENGINE
 from ..product_import import parse_percent, percent_text
 from ..service.errors import NotFound
-from .web import PREFIX, owner_shop, posted_form, render, signed_in
+from .web import PREFIX, owner_shop, posted_form, query_text, render, signed_in
 
 routes = web.RouteTableDef()
 
@@ -96,7 +96,7 @@ async def edit_cashier_page(request: web.Request) -> web.Response:
     shop = owner_shop(request, session)
     if "id" not in request.query:   # no cashier named: the list to choose one from
         raise web.HTTPSeeOther(_cashiers_url(shop.shop_id))
-    return await _edit_page(request, session, shop, request.query["id"])
+    return await _edit_page(request, session, shop, query_text(request, "id", 100))
 
 
 async def _edit_page(request: web.Request, session: Any, shop: Any, cashier_id: str, status: int = 200,

@@ -1,5 +1,6 @@
 """The back office's devices and sync health page: each box and tablet, documents refused or in
-conflict (the two versions side by side), and revoking a box or a tablet.
+conflict (the two versions side by side), revoking a box or a tablet, and a one-time token to enrol
+a new box (shown once, on the page answering the form's post, with the command the installer types).
 
 Revoking a box refuses its API key at once (shops.gateway_for_key). Revoking a tablet names it in
 the catalog (catalog.set_device_revoked moves the catalog's version), so its box unpairs it on its
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from datetime import datetime, timezone
+import shlex
 from typing import Any, Callable
 
 from aiohttp import web
@@ -20,40 +21,19 @@ from ..catalog import set_device_revoked
 from ..contract import receipt_number
 from ..database import reading
 from ..gateway_api import ENGINE
+from ..owners import OwnerShop
 from ..reports import sync_health
 from ..service.clock import utc_now
-from .stock import local_time
-from .web import PREFIX, owner_shop, page_context, posted_form, render, signed_in
+from ..shops import issue_enrol_token
+from .formats import duration, local_time
+from .formats import seconds_since as _seconds_since
+from .web import PREFIX, Session, owner_shop, page_context, posted_form, render, secure_cookie, signed_in
 
 routes = web.RouteTableDef()
 
 SHOWN = 50              # refused and conflicting documents listed, newest first
 MAX_BODY = 20_000       # characters of a body shown; the rest is cut (it stays in the database)
 STALE_S = 15 * 60       # a box or tablet not heard from for this long is marked
-
-
-def duration(seconds: float, t: Callable[..., str]) -> str:
-    """A length of time in words: 40 s, 12 min, 3 h, 2 days."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return t("{n} s", n=s)
-    if s < 3600:
-        return t("{n} min", n=s // 60)
-    if s < 86400:
-        return t("{n} h", n=s // 3600)
-    return t("{n} days", n=s // 86400)
-
-
-def _seconds_since(moment: str | None) -> float | None:
-    if not moment:
-        return None
-    try:
-        at = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return (datetime.now(timezone.utc) - at).total_seconds()
 
 
 def pretty(body: str) -> str:
@@ -145,6 +125,11 @@ def _devices_url(shop_id: str, done: str = "") -> str:
 async def devices_page(request: web.Request) -> web.Response:
     session = await signed_in(request)
     shop = owner_shop(request, session)
+    return await _page(request, session, shop, done=request.query.get("done", ""))
+
+
+async def _page(request: web.Request, session: Session, shop: OwnerShop, done: str = "",
+                enrol: dict[str, str] | None = None) -> web.Response:
     t = page_context(request, session)["t"]
     async with reading(request.app[ENGINE]) as conn:
         health = await sync_health(conn, shop.shop_id)
@@ -154,7 +139,39 @@ async def devices_page(request: web.Request) -> web.Response:
     return render(request, session, "devices.html", shop=shop, section="devices",
                   boxes=[_box_view(b, t, shop.timezone) for b in health["gateways"]],
                   tablets=[_tablet_view(d, t, shop.timezone) for d in health["devices"]],
-                  done=request.query.get("done", ""), **problems)
+                  done=done, enrol=enrol, **problems)
+
+
+def cloud_url(request: web.Request) -> str:
+    """This cloud's address as the owner's browser reached it (https behind a proxy that says so)."""
+    scheme = "https" if secure_cookie(request) else request.scheme
+    return f"{scheme}://{request.host}"
+
+
+def provision_command(url: str, token: str, name: str) -> str:
+    """What the installer types on the new box (README, "Setting up a box at your bench")."""
+    return (f"sudo /opt/posline/venv/bin/posline-gateway provision --state-dir /var/lib/posline \\\n"
+            f"    --cloud-url {shlex.quote(url)} --enrol-token {shlex.quote(token)} "
+            f"--name {shlex.quote(name)} --owner posline\n"
+            f"sudo systemctl restart posline-gateway")
+
+
+@routes.post(PREFIX + "/shops/{shop_id}/devices/enrol-box")
+async def enrol_box(request: web.Request) -> web.Response:
+    """A fresh one-time enrolment token, shown once on the page answering this post (never in a URL).
+
+    For a replacement box (or a second one): the installer provisions it with the token, which
+    enrols it in this shop once (shops.enrol_gateway); the page is not cached (PAGE_HEADERS).
+    """
+    session = await signed_in(request)
+    shop = owner_shop(request, session)
+    form = await posted_form(request, session)
+    name = " ".join("".join(ch for ch in str(form.get("name", "")) if ch.isprintable()).split())[:64] or "Counter box"
+    async with request.app[ENGINE].begin() as conn:
+        token = await issue_enrol_token(conn, shop.shop_id)
+    url = cloud_url(request)
+    return await _page(request, session, shop, enrol={
+        "token": token, "cloud_url": url, "name": name, "command": provision_command(url, token, name)})
 
 
 @routes.post(PREFIX + "/shops/{shop_id}/devices/revoke-box")

@@ -1,5 +1,6 @@
 """What the Today, Sales and Reports pages share: a shop's business day, dates and ranges from the
-query string (a bad one is a 400 page that says why), and how long ago a box or tablet was heard."""
+query string (a bad one is a 400 page that says why), and each box's and tablet's sync state in a line
+(how long ago is formats.heard)."""
 from __future__ import annotations
 
 import re
@@ -9,9 +10,11 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from ..service.errors import BadRequest
+from .formats import heard
+from .formats import utc as _utc
 
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 MAX_DAYS = 366   # a year and a leap day: longer ranges are refused rather than left to time out
-QUIET_AFTER = timedelta(minutes=15)   # a box beats every minute or so; a quarter hour of silence is news
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -24,15 +27,6 @@ def t(phrase: str) -> str:
 TENDERS = {"cash": t("Cash"), "card": t("Card"), "wallet": t("Wallet")}
 
 
-def quantity(qty: int, unit: str) -> str:
-    """Pieces as they are; grams or millilitres as kg or litres with three decimals."""
-    if unit == "each":
-        return str(int(qty))
-    sign = "-" if qty < 0 else ""
-    whole, milli = divmod(abs(int(qty)), 1000)
-    return f"{sign}{whole}.{milli:03d}"
-
-
 def shop_today(tz: str) -> date:
     """Today's date on the shop's clock: its business day now."""
     return datetime.now(ZoneInfo(tz)).date()
@@ -43,9 +37,12 @@ def parse_day(value: str) -> date:
     if not _DAY.match(value.strip()):
         raise BadRequest(t("write dates as YYYY-MM-DD, for example 2026-11-27"))
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError as err:
         raise BadRequest(t("that date does not exist")) from err
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:   # and a range's arithmetic never leaves date's years 1-9999
+        raise BadRequest(t("choose a date between the years 2000 and 2999"))
+    return day
 
 
 def chosen_day(query: Mapping[str, str], tz: str) -> date:
@@ -72,41 +69,16 @@ def chosen_range(query: Mapping[str, str], tz: str, default_days: int = 1) -> Da
     """?from=&to= (both included); without to, up to today; without from, the `default_days` up to to."""
     first_text, last_text = query.get("from", "").strip(), query.get("to", "").strip()
     last = parse_day(last_text) if last_text else shop_today(tz)
-    first = parse_day(first_text) if first_text else last - timedelta(days=default_days - 1)
+    try:
+        first = parse_day(first_text) if first_text else last - timedelta(days=default_days - 1)
+    except (OverflowError, ValueError) as err:   # parse_day's bounds keep this far away; never a 500 though
+        raise BadRequest(t("that date does not exist")) from err
     if last < first:
         raise BadRequest(t("the end of the range is before its start"))
     chosen = DateRange(first, last)
     if chosen.days > MAX_DAYS:
         raise BadRequest(t("a report covers at most 366 days: choose a shorter range"))
     return chosen
-
-
-def _utc(when: str | None) -> datetime | None:
-    """An ISO 8601 time (UTC when it names no offset), or None for none or nonsense."""
-    if not when:
-        return None
-    try:
-        then = datetime.fromisoformat(when.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return then if then.tzinfo else then.replace(tzinfo=timezone.utc)
-
-
-def heard(when: str | None, now: datetime | None = None) -> dict[str, Any]:
-    """How long ago `when` (ISO UTC) was, as a phrase and its number, and whether that is too long."""
-    then = _utc(when)
-    if then is None:
-        return {"phrase": t("never"), "n": 0, "quiet": True}
-    now = now or datetime.now(timezone.utc)
-    seconds = max(0, int((now - then).total_seconds()))
-    quiet = now - then > QUIET_AFTER
-    if seconds < 60:
-        return {"phrase": t("just now"), "n": 0, "quiet": quiet}
-    if seconds < 3600:
-        return {"phrase": t("{n} min ago"), "n": seconds // 60, "quiet": quiet}
-    if seconds < 86400 * 2:
-        return {"phrase": t("{n} h ago"), "n": seconds // 3600, "quiet": quiet}
-    return {"phrase": t("{n} days ago"), "n": seconds // 86400, "quiet": quiet}
 
 
 def sync_glance(health: dict[str, Any]) -> list[dict[str, Any]]:

@@ -23,8 +23,9 @@ from ..gateway_api import ENGINE
 from ..owners import OwnerShop
 from ..service.errors import BadRequest, NotFound
 from .charts import bar_chart
-from .ranges import TENDERS, DateRange, chosen_range, quantity, t
-from .web import PREFIX, Session, language, owner_shop, render, rupees, signed_in
+from .formats import csv_safe, quantity, rupees, rupees_csv
+from .ranges import TENDERS, DateRange, chosen_range, t
+from .web import PREFIX, Session, language, owner_shop, render, signed_in
 from .words import translate
 
 routes = web.RouteTableDef()
@@ -101,13 +102,6 @@ REPORTS: dict[str, Report] = {
 }
 
 
-def money_csv(paisa: int) -> str:
-    """Rupees with two decimals, no separators: 1234.50, -12.05."""
-    sign = "-" if paisa < 0 else ""
-    whole, cents = divmod(abs(int(paisa)), 100)
-    return f"{sign}{whole}.{cents:02d}"
-
-
 def rate(gst_bp: int) -> str:
     whole, rest = divmod(int(gst_bp), 100)
     return f"{whole}%" if not rest else f"{whole}.{rest:02d}".rstrip("0") + "%"
@@ -124,17 +118,18 @@ def cell(column: Column, row: dict[str, Any], csv_text: bool) -> str:
     if value is None or value == "":
         return ""
     if column.kind == "money":
-        return money_csv(value) if csv_text else rupees(value)
+        return rupees_csv(value) if csv_text else rupees(value)
     if column.kind == "qty":
-        return quantity(value, row.get("unit", "each"))
+        # The same figure on the page as in the CSV: the Unit column says kg or litres.
+        return quantity(value, row.get("unit", "each"), for_csv=True)
     if column.kind == "rate":
         return rate(value)
     if column.kind == "unit" and not csv_text:
         return UNITS.get(value, value)
     if column.kind == "tender" and not csv_text:
         return TENDERS.get(value, value)
-    if csv_text and isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value   # a name a spreadsheet would run as a formula
+    if csv_text and isinstance(value, str):
+        return csv_safe(value)   # a name a spreadsheet would run as a formula gets an apostrophe
     return str(value)
 
 
@@ -200,7 +195,7 @@ def _csv(name: str, chosen: DateRange, columns: list[Column], rows: list[dict[st
     writer.writerow([c.label for c in columns])
     for row in rows:
         writer.writerow([cell(c, row, csv_text=True) for c in columns])
-    footer = ["Total" if i == 0 else (money_csv(totals[c.key]) if c.kind == "money" else str(totals[c.key]))
+    footer = ["Total" if i == 0 else (rupees_csv(totals[c.key]) if c.kind == "money" else str(totals[c.key]))
               if c.key in totals else "" for i, c in enumerate(columns)]
     writer.writerow(footer)
     filename = f"posline-{name}-{chosen.first.isoformat()}-{chosen.last.isoformat()}.csv"

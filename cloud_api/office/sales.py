@@ -21,12 +21,14 @@ from ..contract import receipt_number
 from ..database import reading
 from ..gateway_api import ENGINE
 from ..service.errors import NotFound
-from .ranges import TENDERS, DateRange, chosen_range, quantity, t
-from .web import PREFIX, owner_shop, render, signed_in
+from .formats import quantity
+from .ranges import TENDERS, DateRange, chosen_range, t
+from .web import PREFIX, owner_shop, path_text, query_text, render, signed_in
 
 routes = web.RouteTableDef()
 
 PAGE_SIZE = 100
+MAX_PAGE = 10_000   # a million rows back is as far as paging goes (a filter finds older ones sooner)
 _RECEIPT = re.compile(r"^(T[1-9][0-9]{0,3})-?0*([0-9]{1,12})$")
 _f, _d = schema.sale_facts.c, schema.documents.c
 
@@ -43,9 +45,9 @@ async def sales_list(request: web.Request) -> web.Response:
     shop = owner_shop(request, session)
     query = request.query
     chosen = chosen_range(query, shop.timezone)
-    wanted = {name: query.get(name, "").strip() for name in ("device", "cashier", "tender", "receipt")}
+    wanted = {name: query_text(request, name, 100).strip() for name in ("device", "cashier", "tender", "receipt")}
     try:
-        page = max(1, int(query.get("page", "1")))
+        page = min(MAX_PAGE, max(1, int(query_text(request, "page", 20, "1"))))
     except ValueError:
         page = 1
     async with reading(request.app[ENGINE]) as conn:
@@ -98,7 +100,7 @@ async def _sales(conn: AsyncConnection, shop_id: str, chosen: DateRange, wanted:
 async def receipt(request: web.Request) -> web.Response:
     session = await signed_in(request)
     shop = owner_shop(request, session)
-    document_id = request.match_info["document_id"]
+    document_id = path_text(request, "document_id", 100)
     async with reading(request.app[ENGINE]) as conn:
         row = (await conn.execute(select(_d.body, _d.business_date, _d.received_at, _d.ingested_at).where(
             _d.shop_id == shop.shop_id, _d.id == document_id, _d.kind.in_(("sale", "refund"))))).first()

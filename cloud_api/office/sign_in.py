@@ -6,8 +6,8 @@ from aiohttp import web
 from ..gateway_api import ENGINE
 from ..owners import SESSION_DAYS, check_password, end_session, start_session
 from ..service.errors import Forbidden, TooManyRequests, Unauthorised
-from .web import (COOKIE, LANG_COOKIE, LANGUAGES, PREFIX, current_session, posted_form, render, safe_next,
-                  same_origin, secure_cookie, signed_in)
+from .web import (COOKIE, LANG_COOKIE, LANGUAGES, PREFIX, checked_fields, current_session, posted_form, render,
+                  safe_next, same_origin, secure_cookie, signed_in)
 
 routes = web.RouteTableDef()
 
@@ -16,7 +16,8 @@ routes = web.RouteTableDef()
 async def sign_in_page(request: web.Request) -> web.Response:
     if await current_session(request) is not None:
         raise web.HTTPSeeOther(safe_next(request.query.get("next")))
-    return render(request, None, "sign_in.html", next=safe_next(request.query.get("next")), error=None, login="")
+    return render(request, None, "sign_in.html", next=safe_next(request.query.get("next")), error=None,
+                  error_values={}, login="")
 
 
 @routes.post(PREFIX + "/sign-in")
@@ -24,14 +25,20 @@ async def sign_in(request: web.Request) -> web.Response:
     # No session yet, so no CSRF token: the Origin check and SameSite=Strict keep other sites out.
     if not same_origin(request):
         raise Forbidden("sign in from the back office's own page")
-    form = await request.post()
+    form = checked_fields(await request.post())
     login, password = str(form.get("login", "")), str(form.get("password", ""))
     next_page = safe_next(str(form.get("next", "")))
     try:
-        owner = await check_password(request.app[ENGINE], login, password)
+        # The client's own address (request.remote): tries are counted per login and address, so
+        # guessing from one address cannot lock the owner out of another. Behind a reverse proxy
+        # every client has the proxy's address, and the count is per login again.
+        owner = await check_password(request.app[ENGINE], login, password, request.remote)
     except (Unauthorised, TooManyRequests) as err:
-        return render(request, None, "sign_in.html", status=err.status, next=next_page, error=err.message,
-                      login=login)
+        response = render(request, None, "sign_in.html", status=err.status, next=next_page, error=err.phrase,
+                          error_values=err.values, login=login)
+        if isinstance(err, TooManyRequests):
+            response.headers["Retry-After"] = str(err.retry_after_s)
+        return response
     async with request.app[ENGINE].begin() as conn:
         token = await start_session(conn, owner.owner_id)
     response = web.HTTPSeeOther(next_page)

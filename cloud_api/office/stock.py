@@ -3,16 +3,18 @@ goods received, adjustments, stock counts and its recent movements.
 
 Each form carries a one-time token, the idempotency key of the movement it records
 (cloud_api/stock_movements.py), so a double tap or a browser that resends the form counts once.
+
+A count sets on hand to what was counted, against the cloud's ledger. While sales are still on
+their way from the shop (a box's backlog, a tablet's missing receipt numbers: still_on_the_way),
+the page warns before the count and records it only with the owner's tick.
 """
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
@@ -21,10 +23,12 @@ from .. import schema
 from ..contract import MAX_QTY
 from ..database import reading
 from ..gateway_api import ENGINE
+from ..reports import sync_health
 from ..service.errors import NotFound
 from ..stock import on_hand
 from ..stock_movements import Movement, record_count, record_movement, request_hash
-from .web import PREFIX, owner_shop, page_context, posted_form, render, signed_in
+from .formats import local_time, quantity
+from .web import PREFIX, owner_shop, page_context, posted_form, query_text, render, signed_in
 
 routes = web.RouteTableDef()
 
@@ -32,15 +36,6 @@ HISTORY = 50
 KINDS = ("received", "adjust", "count")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SCALE = {"each": 1, "kg": 1000, "l": 1000}   # loose goods are kept in grams / millilitres
-
-
-def quantity(qty: int, unit: str) -> str:
-    """A quantity as the owner reads it: 12, or 1.250 kg / 0.500 l for loose goods."""
-    if unit == "each":
-        return f"{qty:,}"
-    sign = "-" if qty < 0 else ""
-    whole, part = divmod(abs(qty), 1000)
-    return f"{sign}{whole:,}.{part:03d} {unit}"
 
 
 def parse_quantity(text: str, unit: str, signed: bool) -> int | None:
@@ -56,17 +51,6 @@ def parse_quantity(text: str, unit: str, signed: bool) -> int | None:
         return None
     units = int(value)
     return units if abs(units) <= MAX_QTY else None
-
-
-def local_time(moment: str, tz: str) -> str:
-    """2026-11-28 19:05 in the shop's time zone, from a stored UTC time."""
-    try:
-        at = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    except ValueError:
-        return moment   # a box's clock text we cannot read: shown as it came
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def new_token() -> str:
@@ -112,6 +96,33 @@ async def stock_page(request: web.Request) -> web.Response:
                   item_url=lambda sku: item_url(shop.shop_id, sku))
 
 
+async def still_on_the_way(conn: Any, shop_id: str) -> int:
+    """How many sales and records the shop's boxes and tablets hold that the cloud has not yet got.
+
+    The cloud's on hand lacks what was sold while a box could not reach it (a power or internet
+    cut), so a count taken now would record those sales as a shortage, and when they arrive on
+    hand would fall by them a second time. A box says what it still has to send on every heartbeat
+    (backlog; oldest_unsynced_at means at least one); a tablet with receipt numbers missing at the
+    cloud is behind by them. Revoked boxes and tablets are left out: they send nothing more.
+    """
+    health = await sync_health(conn, shop_id)
+    waiting = 0
+    for box in health["gateways"]:
+        if box.get("revoked_at"):
+            continue
+        backlog = box.get("backlog") if isinstance(box.get("backlog"), int) else 0
+        waiting += max(backlog, 1 if box.get("oldest_unsynced_at") else 0)
+    for device in health["devices"]:
+        if not device.get("revoked_at"):
+            waiting += sum(_seq(last) - _seq(first) + 1 for first, last in device["missing"])
+    return waiting
+
+
+def _seq(receipt: str) -> int:
+    """The sequence number in a receipt number (T1-000042 -> 42)."""
+    return int(receipt.rsplit("-", 1)[1])
+
+
 async def _item(request: web.Request, shop_id: str, sku: str, lang: str, tz: str) -> dict[str, Any]:
     s = schema.stock_ledger.c
     async with reading(request.app[ENGINE]) as conn:
@@ -119,13 +130,14 @@ async def _item(request: web.Request, shop_id: str, sku: str, lang: str, tz: str
         if not found:
             raise NotFound("this shop has no product with that SKU")
         stock = await on_hand(conn, shop_id)
+        waiting = await still_on_the_way(conn, shop_id)
         rows = (await conn.execute(select(s.qty, s.reason, s.created_at, s.document_id)
                                    .where(s.shop_id == shop_id, s.sku == sku)
                                    .order_by(s.pk.desc()).limit(HISTORY))).all()
     line = _line(found[0], stock, lang)
     history = [{"qty": quantity(r.qty, line["unit"]), "in": r.qty >= 0, "reason": r.reason,
                 "at": local_time(r.created_at, tz)} for r in rows]
-    return {"item": line, "history": history}
+    return {"item": line, "history": history, "waiting": waiting}
 
 
 @routes.get(PREFIX + "/shops/{shop_id}/stock/item")
@@ -133,7 +145,7 @@ async def item_page(request: web.Request) -> web.Response:
     session = await signed_in(request)
     shop = owner_shop(request, session)
     lang = page_context(request, session)["lang"]
-    sku = request.query.get("sku", "")
+    sku = query_text(request, "sku", 200)
     if not sku:   # no product named: the list to choose one from
         raise web.HTTPSeeOther(f"{PREFIX}/shops/{shop.shop_id}/stock")
     details = await _item(request, shop.shop_id, sku, lang, shop.timezone)
@@ -149,7 +161,7 @@ async def record(request: web.Request) -> web.Response:
     form = await posted_form(request, session)
     context = page_context(request, session)
     t, lang = context["t"], context["lang"]
-    sku = request.query.get("sku", "")
+    sku = query_text(request, "sku", 200)
     kind, token = str(form.get("kind", "")), str(form.get("token", ""))
     typed, reason = str(form.get("qty", "")), " ".join(str(form.get("reason", "")).split())
     details = await _item(request, shop.shop_id, sku, lang, shop.timezone)
@@ -164,10 +176,14 @@ async def record(request: web.Request) -> web.Response:
         error = t("Goods received must be more than zero.")
     elif kind == "adjust" and (qty == 0 or not reason or len(reason) > 64):
         error = t("An adjustment needs a quantity other than zero and a reason (up to 64 characters).")
+    elif kind == "count" and details["waiting"] and form.get("anyway") != "yes":
+        # The warning was on the page; recording the count needs the owner's tick (stock_item.html).
+        error = t("Not recorded: sales are still on their way from the shop. Tick the box to record the count anyway.")
     if error:
         tokens = {k: new_token() for k in KINDS}
         return render(request, session, "stock_item.html", status=400, shop=shop, section="stock", **details,
-                      tokens=tokens, done="", error=error, values={kind: {"qty": typed, "reason": reason}},
+                      tokens=tokens, done="", error=error,
+                      values={kind: {"qty": typed, "reason": reason, "anyway": form.get("anyway") == "yes"}},
                       action=item_url(shop.shop_id, sku))
     assert qty is not None
     key = f"office:{token}"

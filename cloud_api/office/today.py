@@ -17,7 +17,8 @@ from ..range_reports import today
 from ..reports import sync_health
 from .charts import bar_chart
 from .ranges import TENDERS, chosen_day, shop_today, sync_glance, t
-from .web import PREFIX, Session, language, owner_shop, render, rupees, signed_in
+from .formats import rupees
+from .web import PREFIX, Session, language, owner_shop, render, signed_in
 from .words import translate
 
 routes = web.RouteTableDef()

@@ -4,11 +4,17 @@
 - `owner_shop(request, session)` is the shop in the path if the owner holds it, else 403: every page
   of a shop goes through it, so no query of one owner ever reads another's shop.
 - `posted_form(request, session)` is a state-changing form's fields, only from this origin and with
-  the session's CSRF token (the cookie is also SameSite=Strict).
+  the session's CSRF token (the cookie is also SameSite=Strict), and only text a database takes: no
+  NUL (PostgreSQL refuses it) and at most MAX_FIELD characters (LONG_FIELDS excepted).
+- `query_text(request, name, max_len)` and `path_text(request, name, max_len)` the same for a value
+  of the address; `office_errors` also refuses a NUL anywhere in an /office address, so no page can
+  hand one to a query.
 - `render(request, session, template, **context)` a page in the owner's language (English or Urdu).
+- `office_errors` turns every error under /office (ours, aiohttp's 404/405/413, a crash) into a page.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 from urllib.parse import quote, urlsplit
@@ -20,13 +26,24 @@ from multidict import MultiDictProxy
 from ..database import reading
 from ..gateway_api import ENGINE
 from ..owners import Owner, OwnerShop, csrf_token, session_owner, shops_of
-from ..service.errors import Forbidden, ServiceError, TooManyRequests
+from ..service.errors import BadRequest, Forbidden, ServiceError, TooManyRequests
 from ..service.tokens import same_secret
+from .formats import rupees
 from .words import LANGUAGES, translate
+
+log = logging.getLogger(__name__)
 
 COOKIE = "posline_owner"
 LANG_COOKIE = "posline_lang"
 PREFIX = "/office"
+MAX_FIELD = 10_000   # characters of one form field: far above any real one (a name, a reason, a price)
+# Fields that may be longer: the product import's second step posts the whole CSV back as base64
+# (bounded by the app's client_max_size).
+LONG_FIELDS = frozenset({"csv"})
+# What the error page says for aiohttp's own errors (an unknown page, a wrong method, too large a post).
+HTTP_PHRASES = {404: "there is no such page in the back office",
+                405: "this page cannot be used that way: open it from the back office",
+                413: "what was sent is too large"}
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("cloud_api.office", "templates"),
@@ -76,8 +93,20 @@ async def signed_in(request: web.Request) -> Session:
     """The owner's session, or a redirect to the sign-in page (coming back here afterwards)."""
     session = await current_session(request)
     if session is None:
-        raise web.HTTPSeeOther(f"{PREFIX}/sign-in?next={_quoted(request.path_qs)}")
+        raise web.HTTPSeeOther(f"{PREFIX}/sign-in?next={_quoted(_come_back_to(request))}")
     return session
+
+
+def _come_back_to(request: web.Request) -> str:
+    """Where signing in leads back to: this page for a GET; for a form posted with an expired session,
+    the back-office page the form was on (its Referer, if it is one of ours), never the POST-only route."""
+    if request.method in ("GET", "HEAD"):
+        return request.path_qs
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc == request.host and referer.path.startswith(PREFIX + "/") \
+            and not referer.path.startswith(PREFIX + "/sign-"):
+        return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+    return PREFIX + "/"
 
 
 def owner_shop(request: web.Request, session: Session) -> OwnerShop:
@@ -98,25 +127,44 @@ def same_origin(request: web.Request) -> bool:
 
 
 async def posted_form(request: web.Request, session: Session) -> MultiDictProxy[Any]:
-    """A state-changing form's fields: refused unless from this origin and carrying the session's token."""
+    """A state-changing form's fields: refused unless from this origin and carrying the session's token,
+    and (400) if a field holds a NUL or is longer than MAX_FIELD (see checked_fields)."""
     form = await request.post()
     if not same_origin(request) or not same_secret(str(form.get("csrf", "")), session.csrf):
         raise Forbidden("this form is out of date or came from another site: open the page again")
+    return checked_fields(form)
+
+
+def checked_fields(form: MultiDictProxy[Any]) -> MultiDictProxy[Any]:
+    """The form, if every text field is text a database takes (uploaded files are left to their reader)."""
+    for name, value in form.items():
+        if isinstance(value, str):
+            checked_text(value, None if name in LONG_FIELDS else MAX_FIELD)
     return form
+
+
+def checked_text(value: str, max_len: int | None) -> str:
+    """`value`, or a 400 if it holds a NUL (PostgreSQL refuses one in text) or is longer than `max_len`."""
+    if "\x00" in value:
+        raise BadRequest("the form or address holds a character that is not allowed: open the page again")
+    if max_len is not None and len(value) > max_len:
+        raise BadRequest("a value in the form or address is too long")
+    return value
+
+
+def query_text(request: web.Request, name: str, max_len: int = 200, default: str = "") -> str:
+    """A value of the query string as given (`default` if absent), or a 400 (see checked_text)."""
+    return checked_text(request.query.get(name, default), max_len)
+
+
+def path_text(request: web.Request, name: str, max_len: int = 200) -> str:
+    """A value of the path ({name} in the route), or a 400 (see checked_text)."""
+    return checked_text(request.match_info[name], max_len)
 
 
 def secure_cookie(request: web.Request) -> bool:
     """Secure cookies behind HTTPS (directly or through a proxy that says so)."""
     return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
-
-
-def rupees(paisa: int | None) -> str:
-    """Rs 1,234.50 (integer paisa in, text out; negative with a minus sign)."""
-    if paisa is None:
-        return ""
-    sign = "-" if paisa < 0 else ""
-    whole, cents = divmod(abs(int(paisa)), 100)
-    return f"{sign}Rs {whole:,}.{cents:02d}"
 
 
 def page_context(request: web.Request, session: Session | None) -> dict[str, Any]:
@@ -145,16 +193,42 @@ async def office_errors(request: web.Request, handler: Handler) -> web.StreamRes
     if not request.path.startswith(PREFIX):
         return await handler(request)
     try:
+        _no_nul_in_address(request)
         return await handler(request)
     except ServiceError as err:
-        try:
-            session = await current_session(request)
-        except Exception:   # the database is what failed (raw, outside database_faults): no menu then
-            session = None
-        response = render(request, session, "error.html", status=err.status, message=err.message)
+        response = await error_page(request, err.status, err.phrase, err.values)
         if isinstance(err, TooManyRequests):
             response.headers["Retry-After"] = str(err.retry_after_s)
         return response
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise   # a redirect is not an error
+        response = await error_page(request, err.status,
+                                    HTTP_PHRASES.get(err.status, "the back office could not do that"), {})
+        if "Allow" in err.headers:
+            response.headers["Allow"] = err.headers["Allow"]
+        return response
+    except ConnectionResetError:
+        raise   # the client went away: nobody reads a page (error_middleware notes it)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return await error_page(request, 500, "the back office failed to show this page: try again later", {})
+
+
+def _no_nul_in_address(request: web.Request) -> None:
+    """No back-office page takes a NUL in its path or query: refused here, before any handler can pass
+    one to the database (PostgreSQL refuses NUL in text, which would be a 500)."""
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.query.items()):
+        raise BadRequest("the form or address holds a character that is not allowed: open the page again")
+
+
+async def error_page(request: web.Request, status: int, phrase: str, values: dict[str, Any]) -> web.Response:
+    """error.html with `phrase` (filled in with `values`) in the owner's language."""
+    try:
+        session = await current_session(request)
+    except Exception:   # the database is what failed (raw, outside database_faults): no menu then
+        session = None
+    return render(request, session, "error.html", status=status, message=phrase, values=values)
 
 
 def _quoted(path: str) -> str:

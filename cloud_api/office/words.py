@@ -36,6 +36,20 @@ _COMMON = {
     "this shop is not one of yours": "یہ دکان آپ کی نہیں ہے",
     "You hold no shop yet.": "ابھی آپ کی کوئی دکان نہیں ہے۔",
     "Menu": "مینو",
+    "this form is out of date or came from another site: open the page again":
+        "یہ فارم پرانا ہے یا کسی دوسری سائٹ سے آیا ہے: صفحہ دوبارہ کھولیں",
+    "too many wrong passwords: try again in {s} s": "بہت زیادہ غلط پاس ورڈ: {s} سیکنڈ بعد دوبارہ کوشش کریں",
+    "the form or address holds a character that is not allowed: open the page again":
+        "فارم یا پتے میں ایسا حرف ہے جس کی اجازت نہیں: صفحہ دوبارہ کھولیں",
+    "a value in the form or address is too long": "فارم یا پتے میں کوئی اندراج بہت لمبا ہے",
+    "there is no such page in the back office": "بیک آفس میں ایسا کوئی صفحہ نہیں ہے",
+    "this page cannot be used that way: open it from the back office":
+        "یہ صفحہ اس طرح استعمال نہیں ہو سکتا: اسے بیک آفس سے کھولیں",
+    "what was sent is too large": "بھیجا گیا مواد بہت بڑا ہے",
+    "the back office could not do that": "بیک آفس یہ نہیں کر سکا",
+    "the back office failed to show this page: try again later":
+        "بیک آفس یہ صفحہ نہیں دکھا سکا: تھوڑی دیر بعد دوبارہ کوشش کریں",
+    "choose a date between the years 2000 and 2999": "سال 2000 سے 2999 کے درمیان کی تاریخ چنیں",
 }
 
 URDU: dict[str, str] = {**_COMMON, **_TODAY, **_CATALOG, **_STOCK}

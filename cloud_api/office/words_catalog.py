@@ -80,6 +80,39 @@ URDU: dict[str, str] = {
     "the file is too large: split it into files of at most 1 MB": "فائل بہت بڑی ہے: اسے زیادہ سے زیادہ 1 MB کی فائلوں میں تقسیم کریں",
     "choose a CSV file to import": "درآمد کے لیے CSV فائل منتخب کریں",
     "the import is out of date: upload the file again": "یہ درآمد پرانی ہو گئی: فائل دوبارہ اپ لوڈ کریں",
+    "The products you have keep what they have in the columns this file leaves out:":
+        "آپ کی موجودہ چیزوں میں وہ کالم جو اس فائل میں نہیں، جیسے ہیں ویسے ہی رہیں گے:",
+    "These products are sold by another unit from now on:": "یہ چیزیں اب سے دوسری اکائی میں بکیں گی:",
+    # what the import and the product form say about a file, a row or a field (office/products.py MESSAGES)
+    "must be rupees with up to 2 decimals, e.g. 549.50": "روپوں میں ہو، زیادہ سے زیادہ 2 اعشاریہ تک، مثلاً 549.50",
+    "must be a percent with up to 2 decimals, e.g. 18 or 17.5":
+        "فیصد میں ہو، زیادہ سے زیادہ 2 اعشاریہ تک، مثلاً 18 یا 17.5",
+    "must be from 0 to 100": "0 سے 100 تک ہو",
+    "is required (0 for goods without GST)": "ضروری ہے (بغیر جی ایس ٹی والی چیز کے لیے 0)",
+    "must be each, kg or l": "each، kg یا l میں سے ایک ہو",
+    "must be a whole number (pieces, or grams / ml when sold loose)":
+        "پورا عدد ہو (عدد، یا کھلی چیز کے لیے گرام / ملی لیٹر)",
+    "must be at most Rs 100,000,000": "زیادہ سے زیادہ 100,000,000 روپے",
+    "the file is larger than {mb} MB: split it": "فائل {mb} MB سے بڑی ہے: اسے تقسیم کریں",
+    "the file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8":
+        "فائل UTF-8 متن نہیں: اسپریڈشیٹ سے اسے CSV UTF-8 کے طور پر محفوظ کریں",
+    "the file is empty": "فائل خالی ہے",
+    "the first row must name the columns: {columns}": "پہلی قطار میں کالموں کے نام ہوں: {columns}",
+    "the file has more than {n} products: split it": "فائل میں {n} سے زیادہ چیزیں ہیں: اسے تقسیم کریں",
+    "row {row} is not valid CSV ({error})": "قطار {row} درست CSV نہیں ({error})",
+    "the file has a header but no products": "فائل میں کالموں کے نام ہیں مگر کوئی چیز نہیں",
+    "has {cells} cells, the header {columns}": "اس میں {cells} خانے ہیں، کالموں کی قطار میں {columns}",
+    "{sku} is also on row {row}": "{sku} قطار {row} پر بھی ہے",
+    "must be at most {n} characters": "زیادہ سے زیادہ {n} حروف",
+    "is out of range": "حد سے باہر ہے",
+    "must be at most {n}": "زیادہ سے زیادہ {n}",
+    "must not contain NUL characters": "اس میں NUL حروف نہ ہوں",
+    "{sku} is sold by {unit}: its stock and sales are counted that way; make a new SKU to sell it by {other}":
+        "{sku} {unit} کے حساب سے بکتی ہے: اس کا اسٹاک اور فروخت اسی طرح گنے جاتے ہیں؛ "
+        "اسے {other} کے حساب سے بیچنے کے لیے نیا SKU بنائیں",
+    "the piece": "عدد",
+    "kg": "کلو",
+    "the litre": "لیٹر",
     # cashiers
     "Cashier added. Tills get them at their next catalog sync.":
         "کیشیئر شامل ہو گیا۔ ٹِل اگلی کیٹلاگ ہم آہنگی پر انہیں لے لیں گے۔",

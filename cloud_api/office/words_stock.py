@@ -49,6 +49,13 @@ URDU: dict[str, str] = {
     "When": "کب",
     "Quantity": "مقدار",
     "No movements yet.": "ابھی کوئی آمد و رفت نہیں۔",
+    "{n} sales and records are still on their way from the shop; a count now will be off by what they sold. "
+    "Count when Devices shows everything up to date.":
+        "{n} فروخت اور ریکارڈ ابھی دکان سے آ رہے ہیں؛ ابھی کی گئی گنتی اتنی غلط ہو گی جتنا انہوں نے بیچا۔ "
+        "گنتی تب کریں جب آلات کے صفحے پر سب کچھ تازہ ترین ہو۔",
+    "Record the count anyway, knowing it will be off": "یہ جانتے ہوئے کہ گنتی غلط ہو گی، پھر بھی درج کریں",
+    "Not recorded: sales are still on their way from the shop. Tick the box to record the count anyway.":
+        "درج نہیں ہوئی: فروخت ابھی دکان سے آ رہی ہے۔ پھر بھی گنتی درج کرنے کے لیے خانے پر نشان لگائیں۔",
 
     # Devices and sync health (office/devices.py, devices.html)
     "{n} s": "{n} سیکنڈ",
@@ -85,6 +92,18 @@ URDU: dict[str, str] = {
         "گم یا چوری شدہ باکس کے لیے یہ کریں۔ اس کی چابی فوراً بند ہو جائے گی؛ جو فروخت اس نے نہیں بھیجی وہ اسی پر رہے گی۔ "
         "نیا باکس نئے ٹوکن سے درج ہوتا ہے۔",
     "Revoke box {name}": "باکس {name} منسوخ کریں",
+    "Enrol a new box": "نیا باکس درج کریں",
+    "A one-time enrolment token for {shop}. It is shown only this once: copy it now. It enrols one box, "
+    "then stops working.":
+        "{shop} کے لیے ایک بار استعمال ہونے والا اندراج ٹوکن۔ یہ صرف اسی ایک بار دکھایا جائے گا: ابھی نقل کر لیں۔ "
+        "یہ ایک باکس درج کرتا ہے، پھر کام نہیں کرتا۔",
+    "On the new box, as root, type:": "نئے باکس پر، روٹ کے طور پر، یہ لکھیں:",
+    "Anyone holding this token can add a box to your shop until it is used: give it only to your installer.":
+        "جب تک یہ ٹوکن استعمال نہ ہو، جس کے پاس بھی ہو وہ آپ کی دکان میں باکس شامل کر سکتا ہے: یہ صرف اپنے انسٹالر کو دیں۔",
+    "For a replacement box, or another box for this shop. Revoke a lost or stolen box first.":
+        "متبادل باکس کے لیے، یا اس دکان کے ایک اور باکس کے لیے۔ گم یا چوری شدہ باکس پہلے منسوخ کریں۔",
+    "Name of the new box": "نئے باکس کا نام",
+    "Get an enrolment token": "اندراج ٹوکن حاصل کریں",
     "Tablets": "ٹیبلٹ",
     "Tablet": "ٹیبلٹ",
     "Receipts": "رسیدیں",

@@ -17,10 +17,16 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
+    """`message` may be a fixed phrase with {placeholders} and their `values`: `message` is then the
+    phrase filled in (what JSON says), and `phrase` and `values` let a page translate it first."""
+
     status = 500
     code = "internal"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, **values: object):
+        self.phrase, self.values = message, values
+        if values:
+            message = message.format(**values)
         super().__init__(message)
         self.message = message
 
@@ -56,8 +62,8 @@ class UnsupportedMediaType(ServiceError):
 class TooManyRequests(ServiceError):
     status, code = 429, "too_many_requests"
 
-    def __init__(self, message: str, retry_after_s: int):
-        super().__init__(message)
+    def __init__(self, message: str, retry_after_s: int, **values: object):
+        super().__init__(message, **values)
         self.retry_after_s = retry_after_s
 
 

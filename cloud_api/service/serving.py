@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import ssl
 from contextlib import suppress
 from typing import Awaitable, Callable
@@ -37,11 +38,14 @@ STATUS_EVERY_S = 15.0
 async def run_service(app: web.Application, host: str, port: int, name: str,
                       status_line: StatusLine | None = None, ssl_context: ssl.SSLContext | None = None,
                       http_port: int | None = None, limits: ConnectionLimits | None = None,
-                      reuse_port: bool = False) -> None:
+                      sock: socket.socket | None = None) -> None:
     """Serve `app` until SIGTERM/SIGINT, speaking sd_notify when under systemd.
 
-    `reuse_port`: bind with SO_REUSEPORT, as each of several workers on one port does (workers.py).
+    `sock`: serve this socket, already bound and listening, instead of binding host:port (a worker of
+    workers.py serves the one its parent bound). Not with `limits` or `http_port`.
     """
+    if sock is not None and (limits is not None or http_port is not None):
+        raise ValueError("run_service: a given socket is served without limits or a second port")
     notifier = Notifier()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -51,11 +55,13 @@ async def run_service(app: web.Application, host: str, port: int, name: str,
                            **(limits.runner_args() if limits else {}))
     await runner.setup()
 
-    def site(site_port: int, context: ssl.SSLContext | None = None) -> web.TCPSite:
+    def site(site_port: int, context: ssl.SSLContext | None = None) -> web.BaseSite:
+        if sock is not None:
+            return web.SockSite(runner, sock, ssl_context=context)
         if limits is None:
-            return web.TCPSite(runner, host, site_port, ssl_context=context, reuse_port=reuse_port or None)
+            return web.TCPSite(runner, host, site_port, ssl_context=context)
         # Each socket gets its own budget: plain HTTP (/setup) cannot starve the tills' HTTPS.
-        return GuardedTCPSite(runner, host, site_port, limits, ssl_context=context, reuse_port=reuse_port or None)
+        return GuardedTCPSite(runner, host, site_port, limits, ssl_context=context)
 
     background: list[asyncio.Task] = []
     try:

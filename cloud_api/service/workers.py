@@ -1,10 +1,13 @@
 """Several worker processes on one port: a parent that starts, watches and stops them.
 
-`run_workers` is the parent. Each worker is this same program started again with `worker_argv`;
-it binds the port with SO_REUSEPORT (serving.run_service(..., reuse_port=True)), so the kernel
-spreads connections over the workers and no socket is handed between processes. Workers hold no
-state of their own (sessions and everything else live in the database), so any worker may answer
-any request and a dead one is simply started again.
+`run_workers` is the parent. It binds the listening socket once (`bind_port`: SO_REUSEADDR as any
+server, never SO_REUSEPORT), so a second instance on the same port fails to start with "address
+already in use", as one process serving does, instead of silently taking a share of the requests
+(old code against a new schema, during an upgrade). Each worker is this same program started again
+with `worker_argv` + ["--fd", N]: it inherits that socket as descriptor N and serves it
+(serving.run_service(..., sock=...)); the workers accept from the one queue. Workers hold no state of
+their own (sessions and everything else live in the database), so any worker may answer any request
+and a dead one is simply started again, on the same socket: no connection is refused meanwhile.
 
 The parent speaks sd_notify to its workers the way systemd speaks it to a service: each worker's
 $NOTIFY_SOCKET is the parent's own datagram socket, and the kernel stamps every datagram with
@@ -19,7 +22,9 @@ from the kernel (PR_SET_PDEATHSIG), so no worker outlives its parent.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import logging
 import os
 import select
@@ -29,6 +34,7 @@ import struct
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,13 +48,15 @@ log = logging.getLogger(__name__)
 # that cannot start must not spin), up to RESTART_MAX_S; one that served STABLE_S resets the count.
 RESTART_FIRST_S, RESTART_MAX_S, STABLE_S = 0.5, 10.0, 30.0
 # Until all workers first listen, a slot whose worker died this many times in a row means they cannot
-# start (a port taken, a database refused): give up with an error rather than retry forever.
+# start (a database refused, a broken install): give up with an error rather than retry forever.
 START_ATTEMPTS = 5
 # Workers get their own grace to finish requests in flight, and a little more to close the database.
 STOP_GRACE_S = SHUTDOWN_GRACE_S + 5.0
 # A worker pings the parent this often; one silent for HUNG_AFTER_S is hung and killed.
 WORKER_WATCHDOG_S, HUNG_AFTER_S = 5.0, 20.0
 _TICK_S = 0.2
+# Connections the kernel queues on the workers' socket until one of them accepts (aiohttp's default).
+LISTEN_BACKLOG = 128
 _PR_SET_PDEATHSIG = 1
 
 
@@ -61,17 +69,61 @@ class _Worker:
     last_ping: float = field(default_factory=time.monotonic)
 
 
-def _die_with_parent() -> None:
+def bind_port(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port for the workers to share, not yet listening; fails if the port is taken.
+
+    Binding fails against a server already listening on the port (with SO_REUSEADDR or SO_REUSEPORT),
+    so the parent can bind before it migrates and fail before touching the database; `listen` waits
+    until the schema is ready, so meanwhile connections are refused rather than left queued. (Two
+    parents binding at the same moment both bind: the second to `listen` is the one that fails.)
+    `host` is one address: a name is resolved to the first address it has.
+    """
+    family, kind, proto, _name, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # restart over TIME_WAIT, as asyncio does
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        with _worded_as_asyncio(address):
+            sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def listen(sock: socket.socket) -> None:
+    """Start accepting connections on a socket from bind_port; fails if another began listening meanwhile."""
+    with _worded_as_asyncio(sock.getsockname()):
+        sock.listen(LISTEN_BACKLOG)
+
+
+@contextlib.contextmanager
+def _worded_as_asyncio(address: object) -> Iterator[None]:
+    # One process serving fails in asyncio's words; --workers fails in the same ones.
+    try:
+        yield
+    except OSError as err:
+        raise OSError(err.errno, f"error while attempting to bind on address {address!r}: "
+                                 f"{(err.strerror or str(err)).lower()}") from None
+
+
+def _die_with_parent(parent: int) -> None:
     # Runs in the child between fork and exec: if the parent is killed outright, the kernel stops us too.
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
-        pass   # not Linux: a worker then notices nothing, and the operator's service manager kills the group
+        return   # not Linux: a worker then notices nothing, and the operator's service manager kills the group
+    # The parent may have died between fork and prctl: then no signal will ever come, so go now.
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class _Supervisor:
-    def __init__(self, worker_argv: list[str], count: int, name: str, notify_path: str):
-        self.argv, self.count, self.name = worker_argv, count, name
+    def __init__(self, worker_argv: list[str], count: int, name: str, notify_path: str, listener: socket.socket):
+        self.argv, self.count, self.name = worker_argv + ["--fd", str(listener.fileno())], count, name
+        self.listener = listener
         self.notify_path = notify_path
         self.workers: dict[int, _Worker] = {}            # by pid
         self.deaths_in_a_row = [0] * count
@@ -84,7 +136,9 @@ class _Supervisor:
                "POSLINE_WORKER_SLOT": str(slot)}
         env.pop("WATCHDOG_PID", None)   # systemd's names the parent; the worker's pings are for the parent
         env.pop("LISTEN_FDS", None)
-        process = subprocess.Popen(self.argv, env=env, preexec_fn=_die_with_parent)
+        # pass_fds: the listening socket, as the same descriptor number, and nothing else of ours.
+        process = subprocess.Popen(self.argv, env=env, pass_fds=(self.listener.fileno(),),
+                                   preexec_fn=functools.partial(_die_with_parent, os.getpid()))
         self.workers[process.pid] = _Worker(slot, process)
         log.info("%s: worker %d started (pid %d)", self.name, slot, process.pid)
 
@@ -165,8 +219,13 @@ def _receive(sock: socket.socket) -> tuple[int, list[str]] | None:
     return pid, data.decode(errors="replace").splitlines()
 
 
-def run_workers(worker_argv: list[str], count: int, name: str, host: str, port: int) -> None:
-    """Run `count` copies of `worker_argv` on one port until SIGTERM/SIGINT; restart any that die."""
+def run_workers(worker_argv: list[str], count: int, name: str, listener: socket.socket) -> None:
+    """Run `count` copies of `worker_argv` serving `listener` until SIGTERM/SIGINT; restart any that die.
+
+    `listener` is bound and listening (bind_port, then listen); each worker gets `--fd N` appended to
+    its arguments, N being the descriptor of that socket in it. The caller closes `listener`.
+    """
+    host, port = listener.getsockname()[:2]
     stop = False
 
     def on_signal(_signum: int, _frame: object) -> None:
@@ -181,7 +240,7 @@ def run_workers(worker_argv: list[str], count: int, name: str, host: str, port: 
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         sock.bind(notify_path)
-        supervisor = _Supervisor(worker_argv, count, name, notify_path)
+        supervisor = _Supervisor(worker_argv, count, name, notify_path, listener)
         announced, last_ping = False, 0.0
         try:
             for slot in range(count):

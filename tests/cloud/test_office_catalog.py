@@ -8,6 +8,8 @@ from typing import Any
 
 import aiohttp
 
+from cloud_api import schema
+from cloud_api.database import create_engine
 from cloud_api.product_import import COLUMNS
 from tests.cloud.office_helpers import PASSWORD, csrf_of, owned_shop
 
@@ -44,9 +46,9 @@ def _product_form(csrf: str, **overrides: str) -> dict[str, str]:
     return {**form, **overrides}
 
 
-def _csv(rows: list[dict[str, str]]) -> bytes:
+def _csv(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue().encode("utf-8")
@@ -387,3 +389,186 @@ async def test_importing_an_archived_product_changes_it_but_keeps_it_archived(cl
     assert _product((await _catalog(cloud_client, gateway))[1], "TAPAL-190") is None
     page = await (await cloud_client.get(f"{base}/products/edit?sku=TAPAL-190")).text()
     assert 'value="600.00"' in page and "This product is archived" in page
+
+
+async def _import(client: Any, base: str, csrf: str, data: bytes, skip_bad: bool = False) -> tuple[str, Any]:
+    """Preview `data`, then save it: (the preview page, the save's answer)."""
+    preview = await (await client.post(f"{base}/products/import", data=_upload(csrf, data))).text()
+    form = {"csrf": csrf, "step": "save", "csv": _hidden(preview, "csv"), **({"skip_bad": "1"} if skip_bad else {})}
+    return preview, await client.post(f"{base}/products/import", data=form, allow_redirects=False)
+
+
+async def test_an_import_of_some_columns_changes_only_those_of_the_products_there_are(cloud_client: Any,
+                                                                                      cloud_db_url: str):
+    # The reviewer's case: a file of prices alone wiped SUGAR-LOOSE's unit, Urdu name, category and low-stock
+    # mark, and COKE-1500's barcode.
+    shop = await owned_shop(cloud_db_url)
+    gateway = await _gateway_key(cloud_client, shop.enrol_token)
+    csrf = await sign_in(cloud_client, shop.shop_id)
+    base = f"/office/shops/{shop.shop_id}"
+    _, before = await _catalog(cloud_client, gateway)
+    columns = ("sku", "name", "gst_percent", "price_rs")
+    data = _csv([{"sku": "SUGAR-LOOSE", "name": "Sugar (loose, per kg)", "gst_percent": "18", "price_rs": "170"},
+                 {"sku": "COKE-1500", "name": "Coca-Cola 1.5 litre", "gst_percent": "18", "price_rs": "230"},
+                 {"sku": "NEW-1", "name": "Rooh Afza 800ml", "gst_percent": "18", "price_rs": "450"}], columns)
+    preview, saved = await _import(cloud_client, base, csrf, data)
+    assert "Of the good rows, 1 are new products and 2 change products you have." in preview
+    kept = re.search(r'class="columns-kept">([^<]*)<code>([^<]*)</code>', preview)
+    assert kept and "keep what they have in the columns this file leaves out" in kept.group(1)
+    assert kept.group(2) == "name_ur,barcode,category,unit,low_stock_at"
+    assert "sold by another unit" not in preview
+    assert saved.status == 303 and saved.headers["Location"].endswith("done=imported-1-2")
+
+    _, after = await _catalog(cloud_client, gateway)
+    assert _product(after, "SUGAR-LOOSE") == {**_product(before, "SUGAR-LOOSE"), "price": 17000}
+    assert _product(after, "SUGAR-LOOSE")["unit"] == "kg" and _product(after, "SUGAR-LOOSE")["low_stock_at"] == 5000
+    assert _product(after, "COKE-1500") == {**_product(before, "COKE-1500"), "price": 23000,
+                                            "name": "Coca-Cola 1.5 litre"}
+    assert _product(after, "COKE-1500")["barcode"] == "8964000710015"
+    # A new product gets the defaults of the columns left out.
+    assert _product(after, "NEW-1") == {"sku": "NEW-1", "name": "Rooh Afza 800ml", "price": 45000, "gst_bp": 1800,
+                                        "unit": "each", "barcode": None, "category": None, "name_ur": None,
+                                        "low_stock_at": None}
+    # A column that is there but empty still empties it: the owner cleared it.
+    data = _csv([{"sku": "COKE-1500", "name": "Coca-Cola 1.5L", "gst_percent": "18", "price_rs": "230",
+                  "barcode": ""}], ("sku", "name", "gst_percent", "price_rs", "barcode"))
+    _, saved = await _import(cloud_client, base, csrf, data)
+    assert saved.status == 303
+    coke = _product((await _catalog(cloud_client, gateway))[1], "COKE-1500")
+    assert coke["barcode"] is None and coke["category"] == "Drinks" and coke["name_ur"] is not None
+
+
+async def _sold_once(cloud_db_url: str, shop_id: str, sku: str, unit: str) -> None:
+    """A sold line of `sku` in line_facts, as ingest writes it (and no stock movement)."""
+    engine = create_engine(cloud_db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(schema.line_facts.insert().values(
+                shop_id=shop_id, document_id="0b7c2a4e-1a55-4c1f-9f7e-3f2d6a1b9c01", line_no=1,
+                business_date="2026-11-27", sku=sku, unit=unit, qty=2, amount=42000, name="Coca-Cola 1.5L"))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_sku_with_stock_or_sales_keeps_its_unit_on_every_path(cloud_client: Any, cloud_db_url: str):
+    shop = await owned_shop(cloud_db_url)
+    gateway = await _gateway_key(cloud_client, shop.enrol_token)
+    csrf = await sign_in(cloud_client, shop.shop_id)
+    base, api = f"/office/shops/{shop.shop_id}", f"/v1/shops/{shop.shop_id}"
+    received = await cloud_client.post(f"{api}/stock-movements", headers=shop.bearer,
+                                       json={"sku": "SUGAR-LOOSE", "qty": 5000, "reason": "received"})
+    assert received.status == 201
+    await _sold_once(cloud_db_url, shop.shop_id, "COKE-1500", "each")   # sales, no stock rows
+    etag, before = await _catalog(cloud_client, gateway)
+    message = ("SUGAR-LOOSE is sold by kg: its stock and sales are counted that way; "
+               "make a new SKU to sell it by the piece")
+
+    # The owner API: a 409 with the reason; nothing changes.
+    sugar = {"name": "Sugar", "price": 17000, "gst_bp": 1800, "unit": "each"}
+    refused = await cloud_client.put(f"{api}/products/SUGAR-LOOSE", headers=shop.bearer, json=sugar)
+    assert refused.status == 409
+    assert await refused.json() == {"error": {"code": "conflict", "message": message}}
+    coke = await cloud_client.put(f"{api}/products/COKE-1500", headers=shop.bearer,
+                                  json={"name": "Coke", "price": 21000, "gst_bp": 1800, "unit": "l"})
+    assert coke.status == 409 and "COKE-1500 is sold by the piece" in (await coke.json())["error"]["message"]
+    assert "to sell it by the litre" in (await coke.json())["error"]["message"]
+    # The same unit is no change: the rest may change as ever.
+    same = await cloud_client.put(f"{api}/products/SUGAR-LOOSE", headers=shop.bearer, json={**sugar, "unit": "kg"})
+    assert same.status == 200 and (await same.json())["unit"] == "kg"
+    assert _product((await _catalog(cloud_client, gateway))[1], "SUGAR-LOOSE")["price"] == 17000
+
+    # The product form: the message at the unit field, nothing saved.
+    etag, before = await _catalog(cloud_client, gateway)
+    form = await cloud_client.post(f"{base}/products/edit", data=_product_form(
+        csrf, sku="SUGAR-LOOSE", name="Sugar", unit="each", barcode="", price_rs="180", low_stock_at="5"))
+    page = await form.text()
+    assert form.status == 400 and f'<p class="bad" id="e-unit">Sold by: {message}</p>' in page
+    assert (await _catalog(cloud_client, gateway))[0] == etag
+
+    # The CSV import: a bad row in the preview; saved only with "skip the bad rows", and then not that one.
+    rows = [{"sku": "SUGAR-LOOSE", "name": "Sugar", "gst_percent": "18", "unit": "each", "price_rs": "180"},
+            {"sku": "COKE-1500", "name": "Coke", "gst_percent": "18", "unit": "each", "price_rs": "240"},
+            {"sku": "DAAL-MASOOR-LOOSE", "name": "Masoor Daal 1kg pack", "gst_percent": "18", "unit": "each",
+             "price_rs": "350"}]
+    data = _csv(rows, ("sku", "name", "gst_percent", "unit", "price_rs"))
+    preview, not_saved = await _import(cloud_client, base, csrf, data)
+    errors = re.findall(r'<tr><td class="num">(\d+)</td><td class="mono">(\w+)</td><td>([^<]*)</td></tr>', preview)
+    assert errors == [("2", "unit", message)]
+    assert "1 with errors" in preview
+    # A SKU without stock or sales may change its unit: the preview says so.
+    changes = re.search(r'<ul class="unit-changes">(.*?)</ul>', preview, re.S)
+    assert changes and re.findall(r'<span class="mono">([^<]*)</span>: ([^<]*)</li>', changes.group(1)) == [
+        ("DAAL-MASOOR-LOOSE", "per kg → per piece")]
+    assert not_saved.status == 400 and (await _catalog(cloud_client, gateway))[0] == etag
+    _, saved = await _import(cloud_client, base, csrf, data, skip_bad=True)
+    assert saved.status == 303 and saved.headers["Location"].endswith("done=imported-0-2")
+    _, after = await _catalog(cloud_client, gateway)
+    assert _product(after, "SUGAR-LOOSE") == _product(before, "SUGAR-LOOSE")
+    assert _product(after, "COKE-1500")["price"] == 24000 and _product(after, "COKE-1500")["unit"] == "each"
+    assert _product(after, "DAAL-MASOOR-LOOSE")["unit"] == "each"
+
+    # A product with no history may change unit on the API and the form too.
+    oil = await cloud_client.put(f"{api}/products/OIL-LOOSE", headers=shop.bearer,
+                                 json={"name": "Khula Oil 1L pouch", "price": 52000, "gst_bp": 1800, "unit": "each"})
+    assert oil.status == 200 and (await oil.json())["unit"] == "each"
+    back = await cloud_client.post(f"{base}/products/edit", data=_product_form(
+        csrf, sku="OIL-LOOSE", name="Khula Oil", unit="l", barcode="", price_rs="520"), allow_redirects=False)
+    assert back.status == 303
+    assert _product((await _catalog(cloud_client, gateway))[1], "OIL-LOOSE")["unit"] == "l"
+
+
+async def test_the_owner_api_restores_an_archived_product_and_put_says_whether_it_is(cloud_client: Any,
+                                                                                     cloud_db_url: str):
+    shop = await owned_shop(cloud_db_url)
+    gateway = await _gateway_key(cloud_client, shop.enrol_token)
+    api = f"/v1/shops/{shop.shop_id}"
+    tapal = {"name": "Tapal Danedar 190g", "price": 56000, "gst_bp": 1800}
+    assert (await cloud_client.delete(f"{api}/products/TAPAL-190", headers=shop.bearer)).status == 200
+    put = await cloud_client.put(f"{api}/products/TAPAL-190", headers=shop.bearer, json=tapal)
+    assert put.status == 200 and (await put.json())["archived"] is True and (await put.json())["price"] == 56000
+    assert _product((await _catalog(cloud_client, gateway))[1], "TAPAL-190") is None
+
+    etag, _ = await _catalog(cloud_client, gateway)
+    restored = await cloud_client.post(f"{api}/products/TAPAL-190/restore", headers=shop.bearer)
+    assert restored.status == 200 and await restored.json() == {"sku": "TAPAL-190", "archived": False}
+    etag2, catalog = await _catalog(cloud_client, gateway)
+    assert etag2 != etag and _product(catalog, "TAPAL-190")["price"] == 56000
+    put = await cloud_client.put(f"{api}/products/TAPAL-190", headers=shop.bearer, json=tapal)
+    assert await put.json() == {"sku": "TAPAL-190", **tapal, "barcode": None, "category": None, "unit": "each",
+                                "name_ur": None, "low_stock_at": None, "archived": False}
+    made = await cloud_client.put(f"{api}/products/NEW-1", headers=shop.bearer, json=tapal)
+    assert made.status == 200 and (await made.json())["archived"] is False
+    # Restoring one on sale is harmless; an unknown SKU is a 404, another owner's shop a 403.
+    assert (await cloud_client.post(f"{api}/products/TAPAL-190/restore", headers=shop.bearer)).status == 200
+    missing = await cloud_client.post(f"{api}/products/NOPE/restore", headers=shop.bearer)
+    assert missing.status == 404 and (await missing.json())["error"]["code"] == "not_found"
+    other = await owned_shop(cloud_db_url, login="someone@else.pk", name="Other")
+    assert (await cloud_client.post(f"/v1/shops/{other.shop_id}/products/TAPAL-190/restore",
+                                    headers=shop.bearer)).status == 403
+
+
+async def test_the_import_and_the_form_say_their_errors_in_urdu(cloud_client: Any, cloud_db_url: str):
+    shop = await owned_shop(cloud_db_url)
+    csrf = await sign_in(cloud_client, shop.shop_id)
+    await cloud_client.get("/office/language?to=ur&next=/office/")
+    base, api = f"/office/shops/{shop.shop_id}", f"/v1/shops/{shop.shop_id}"
+    assert (await cloud_client.post(f"{api}/stock-movements", headers=shop.bearer,
+                                    json={"sku": "SUGAR-LOOSE", "qty": 5000, "reason": "received"})).status == 201
+    rows = _rows(3)
+    rows[0]["unit"] = "dozen"
+    rows[1]["price_rs"] = "12.345"
+    rows[2] = {**rows[0], "sku": "SUGAR-LOOSE", "unit": "each"}
+    page = await (await cloud_client.post(f"{base}/products/import", data=_upload(csrf, _csv(rows + [rows[1]])))).text()
+    errors = re.findall(r'<tr><td class="num">(\d+)</td><td class="mono">(\w+)</td><td>([^<]*)</td></tr>', page)
+    assert errors == [("2", "unit", "each، kg یا l میں سے ایک ہو"),
+                      ("3", "price_rs", "روپوں میں ہو، زیادہ سے زیادہ 2 اعشاریہ تک، مثلاً 549.50"),
+                      ("4", "unit", "SUGAR-LOOSE کلو کے حساب سے بکتی ہے: اس کا اسٹاک اور فروخت اسی طرح گنے جاتے ہیں؛ "
+                                    "اسے عدد کے حساب سے بیچنے کے لیے نیا SKU بنائیں"),
+                      ("5", "sku", "SKU-0001 قطار 3 پر بھی ہے"),
+                      ("5", "price_rs", "روپوں میں ہو، زیادہ سے زیادہ 2 اعشاریہ تک، مثلاً 549.50")]
+    unreadable = await cloud_client.post(f"{base}/products/import",
+                                         data=_upload(csrf, "sku,name,gst_percent,price_rs\n".encode("utf-16")))
+    assert unreadable.status == 400
+    assert "فائل UTF-8 متن نہیں: اسپریڈشیٹ سے اسے CSV UTF-8 کے طور پر محفوظ کریں" in await unreadable.text()
+    form = await cloud_client.post(f"{base}/products/new", data=_product_form(csrf, unit="box"))
+    assert form.status == 400 and "each، kg یا l میں سے ایک ہو" in await form.text()

@@ -130,3 +130,54 @@ async def test_another_owners_devices_are_refused(cloud_client: Any, cloud_db_ur
     forged = await cloud_client.post(f"/office/shops/{mine.shop_id}/devices/revoke-tablet",
                                      data={"csrf": "0" * 64, "device_id": "tab-9"}, allow_redirects=False)
     assert forged.status == 403
+
+
+async def test_the_devices_page_gives_a_one_time_token_that_enrols_a_box_once(cloud_client: Any, cloud_db_url: str):
+    shop = await owned_shop(cloud_db_url)
+    csrf = await sign_in(cloud_client)
+    devices = f"/office/shops/{shop.shop_id}/devices"
+    page = await (await cloud_client.get(devices)).text()
+    assert "Enrol a new box" in page and 'data-testid="enrol-token"' not in page
+    response = await cloud_client.post(devices + "/enrol-box", data={"csrf": csrf, "name": "Spare box"},
+                                       allow_redirects=False)
+    # The token is on the page answering the post (not cached, not in a URL or a redirect).
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+    assert response.url.path == devices + "/enrol-box" and not response.url.query
+    page = html.unescape(await response.text())
+    token = re.search(r'data-testid="enrol-token">([^<]+)<', page).group(1)
+    command = re.search(r'data-testid="provision-command">([^<]+)<', page).group(1)
+    host = f"http://{cloud_client.server.host}:{cloud_client.server.port}"
+    assert (f"posline-gateway provision --state-dir /var/lib/posline \\\n    --cloud-url {host} "
+            f"--enrol-token {token} --name 'Spare box' --owner posline") in command
+    assert "sudo systemctl restart posline-gateway" in command
+
+    # The token enrols a box in this shop, once.
+    first = await cloud_client.post("/v1/gateways:enrol", json={"enrol_token": token, "name": "Spare box"})
+    assert first.status == 201 and (await first.json())["shop_id"] == shop.shop_id
+    again = await cloud_client.post("/v1/gateways:enrol", json={"enrol_token": token, "name": "Another"})
+    assert again.status == 401
+    assert "Spare box" in await (await cloud_client.get(devices)).text()
+    # A page asked for again gives a new token, not the old one.
+    other = html.unescape(await (await cloud_client.post(devices + "/enrol-box", data={"csrf": csrf})).text())
+    assert token not in other and "--name 'Counter box'" in other
+
+
+async def test_another_owners_shop_gets_no_enrolment_token(cloud_client: Any, cloud_db_url: str):
+    from sqlalchemy import func, select
+
+    from cloud_api import schema
+    from cloud_api.database import create_engine
+    mine = await owned_shop(cloud_db_url)
+    theirs = await owned_shop(cloud_db_url, login="03219876543", name="Other Store")
+    csrf = await sign_in(cloud_client)
+    refused = await cloud_client.post(f"/office/shops/{theirs.shop_id}/devices/enrol-box", data={"csrf": csrf})
+    assert refused.status == 403 and 'data-testid="enrol-token"' not in await refused.text()
+    # Nor does a form without the session's token, on one's own shop.
+    forged = await cloud_client.post(f"/office/shops/{mine.shop_id}/devices/enrol-box", data={"csrf": "0" * 64})
+    assert forged.status == 403 and 'data-testid="enrol-token"' not in await forged.text()
+    engine = create_engine(cloud_db_url)
+    async with engine.connect() as conn:
+        tokens = (await conn.execute(select(schema.enrol_tokens.c.shop_id, func.count())
+                                     .group_by(schema.enrol_tokens.c.shop_id))).all()
+    await engine.dispose()
+    assert dict(tokens) == {mine.shop_id: 1, theirs.shop_id: 1}   # only create-shop's first tokens

@@ -1,13 +1,18 @@
 """Owner accounts and the back office's sign-in: argon2id passwords, sessions, CSRF, scoping."""
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from cloud_api import schema
+from cloud_api import owners, schema
 from cloud_api.database import create_engine
-from cloud_api.owners import normal_login
+from cloud_api.owners import FREE_TRIES, check_password, normal_login
+from cloud_api.service.errors import TooManyRequests, Unauthorised
 from tests.cloud.office_helpers import PASSWORD, csrf_of, owned_shop, sign_in
 
 
@@ -85,3 +90,103 @@ async def test_the_language_switch_goes_only_to_back_office_pages(cloud_client: 
     assert response.status == 303 and response.headers["Location"] == "/office/"
     assert "سائن آؤٹ" in await (await cloud_client.get("/office/")).text()
     assert await csrf_of(cloud_client, "/office/")
+
+
+async def test_parallel_guesses_get_no_more_tries_than_the_limit(cloud_client: Any, cloud_db_url: str):
+    # Each try is counted before its password is checked, so 20 guesses at once cannot all slip in
+    # while the first ones are still being hashed.
+    shop = await owned_shop(cloud_db_url)
+    answers = await asyncio.gather(*(cloud_client.post("/office/sign-in", data={
+        "login": shop.owner_login, "password": f"guess-{n:04d}"}) for n in range(20)))
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses.count(401) == FREE_TRIES and statuses.count(429) == 20 - FREE_TRIES, statuses
+    locked = next(answer for answer in answers if answer.status == 429)
+    assert 1 <= int(locked.headers["Retry-After"]) <= owners.LOCKOUT_S + 1
+    assert (await cloud_client.post("/office/sign-in", data={"login": shop.owner_login,
+                                                             "password": PASSWORD})).status == 429
+
+
+async def test_a_lockout_from_one_address_leaves_the_owner_in_from_another(cloud_client: Any, cloud_db_url: str):
+    shop = await owned_shop(cloud_db_url)
+    engine = create_engine(cloud_db_url)
+    try:
+        for _ in range(FREE_TRIES):
+            with pytest.raises(Unauthorised):
+                await check_password(engine, shop.owner_login, "guess-guess", "203.0.113.9")
+        with pytest.raises(TooManyRequests) as locked:
+            await check_password(engine, shop.owner_login, PASSWORD, "203.0.113.9")
+        assert locked.value.phrase == "too many wrong passwords: try again in {s} s"
+        assert locked.value.message == f"too many wrong passwords: try again in {locked.value.values['s']} s"
+        owner = await check_password(engine, shop.owner_login, PASSWORD, "198.51.100.7")
+        assert owner.login == shop.owner_login
+        # A good sign-in clears its own address's count, not the guesser's.
+        with pytest.raises(TooManyRequests):
+            await check_password(engine, shop.owner_login, PASSWORD, "203.0.113.9")
+    finally:
+        await engine.dispose()
+
+
+async def test_a_login_has_a_looser_limit_across_all_addresses(cloud_client: Any, cloud_db_url: str, monkeypatch):
+    # Guessing from many addresses (an IPv6 block is millions) is bounded by the login's own count.
+    monkeypatch.setattr(owners, "LOGIN_TRIES", 8)
+    shop = await owned_shop(cloud_db_url)
+    engine = create_engine(cloud_db_url)
+    try:
+        for n in range(8):
+            with pytest.raises(Unauthorised):
+                await check_password(engine, shop.owner_login, "guess-guess", f"2001:db8::{n}")
+        with pytest.raises(TooManyRequests) as locked:
+            await check_password(engine, shop.owner_login, PASSWORD, "2001:db8::ffff")
+        assert locked.value.retry_after_s > owners.LOCKOUT_S
+    finally:
+        await engine.dispose()
+
+
+async def test_unknown_and_known_logins_answer_alike(cloud_client: Any, cloud_db_url: str):
+    shop = await owned_shop(cloud_db_url)
+    answers = {}
+    for login in (shop.owner_login, "03339998877", "nobody@nowhere.pk"):
+        seen = []
+        for _ in range(FREE_TRIES + 2):
+            answer = await cloud_client.post("/office/sign-in", data={"login": login, "password": "guess-guess"})
+            text = (await answer.text()).replace(login, "LOGIN")
+            seen.append((answer.status, "wrong phone number" in text, "too many wrong passwords" in text))
+        answers[login] = seen
+    known, *unknown = answers.values()
+    assert known == [(401, True, False)] * FREE_TRIES + [(429, False, True)] * 2
+    assert all(other == known for other in unknown)
+
+
+async def test_the_lockout_is_said_in_urdu_with_its_seconds(cloud_client: Any, cloud_db_url: str):
+    shop = await owned_shop(cloud_db_url)
+    cloud_client.session.cookie_jar.update_cookies({"posline_lang": "ur"})
+    for _ in range(FREE_TRIES):
+        await cloud_client.post("/office/sign-in", data={"login": shop.owner_login, "password": "guess-guess"})
+    locked = await cloud_client.post("/office/sign-in", data={"login": shop.owner_login, "password": "guess-guess"})
+    text = await locked.text()
+    assert locked.status == 429 and "بہت زیادہ غلط پاس ورڈ" in text and "{s}" not in text
+    assert f"{locked.headers['Retry-After']} سیکنڈ" in text
+
+
+async def test_argon2_runs_at_most_two_at_a_time(cloud_client: Any, cloud_db_url: str, monkeypatch):
+    running, most, lock = 0, 0, threading.Lock()
+
+    def slow_hash(_password: str) -> str:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return "not-a-hash"
+
+    monkeypatch.setattr(owners, "_hasher", type("Counting", (), {"hash": staticmethod(slow_hash)})())
+    engine = create_engine(cloud_db_url)
+    try:
+        results = await asyncio.gather(*(check_password(engine, f"0300000{n:04d}", "guess-guess", "192.0.2.1")
+                                         for n in range(8)), return_exceptions=True)
+    finally:
+        await engine.dispose()
+    assert all(isinstance(result, Unauthorised) for result in results)
+    assert most == owners.ARGON2_THREADS == 2

@@ -170,3 +170,62 @@ def test_quantities_read_in_the_products_unit():
     for typed, unit, signed in (("-3", "each", False), ("1.5", "each", True), ("0.0005", "kg", False),
                                 ("nan", "kg", False), ("1e9", "kg", False), ("", "each", False)):
         assert parse_quantity(typed, unit, signed) is None, typed
+
+
+async def test_a_count_while_sales_are_on_their_way_warns_and_needs_a_tick(cloud_client: Any, cloud_db_url: str):
+    from tests.conftest import make_sale
+    shop = await owned_shop(cloud_db_url)
+    enrolled = await cloud_client.post("/v1/gateways:enrol", json={"enrol_token": shop.enrol_token, "name": "Box"})
+    box = {"Authorization": f"Bearer {(await enrolled.json())['api_key']}"}
+    await move(cloud_client, shop, {"sku": "LUX-SOAP", "qty": 10, "reason": "received"})
+    await sign_in(cloud_client)
+    item = f"/office/shops/{shop.shop_id}/stock/item?sku=LUX-SOAP"
+
+    async def beat(backlog: int, oldest: str | None = None) -> None:
+        response = await cloud_client.post("/v1/heartbeat", headers=box, json={
+            "version": "1.0.0", "backlog": backlog, "oldest_unsynced_at": oldest})
+        assert response.status == 200
+
+    # Everything is in: no warning, and a count records as before.
+    await beat(0)
+    page = await (await cloud_client.get(item)).text()
+    assert 'data-testid="count-warning"' not in page and 'name="anyway"' not in page
+    response = await cloud_client.post(item, data={**form_of(page, "count"), "qty": "9"}, allow_redirects=False)
+    assert response.status == 303 and (await stock_of(cloud_client, shop))["LUX-SOAP"] == 9
+
+    # The box still holds 3 documents (a power cut): the count form warns before the count...
+    await beat(3, "2026-11-28T09:00:00Z")
+    page = await (await cloud_client.get(item)).text()
+    warning = re.search(r'data-testid="count-warning">([^<]+)', page)
+    assert warning and warning.group(1).startswith("3 sales and records are still on their way from the shop")
+    assert "Count when Devices shows everything up to date." in warning.group(1)
+    assert 'name="anyway"' in page
+    # ... refuses a count without the tick, recording nothing ...
+    count = {**form_of(page, "count"), "qty": "7"}
+    refused = await cloud_client.post(item, data=count, allow_redirects=False)
+    assert refused.status == 400
+    assert "Not recorded: sales are still on their way" in await refused.text()
+    assert (await stock_of(cloud_client, shop))["LUX-SOAP"] == 9
+    # ... and records it with the tick. The API's movements are not counts and are not held back.
+    recorded = await cloud_client.post(item, data={**count, "anyway": "yes"}, allow_redirects=False)
+    assert recorded.status == 303 and recorded.headers["Location"].endswith("done=count")
+    assert (await stock_of(cloud_client, shop))["LUX-SOAP"] == 7
+    assert (await move(cloud_client, shop, {"sku": "LUX-SOAP", "qty": 1, "reason": "received"})).status == 201
+    # Other forms are not held back either.
+    received = {**form_of(page, "received"), "qty": "2"}
+    assert (await cloud_client.post(item, data=received, allow_redirects=False)).status == 303
+
+    # A tablet with a receipt number missing at the cloud is behind too (T1-000002 is still on its way).
+    await beat(0)
+    sales = {"documents": [make_sale(seq=1), make_sale(seq=3)]}
+    assert (await cloud_client.post("/v1/journal:batch", json=sales, headers=box)).status == 200
+    page = await (await cloud_client.get(item)).text()
+    warning = re.search(r'data-testid="count-warning">([^<]+)', page)
+    assert warning and warning.group(1).startswith("1 sales and records")
+
+    # In Urdu, the warning and the tick read in Urdu.
+    from cloud_api.office.words import URDU
+    await cloud_client.get("/office/language?to=ur&next=/office/")
+    page = await (await cloud_client.get(item)).text()
+    assert URDU["Record the count anyway, knowing it will be off"] in page
+    assert URDU["Enrol a new box"] in await (await cloud_client.get(f"/office/shops/{shop.shop_id}/devices")).text()

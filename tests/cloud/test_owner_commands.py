@@ -50,3 +50,32 @@ async def test_shops_join_one_owner_and_the_password_can_be_reset(tmp_path: Path
     finally:
         await engine.dispose()
     assert names == ["Madina", "Madina Branch 2", "Old shop"]
+
+
+async def test_attach_shop_does_not_take_a_shop_from_its_owner_unless_told_to(tmp_path: Path):
+    db = tmp_path / "cloud.db"
+    mine = json.loads(cloud("create-shop", "--name", "Madina", "--owner", "03001234567", "--owner-password",
+                            "chai-and-biscuits", db=db).stdout)
+    # Another owner (made on first use) asks for a shop that is held: refused, and nothing changes.
+    taken = cloud("attach-shop", "--shop-id", mine["shop_id"], "--owner", "someone@else.pk", "--owner-password",
+                  "other-password", db=db)
+    assert taken.returncode == 2
+    assert taken.stderr.strip().splitlines()[-1] == (
+        f"posline-cloud: shop {mine['shop_id']} is held by 03001234567: give --move to take it from them")
+    # Attaching it to the owner who holds it already is fine (nothing to take).
+    assert cloud("attach-shop", "--shop-id", mine["shop_id"], "--owner", "03001234567", db=db).returncode == 0
+    moved = cloud("attach-shop", "--shop-id", mine["shop_id"], "--owner", "someone@else.pk", "--owner-password",
+                  "other-password", "--move", db=db)
+    assert moved.returncode == 0, moved.stderr
+
+    from cloud_api.owners import owner_by_login, shops_of
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        async with engine.connect() as conn:
+            first = await owner_by_login(conn, "03001234567")
+            other = await owner_by_login(conn, "someone@else.pk")
+            assert first is not None and other is not None
+            assert await shops_of(conn, first.owner_id) == []
+            assert [shop.shop_id for shop in await shops_of(conn, other.owner_id)] == [mine["shop_id"]]
+    finally:
+        await engine.dispose()

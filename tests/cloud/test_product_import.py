@@ -1,11 +1,17 @@
 """The products CSV: rupees read as text into paisa, strict columns, every bad row named, round trip."""
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 
 from cloud_api.contract import Product
-from cloud_api.product_import import (MAX_BYTES, MAX_ROWS, parse_csv, parse_percent, parse_rupees, percent_text,
-                                      products_csv, rupees_text)
+from cloud_api.office.products import MESSAGES
+from cloud_api.office.words import URDU, translate
+from cloud_api.product_import import (COLUMNS, MAX_BYTES, MAX_ROWS, Said, parse_csv, parse_percent, parse_rupees,
+                                      percent_text, products_csv, rupees_text, say)
 
 HEADER = "sku,name,name_ur,barcode,category,gst_percent,unit,price_rs,low_stock_at\n"
 
@@ -103,3 +109,51 @@ def test_export_reads_back_to_the_same_products():
     parsed = parse_csv(text.encode())
     assert parsed.errors == [] and parsed.good == products
     assert products_csv(parsed.good) == text
+
+
+def test_the_file_says_which_fields_it_changes_and_which_it_leaves_alone():
+    parsed = parse_csv(b"price_rs,sku,gst_percent,name\n170,SUGAR-LOOSE,18,Sugar\n")
+    assert parsed.errors == [] and parsed.columns == ("sku", "name", "gst_percent", "price_rs")
+    assert parsed.fields == ("name", "gst_bp", "price")
+    assert parsed.missing == ("name_ur", "barcode", "category", "unit", "low_stock_at")
+    full = parse_csv((HEADER + "A,Tea,,,,18,kg,1,\n").encode())
+    assert full.columns == COLUMNS and full.missing == ()
+    assert set(full.fields) == set(Product.model_fields) - {"sku"}
+
+
+def test_a_row_refused_later_becomes_a_bad_row():
+    parsed = parse_csv((HEADER + "A,Tea,,,,18,kg,1,\nB,Tea,,,,18,each,1,\n").encode())
+    parsed.refuse("A", "unit", Said("{sku} is also on row {row}", sku="A", row=9))
+    assert [(e.row, e.field, e.message) for e in parsed.errors] == [(2, "unit", "A is also on row 9")]
+    assert [p.sku for p in parsed.good] == ["B"] and parsed.bad_rows == 1
+
+
+def test_messages_are_english_text_that_a_page_shows_in_urdu():
+    parsed = parse_csv((HEADER + "A,Tea,,,,18,box,1,\nA,Tea,,,,18,each,1.234,\nC,Tea\n").encode())
+    messages = [e.message for e in parsed.errors]
+    assert messages == ["must be each, kg or l", "A is also on row 2",
+                        "must be rupees with up to 2 decimals, e.g. 549.50", "has 2 cells, the header 9"]
+    assert all(isinstance(m, Said) for m in messages)
+
+    def urdu(phrase: str, **values: object) -> str:
+        return translate(phrase, "ur", **values)
+    assert [say(m, urdu) for m in messages] == [
+        URDU["must be each, kg or l"], "A قطار 2 پر بھی ہے", URDU["must be rupees with up to 2 decimals, e.g. 549.50"],
+        "اس میں 2 خانے ہیں، کالموں کی قطار میں 9"]
+    assert say("is required", urdu) == URDU["is required"]   # a plain phrase (the pages' own) too
+    problem = parse_csv("sku,name,gst_percent,price_rs\n".encode("utf-16")).problem
+    assert problem is not None and say(problem, urdu) == URDU[problem.phrase]
+    assert say(parse_csv(b"A,Tea\n").problem, urdu) == URDU["the first row must name the columns: {columns}"].format(
+        columns=",".join(COLUMNS))
+
+
+def test_every_message_the_import_and_the_catalog_can_say_has_urdu():
+    # Every Said("...") of these modules (adjacent literals joined) is in office/products.MESSAGES, where the
+    # words test sees it used, and has Urdu with the same placeholders.
+    root = Path(__file__).resolve().parents[2] / "cloud_api"
+    said = re.compile(r"""\bSaid\(((?:\s*"(?:[^"\\\n]|\\.)*")+)""")
+    phrases = {ast.literal_eval("(" + match.group(1) + ")") for name in ("product_import.py", "catalog.py")
+               for match in said.finditer((root / name).read_text(encoding="utf-8"))}
+    assert len(phrases) > 20 and "{sku} is also on row {row}" in phrases
+    assert phrases == set(MESSAGES)
+    assert [phrase for phrase in phrases if phrase not in URDU] == []

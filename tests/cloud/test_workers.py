@@ -1,6 +1,7 @@
 """`posline-cloud serve --workers N`: a real parent process, its workers on one port, restarts and stopping."""
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from cloud_api.service import workers
+from cloud_api.service.errors import ServiceError
 from tests.e2e.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,14 +127,53 @@ def test_a_worker_dies_with_its_parent(two_workers: tuple[subprocess.Popen[bytes
     _wait_for("no orphaned worker", lambda: not any(_alive(pid) for pid in workers), timeout_s=15)
 
 
-def test_workers_that_cannot_start_end_the_parent(tmp_path: Path):
+def _serve_two_workers(port: int, db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cloud_api.cli", "serve", "--workers", "2", "--port", str(port),
+         "--db", f"sqlite:///{db}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_a_second_instance_on_the_port_fails_to_start(two_workers: tuple[subprocess.Popen[bytes], str],
+                                                      tmp_path: Path):
+    # As one process serving does: no silent share of the port (an old release beside a new one).
+    parent, url = two_workers
+    workers = _wait_for("two workers", lambda: _exactly(2, _children(parent.pid)))
+    _wait_for("an answer", lambda: _answering_worker(url))
+    second = _serve_two_workers(int(url.rsplit(":", 1)[1]), tmp_path / "other.db")
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines() == [second.stderr.strip()]   # one line
+    assert second.stderr.startswith("posline-cloud: ") and "address already in use" in second.stderr
+    assert "serving on" not in second.stdout
+    assert not (tmp_path / "other.db").exists()   # refused before it touched any database
+    # The first keeps serving, with the same workers.
+    assert parent.poll() is None and _children(parent.pid) == workers
+    assert {_answering_worker(url) for _ in range(5)} <= workers
+
+
+def test_a_port_another_program_holds_fails_to_start(tmp_path: Path):
     port = free_port()
     with socket.socket() as taken:   # another program holds the port (without SO_REUSEPORT)
         taken.bind(("127.0.0.1", port))
         taken.listen()
-        done = subprocess.run(
-            [sys.executable, "-m", "cloud_api.cli", "serve", "--workers", "2", "--port", str(port),
-             "--db", f"sqlite:///{tmp_path / 'cloud.db'}"],
-            cwd=ROOT, capture_output=True, text=True, timeout=60)
+        done = _serve_two_workers(port, tmp_path / "cloud.db")
     assert done.returncode == 2
-    assert "exited 5 times before serving" in done.stderr
+    assert done.stderr.count("\n") == 1 and "address already in use" in done.stderr
+
+
+def test_workers_that_cannot_start_end_the_parent():
+    # A worker that exits before it listens, START_ATTEMPTS times in a row: the parent gives up.
+    with workers.bind_port("127.0.0.1", 0) as listener:
+        listener.listen()
+        with pytest.raises(ServiceError, match="exited 5 times before serving"):
+            workers.run_workers([sys.executable, "-c", "raise SystemExit(1)"], 2, "test", listener)
+
+
+def test_a_child_whose_parent_died_during_the_fork_exits():
+    # _die_with_parent checks the parent is still the one that started it (else no signal would come).
+    argv = [sys.executable, "-c", "print('ran')"]
+    orphan = subprocess.run(argv, preexec_fn=functools.partial(workers._die_with_parent, 1),
+                            capture_output=True, text=True, timeout=30)
+    assert orphan.returncode == 1 and orphan.stdout == ""
+    child = subprocess.run(argv, preexec_fn=functools.partial(workers._die_with_parent, os.getpid()),
+                           capture_output=True, text=True, timeout=30)
+    assert child.returncode == 0 and child.stdout == "ran\n"

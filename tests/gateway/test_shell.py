@@ -3,9 +3,11 @@ service worker's versioning keeps correct."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ import pytest
 from aiohttp import web
 
 import web_till
-from gateway.shell import IMMUTABLE, REVALIDATE, accepts_gzip, shell_files, shell_routes
+from gateway.settings import GatewaySettings
+from gateway.shell import IMMUTABLE, REVALIDATE, accepts_gzip, shell_bodies, shell_files, shell_routes
 
 GZIP = {"Accept-Encoding": "gzip, deflate"}
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -33,8 +36,9 @@ async def _precache(client: Any) -> list[list[str]]:
 
 
 async def test_files_are_gzipped_when_the_request_accepts_it(shell: Any):
+    served = shell_bodies()
     for name in ("app.js", "style.css", "index.html"):
-        raw = (web_till.ROOT / name).read_bytes()
+        raw = served[name]
         packed = await shell.get(f"/{name}", headers=GZIP, auto_decompress=False)
         assert packed.status == 200 and packed.headers["Content-Encoding"] == "gzip"
         assert packed.headers["Vary"] == "Accept-Encoding"
@@ -103,11 +107,14 @@ async def test_a_changed_file_gets_a_new_url_and_the_others_keep_theirs(tmp_path
         return version, dict(map(tuple, await _precache(client)))
 
     before_version, before = await served(root)
-    (root / "money.js").write_text((root / "money.js").read_text() + "\n// changed\n")
+    (root / "money.js").write_text((root / "money.js").read_text() + "\nexport const CHANGED = 1;\n")
     after_version, after = await served(root)
     assert after_version != before_version
     changed = {path for path in before if before[path] != after[path]}
     assert changed == {"/money.js"}
+    # A new comment changes nothing a tablet receives: no new version, no new URL.
+    (root / "money.js").write_text((root / "money.js").read_text() + "\n// only a comment\n")
+    assert await served(root) == (after_version, after)
 
 
 def test_accept_encoding_is_read_as_http_says():
@@ -144,3 +151,58 @@ async def test_the_page_announces_every_module_the_till_imports(shell: Any):
             imported |= set(re.findall(r'from "\./([\w.-]+\.js)"', (web_till.ROOT / name).read_text()))
     assert announced[0] == "app.js" and set(announced) == imported and len(announced) == len(imported)
     assert "sw.js" not in announced
+
+
+async def test_the_till_is_served_minified_and_every_module_still_parses(shell: Any, tmp_path: Path):
+    """Smaller than the source, and `node --check` takes each served module as it is."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot parse the served modules")
+    total_source = total_served = 0
+    for name in shell_files():
+        if not name.endswith((".js", ".css")):
+            continue
+        source = (web_till.ROOT / name).read_bytes()
+        served = await (await shell.get(f"/{name}", headers=IDENTITY)).read()
+        if name != "sw.js":   # the worker as served also carries the precache list
+            assert len(served) < len(source), name
+        total_source, total_served = total_source + len(source), total_served + len(served)
+        if name.endswith(".js"):
+            module = tmp_path / f"{name}.mjs"
+            module.write_bytes(served)
+            check = subprocess.run([node, "--check", str(module)], capture_output=True, text=True, timeout=60)
+            assert check.returncode == 0, f"{name}: {check.stderr}"
+    assert total_served < total_source * 0.85   # comments and indentation are a quarter of the till
+
+
+async def test_versioned_urls_and_etags_name_the_served_bytes(shell: Any):
+    """`?v=` and the ETag are the hash of what goes out (minified), not of the file on disk."""
+    for path, source in (await _precache(shell))[1:]:
+        response = await shell.get(source, headers=IDENTITY)
+        body = await response.read()
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        assert source.endswith(f"?v={digest}") and response.headers["ETag"] == f'"{digest}"', path
+        if path.endswith((".js", ".css")):
+            assert body != (web_till.ROOT / path.lstrip("/")).read_bytes(), path
+
+
+async def test_minify_off_serves_the_files_as_written_under_another_version(
+        aiohttp_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("POSLINE_GATEWAY_MINIFY", "0")
+    assert GatewaySettings(state_dir=tmp_path).minify is False
+    monkeypatch.delenv("POSLINE_GATEWAY_MINIFY")
+    assert GatewaySettings(state_dir=tmp_path).minify is True
+
+    async def worker(minify: bool) -> tuple[Any, str]:
+        app = web.Application()
+        app.router.add_routes(shell_routes(minify=minify))
+        client = await aiohttp_client(app)
+        return client, await (await client.get("/sw.js")).text()
+
+    plain, plain_worker = await worker(False)
+    _, minified_worker = await worker(True)
+    for name in ("app.js", "style.css"):
+        assert await (await plain.get(f"/{name}")).read() == (web_till.ROOT / name).read_bytes()
+    version = re.compile(r'const VERSION = "([0-9a-f]+)"')
+    assert version.search(plain_worker).group(1) != version.search(minified_worker).group(1)
+    assert "// The service worker" in plain_worker and "// The service worker" not in minified_worker

@@ -60,6 +60,14 @@ def test_gateway_unit_does_what_an_installer_expects():
     assert service["Install"]["WantedBy"] == "multi-user.target"
 
 
+def test_cloud_unit_migrates_before_serving_with_time_for_it():
+    s = unit("posline-cloud.service")["Service"]
+    assert s["Type"] == "notify" and int(s["WatchdogSec"]) > 0 and s["Restart"] == "always"
+    # The migration is its own step, and the start timeout it shares with serve fits a long one.
+    assert s["ExecStartPre"].split()[-1] == "migrate" and s["ExecStartPre"].split()[0].endswith("/posline-cloud")
+    assert " serve " in s["ExecStart"] and s["TimeoutStartSec"] == "1h"
+
+
 def test_first_boot_unit_runs_once_only_with_the_file():
     service = unit("posline-gateway-provision.service")
     conditions = (UNITS / "posline-gateway-provision.service").read_text()

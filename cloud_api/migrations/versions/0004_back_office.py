@@ -1,4 +1,4 @@
-"""The owner's back office: owner accounts and sessions, archived products, disabled cashiers,
+"""The owner's back office: owner accounts, sessions and sign-in failures, archived products, disabled cashiers,
 revoked boxes and tablets, idempotent stock movements, and what the range reports read
 (a sale's receipt number and hour, a line's GST and name).
 
@@ -26,8 +26,6 @@ def upgrade() -> None:
         sa.Column("login", sa.String(200), nullable=False),
         sa.Column("password_hash", sa.String(200), nullable=False),
         sa.Column("created_at", sa.String(40), nullable=False),
-        sa.Column("failed_sign_ins", sa.Integer(), nullable=False, server_default=sa.text("0")),
-        sa.Column("last_failed_at", sa.String(40), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("login"))
     op.create_table(
@@ -68,25 +66,38 @@ def upgrade() -> None:
 def _fill_in_from_the_journal() -> None:
     # Imported here: the contract's rules as they are when this runs (they only ever add).
     from cloud_api.contract import receipt_number, shop_time
+    from cloud_api.migrations import JOURNAL_CHUNK
+    # A shop may hold millions of sales: read the journal in chunks by ingest_seq (never all of it in
+    # memory) and write each chunk with one executemany per table (not one round trip per row).
     conn = op.get_bind()
     zones = dict(conn.execute(sa.text("SELECT id, timezone FROM shops")).all())
-    rows = conn.execute(sa.text(
-        "SELECT d.shop_id, d.id, d.body, d.received_at FROM documents d "
-        "WHERE d.kind IN ('sale', 'refund') ORDER BY d.ingest_seq")).all()
-    for shop_id, doc_id, body, received_at in rows:
-        doc = json.loads(body)
-        when = shop_time(doc["created_at"], zones.get(shop_id, "Asia/Karachi"), doc.get("clock_offset_ms"),
-                         received_at)
-        conn.execute(sa.text("UPDATE sale_facts SET receipt = :receipt, hour = :hour "
-                             "WHERE shop_id = :shop AND document_id = :doc"),
-                     dict(receipt=receipt_number(doc["device_code"], doc["seq"]), hour=when.hour,
-                          shop=shop_id, doc=doc_id))
-        sign = -1 if doc["kind"] == "refund" else 1
-        for n, line in enumerate(doc.get("lines", [])):
-            conn.execute(sa.text("UPDATE line_facts SET tax = :tax, gst_bp = :gst_bp, name = :name "
-                                 "WHERE shop_id = :shop AND document_id = :doc AND line_no = :n"),
-                         dict(tax=sign * line["tax"], gst_bp=line["gst_bp"], name=line["name"],
-                              shop=shop_id, doc=doc_id, n=n))
+    set_sale = sa.text("UPDATE sale_facts SET receipt = :receipt, hour = :hour "
+                       "WHERE shop_id = :shop AND document_id = :doc")
+    set_line = sa.text("UPDATE line_facts SET tax = :tax, gst_bp = :gst_bp, name = :name "
+                       "WHERE shop_id = :shop AND document_id = :doc AND line_no = :n")
+    after = -1
+    while True:
+        rows = conn.execute(sa.text(
+            "SELECT d.ingest_seq, d.shop_id, d.id, d.body, d.received_at FROM documents d "
+            "WHERE d.kind IN ('sale', 'refund') AND d.ingest_seq > :after ORDER BY d.ingest_seq LIMIT :chunk"),
+            dict(after=after, chunk=JOURNAL_CHUNK)).all()
+        if not rows:
+            return
+        sales: list[dict] = []
+        lines: list[dict] = []
+        for _seq, shop_id, doc_id, body, received_at in rows:
+            doc = json.loads(body)
+            when = shop_time(doc["created_at"], zones.get(shop_id, "Asia/Karachi"), doc.get("clock_offset_ms"),
+                             received_at)
+            sales.append(dict(receipt=receipt_number(doc["device_code"], doc["seq"]), hour=when.hour,
+                              shop=shop_id, doc=doc_id))
+            sign = -1 if doc["kind"] == "refund" else 1
+            lines.extend(dict(tax=sign * line["tax"], gst_bp=line["gst_bp"], name=line["name"],
+                              shop=shop_id, doc=doc_id, n=n) for n, line in enumerate(doc.get("lines", [])))
+        conn.execute(set_sale, sales)
+        if lines:
+            conn.execute(set_line, lines)
+        after = rows[-1][0]
 
 
 def downgrade() -> None:
