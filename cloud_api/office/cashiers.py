@@ -18,7 +18,7 @@ from ..database import reading
 from ..gateway_api import ENGINE
 from ..product_import import parse_percent, percent_text
 from ..service.errors import NotFound
-from .web import PREFIX, owner_shop, posted_form, query_text, render, signed_in
+from .web import PREFIX, owner_shop, query_text, render, shop_form, signed_in
 
 routes = web.RouteTableDef()
 
@@ -65,9 +65,7 @@ async def cashiers_page(request: web.Request) -> web.Response:
 
 @routes.post(SHOP + "/cashiers/new")
 async def add_cashier(request: web.Request) -> web.Response:
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     values = {name: str(form.get(name, "")) for name in ("cashier_id", "name", "max_discount_percent", "can_refund")}
     cashier_id = values["cashier_id"].strip()
     errors: dict[str, str] = {}
@@ -111,9 +109,7 @@ async def _edit_page(request: web.Request, session: Any, shop: Any, cashier_id: 
 
 @routes.post(SHOP + "/cashiers/permissions")
 async def change_permissions(request: web.Request) -> web.Response:
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     cashier_id, errors = str(form.get("cashier_id", "")), {}
     permissions = _permissions(form, errors)
     if errors:
@@ -126,9 +122,7 @@ async def change_permissions(request: web.Request) -> web.Response:
 
 @routes.post(SHOP + "/cashiers/pin")
 async def reset_pin(request: web.Request) -> web.Response:
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     cashier_id, errors = str(form.get("cashier_id", "")), {}
     pin = str(form.get("pin", "")).strip()
     try:
@@ -146,9 +140,7 @@ async def reset_pin(request: web.Request) -> web.Response:
 @routes.post(SHOP + "/cashiers/disable")
 async def disable(request: web.Request) -> web.Response:
     """Disable (disabled=1) or enable again (disabled=0) a cashier."""
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     disabled = str(form.get("disabled", "1")) != "0"
     async with request.app[ENGINE].begin() as conn:
         if not await set_cashier_disabled(conn, shop.shop_id, str(form.get("cashier_id", "")), disabled):

@@ -27,7 +27,7 @@ from ..service.clock import utc_now
 from ..shops import issue_enrol_token
 from .formats import duration, local_time
 from .formats import seconds_since as _seconds_since
-from .web import PREFIX, Session, owner_shop, page_context, posted_form, render, secure_cookie, signed_in
+from .web import PREFIX, Session, owner_shop, page_context, render, secure_cookie, shop_form, signed_in
 
 routes = web.RouteTableDef()
 
@@ -163,9 +163,7 @@ async def enrol_box(request: web.Request) -> web.Response:
     For a replacement box (or a second one): the installer provisions it with the token, which
     enrols it in this shop once (shops.enrol_gateway); the page is not cached (PAGE_HEADERS).
     """
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     name = " ".join("".join(ch for ch in str(form.get("name", "")) if ch.isprintable()).split())[:64] or "Counter box"
     async with request.app[ENGINE].begin() as conn:
         token = await issue_enrol_token(conn, shop.shop_id)
@@ -177,9 +175,7 @@ async def enrol_box(request: web.Request) -> web.Response:
 @routes.post(PREFIX + "/shops/{shop_id}/devices/revoke-box")
 async def revoke_box(request: web.Request) -> web.Response:
     """Refuse a box's API key from now on (a lost or stolen box; a replacement enrols with a new token)."""
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     g = schema.gateways.c
     async with request.app[ENGINE].begin() as conn:
         changed = await conn.execute(update(schema.gateways).where(
@@ -201,9 +197,7 @@ async def allow_tablet(request: web.Request) -> web.Response:
 
 
 async def _set_tablet(request: web.Request, revoked: bool) -> web.Response:
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     async with request.app[ENGINE].begin() as conn:
         changed = await set_device_revoked(conn, shop.shop_id, str(form.get("device_id", "")), revoked)
     done = ("tablet-revoked" if revoked else "tablet-allowed") if changed else "unchanged"

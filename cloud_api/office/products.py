@@ -27,7 +27,7 @@ from ..database import reading
 from ..product_import import (MAX_BYTES, MAX_ROWS, ParsedFile, parse_csv, percent_text, product_from_fields,
                               products_csv, rupees_text, say)
 from ..service.errors import BadRequest, NotFound, TooLarge
-from .web import PREFIX, posted_form, query_text, render, owner_shop, signed_in
+from .web import PREFIX, owner_shop, posted_form, query_text, render, shop_form, signed_in
 
 routes = web.RouteTableDef()
 
@@ -102,9 +102,7 @@ async def new_product_page(request: web.Request) -> web.Response:
 
 @routes.post(SHOP + "/products/new")
 async def create_product(request: web.Request) -> web.Response:
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     values = {name: str(form.get(name, "")) for name in FIELDS}
     values["sku"] = values["sku"].strip()
     body, errors = product_from_fields(values)
@@ -136,9 +134,7 @@ async def edit_product_page(request: web.Request) -> web.Response:
 
 @routes.post(SHOP + "/products/edit")
 async def edit_product(request: web.Request) -> web.Response:
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     values = {name: str(form.get(name, "")) for name in FIELDS}
     async with request.app[ENGINE].begin() as conn:
         # The SKU is fixed once made: sales, stock and reports are keyed by it.
@@ -158,9 +154,7 @@ async def edit_product(request: web.Request) -> web.Response:
 @routes.post(SHOP + "/products/archive")
 async def archive(request: web.Request) -> web.Response:
     """Archive (archived=1) or bring back (archived=0) one product."""
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     archived = str(form.get("archived", "1")) != "0"
     async with request.app[ENGINE].begin() as conn:
         if not await archive_product(conn, shop.shop_id, str(form.get("sku", "")), archived):

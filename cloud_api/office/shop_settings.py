@@ -14,7 +14,7 @@ from ..catalog import put_shop_details, shop_details
 from ..contract import ShopSettings
 from ..database import reading
 from ..gateway_api import ENGINE
-from .web import PREFIX, owner_shop, posted_form, render, signed_in
+from .web import PREFIX, owner_shop, render, shop_form, signed_in
 
 routes = web.RouteTableDef()
 
@@ -48,9 +48,7 @@ async def settings_page(request: web.Request) -> web.Response:
 
 @routes.post(PAGE)
 async def save_settings(request: web.Request) -> web.Response:
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     values = {name: str(form.get(name, "")).strip() for name in FIELDS}
     if values["timezone"] == "other":
         values["timezone"] = str(form.get("timezone_other", "")).strip()

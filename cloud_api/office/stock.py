@@ -28,7 +28,7 @@ from ..service.errors import NotFound
 from ..stock import on_hand
 from ..stock_movements import Movement, record_count, record_movement, request_hash
 from .formats import local_time, quantity
-from .web import PREFIX, owner_shop, page_context, posted_form, query_text, render, signed_in
+from .web import PREFIX, owner_shop, page_context, query_text, render, shop_form, signed_in
 
 routes = web.RouteTableDef()
 
@@ -156,9 +156,7 @@ async def item_page(request: web.Request) -> web.Response:
 
 @routes.post(PREFIX + "/shops/{shop_id}/stock/item")
 async def record(request: web.Request) -> web.Response:
-    session = await signed_in(request)
-    shop = owner_shop(request, session)
-    form = await posted_form(request, session)
+    session, shop, form = await shop_form(request)
     context = page_context(request, session)
     t, lang = context["t"], context["lang"]
     sku = query_text(request, "sku", 200)

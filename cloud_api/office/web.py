@@ -162,6 +162,13 @@ def path_text(request: web.Request, name: str, max_len: int = 200) -> str:
     return checked_text(request.match_info[name], max_len)
 
 
+async def shop_form(request: web.Request) -> tuple[Session, OwnerShop, MultiDictProxy[Any]]:
+    """A form posted to a page of one shop: the owner's session, the shop (theirs) and the checked fields."""
+    session = await signed_in(request)
+    shop = owner_shop(request, session)
+    return session, shop, await posted_form(request, session)
+
+
 def secure_cookie(request: web.Request) -> bool:
     """Secure cookies behind HTTPS (directly or through a proxy that says so)."""
     return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
