@@ -98,8 +98,10 @@ class Service:
         self.stop(signal.SIGKILL)
 
 
-def cloud_service(db_path: Path, port: int, log_path: Path) -> Service:
-    return Service("cloud", [sys.executable, "-m", "cloud_api.cli", "serve", "--db", f"sqlite:///{db_path}",
+def cloud_service(db: Path | str, port: int, log_path: Path) -> Service:
+    """The cloud on `db`: a SQLite file's path, or a database URL (postgresql://...)."""
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    return Service("cloud", [sys.executable, "-m", "cloud_api.cli", "serve", "--db", url,
                              "--host", HOST, "--port", str(port)], f"http://{HOST}:{port}", log_path)
 
 

@@ -9,6 +9,7 @@ as secure, which hid every secure-context failure), never an ignored certificate
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -17,6 +18,8 @@ import socket
 import sqlite3
 import subprocess
 import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,6 +28,7 @@ import httpx
 import pytest
 
 from gateway.demo import Service, cloud_service, gateway_service, run_command
+from tests.conftest import PG_DSN
 from tests.faultproxy import FaultProxy
 
 CHROMIUM = os.environ.get("POSLINE_CHROMIUM", "/usr/bin/chromium")
@@ -67,6 +71,7 @@ class ShopRig:
     shop: dict[str, Any]
     https_port: int
     http_port: int
+    cloud_db: str = ""   # the cloud's database URL, for commands run beside it (create-shop)
 
     @property
     def state_dir(self) -> Path:
@@ -115,11 +120,42 @@ class ShopRig:
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[ShopRig]:
-    cloud_db = tmp_path / "cloud.db"
+def rig(request: Any, tmp_path: Path) -> Iterator[ShopRig]:
+    with cloud_database(request, tmp_path) as cloud_db:
+        yield from _rig(tmp_path, cloud_db)
+
+
+@contextmanager
+def cloud_database(request: Any, tmp_path: Path) -> Iterator[str]:
+    """The cloud's database URL: SQLite, or for the back office's tests (test_office_*) a fresh
+    PostgreSQL database of its own when POSLINE_TEST_PG_DSN is set (CI), dropped afterwards."""
+    if not (PG_DSN and request.module.__name__.rsplit(".", 1)[-1].startswith("test_office")):
+        yield f"sqlite:///{tmp_path / 'cloud.db'}"
+        return
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(PG_DSN)
+    name = f"posline_e2e_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url.set(drivername="postgresql").render_as_string(hide_password=False))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _rig(tmp_path: Path, cloud_db: str) -> Iterator[ShopRig]:
     shop = json.loads(run_command("cloud", "create-shop", "--name", "Madina General Store", "--demo",
                                   "--owner", OWNER_LOGIN, "--owner-password", OWNER_PASSWORD,
-                                  "--db", f"sqlite:///{cloud_db}"))
+                                  "--db", cloud_db))
     cloud = cloud_service(cloud_db, free_port(), tmp_path / "cloud.log").start()
     proxy = FaultProxy(int(cloud.url.rsplit(":", 1)[1])).start()
     run_command("gateway", "provision", "--state-dir", str(tmp_path / "gateway"), "--cloud-url", proxy.url,
@@ -127,7 +163,7 @@ def rig(tmp_path: Path) -> Iterator[ShopRig]:
     https_port, http_port = free_port(), free_port()
     gateway = gateway_service(tmp_path / "gateway", https_port, tmp_path / "gateway.log", FAST_GATEWAY,
                               http_port=http_port).start()
-    rig = ShopRig(tmp_path, cloud, proxy, gateway, shop, https_port, http_port)
+    rig = ShopRig(tmp_path, cloud, proxy, gateway, shop, https_port, http_port, cloud_db)
     try:
         yield rig
     finally:

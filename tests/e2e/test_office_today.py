@@ -4,6 +4,7 @@ parses back to the figures on its page."""
 from __future__ import annotations
 
 import csv
+import json
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cloud_api.contract import business_date
+from gateway.demo import run_command
 
 from .conftest import wait_until
 
@@ -104,3 +106,19 @@ def test_a_reports_csv_parses_back_to_its_page(rig, tablets, office, tmp_path: P
     for path in (f"reports/by-day?from={day}&to={day}", f"sales?from={day}&to={day}"):
         phone.page.goto(phone.shop_url(path))
         assert phone.page.evaluate("document.documentElement.scrollWidth") <= 360, path
+
+
+def test_another_owners_shop_is_refused_in_the_browser(rig, office):
+    other = json.loads(run_command("cloud", "create-shop", "--name", "Another Owner's Shop", "--owner",
+                                   "other@owner.pk", "--owner-password", "another-password", "--db", rig.cloud_db))
+    owner = office()
+    page = owner.page
+    response = page.goto(f"{rig.cloud.url}/office/shops/{other['shop_id']}/")
+    assert response is not None and response.status == 403
+    owner.expect(page.get_by_role("alert")).to_have_text("this shop is not one of yours")
+    owner.expect(page.get_by_text("Another Owner's Shop")).to_have_count(0)
+    # Its owner, signed in, sees only their own shop.
+    theirs = office(sign_in=False)
+    theirs.sign_in("other@owner.pk", "another-password")
+    theirs.expect(theirs.page.get_by_role("link", name="Another Owner's Shop").first).to_be_visible()
+    theirs.expect(theirs.page.get_by_role("link", name="Madina General Store")).to_have_count(0)
