@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -73,13 +74,13 @@ async def _migrate(db_url: str) -> None:
 
 
 async def _create_shop(db_url: str, name: str, timezone: str, demo: bool, owner_login: str | None,
-                       owner_password: str | None) -> dict[str, Any]:
+                       owner_password: str | None, typed: bool = False) -> dict[str, Any]:
     engine = create_engine(db_url)
     try:
         await migrate(engine)
         async with engine.begin() as conn:
             # Checked before the shop is made, so a bad login or password leaves nothing behind.
-            owner = await _owner(conn, owner_login, owner_password) if owner_login else None
+            owner = await _owner(conn, owner_login, owner_password, typed) if owner_login else None
             shop = await create_shop(conn, name, timezone)
             out: dict[str, Any] = {"shop_id": shop.shop_id, "owner_token": shop.owner_token,
                                    "enrol_token": shop.enrol_token}
@@ -93,9 +94,16 @@ async def _create_shop(db_url: str, name: str, timezone: str, demo: bool, owner_
         await engine.dispose()
 
 
-async def _owner(conn: Any, login: str, password: str | None) -> Owner:
-    """The owner with this login, made on first use (which needs a password)."""
+async def _owner(conn: Any, login: str, password: str | None, typed: bool = False) -> Owner:
+    """The owner with this login, made on first use (which needs a password).
+
+    A password typed on the command line (`typed`) for an owner who already has one is refused, not
+    ignored: the installer would believe it set, and the owner could not sign in with it.
+    """
     owner = await owner_by_login(conn, login)
+    if owner is not None and typed:
+        raise ServiceError(f"{owner.login} already has an account and a password: leave out --owner-password "
+                           "(`posline-cloud owner-password` changes it)")
     if owner is None:
         if not password:
             raise ServiceError(f"{normal_login(login)} has no account yet: give --owner-password "
@@ -142,6 +150,9 @@ async def _owner_password(db_url: str, login: str, password: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.command != "serve":
+        # An installer's command answers in one line (or its error does): no migration chatter first.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     return run_cli("posline-cloud", lambda: _run(args))
 
 
@@ -154,15 +165,21 @@ def _run(args: argparse.Namespace) -> None:
         if not args.name.strip():
             raise ServiceError("--name must not be empty")
         print(json.dumps(asyncio.run(_create_shop(db_url, args.name.strip(), args.timezone, args.demo, args.owner,
-                                                  args.owner_password or os.environ.get("POSLINE_OWNER_PASSWORD")))))
+                                                  args.owner_password or os.environ.get("POSLINE_OWNER_PASSWORD"),
+                                                  typed=bool(args.owner_password)))))
     elif args.command == "attach-shop":
         login = asyncio.run(_attach_shop(db_url, args.shop_id, args.owner,
                                          args.owner_password or os.environ.get("POSLINE_OWNER_PASSWORD"), args.move))
         print(f"shop {args.shop_id} is in the back office of {login}")
     elif args.command == "owner-password":
         password = args.password or os.environ.get("POSLINE_OWNER_PASSWORD")
+        if not password and sys.stdin.isatty():
+            # Asked for, not typed on the command line: it stays out of the shell's history and `ps`.
+            password = getpass.getpass("New password: ")
+            if password != getpass.getpass("Again: "):
+                raise ServiceError("the two passwords differ")
         if not password:
-            raise ServiceError("give --password or $POSLINE_OWNER_PASSWORD")
+            raise ServiceError("give --password or $POSLINE_OWNER_PASSWORD (or run it in a terminal to be asked)")
         print(f"password set for {asyncio.run(_owner_password(db_url, args.owner, password))}")
     elif args.command == "serve":
         _serve(args, db_url)

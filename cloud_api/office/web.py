@@ -28,7 +28,7 @@ from ..gateway_api import ENGINE
 from ..owners import Owner, OwnerShop, csrf_token, session_owner, shops_of
 from ..service.errors import BadRequest, Forbidden, ServiceError, TooManyRequests
 from ..service.tokens import same_secret
-from .formats import rupees
+from .formats import local_time, rupees
 from .words import LANGUAGES, translate
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,8 @@ def page_context(request: web.Request, session: Session | None) -> dict[str, Any
         "t": lambda phrase, **kw: translate(phrase, lang, **kw),
         "session": session, "csrf": session.csrf if session else "",
         "shops": session.shops if session else [], "path": request.path_qs, "rupees": rupees,
+        # Times on the shop's clock (its zone), whatever zone the tablet or the box wrote them in.
+        "local_time": local_time,
     }
 
 

@@ -27,6 +27,11 @@ async def test_shops_join_one_owner_and_the_password_can_be_reset(tmp_path: Path
     # A second shop for the same owner needs no password; an unknown owner without one is refused.
     second = cloud("create-shop", "--name", "Madina Branch 2", "--owner", "03001234567", db=db)
     assert second.returncode == 0, second.stderr
+    # A password typed for an owner who has one would be ignored: refused, so the installer knows.
+    retyped = cloud("create-shop", "--name", "Madina Branch 3", "--owner", "03001234567", "--owner-password",
+                    "another-password", db=db)
+    assert retyped.returncode == 2 and retyped.stderr.count("\n") == 1   # one line, no migration chatter
+    assert "already has an account and a password" in retyped.stderr
     refused = cloud("create-shop", "--name", "Nobody's", "--owner", "03331112222", db=db)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1] == ("posline-cloud: 03331112222 has no account yet: give --owner-password "
