@@ -15,7 +15,7 @@ an owner holds.
   block is millions), at the price that someone with many addresses can keep the owner waiting.
   An unknown login is counted and answered exactly like a known one.
 - A session is a random token in a cookie, kept here only as a digest, so a stolen database
-  holds no live session. Any stateless worker can check it. Forms carry `csrf_token(session)`.
+  holds no live session. Any stateless worker can check it. Forms carry `service.web.csrf_token(session)`.
 """
 from __future__ import annotations
 
@@ -216,11 +216,6 @@ async def session_owner(conn: AsyncConnection, token: str) -> Owner | None:
 async def end_session(conn: AsyncConnection, token: str) -> None:
     await conn.execute(delete(schema.owner_sessions).where(
         schema.owner_sessions.c.token_digest == token_digest(token)))
-
-
-def csrf_token(session_token: str) -> str:
-    """What every form of a session carries; only the holder of the session cookie can know it."""
-    return token_digest("csrf\0" + session_token)
 
 
 def _parse(moment: str) -> datetime:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import functools
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from cloud_api.service.clock import utc_after, utc_now
 from cloud_api.service.tokens import new_token, same_secret, token_digest
+from cloud_api.service.web import csrf_token, same_origin
 
 from . import dashboard, owner_pin, returns, tablets
 from .box import get_value
@@ -45,11 +45,6 @@ DEVICE_COOKIE = "posline_owner_device"   # outlives sessions and sign-out: see o
 # --- sessions --------------------------------------------------------------------------
 
 
-def csrf_token(session_token: str) -> str:
-    """The token every form of this session carries; only the holder of the session cookie can know it."""
-    return token_digest("csrf\0" + session_token)
-
-
 async def _session(request: web.Request) -> str | None:
     """The request's live session token, or None."""
     token = request.cookies.get(COOKIE)
@@ -59,14 +54,6 @@ async def _session(request: web.Request) -> str | None:
         "SELECT 1 FROM admin_sessions WHERE token_digest = ? AND expires_at > ?",
         (token_digest(token), utc_now()))).fetchone()
     return token if row else None
-
-
-def _same_origin(request: web.Request) -> bool:
-    """A form post from our own page: its Origin (or Referer) names this host, or is absent."""
-    source = request.headers.get("Origin") or request.headers.get("Referer")
-    if not source:
-        return True   # then the CSRF token (or, for sign-in, SameSite) decides
-    return urlsplit(source).netloc.lower() == request.host.lower()
 
 
 OwnerHandler = Callable[[web.Request, str, dict[str, Any]], Awaitable[web.StreamResponse]]
@@ -83,7 +70,7 @@ def owner_form(handler: OwnerHandler) -> Callable[[web.Request], Awaitable[web.S
         if token is None:
             return await _sign_in_page(request, "Your session has ended. Sign in again.", status=401)
         form = dict(await request.post())
-        if not _same_origin(request) or not same_secret(str(form.get("csrf", "")), csrf_token(token)):
+        if not same_origin(request) or not same_secret(str(form.get("csrf", "")), csrf_token(token)):
             return _message(request, "This form has expired",
                             "Nothing was changed. Go back to the admin page and try again.", status=403)
         return await handler(request, token, form)
@@ -115,7 +102,7 @@ async def _sign_in_page(request: web.Request, message: str = "", status: int = 2
 @routes.post("/admin/sign-in")
 async def sign_in(request: web.Request) -> web.StreamResponse:
     """Check the owner PIN, within the limits of owner_pin; start a session on success."""
-    if not _same_origin(request):
+    if not same_origin(request):
         return _message(request, "Sign-in refused", "Open the admin page on the box and sign in there.", 403)
     pin = str((await request.post()).get("pin", "")).strip()
     address = _address(request)

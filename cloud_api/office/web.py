@@ -25,7 +25,8 @@ from multidict import MultiDictProxy
 
 from ..database import reading
 from ..gateway_api import ENGINE
-from ..owners import Owner, OwnerShop, csrf_token, session_owner, shops_of
+from ..owners import Owner, OwnerShop, session_owner, shops_of
+from ..service.web import csrf_token, same_origin
 from ..service.errors import BadRequest, Forbidden, ServiceError, TooManyRequests
 from ..service.tokens import same_secret
 from .formats import local_time, rupees
@@ -116,14 +117,6 @@ def owner_shop(request: web.Request, session: Session) -> OwnerShop:
         if shop.shop_id == shop_id:
             return shop
     raise Forbidden("this shop is not one of yours")
-
-
-def same_origin(request: web.Request) -> bool:
-    """Whether a post came from a page of this site (browsers send Origin on every POST form)."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True   # an old browser: the CSRF token and SameSite=Strict still decide
-    return urlsplit(origin).netloc == request.host
 
 
 async def posted_form(request: web.Request, session: Session) -> MultiDictProxy[Any]:

@@ -13,12 +13,14 @@ import logging
 import math
 import re
 from typing import Any, Awaitable, Callable, TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..contract import first_error
 from .errors import BadRequest, ServiceError, TooManyRequests, Unauthorised
+from .tokens import token_digest
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -130,3 +132,18 @@ def json_with_etag(request: web.Request, etag: str, body: str) -> web.Response:
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers={"ETag": etag})
     return web.Response(text=body, content_type="application/json", headers={"ETag": etag})
+
+
+# --- forms of signed-in pages (the box's /admin, the cloud's /office) -------------------------------
+
+def csrf_token(session_token: str) -> str:
+    """The token every form of a session carries; only the holder of the session cookie can know it."""
+    return token_digest("csrf\0" + session_token)
+
+
+def same_origin(request: web.Request) -> bool:
+    """A form post from our own page: its Origin (or Referer) names this host, or is absent."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return True   # an old browser: the CSRF token (or, for sign-in, SameSite=Strict) decides
+    return urlsplit(source).netloc.lower() == request.host.lower()

@@ -18,6 +18,7 @@ from aiohttp import web
 import web_till
 from gateway.settings import GatewaySettings
 from gateway.shell import IMMUTABLE, REVALIDATE, accepts_gzip, shell_bodies, shell_files, shell_routes
+from tests.gateway.test_minify import node_or_skip
 
 GZIP = {"Accept-Encoding": "gzip, deflate"}
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -155,9 +156,7 @@ async def test_the_page_announces_every_module_the_till_imports(shell: Any):
 
 async def test_the_till_is_served_minified_and_every_module_still_parses(shell: Any, tmp_path: Path):
     """Smaller than the source, and `node --check` takes each served module as it is."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: cannot parse the served modules")
+    node = node_or_skip()
     total_source = total_served = 0
     for name in shell_files():
         if not name.endswith((".js", ".css")):
