@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml
 # Debian's Chromium for the till's browser tests (Playwright cannot download one here),
 # certutil (libnss3-tools), with which each test installs the box's CA in its browser's profile,
 # and Noto (Naskh Arabic has every Urdu letter) so the Urdu till's screenshots show no empty boxes,
-# as on a tablet that has an Urdu font.
+# as on a tablet that has an Urdu font. The box prints Urdu receipts as raster with the same fonts
+# (gateway/urdu_raster.py), shaped by Pillow's raqm layout, which loads libfribidi0 at run time.
 NOTO := /usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf
 browser:
-	@{ command -v chromium && command -v certutil && test -f $(NOTO); } >/dev/null 2>&1 || { \
-	  echo "installing Debian chromium, libnss3-tools and fonts-noto-core for the browser tests"; \
+	@{ command -v chromium && command -v certutil && test -f $(NOTO) && ldconfig -p | grep -q libfribidi; } \
+	    >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium, libnss3-tools, fonts-noto-core and libfribidi0 for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libnss3-tools \
-	    fonts-noto-core >/dev/null; }
+	    fonts-noto-core libfribidi0 >/dev/null; }
 
 # The cloud and a gateway on embedded SQLite, seeded with a demo shop; loopback only unless
 # LAN=1, which serves the box on this machine's LAN addresses for a real phone or tablet.

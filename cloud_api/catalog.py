@@ -1,4 +1,4 @@
-"""The shop's catalog: products, cashiers and receipt settings, versioned so gateways pull it with ETags."""
+"""The shop's catalog: products, cashiers, receipt and fiscal settings, versioned so gateways pull it with ETags."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
 from .service.clock import utc_now
-from .contract import Cashier, CashierIn, CashierPermissions, Catalog, Product, ProductIn, ShopSettings
+from .contract import (Cashier, CashierIn, CashierPermissions, Catalog, FiscalSettings, Product, ProductIn,
+                       ShopSettings)
 from .credentials import PIN_ITERATIONS, new_salt, pin_hash
 from .database import insert_or_ignore
 from .product_import import Said
@@ -58,7 +59,7 @@ async def refused_unit_changes(conn: AsyncConnection, shop_id: str,
     return {sku: UnitChangeRefused(sku, unit, units[sku]) for sku, unit in changing.items() if sku in history}
 
 
-async def _bump_version(conn: AsyncConnection, shop_id: str) -> None:
+async def bump_version(conn: AsyncConnection, shop_id: str) -> None:
     # Every change moves the version, so every gateway's ETag goes stale at once.
     await conn.execute(update(schema.shops).where(schema.shops.c.id == shop_id)
                        .values(catalog_version=schema.shops.c.catalog_version + 1))
@@ -80,7 +81,7 @@ async def put_product(conn: AsyncConnection, shop_id: str, sku: str, product: Pr
     if result.rowcount != 1:
         await conn.execute(update(schema.products).where(
             schema.products.c.shop_id == shop_id, schema.products.c.sku == sku).values(**values))
-    await _bump_version(conn, shop_id)
+    await bump_version(conn, shop_id)
     return Product(sku=sku, **product.model_dump()), bool(before is not None and before.archived)
 
 
@@ -95,7 +96,7 @@ async def put_cashier(conn: AsyncConnection, shop_id: str, cashier_id: str, cash
     if result.rowcount != 1:
         await conn.execute(update(schema.cashiers).where(
             schema.cashiers.c.shop_id == shop_id, schema.cashiers.c.cashier_id == cashier_id).values(**values))
-    await _bump_version(conn, shop_id)
+    await bump_version(conn, shop_id)
 
 
 async def put_products(conn: AsyncConnection, shop_id: str, products: list[Product],
@@ -133,7 +134,7 @@ async def put_products(conn: AsyncConnection, shop_id: str, products: list[Produ
         await conn.execute(update(schema.products).where(p.shop_id == shop_id, p.sku == bindparam("b_sku"))
                            .values({name: bindparam(f"v_{name}") for name in (*written, "updated_at")}), changed)
     if products:
-        await _bump_version(conn, shop_id)
+        await bump_version(conn, shop_id)
     return len(new), len(changed)
 
 
@@ -144,7 +145,7 @@ async def archive_product(conn: AsyncConnection, shop_id: str, sku: str, archive
                                 .values(archived=archived, updated_at=utc_now()))
     if result.rowcount != 1:
         return False
-    await _bump_version(conn, shop_id)
+    await bump_version(conn, shop_id)
     return True
 
 
@@ -173,7 +174,7 @@ async def _change_cashier(conn: AsyncConnection, shop_id: str, cashier_id: str, 
                                 .values(**values, updated_at=utc_now()))
     if result.rowcount != 1:
         return False
-    await _bump_version(conn, shop_id)
+    await bump_version(conn, shop_id)
     return True
 
 
@@ -185,13 +186,18 @@ async def put_shop_details(conn: AsyncConnection, shop_id: str, name: str, timez
     """The shop's name and time zone with its receipt settings (the back office's settings page)."""
     await conn.execute(update(schema.shops).where(schema.shops.c.id == shop_id)
                        .values(name=name, timezone=timezone, **settings.model_dump()))
-    await _bump_version(conn, shop_id)
+    await bump_version(conn, shop_id)
 
 
 async def put_settings(conn: AsyncConnection, shop_id: str, settings: ShopSettings) -> None:
     """Replace the shop's receipt settings; tills print them from the next catalog."""
     await conn.execute(update(schema.shops).where(schema.shops.c.id == shop_id).values(**settings.model_dump()))
-    await _bump_version(conn, shop_id)
+    await bump_version(conn, shop_id)
+
+
+def stored_fiscal(value: str | None) -> FiscalSettings:
+    """shops.fiscal as FiscalSettings: NULL (a shop from before issue 9, or never set) is mode off."""
+    return FiscalSettings.model_validate_json(value) if value else FiscalSettings()
 
 
 async def catalog_version(conn: AsyncConnection, shop_id: str) -> int:
@@ -203,13 +209,14 @@ def catalog_etag(shop_id: str, version: int) -> str:
     return f'"{shop_id}.{version}"'
 
 
-async def load_catalog(conn: AsyncConnection, shop_id: str) -> Catalog:
+async def load_catalog(conn: AsyncConnection, shop_id: str, *, for_gateway: bool = False) -> Catalog:
     """Everything a till needs to sell offline: products on sale (not archived), cashiers who may sign in
-    (not disabled), receipt settings, and the tablets the owner revoked (the box unpairs them)."""
+    (not disabled), receipt settings, the tablets the owner revoked (the box unpairs them) and the fiscal
+    settings. The fiscal token only `for_gateway` (GET /v1/catalog as a box): no other answer carries it."""
     shop = (await conn.execute(select(schema.shops).where(schema.shops.c.id == shop_id))).one()
     p, c = schema.products.c, schema.cashiers.c
     products = (await conn.execute(select(p.sku, p.name, p.price, p.gst_bp, p.barcode, p.category, p.unit,
-                                          p.name_ur, p.low_stock_at)
+                                          p.name_ur, p.low_stock_at, p.pct_code)
                                    .where(p.shop_id == shop_id, p.archived.is_(False)).order_by(p.name))).all()
     cashiers = (await conn.execute(select(c.cashier_id, c.name, c.pin_salt, c.pin_hash, c.pin_iterations,
                                           c.max_discount_bp, c.can_refund)
@@ -222,7 +229,8 @@ async def load_catalog(conn: AsyncConnection, shop_id: str) -> Catalog:
         products=[Product(**row._mapping) for row in products],
         cashiers=[Cashier(**row._mapping) for row in cashiers],
         settings=ShopSettings(**{name: getattr(shop, name) for name in SETTINGS_FIELDS}),
-        revoked_devices=list(revoked))
+        revoked_devices=list(revoked), fiscal=stored_fiscal(shop.fiscal),
+        fiscal_token=shop.fiscal_token if for_gateway else None)
 
 
 # --- what the back office reads (archived products and disabled cashiers included) ---------------
@@ -267,5 +275,5 @@ async def set_device_revoked(conn: AsyncConnection, shop_id: str, device_id: str
                                  .values(revoked_at=utc_now() if revoked else None))
     if changed.rowcount != 1:
         return False
-    await _bump_version(conn, shop_id)
+    await bump_version(conn, shop_id)
     return True

@@ -32,7 +32,7 @@ from .credentials import PIN_PATTERN, PIN_POLICY
 MAX_BATCH_DOCUMENTS = 500
 MAX_BATCH_BYTES = 1024 * 1024
 
-DOCUMENT_KINDS = ("sale", "refund", "shift_open", "shift_close", "cash_movement")
+DOCUMENT_KINDS = ("sale", "refund", "shift_open", "shift_close", "cash_movement", "drawer_open")
 RESULT_STATUSES = ("stored", "duplicate", "conflict", "invalid")
 TENDERS = ("cash", "card", "wallet")
 # Wallets a Pakistani counter takes a payment through; the reference is the wallet's transaction id.
@@ -40,6 +40,12 @@ WALLETS = ("jazzcash", "easypaisa", "raast", "bank_transfer")
 # How a product is sold: by the piece, or loose by weight (kg) or volume (litre). A loose
 # product's price is per kg / litre and its quantities are integer grams / millilitres.
 UNITS = ("each", "kg", "l")
+# Fiscal reporting (issue 9): off, FBR's IMS (federal), or PRA's (Punjab); the Re 1 POS service fee.
+FISCAL_MODES = ("off", "fbr", "pra")
+SERVICE_FEE = 100
+# A PCT (Pakistan Customs Tariff) heading: 8 digits, printed by some as 0902.3000.
+PCT_CODE = r"^[0-9]{4}\.?[0-9]{4}$"
+DEFAULT_PCT_CODE = "00000000"
 
 # Receipt numbers are "{device_code}-{seq:06d}"; device codes are T1, T2, ...
 DEVICE_CODE = r"^T[1-9][0-9]{0,3}$"
@@ -272,6 +278,12 @@ def _in_window(value: str) -> str:
     return value
 
 
+def _no_fee_or_the_fee(value: int) -> int:
+    if value not in (0, SERVICE_FEE):
+        raise ValueError(f"the POS service fee is {SERVICE_FEE} paisa (Re 1) or none")
+    return value
+
+
 Paisa = Annotated[StrictInt, Field(ge=0, le=MAX_PAISA)]
 PositivePaisa = Annotated[StrictInt, Field(ge=1, le=MAX_PAISA)]
 Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_QTY)]
@@ -395,6 +407,8 @@ class Sale(DocumentBase):
 
     `discount` is every discount on the sale (lines' and cart's); `cart_discount_bp` records a
     percent cart discount for the receipt. `shift_id` is the open shift (its shift_open's id).
+    `service_fee` is the Re 1 FBR / PRA POS service fee (SERVICE_FEE) when the shop's fiscal settings
+    charge it: inside the total, not a line (it is no goods, carries no GST and is never refunded).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)   # see SaleLine
@@ -408,11 +422,12 @@ class Sale(DocumentBase):
     discount: Paisa = 0
     cart_discount_bp: Annotated[StrictInt, Field(ge=1, le=10000)] | None = None
     shift_id: DocumentId | None = None
+    service_fee: Annotated[StrictInt, Field(ge=0, le=SERVICE_FEE), AfterValidator(_no_fee_or_the_fee)] = 0
 
     @model_validator(mode="after")
     def _totals(self) -> "Sale":
-        if self.total != sum(line.amount for line in self.lines):
-            raise ValueError("total is not the sum of the lines")
+        if self.total != sum(line.amount for line in self.lines) + self.service_fee:
+            raise ValueError("total is not the sum of the lines (plus the POS service fee)")
         if self.tax != sum(line.tax for line in self.lines):
             raise ValueError("tax is not the sum of the lines' tax")
         if self.discount != sum(line.discount + line.cart_discount for line in self.lines):
@@ -523,7 +538,17 @@ class CashMovement(DocumentBase):
     shift_id: DocumentId | None = None
 
 
-AnyDocument = Union[Sale, Refund, ShiftOpen, ShiftClose, CashMovement]
+class DrawerOpen(DocumentBase):
+    """The cashier opened the cash drawer without a sale ("Open drawer"), with why: kept for the owner,
+    because a drawer opened for nothing is where cash goes missing. The box kicks the drawer when it
+    receives one (gateway printing); a drawer kicked by a cash sale or return needs no document."""
+
+    kind: Literal["drawer_open"]
+    reason: Text
+    shift_id: DocumentId | None = None
+
+
+AnyDocument = Union[Sale, Refund, ShiftOpen, ShiftClose, CashMovement, DrawerOpen]
 Document = Annotated[AnyDocument, Field(discriminator="kind")]
 _document_adapter: TypeAdapter[AnyDocument] = TypeAdapter(Document)
 
@@ -619,6 +644,9 @@ class ProductIn(BaseModel):
     name_ur: Text | None = None      # the Urdu name the Urdu till and receipts show
     # On hand at or below this (pieces, or grams / ml when loose) marks the product "low" on the till.
     low_stock_at: Annotated[StrictInt, Field(ge=0, le=MAX_QTY)] | None = None
+    # The PCT code FBR / PRA invoices name for this product; None reports DEFAULT_PCT_CODE.
+    pct_code: Annotated[StrictStr, Field(max_length=9, json_schema_extra={"pattern": PCT_CODE}),
+                        _matches(PCT_CODE, "must be a PCT code of 8 digits, e.g. 09023000 or 0902.3000")] | None = None
 
 
 class Product(ProductIn):
@@ -668,6 +696,51 @@ class ShopSettings(BaseModel):
     receipt_footer: ShortText = ""
 
 
+PosId = Annotated[StrictInt, Field(ge=1, le=10**12)]
+TenderTaxBp = dict[Literal["cash", "card", "wallet"], GstBp]
+
+
+class FiscalSettings(BaseModel):
+    """The shop's fiscal reporting (issue 9), as the box and the tills know it: no secret here.
+
+    `pos_ids` gives each counter (tablet, by device_id) the POSID FBR or PRA registered for it; a
+    tablet without one is not reported (its invoices wait, flagged, until the owner gives it one).
+    `tender_tax_bp` (PRA) taxes a sale by how it is paid (16% cash, 5% card): see tender_tax_bp().
+    `retry_requested_at` changes when the owner presses Retry in the back office: the box then
+    offers its parked invoices again.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["off", "fbr", "pra"] = "off"
+    environment: Literal["sandbox", "production"] = "sandbox"
+    pos_ids: Annotated[dict[Text, PosId], Field(max_length=1000)] = Field(default_factory=dict)
+    service_fee: StrictBool = False
+    tender_tax_bp: TenderTaxBp = Field(default_factory=dict)
+    retry_requested_at: Annotated[StrictStr, Field(max_length=40)] | None = None
+
+
+class FiscalSettingsIn(BaseModel):
+    """What an owner PUTs for fiscal reporting. `token` is write-only: None keeps the one stored,
+    "" forgets it. POSIDs are set per tablet (PUT .../fiscal/pos-ids/{device_id})."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["off", "fbr", "pra"] = "off"
+    environment: Literal["sandbox", "production"] = "sandbox"
+    service_fee: StrictBool = False
+    tender_tax_bp: TenderTaxBp = Field(default_factory=dict)
+    token: Annotated[StrictStr, Field(max_length=500), AfterValidator(_plain_text)] | None = None
+
+
+def tender_tax_bp(rates: dict[str, int], tenders: list[str]) -> int | None:
+    """The GST rate (basis points) a PRA shop charges a sale paid by these tenders, or None to keep
+    each product's own rate. A sale paid by several tenders pays the highest of their rates, so a
+    split never collects less tax than either tender would. The till mirrors this (web_till/tax.js)."""
+    named = [rates[tender] for tender in tenders if tender in rates]
+    return max(named) if named else None
+
+
 class Catalog(BaseModel):
     shop_id: str
     shop_name: str
@@ -677,6 +750,10 @@ class Catalog(BaseModel):
     settings: ShopSettings = Field(default_factory=ShopSettings)
     # Tablets (device ids) the owner revoked in the back office: the box unpairs each one it holds.
     revoked_devices: list[str] = Field(default_factory=list)
+    fiscal: FiscalSettings = Field(default_factory=FiscalSettings)
+    # Sent to the box only (GET /v1/catalog as a gateway): the box keeps it encrypted and strips it
+    # from the catalog tablets receive (gateway/catalog.py). Never in an owner's answer.
+    fiscal_token: str | None = None
 
 
 # --- enrolment and heartbeat --------------------------------------------------------
@@ -711,4 +788,35 @@ class Heartbeat(BaseModel):
         default_factory=list)
     # Returns beyond their sale the box flagged (gateway/returns.py), newest first, in words.
     over_refunds: Annotated[list[Annotated[StrictStr, Field(max_length=1000)]], Field(max_length=20)] = Field(
+        default_factory=list)
+    fiscal: FiscalSummary | None = None
+
+
+class FiscalDay(BaseModel):
+    """One business day of the box's fiscal queue."""
+    date: Annotated[StrictStr, Field(max_length=10)]
+    fiscalized: Annotated[StrictInt, Field(ge=0)] = 0
+    pending: Annotated[StrictInt, Field(ge=0)] = 0
+    failed: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class FiscalFailure(BaseModel):
+    """An invoice FBR / PRA refused (parked) or whose outcome stayed unknown (ambiguous)."""
+    document_id: Annotated[StrictStr, Field(max_length=40)]
+    receipt_number: Annotated[StrictStr, Field(max_length=20)]
+    kind: Literal["sale", "refund"]
+    status: Literal["parked", "ambiguous"]
+    message: Annotated[StrictStr, Field(max_length=1000)]
+    at: Annotated[StrictStr, Field(max_length=40)]
+
+
+class FiscalSummary(BaseModel):
+    """What the box tells the cloud of its fiscal queue on every heartbeat (issue 9)."""
+    mode: Literal["off", "fbr", "pra"] = "off"
+    # Why the whole queue stopped (FBR refused the token), in words; None while it runs.
+    stopped: Annotated[StrictStr, Field(max_length=1000)] | None = None
+    days: Annotated[list[FiscalDay], Field(max_length=62)] = Field(default_factory=list)
+    failures: Annotated[list[FiscalFailure], Field(max_length=50)] = Field(default_factory=list)
+    # Invoices held back because their tablet has no POSID yet, one line per tablet, in words.
+    waiting: Annotated[list[Annotated[StrictStr, Field(max_length=1000)]], Field(max_length=50)] = Field(
         default_factory=list)

@@ -55,7 +55,8 @@ async def catalog(request: web.Request) -> web.Response:
         etag = catalog_etag(gateway.shop_id, await catalog_version(conn, gateway.shop_id))
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
-        body = await load_catalog(conn, gateway.shop_id)
+        # The one answer that carries the fiscal token: the box keeps it encrypted, tablets never see it.
+        body = await load_catalog(conn, gateway.shop_id, for_gateway=True)
     # The version read with the body wins, in case the catalog moved in between.
     return web.json_response(body.model_dump(), headers={"ETag": catalog_etag(gateway.shop_id, body.version)})
 

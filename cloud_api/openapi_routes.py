@@ -13,6 +13,8 @@ from pydantic import BaseModel
 
 from .contract import (DOCUMENT_KINDS, BatchResponse, CashierIn, Catalog, EnrolRequest, EnrolResponse, Heartbeat,
                        JournalBatch, Product, ProductIn, ShopSettings)
+from .contract import FiscalSettingsIn
+from .fiscal import FiscalState, PosIdIn
 from .owner_api import StockMovementIn
 from .service.openapi import Operation, Parameter, openapi_document, openapi_route
 
@@ -104,6 +106,7 @@ class CounterFigures(BaseModel):
     refunds: int
     net: int
     discounts: int
+    service_fees: int = 0   # the Re 1 FBR / PRA POS fees inside gross (no item's amount holds them)
     tax: int
     by_tender: dict[str, int]
     by_cashier: dict[str, CashierFigures]
@@ -138,6 +141,8 @@ class ZReport(CounterFigures):
     till_expected_cash: int | None
     disagrees: bool
     confirmed: dict[str, int]
+    drawer_openings: int = 0                   # "Open drawer" on the till (drawer_open documents) in this shift
+    drawer_reasons: list[str] = []             # why, each time, in the till's order
 
 
 class ShiftReports(BaseModel):
@@ -190,7 +195,8 @@ OPERATIONS = [
               EnrolResponse, EnrolRequest, status=201, auth=None),
     Operation("POST", "/v1/journal:batch", "a gateway's batch of documents; a verdict per document",
               BatchResponse, JournalBatch, auth="gateway"),
-    Operation("GET", "/v1/catalog", "the shop's products, cashiers and receipt settings", Catalog, auth="gateway",
+    Operation("GET", "/v1/catalog", "the shop's products, cashiers, receipt and fiscal settings, with "
+              "the fiscal token (only here: the box keeps it, tablets never see it)", Catalog, auth="gateway",
               parameters=(Parameter("If-None-Match", "header", description="the ETag of the catalog held"),),
               other={304: "the catalog has not changed since that ETag"}),
     Operation("GET", "/v1/stock", "the shop's stock and the ingest watermark it counts up to", StockSnapshot,
@@ -240,6 +246,18 @@ OPERATIONS = [
               DailySummary, auth="owner", parameters=(_SHOP, Parameter("date", "query", _DATE, required=True))),
     Operation("GET", _SHOPS + "/reports/shifts", "Z-reports of the shifts opened that day or still open",
               ShiftReports, auth="owner", parameters=(_SHOP, Parameter("date", "query", _DATE, required=True))),
+    Operation("GET", _SHOPS + "/fiscal", "fiscal reporting to FBR / PRA: the settings, whether a token is set (never "
+              "the token), and the box's newest summary (per day fiscalized / pending / failed, the failures)",
+              FiscalState, auth="owner", parameters=(_SHOP,)),
+    Operation("PUT", _SHOPS + "/fiscal", "mode, environment, service fee and PRA tender rates; the token is "
+              "write-only: absent or null keeps it, \"\" forgets it; POSIDs and Retry stay as they were",
+              FiscalState, FiscalSettingsIn, auth="owner", parameters=(_SHOP,)),
+    Operation("PUT", _SHOPS + "/fiscal/pos-ids/{device_id}", "a tablet's POSID ({\"pos_id\": null} clears it); "
+              "404 for a tablet the shop does not know, 409 for a POSID another tablet has",
+              FiscalState, PosIdIn, auth="owner", parameters=(_SHOP, Parameter("device_id", "path", _KEY))),
+    Operation("POST", _SHOPS + "/fiscal:retry", "offer the box's parked invoices to FBR / PRA again "
+              "(settings.retry_requested_at moves; the box sees it in its next catalog)",
+              FiscalState, auth="owner", parameters=(_SHOP,)),
     Operation("GET", _SHOPS + "/health", "every gateway and till: last heard, backlog, missing receipts",
               SyncHealth, auth="owner", parameters=(_SHOP,)),
 ]

@@ -9,8 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
 
 from .catalog import archive_product, put_cashier, put_product, put_settings, set_cashier_disabled
-from .contract import DOCUMENT_KINDS, MAX_QTY, CashierIn, ProductIn, ShopSettings, Text, text
+from .contract import DOCUMENT_KINDS, MAX_QTY, CashierIn, FiscalSettingsIn, ProductIn, ShopSettings, Text, text
 from .database import reading
+from .fiscal import FiscalState, PosIdIn, fiscal_state, put_fiscal, request_retry, set_pos_id
 from .gateway_api import ENGINE
 from .reports import daily_summary, list_documents, sync_health
 from .shift_reports import shift_reports
@@ -214,3 +215,49 @@ async def disable_cashier_route(request: web.Request) -> web.Response:
 @routes.post("/v1/shops/{shop_id}/cashiers/{cashier_id}/enable")
 async def enable_cashier_route(request: web.Request) -> web.Response:
     return await _cashier_disabled(request, False)
+
+
+# --- fiscal reporting to FBR / PRA (cloud_api/fiscal.py); every answer is the FiscalState, never the token ---
+
+async def _fiscal_answer(conn: Any, shop_id: str) -> web.Response:
+    state: FiscalState = await fiscal_state(conn, shop_id)
+    return web.json_response(state.model_dump(mode="json"))
+
+
+@routes.get("/v1/shops/{shop_id}/fiscal")
+async def get_fiscal_route(request: web.Request) -> web.Response:
+    """The settings, whether a token is set, and the newest heartbeat's summary of the box's fiscal queue."""
+    shop_id = await _shop(request)
+    async with reading(request.app[ENGINE]) as conn:
+        return await _fiscal_answer(conn, shop_id)
+
+
+@routes.put("/v1/shops/{shop_id}/fiscal")
+async def put_fiscal_route(request: web.Request) -> web.Response:
+    """Mode, environment, service fee, PRA tender rates; token write-only (absent or null keeps, "" forgets)."""
+    shop_id = await _shop(request)
+    body = await read_model(request, FiscalSettingsIn)
+    async with request.app[ENGINE].begin() as conn:
+        await put_fiscal(conn, shop_id, body)
+        return await _fiscal_answer(conn, shop_id)
+
+
+@routes.put("/v1/shops/{shop_id}/fiscal/pos-ids/{device_id}")
+async def put_pos_id_route(request: web.Request) -> web.Response:
+    """{"pos_id": 123456} gives the tablet its POSID, {"pos_id": null} takes it away; 404 for a tablet the
+    shop does not know, 409 for a POSID another tablet has."""
+    shop_id = await _shop(request)
+    device_id = _key(request, "device_id")
+    body = await read_model(request, PosIdIn)
+    async with request.app[ENGINE].begin() as conn:
+        await set_pos_id(conn, shop_id, device_id, body.pos_id)
+        return await _fiscal_answer(conn, shop_id)
+
+
+@routes.post("/v1/shops/{shop_id}/fiscal:retry")
+async def fiscal_retry_route(request: web.Request) -> web.Response:
+    """The box offers its parked (refused or unanswered) invoices to FBR / PRA again after its next catalog pull."""
+    shop_id = await _shop(request)
+    async with request.app[ENGINE].begin() as conn:
+        await request_retry(conn, shop_id)
+        return await _fiscal_answer(conn, shop_id)

@@ -3,11 +3,13 @@
 The file has a header row naming these columns, in any order (extra columns refused, so a typo
 in a header is not silently ignored):
 
-    sku,name,name_ur,barcode,category,gst_percent,unit,price_rs,low_stock_at
+    sku,name,name_ur,barcode,category,gst_percent,unit,price_rs,low_stock_at,pct_code
 
 UTF-8, with or without Excel's byte order mark. Money is rupees with up to 2 decimals, read as
 text into integer paisa (never a float): 550, 549.5, 1,234.50, "Rs 1,234.50". GST is a percent
-with up to 2 decimals (17.5 -> 1750 basis points). Unit is each, kg or l. Every row is checked
+with up to 2 decimals (17.5 -> 1750 basis points). Unit is each, kg or l. The PCT code (FBR / PRA
+invoices, issue 9) is 8 digits, 09023000 or 0902.3000; 7 digits get their leading 0 back, since a
+spreadsheet reads 09023000 as the number 9023000 (tea, meat, dairy: chapters 01-09). Every row is checked
 with the same rules as the owner API (contract.ProductIn), and every error is named by its
 spreadsheet row (the header is row 1), field and message, so the owner can fix them all at once.
 
@@ -35,7 +37,9 @@ from pydantic import ValidationError
 from .contract import Product, ProductIn
 from .office.formats import FORMULA_START as _FORMULA, csv_safe
 
-COLUMNS = ("sku", "name", "name_ur", "barcode", "category", "gst_percent", "unit", "price_rs", "low_stock_at")
+# pct_code last: a file exported before it (nine columns) still imports as it is.
+COLUMNS = ("sku", "name", "name_ur", "barcode", "category", "gst_percent", "unit", "price_rs", "low_stock_at",
+           "pct_code")
 REQUIRED = ("sku", "name", "gst_percent", "price_rs")
 # The app takes request bodies up to 2 MiB and the preview carries the file back (base64, 4/3):
 # 1 MB of CSV is some 10,000 products, twice the row limit.
@@ -46,6 +50,7 @@ UNITS = ("each", "kg", "l")
 _RUPEES = re.compile(r"(?:rs\.?\s*)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?", re.IGNORECASE | re.ASCII)
 _PERCENT = re.compile(r"(\d{1,3})(?:\.(\d{1,2}))?\s*%?", re.ASCII)
 _WHOLE = re.compile(r"\d{1,12}", re.ASCII)
+_SPREADSHEET_PCT = re.compile(r"\d{7}", re.ASCII)   # 09023000 after a spreadsheet took its leading 0
 # Digits typed on an Urdu keyboard (۰-۹) or in Arabic (٠-٩) and the Arabic decimal and group marks,
 # as the till reads them (web_till/money.js westernDigits).
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫٬", "01234567890123456789.,")
@@ -159,6 +164,13 @@ def percent_text(bp: int) -> str:
     return str(whole) if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
 
 
+def pct_code_text(typed: str) -> str:
+    """A PCT code as typed, spaces off and Urdu digits read; 7 digits get back the leading 0 a spreadsheet
+    dropped. Whether it is a PCT code at all is contract.ProductIn's to say."""
+    text = "".join(typed.split()).translate(_DIGITS)
+    return "0" + text if _SPREADSHEET_PCT.fullmatch(text) else text
+
+
 def product_from_fields(values: dict[str, str]) -> tuple[ProductIn | None, dict[str, str]]:
     """A ProductIn from text fields (the CSV's columns, or the product form's), or the errors by field."""
     errors: dict[str, str] = {}
@@ -185,6 +197,7 @@ def product_from_fields(values: dict[str, str]) -> tuple[ProductIn | None, dict[
     if low and not _WHOLE.fullmatch(low):
         errors["low_stock_at"] = Said("must be a whole number (pieces, or grams / ml when sold loose)")
     body["low_stock_at"] = int(low) if low and "low_stock_at" not in errors else None
+    body["pct_code"] = pct_code_text(values.get("pct_code", "")) or None
     try:
         product = ProductIn.model_validate(body)
     except ValidationError as err:
@@ -260,7 +273,7 @@ def products_csv(products: Iterable[Any]) -> str:
     for p in products:
         writer.writerow([_guarded(cell) for cell in (
             p.sku, p.name, p.name_ur or "", p.barcode or "", p.category or "", percent_text(p.gst_bp), p.unit,
-            rupees_text(p.price), "" if p.low_stock_at is None else str(p.low_stock_at))])
+            rupees_text(p.price), "" if p.low_stock_at is None else str(p.low_stock_at), p.pct_code or "")])
     return out.getvalue()
 
 
@@ -288,4 +301,6 @@ def _message(problem: Any) -> str:
         return Said("is out of range") if kind == "greater_than_equal" else Said("must be at most {n}",
                                                                                    n=f"{problem['ctx']['le']:,}")
     message = str(problem["msg"]).removeprefix("Value error, ")
+    if problem["loc"] and problem["loc"][0] == "pct_code" and kind == "value_error":   # contract.ProductIn's words
+        return Said("must be a PCT code of 8 digits, e.g. 09023000 or 0902.3000")
     return Said("must not contain NUL characters") if message == "must not contain NUL characters" else message

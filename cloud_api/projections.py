@@ -95,7 +95,8 @@ def _sale_or_refund(rows: Projection, shop_id: str, document: Sale | Refund, day
         shop_id=shop_id, document_id=document.id, kind=document.kind, business_date=day,
         device_code=document.device_code, total=document.total, tax=document.tax,
         cashier_id=document.cashier_id, shift_id=document.shift_id, discount=discount, change=change,
-        original_id=original_id, receipt=document.receipt_number, hour=hour))
+        original_id=original_id, receipt=document.receipt_number, hour=hour,
+        service_fee=document.service_fee if isinstance(document, Sale) else 0))
     rows.tender_facts.extend(_tender(shop_id, document.id, day, p, sign * p.amount) for p in document.payments)
     if change:   # change leaves the drawer as cash
         rows.tender_facts.append(dict(shop_id=shop_id, document_id=document.id, business_date=day, tender="cash",

@@ -163,8 +163,15 @@ async def shifts(conn: AsyncConnection, shop_ids: list[str], first: str, last: s
         for z in await shifts_between(conn, shop_id, first, last):
             out.append({**z, "shop_id": shop_id,
                         "opened_by_name": names.get((shop_id, z["opened_by"])) or z["opened_by"] or "",
-                        "closed_by_name": names.get((shop_id, z["closed_by"])) or z["closed_by"] or ""})
+                        "closed_by_name": names.get((shop_id, z["closed_by"])) or z["closed_by"] or "",
+                        "drawer_opened": _drawer_opened(z)})
     return sorted(out, key=lambda z: (z["business_date"], z["opened_at"] or z["closed_at"] or "", z["device_code"]))
+
+
+def _drawer_opened(z: dict[str, Any]) -> str:
+    """How often the shift's drawer was opened without a sale, and why: "2: Change for a customer; Check the float"."""
+    reasons = "; ".join(z["drawer_reasons"])
+    return f"{z['drawer_openings']}: {reasons}" if reasons else str(z["drawer_openings"])
 
 
 async def gst(conn: AsyncConnection, shop_ids: list[str], first: str, last: str) -> list[dict[str, Any]]:

@@ -52,7 +52,8 @@ async def _figures_by(conn: AsyncConnection, shop_id: str, fact_key: Any, move_k
     rows = (await conn.execute(
         select(fact_key.label("key"), f.cashier_id, f.kind, func.count().label("n"),
                func.sum(f.total).label("total"), func.sum(f.tax).label("tax"),
-               func.sum(f.discount).label("discount"), func.min(f.business_date).label("first"),
+               func.sum(f.discount).label("discount"), func.sum(f.service_fee).label("service_fee"),
+               func.min(f.business_date).label("first"),
                func.max(f.business_date).label("last"))
         .where(*facts).group_by(fact_key, f.cashier_id, f.kind))).all()
     by_tender: dict[str, dict[str, int]] = {key: {} for key in keys}
@@ -96,6 +97,8 @@ async def _figures_by(conn: AsyncConnection, shop_id: str, fact_key: Any, move_k
             "refunds": refunds["total"],
             "net": sales["total"] - refunds["total"],
             "discounts": sales["discount"],
+            # The Re 1 FBR / PRA fees inside gross (in no item's amount), which the owner pays over.
+            "service_fees": sales["service_fee"],
             "tax": sales["tax"] - refunds["tax"],
             "by_tender": dict(sorted(by_tender[key].items())),
             "by_cashier": cashiers[key],
@@ -109,7 +112,8 @@ async def _figures_by(conn: AsyncConnection, shop_id: str, fact_key: Any, move_k
 def _kind_totals(rows: list[Any], kind: str) -> dict[str, int]:
     """Count, total, tax and discount of one key's sale facts of one kind, over its cashiers."""
     mine = [row for row in rows if row.kind == kind]
-    return {field: sum(int(getattr(row, field) or 0) for row in mine) for field in ("n", "total", "tax", "discount")}
+    return {field: sum(int(getattr(row, field) or 0) for row in mine)
+            for field in ("n", "total", "tax", "discount", "service_fee")}
 
 
 async def _by_cashier(conn: AsyncConnection, shop_id: str, keys: list[str],

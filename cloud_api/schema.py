@@ -29,6 +29,11 @@ shops = Table(
     Column("receipt_footer", String(200), nullable=False, server_default=""),
     # The owner's account that holds this shop (owners.py); NULL for a shop made before accounts.
     Column("owner_id", String(36), index=True),
+    # Fiscal reporting (issue 9): contract.FiscalSettings as JSON (NULL: the defaults, mode off), and
+    # FBR's / PRA's bearer token apart from it, so no code that serialises the settings can leak it.
+    # The token is held as given: the cloud must hand it to the box (GET /v1/catalog as a gateway).
+    Column("fiscal", Text),
+    Column("fiscal_token", Text),
 )
 
 # Owners sign in to the back office (cloud_api/office/) with a phone number or an email and a
@@ -167,6 +172,9 @@ sale_facts = Table(
     # list and the by-hour chart read them here, not from the journal.
     Column("receipt", String(20)),
     Column("hour", Integer),
+    # A sale's Re 1 FBR / PRA POS service fee (contract.SERVICE_FEE): inside total, in no line; the
+    # owner hands these to the tax authority, so reports name them (0 for refunds: never returned).
+    Column("service_fee", BigInteger, nullable=False, server_default=text("0")),
     Index("ix_sale_facts_shop_date", "shop_id", "business_date"),
     Index("ix_sale_facts_shop_receipt", "shop_id", "receipt"),
     Index("ix_sale_facts_shop_original", "shop_id", "original_id"),   # a receipt's returns
@@ -274,6 +282,8 @@ products = Table(
     Column("unit", String(8), nullable=False, server_default="each"),
     Column("name_ur", String(200)),
     Column("low_stock_at", BigInteger),
+    # The PCT code FBR / PRA invoices name (contract.PCT_CODE); NULL reports contract.DEFAULT_PCT_CODE.
+    Column("pct_code", String(9)),
     # Archived products leave the catalog (tills stop selling them) but stay for reports.
     Column("archived", Boolean, nullable=False, server_default=false()),
 )

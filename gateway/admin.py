@@ -12,7 +12,8 @@ which exempts that browser from the box-wide ceiling on wrong PINs (owner_pin.py
 Everything shown comes from the box's own database, so the page works with
 the WAN down. Routes: GET /admin, POST /admin/sign-in, /admin/sign-out,
 /admin/pair, /admin/tablets/{device_id}/rename, /admin/tablets/{device_id}/revoke,
-/admin/tablets/{device_id}/allow-repair (pairing.allow_repair).
+/admin/tablets/{device_id}/allow-repair (pairing.allow_repair), /admin/fiscal/retry (FBR / PRA invoices
+refused or unanswered are offered again, and a queue stopped by a refused token resumes).
 """
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from cloud_api.service.clock import utc_after, utc_now
 from cloud_api.service.tokens import new_token, same_secret, token_digest
 from cloud_api.service.web import csrf_token, same_origin
 
-from . import dashboard, owner_pin, returns, tablets
+from . import dashboard, fiscal_jobs, owner_pin, returns, tablets
 from .box import get_value
 from .certificates import ca_fingerprint
+from .fiscal_queue import FISCAL_QUEUE
 from .journal import backlog
 from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE
 from .pages import qr_svg, render
@@ -167,7 +169,7 @@ async def admin_page(request: web.Request) -> web.Response:
         last_sync_at=await get_value(db, "last_sync_at"),
         backlog=pending["backlog"], oldest_unsynced_at=pending["oldest_unsynced_at"],
         tablets=await tablets.list_tablets(db), refused=await dashboard.refused_documents(db),
-        over_refunds=await returns.over_refunds(db),
+        over_refunds=await returns.over_refunds(db), fiscal=await fiscal_jobs.owner_view(db),
         backup=await dashboard.last_backup(db), fingerprint=ca_fingerprint(request.app[SETTINGS].state_dir),
         rs=dashboard.format_rs, when=dashboard.local_time, age=dashboard.age, now=utc_now())
 
@@ -183,6 +185,16 @@ async def pair_tablet(request: web.Request, _token: str, _form: dict[str, Any]) 
     return render("admin_pair.html", shop_name=request.app[SHOP_NAME], code=code, till_url=till_url,
                   qr_svg=qr_svg(till_url, "The till's address with this pairing code"),
                   minutes=max(1, settings.pairing_code_ttl_s // 60))
+
+
+@routes.post("/admin/fiscal/retry")
+@owner_form
+async def fiscal_retry(request: web.Request, _token: str, _form: dict[str, Any]) -> web.StreamResponse:
+    """Offer refused and unanswered invoices to FBR / PRA again (same receipt numbers), resume a stopped queue."""
+    async with request.app[STORE].transaction() as db:
+        await fiscal_jobs.retry(db)
+    request.app[FISCAL_QUEUE].wake()
+    return _back_to_admin()
 
 
 @routes.post("/admin/tablets/{device_id}/rename")

@@ -1,7 +1,7 @@
 """The gateway's app factory: the till's shell and LAN API, /setup, the uplink, scheduled jobs.
 
 Resources open in order and close in reverse (aiohttp cleanup_ctx):
-store -> cloud client -> mDNS announcement -> uplink task -> scheduler.
+store -> cloud client -> mDNS announcement -> uplink task -> fiscal queue task -> print queue -> scheduler.
 mDNS is announced only once the store and identity are open, and is withdrawn
 (goodbye packets) before the database closes on SIGTERM.
 
@@ -28,13 +28,15 @@ from cloud_api.service.headers import TILL_POLICY, security_headers
 from cloud_api.service.connections import ConnectionLimits, body_deadline_middleware
 from cloud_api.service.web import error_middleware
 
-from . import admin, cashier_pins, openapi_routes, till_api
+from . import admin, admin_printers, cashier_pins, openapi_routes, print_api, till_api
 from .backup import nightly_backup
 from .box import cloud_identity, get_value, set_values
 from .certificates import CertificateKeeper
 from .catalog import pull_catalog
 from .cloud_client import CloudClient, WanState
 from .errors import UplinkError
+from .fiscal_queue import FISCAL_QUEUE, FiscalQueue
+from .print_queue import PRINT_QUEUE, PrintQueue
 from .heartbeat import send_heartbeat
 from .journal import backlog
 from .mdns import mdns_context
@@ -69,8 +71,10 @@ def create_app(settings: GatewaySettings, certificates: CertificateKeeper | None
     app.router.add_routes(openapi_routes.routes)   # GET /api/v1/openapi.json
     app.router.add_routes(setup_routes())   # before the shell, whose /{name} would take /setup
     app.router.add_routes(admin.routes)     # the owner's page, also before the shell
+    app.router.add_routes(admin_printers.routes)   # /admin/printers
+    print_api.setup(app)                    # /api/v1/print, /api/v1/printer (gateway/print_api.py)
     app.router.add_routes(shell_routes(minify=settings.minify))
-    app.cleanup_ctx.extend([_store, _cloud, mdns_context, _uplink, _scheduler])
+    app.cleanup_ctx.extend([_store, _cloud, mdns_context, _uplink, _fiscal, _printing, _scheduler])
     return app
 
 
@@ -108,12 +112,33 @@ async def _uplink(app: web.Application) -> AsyncIterator[None]:
     await uplink.stop()
 
 
+async def _fiscal(app: web.Application) -> AsyncIterator[None]:
+    # FBR / PRA reporting (gateway/fiscal_queue.py): its own task and transactions, so a slow or absent
+    # authority never holds up the journal or the uplink.
+    queue = FiscalQueue(app[STORE], app[SETTINGS], wan=app[CLOUD].wan)
+    app[FISCAL_QUEUE] = queue
+    queue.start()
+    yield
+    await queue.stop()
+
+
+async def _printing(app: web.Application) -> AsyncIterator[None]:
+    # Receipt printers (gateway/print_queue.py): a task per printer with its own short transactions, so a
+    # printer that is off or out of paper never holds up a sale, the journal or the uplink.
+    queue = PrintQueue(app[STORE], app[SETTINGS])
+    app[PRINT_QUEUE] = queue
+    queue.start()
+    yield
+    await queue.stop()
+
+
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings, store, cloud = app[SETTINGS], app[STORE], app[CLOUD]
 
     async def catalog_job() -> None:
         with suppress(UplinkError):   # the WAN state already records the failure
-            await pull_catalog(store, cloud)
+            if await pull_catalog(store, cloud, settings.state_dir):
+                app[FISCAL_QUEUE].wake()   # a new token, a POSID, the owner's Retry: look again
         with suppress(UplinkError):   # the stock snapshot rides the catalog's schedule
             await pull_stock(store, cloud)
 

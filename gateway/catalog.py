@@ -7,6 +7,10 @@ Tills get the catalog less the PIN hashes of cashiers whose PIN predates the
 current policy (short PINs, few PBKDF2 rounds; cloud_api/credentials.py): a
 stolen tablet must not yield a PIN in minutes. Those cashiers are checked by
 the box only (gateway/cashier_pins.py), until the owner gives them a new PIN.
+
+The catalog the cloud gives a box may carry the shop's FBR / PRA token (Catalog.fiscal_token). It
+is kept encrypted apart from the catalog (gateway/fiscal_jobs.apply_catalog, fiscal_secret.py): the
+stored body never holds it, so neither does any catalog a till receives.
 """
 from __future__ import annotations
 
@@ -14,14 +18,17 @@ import functools
 import hashlib
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from cloud_api.contract import Catalog
 from cloud_api.credentials import PIN_ITERATIONS
 
 from cloud_api.service.clock import utc_now
 
+from . import fiscal_jobs
 from .cloud_client import CloudClient
 from .store import Store
 from .tablets import revoke_tablet
@@ -29,19 +36,32 @@ from .tablets import revoke_tablet
 log = logging.getLogger(__name__)
 
 
-async def pull_catalog(store: Store, cloud: CloudClient) -> bool:
-    """Fetch the catalog if it changed; return whether it did."""
-    row = await (await store.read().execute("SELECT etag FROM catalog WHERE id = 1")).fetchone()
-    fetched = await cloud.get_catalog(row["etag"] if row else None)
+async def pull_catalog(store: Store, cloud: CloudClient, state_dir: Path) -> bool:
+    """Fetch the catalog if it changed; return whether it did.
+
+    `state_dir` holds the key of the fiscal token. A token held that this box cannot read (restored
+    without its key file) is asked for again: the whole catalog, without our ETag.
+    """
+    db = store.read()
+    row = await (await db.execute("SELECT etag FROM catalog WHERE id = 1")).fetchone()
+    etag = row["etag"] if row and not await fiscal_jobs.token_unreadable(db, state_dir) else None
+    fetched = await cloud.get_catalog(etag)
     if fetched is None:
         return False
     catalog, etag = fetched
     async with store.transaction() as db:
-        before = await current_catalog(db)
-        await db.execute("INSERT OR REPLACE INTO catalog (id, etag, body, fetched_at) VALUES (1, ?, ?, ?)",
-                         (etag, catalog.model_dump_json(), utc_now()))
-        await _revoke_named(db, catalog.revoked_devices, json.loads(before[1]) if before else {})
+        await save_catalog(db, state_dir, catalog, etag)
     return True
+
+
+async def save_catalog(db: aiosqlite.Connection, state_dir: Path, catalog: Catalog, etag: str) -> bool:
+    """Store a catalog from the cloud inside the caller's transaction; whether its fiscal part changed
+    (the fiscal queue should look again: a new token, a POSID, a retry)."""
+    before = await current_catalog(db)
+    await db.execute("INSERT OR REPLACE INTO catalog (id, etag, body, fetched_at) VALUES (1, ?, ?, ?)",
+                     (etag, catalog.model_dump_json(exclude={"fiscal_token"}), utc_now()))
+    await _revoke_named(db, catalog.revoked_devices, json.loads(before[1]) if before else {})
+    return await fiscal_jobs.apply_catalog(db, state_dir, catalog)
 
 
 async def _revoke_named(db: aiosqlite.Connection, revoked: list[str], before: dict[str, Any]) -> None:
@@ -71,6 +91,7 @@ async def catalog_for_tills(db: aiosqlite.Connection) -> tuple[str, str] | None:
 def _for_tills(etag: str, body: str) -> tuple[str, str]:
     # Derived once per catalog version; the ETag names the cloud's version and this rule's.
     catalog = json.loads(body)
+    catalog.pop("fiscal_token", None)   # never stored (save_catalog); and never served, whatever is stored
     for cashier in catalog.get("cashiers", []):
         if cashier.get("pin_iterations", 0) < PIN_ITERATIONS:
             cashier.pop("pin_hash", None)

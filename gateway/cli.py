@@ -19,6 +19,7 @@ from .app import box_hostname, connection_limits, create_app, status_line
 from .backup import backup_box, restore_box
 from .box import cloud_identity, get_value
 from .certificates import CertificateKeeper, ServerIdentity, ca_fingerprint
+from . import fiscal_jobs
 from .errors import CloudRefused, CloudUnreachable
 from .journal import backlog, parked
 from .network import lan_addresses
@@ -106,6 +107,7 @@ async def _status(state_dir: Path) -> dict[str, Any]:
         out.update(await backlog(db))
         out.update(await parked(db))   # documents the cloud would not take: count and reasons
         out.update(await over_refunds(db))   # returns beyond their sale, for the owner
+        out["fiscal"] = await fiscal_jobs.owner_view(db)   # FBR / PRA: per day, failures, stopped; None if off
         out["devices"] = [dict(row) for row in await db.execute_fetchall(
             "SELECT device_code, name, last_seen_at, dead_letter_evicted FROM devices ORDER BY device_code")]
         out["dead_letter"] = (await (await db.execute("SELECT count(*) FROM dead_letter")).fetchone())[0]
@@ -175,6 +177,16 @@ def _print_status(status: dict[str, Any]) -> None:
     print(f"over-refunds: {status['over_refund_count']} return lines beyond their sale")
     for flag in status["over_refunds"]:
         print(f"  {flag['text']}")
+    fiscal = status.get("fiscal")
+    if fiscal:
+        today = fiscal["days"][0] if fiscal["days"] else None
+        print(f"{fiscal['authority']}:       " + (f"STOPPED: {fiscal['stopped']}" if fiscal["stopped"] else "reporting")
+              + (f"; {today['date']}: {today['fiscalized']} fiscalized, {today['pending']} pending, "
+                 f"{today['failed']} failed" if today else ""))
+        for line in fiscal["waiting"]:
+            print(f"  {line}")
+        for failure in fiscal["failures"]:
+            print(f"  {failure['receipt_number']} {failure['status']}: {failure['message']}")
     print(f"CA SHA-256: {status['ca_fingerprint'] or 'none yet (made on the first serve)'}")
     print(f"devices:   {len(status['devices'])}")
     for device in status["devices"]:

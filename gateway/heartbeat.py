@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from cloud_api.contract import Heartbeat
 
 from .cloud_client import CloudClient
+from .fiscal_jobs import summary as fiscal_summary
 from .journal import backlog, parked
 from .returns import over_refunds
 from .settings import GatewaySettings
@@ -32,7 +33,8 @@ async def build_heartbeat(store: Store, settings: GatewaySettings) -> Heartbeat:
                      parked=set_aside["parked"],
                      parked_reasons=[f"{d['receipt_number']}: {d['reason']}" for d in set_aside["parked_documents"]],
                      over_refunds=[flag["text"][:1000] for flag in
-                                   (await over_refunds(db, limit=20))["over_refunds"]])
+                                   (await over_refunds(db, limit=20))["over_refunds"]],
+                     fiscal=await fiscal_summary(db))   # None while the shop does not report
 
 
 async def send_heartbeat(store: Store, cloud: CloudClient, settings: GatewaySettings) -> None:

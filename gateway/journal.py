@@ -26,7 +26,7 @@ from cloud_api.service.clock import utc_now
 from cloud_api.contract import (AnyDocument, DocumentResult, InvalidDocument, canonical_json, parse_document,
                                 receipt_number)
 
-from . import returns, stock
+from . import fiscal_jobs, returns, stock
 from .pairing import Device
 
 DEAD_LETTER_ROWS = 1000                  # per tablet: far more than a real fault leaves before someone looks
@@ -96,6 +96,9 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
         # Projections in the same transaction: a till's next stock or return question sees these documents.
         await stock.record_moves_many(db, stored)
         await returns.record_many(db, stored)
+        # A fiscal job per sale / refund while the shop reports to FBR / PRA: made with the document,
+        # so none is ever missed; the queue (fiscal_queue.py) posts it later, in its own transactions.
+        await fiscal_jobs.record_many(db, stored, now)
     if conflicts:
         await db.executemany("INSERT INTO conflicts (document_id, stored_hash, incoming_hash, incoming_body, "
                              "device_id, at) VALUES (?, ?, ?, ?, ?, ?)", conflicts)

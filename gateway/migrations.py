@@ -216,6 +216,92 @@ async def m007_stock_and_returns(db: aiosqlite.Connection) -> None:
     await _project_held_documents(db)
 
 
+async def m008_fiscal(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- One job per sale / refund received while the shop reports to FBR or PRA (gateway/fiscal_jobs.py).
+        -- The document never changes: this is its fiscal projection. position: the order of arrival, the
+        -- order jobs are posted in. payload: the PostData JSON built at the first post and resent unchanged
+        -- (the same USIN after a timeout). status: pending | fiscalized | parked (refused: the authority's
+        -- message in last_error) | ambiguous (no answer after fiscal_ambiguous_after tries: maybe filed).
+        -- changed_seq: a box-wide counter moved on every change, so a till asks only for what changed.
+        CREATE TABLE fiscal_jobs (
+            document_id TEXT PRIMARY KEY,
+            position INTEGER NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            device_code TEXT NOT NULL,
+            usin TEXT NOT NULL,
+            day TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            payload TEXT,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            timeouts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            fbr_number TEXT,
+            pos_id INTEGER,
+            next_attempt_at TEXT,
+            fiscalized_at TEXT,
+            changed_at TEXT NOT NULL,
+            changed_seq INTEGER NOT NULL UNIQUE
+        );
+        CREATE INDEX fiscal_jobs_by_status ON fiscal_jobs (status, position);
+        CREATE INDEX fiscal_jobs_by_device ON fiscal_jobs (device_id, changed_seq);
+        CREATE INDEX fiscal_jobs_by_day ON fiscal_jobs (day);
+    """)
+
+
+async def m009_printers(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- The shop's receipt printers (gateway/printers.py): on the LAN (host, port 9100) or on the box's
+        -- USB (usb_path, e.g. /dev/usb/lp0); width_dots 576 (80 mm paper) or 384 (58 mm).
+        CREATE TABLE printers (
+            printer_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            connection TEXT NOT NULL CHECK (connection IN ('lan', 'usb')),
+            host TEXT,
+            port INTEGER NOT NULL DEFAULT 9100,
+            usb_path TEXT,
+            width_dots INTEGER NOT NULL DEFAULT 576 CHECK (width_dots IN (576, 384)),
+            created_at TEXT NOT NULL
+        );
+        -- Which printer each tablet prints on (and whose drawer its "Open drawer" kicks).
+        CREATE TABLE tablet_printers (
+            device_id TEXT PRIMARY KEY,
+            printer_id INTEGER NOT NULL REFERENCES printers (printer_id) ON DELETE CASCADE
+        );
+        -- What the box was asked to print (gateway/print_jobs.py), sent in job_id order per printer.
+        -- what: receipt | z_report | test_page | drawer; payload: the ESC/POS bytes, rendered once at the
+        -- request (emptied once printed: an Urdu raster is ~100 KB); kick: add the drawer pulse when sent.
+        -- status: queued | printing | printed | failed; problem: offline | paper_out | expired | removed.
+        -- No foreign key to printers: a removed printer's jobs stay, failed, as the record of what happened.
+        CREATE TABLE print_jobs (
+            job_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            printer_id INTEGER NOT NULL,
+            device_id TEXT,
+            document_id TEXT,
+            what TEXT NOT NULL,
+            copy TEXT NOT NULL DEFAULT 'original',
+            kick INTEGER NOT NULL DEFAULT 0,
+            payload BLOB,
+            status TEXT NOT NULL DEFAULT 'queued',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            problem TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            printed_at TEXT
+        );
+        CREATE INDEX print_jobs_by_printer ON print_jobs (printer_id, status, job_id);
+        CREATE INDEX print_jobs_by_time ON print_jobs (created_at);
+        -- A document's original receipt and a drawer_open's kick happen once, however often they are asked for.
+        CREATE UNIQUE INDEX print_jobs_once ON print_jobs (document_id, what)
+            WHERE copy = 'original' AND what IN ('receipt', 'drawer');
+        -- drawer_open documents received before printing existed are history, not a reason to kick now.
+        INSERT OR REPLACE INTO box (key, value)
+            SELECT 'print_drawer_rx_seq', CAST(coalesce(max(rx_seq), 0) AS TEXT) FROM journal;
+    """)
+
+
 async def _project_held_documents(db: aiosqlite.Connection) -> None:
     """Project what an older box already holds: refunds and sales for returns, and for stock the
     documents not yet in the cloud (those it acked before it learned ingest_seq are in the cloud's
@@ -243,6 +329,8 @@ STEPS: list[tuple[str, Step]] = [
     ("005_lan_guards", m005_lan_guards),
     ("006_cashier_pin_attempts", m006_cashier_pin_attempts),
     ("007_stock_and_returns", m007_stock_and_returns),
+    ("008_fiscal", m008_fiscal),
+    ("009_printers", m009_printers),
 ]
 
 

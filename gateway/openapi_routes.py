@@ -7,13 +7,16 @@ answer may grow, not shrink.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from cloud_api.contract import BatchResponse, Catalog, JournalBatch, Sale
 from cloud_api.service.openapi import Operation, Parameter, openapi_document, openapi_route
 
 from .cashier_pins import Verified, VerifyRequest
-from .till_api import AcksRequest, PairRequest
+from .print_api import PrintAccepted, PrintJobState, PrintRequest, TabletPrinter
+from .till_api import MAX_CURSOR, AcksRequest, PairRequest
 
 
 class ServerTime(BaseModel):
@@ -76,6 +79,26 @@ class SaleForReturn(BaseModel):
     refunds: list[RefundSummary]
 
 
+class FiscalReceipt(BaseModel):
+    """One of the tablet's sales or refunds as FBR / PRA know it: failed is refused, or no answer after
+    several tries (the owner sees why on /admin and in the back office)."""
+
+    id: str
+    receipt_number: str
+    status: Literal["pending", "fiscalized", "failed"]
+    fbr_number: str | None
+    pos_id: int | None
+    qr: str | None   # data:image/svg+xml,... of fbr_number, when fiscalized
+
+
+class FiscalReceipts(BaseModel):
+    """What changed since the cursor the till sent; it sends this cursor next time."""
+
+    cursor: int
+    mode: Literal["off", "fbr", "pra"]
+    receipts: list[FiscalReceipt]
+
+
 # A write on a full SD card (gateway/store.py): the till shows it and keeps its documents.
 _FULL = {507: "the shop box's storage is full; nothing was stored"}
 
@@ -101,6 +124,19 @@ OPERATIONS = [
               "the quantities already refunded per line from every tablet (404 unknown_sale)", SaleForReturn,
               parameters=(Parameter("ref", "path", required=True,
                                     description="the sale's document id or receipt number, e.g. T2-000004"),)),
+    Operation("GET", "/api/v1/fiscal", "FBR / PRA outcomes (number, QR code) of this tablet's own sales and "
+              "refunds that changed after the cursor `since`", FiscalReceipts,
+              parameters=(Parameter("since", "query", schema={"type": "integer", "minimum": 0, "maximum": MAX_CURSOR},
+                                    description="the cursor of the last answer; 0 for everything"),)),
+    Operation("GET", "/api/v1/printer", "this tablet's receipt printer on the box and what it last said "
+              "(404 no_printer: the till prints through the browser)", TabletPrinter),
+    Operation("POST", "/api/v1/print", "print a receipt (by document id; a duplicate says DUPLICATE) or a shift's "
+              "Z-report on this tablet's printer, from the documents the box holds (404 no_printer; 409 "
+              "not_at_box: push the journal, then ask again)", PrintAccepted, PrintRequest, status=202,
+              server_errors={**_FULL, 503: "the box lacks the fonts to draw this slip (fonts_missing)"}),
+    Operation("GET", "/api/v1/print/{job_id}", "how a print job went: printed, or why it waits or failed",
+              PrintJobState, parameters=(Parameter("job_id", "path", required=True,
+                                                   description="the job_id POST /api/v1/print answered"),)),
     Operation("GET", "/api/v1/status", "the cloud link and the backlog the till shows", BoxStatus),
     Operation("GET", "/api/v1/time", "the box's clock, from which tills learn their offset", ServerTime,
               auth=None),

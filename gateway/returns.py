@@ -32,7 +32,7 @@ from .errors import UnknownSale
 _RECEIPT = re.compile(r"^(T[1-9][0-9]{0,3})-([0-9]{1,9})$", re.IGNORECASE)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 KIND_WORDS = {"refund": "a return", "shift_open": "a shift opening", "shift_close": "a shift closing",
-              "cash_movement": "a cash paid in or out"}
+              "cash_movement": "a cash paid in or out", "drawer_open": "a drawer opening"}
 
 
 async def record(db: aiosqlite.Connection, document: AnyDocument) -> None:

@@ -59,6 +59,38 @@ class GatewaySettings(BaseSettings):
     max_connections: int = 256
     header_timeout_s: float = 10.0        # the TLS handshake, then each request head
     body_timeout_s: float = 30.0          # a whole body once its head arrived (1 MiB over weak Wi-Fi)
+    # Fiscal reporting to FBR / PRA (issue 9, gateway/fiscal_queue.py). fiscal_url None: the endpoint of the
+    # catalog's mode and environment (gateway/fiscal_invoice.py); tests point it at the simulator.
+    fiscal_url: str | None = None
+    fiscal_timeout_s: float = Field(default=20.0, gt=0)
+    # While the authority is unreachable the queue waits from base to cap, doubling, with jitter.
+    fiscal_backoff_base_s: float = Field(default=2.0, gt=0)
+    fiscal_backoff_cap_s: float = Field(default=300.0, gt=0)
+    # Timeouts in a row (the invoice may exist) before an invoice is flagged "ambiguous" for the owner
+    # and set aside; until then the same payload (the same USIN) is sent again.
+    fiscal_ambiguous_after: int = Field(default=3, ge=1)
+    fiscal_idle_s: float = Field(default=30.0, gt=0)   # look for work even when nobody wakes the queue
+    # Printing through the box (issue 11, gateway/print_queue.py). Urdu slips are drawn as raster with
+    # these faces from print_font_dir (fonts-noto-core): <name>-Regular.ttf and <name>-Bold.ttf.
+    # NotoNastaliqUrdu is the other Urdu choice; Naskh stays clearer at a thermal head's 8 dots/mm.
+    print_font_dir: Path = Path("/usr/share/fonts/truetype/noto")
+    print_urdu_font: str = "NotoNaskhArabic"
+    print_latin_font: str = "NotoSans"
+    print_connect_timeout_s: float = Field(default=3.0, gt=0)    # a LAN printer that is off
+    # A printer's answer to DLE EOT 4 (its paper sensor); none in time: "reachable, status unknown".
+    print_status_timeout_s: float = Field(default=0.5, gt=0)
+    print_write_timeout_s: float = Field(default=20.0, gt=0)     # a whole job onto the wire
+    # While a printer is off or out of paper its jobs wait, retried from base to cap (doubling, jitter).
+    print_backoff_base_s: float = Field(default=1.0, gt=0)
+    print_backoff_cap_s: float = Field(default=10.0, gt=0)
+    print_idle_s: float = Field(default=1.0, gt=0)               # how often to look for drawer_open documents
+    # A receipt nobody has printed by then is for a customer long gone: the job fails ("expired").
+    print_job_expiry_s: float = Field(default=900.0, gt=0)
+    # A drawer is kicked only this soon after the cashier asked (the document's time, or the receipt's
+    # request): a drawer that springs open minutes later, unattended, is how cash goes missing.
+    # 20 s: the till gives up saying "the drawer opens" after one push attempt (web_till/printing.js).
+    print_drawer_fresh_s: float = Field(default=20.0, gt=0)
+    print_jobs_keep_days: int = Field(default=7, ge=1)           # printed and failed jobs kept for the owner
     # The shop's time zone (IANA name), in which backup_at is read.
     timezone: str = "Asia/Karachi"
     # Every night at this local time (HH:MM) the box backs itself up (gateway/backup.py) to

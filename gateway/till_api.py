@@ -16,11 +16,13 @@ its own LAN"):
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import segno
 from aiohttp import web
 from pydantic import BaseModel, Field
 
@@ -30,6 +32,8 @@ from cloud_api.service.errors import BadRequest, TooLarge, Unauthorised, Unsuppo
 from cloud_api.service.web import Handler, bearer_token, json_with_etag, read_model
 
 from .catalog import catalog_for_tills
+from .fiscal_jobs import TILL_STATUS, fiscal_settings, receipts_since
+from .fiscal_queue import FISCAL_QUEUE
 from .errors import NotProvisioned, StorageFull
 from .journal import backlog, cloud_states, receive_batch
 from .keys import CLOUD, SHOP_NAME, STORE, UPLINK
@@ -42,6 +46,7 @@ routes = web.RouteTableDef()
 MAX_PAIR_BODY = 4096        # a code, a name, an identity and a token fit many times over
 BATCH_READS = 8             # batch bodies (up to 1 MiB each) read at once; others wait their turn
 SEEN_EVERY_S = 60.0
+MAX_CURSOR = 2**53 - 1      # a fiscal cursor the till's JavaScript holds exactly (and SQLite's INTEGER does)
 
 
 class LastSeen:
@@ -149,6 +154,7 @@ async def journal_batch(request: web.Request) -> web.Response:
         results = await receive_batch(db, device, batch.documents)
     if any(r.status == "stored" for r in results):
         request.app[UPLINK].wake()
+        request.app[FISCAL_QUEUE].wake()
     return web.json_response(BatchResponse(results=results, server_time=utc_now()).model_dump())
 
 
@@ -180,6 +186,34 @@ async def sale(request: web.Request) -> web.Response:
     """A sale to return from, by id or receipt number, with what every tablet refunded of it (gateway/returns.py)."""
     await _device(request)
     return web.json_response(await find_sale(request.app[STORE].read(), request.match_info["ref"]))
+
+
+@routes.get("/api/v1/fiscal")
+async def fiscal(request: web.Request) -> web.Response:
+    """FBR / PRA outcomes of the asking tablet's own sales and refunds that changed after `since`.
+
+    The till keeps `cursor` and asks again with it; a fiscalized receipt carries its number's QR code
+    (an SVG data URI) for the receipt and every reprint. Another tablet's documents are never listed.
+    """
+    device = await _device(request)
+    try:
+        since = int(request.query.get("since", "0"))
+    except ValueError:
+        raise BadRequest("since must be a whole number (the cursor of the last answer)") from None
+    if not 0 <= since <= MAX_CURSOR:
+        raise BadRequest(f"since must be from 0 to {MAX_CURSOR}")
+    db = request.app[STORE].read()
+    cursor, rows = await receipts_since(db, device.device_id, since)
+    return web.json_response({"cursor": cursor, "mode": (await fiscal_settings(db)).mode, "receipts": [
+        {"id": row["document_id"], "receipt_number": row["usin"], "status": TILL_STATUS[row["status"]],
+         "fbr_number": row["fbr_number"], "pos_id": row["pos_id"],
+         "qr": _qr(row["fbr_number"]) if row["status"] == "fiscalized" else None} for row in rows]})
+
+
+@functools.lru_cache(maxsize=1024)
+def _qr(number: str) -> str:
+    """The QR code of an FBR / PRA invoice number, as the receipt prints it (an SVG data URI)."""
+    return segno.make(number, error="m").svg_data_uri(border=2)
 
 
 @routes.get("/api/v1/status")

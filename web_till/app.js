@@ -6,12 +6,14 @@ import { ctx } from "./context.js";
 import * as day from "./day.js";
 import { dayActions, dayScreens } from "./day.js";
 import { h } from "./dom.js";
+import { saleTerms } from "./fiscal.js";
 import { LANGUAGES, currentLanguage, otherLanguage, setLanguage, t } from "./i18n.js";
 import { openJournal } from "./journal.js";
 import { formatPercent, parsePercent, parseRupees, westernDigits } from "./money.js";
 import { isSold, keepCart, keepParked, keptCart, parkedSales } from "./parked.js";
 import { currentEntry, paymentScreen } from "./payment.js";
 import { pinMatches } from "./pin.js";
+import { printOriginal } from "./printing.js";
 import { listenForScans } from "./scanner.js";
 import { sellingScreen } from "./selling.js";
 import { state, subscribe, update } from "./store.js";
@@ -204,12 +206,11 @@ const actions = {
   setReceived(received) { update({ received }); },
   setTenderAmount(tenderAmount) { update({ tenderAmount }); },
   setReference(reference) { update({ reference }); },
-  leftToPay() { return leftToPay(carts.cartTotals(state.cart).total, state.splits || []); },
+  leftToPay() { return leftToPay(saleTotal(), state.splits || []); },
 
   /** Take what the current tender pays and leave the rest for another one. */
   splitTender() {
-    const { total } = carts.cartTotals(state.cart);
-    const taken = splitOff(total, state.splits || [], currentEntry(state), state.link === "online");
+    const taken = splitOff(saleTotal(), state.splits || [], currentEntry(state), state.link === "online");
     if (taken.problem) { update({ notice: t(taken.problem) }); return; }
     const splits = [...(state.splits || []), taken.payment];
     setCart({ ...state.cart, taken: splits }, { splits, received: "", tenderAmount: "", reference: "" });
@@ -223,14 +224,14 @@ const actions = {
   async completeSale() {
     if (state.screen !== "payment") return;
     // The journal write is the whole checkout: no network, no hashing, no counting on this path.
-    const { total } = carts.cartTotals(state.cart);
-    const settled = settle(total, state.splits || [], currentEntry(state), state.link === "online");
+    const settled = settle(saleTotal(), state.splits || [], currentEntry(state), state.link === "online");
     if (!settled) { update({ notice: t("The sale is not paid in full yet.") }); return; }
     let completed;
     try {
       const doc = saleDocument({
         cart: state.cart, identity: state.identity, cashierId: state.cashier.cashier_id, settled,
         shiftId: state.shift ? state.shift.id : null, now: new Date(), clockOffsetMs: state.clockOffsetMs,
+        catalog: state.catalog,
       });
       completed = await journal.complete(doc);
     } catch (err) {
@@ -246,6 +247,7 @@ const actions = {
       keepCart(state.cashier && state.cashier.cashier_id, cart);
       update({ unsynced: await journal.countUnsynced(), soldHere: await pendingSold(journal) });
       sync.now();
+      printOriginal(completed);   // through the box, when this tablet has a printer there
     }, 0);
   },
 
@@ -262,6 +264,11 @@ const actions = {
   },
   ...dayActions,
 };
+
+/** What the open cart costs, the POS service fee included (the tender never changes the total). */
+function saleTotal() {
+  return carts.cartTotals(state.cart, saleTerms(state.catalog)).total;
+}
 
 /** The open cart changed: show it, and keep it for a reload or a sign-out. */
 function setCart(cart, extra = {}) {
@@ -375,7 +382,7 @@ function shortcut(event) {
   if (event.key === "F2" && screen === "selling") press("button.pay");
   else if (event.key === "F4" && screen === "payment") actions.setTender("cash");
   else if ((event.key === "F9" || (event.key === "Enter" && event.ctrlKey)) && screen === "payment") {
-    if (settle(carts.cartTotals(state.cart).total, state.splits || [], currentEntry(state), state.link === "online")) {
+    if (settle(saleTotal(), state.splits || [], currentEntry(state), state.link === "online")) {
       actions.completeSale();
     }
   } else if (event.key === "Escape" && screen === "payment") actions.backToCart();
@@ -443,6 +450,7 @@ async function start() {
     clockOffsetMs: (await journal.getMeta("clock_offset_ms")) ?? null,
     unsynced: await journal.countUnsynced(),
     stock: (await journal.getMeta("stock")) || null,
+    printer: (await journal.getMeta("printer")) || null,
     soldHere: await pendingSold(journal),
     parked: await parkedSales(),
     cashier: identity && stored ? cashier : null,

@@ -82,8 +82,11 @@ export function cartDiscount(cart) {
   return discountOf(cart.discount, base);
 }
 
-/** Lines as a sale document carries them: discounts shared out, then GST inside what is left. */
-export function pricedLines(cart) {
+/**
+ * Lines as a sale document carries them: discounts shared out, then GST inside what is left, at each
+ * product's rate or at `gstBp` when the shop taxes by tender (fiscal.js saleTerms).
+ */
+export function pricedLines(cart, gstBp = null) {
   const prices = cart.lines.map(linePrice);
   const own = cart.lines.map((line, i) => discountOf(line.discount, prices[i]));
   const shares = sharePaisa(cartDiscount(cart), prices.map((price, i) => price - own[i]));
@@ -91,20 +94,27 @@ export function pricedLines(cart) {
     const amount = prices[i] - own[i] - shares[i];
     const priced = { sku: line.sku, name: line.name, qty: line.qty };
     if (line.unit && line.unit !== "each") Object.assign(priced, { unit: line.unit, priced_by: line.priced_by });
-    Object.assign(priced, { unit_price: line.unit_price, gst_bp: line.gst_bp });
+    const rate = gstBp ?? line.gst_bp;
+    Object.assign(priced, { unit_price: line.unit_price, gst_bp: rate });
     if (own[i]) priced.discount = own[i];
     if (shares[i]) priced.cart_discount = shares[i];
-    return Object.assign(priced, { amount, tax: lineTax(amount, line.gst_bp) });
+    return Object.assign(priced, { amount, tax: lineTax(amount, rate) });
   });
 }
 
-export function cartTotals(cart) {
-  const lines = pricedLines(cart);
+/**
+ * The cart's figures. `terms` (fiscal.js saleTerms) adds the POS service fee to the total of a cart
+ * with lines (a sale, not goods: no GST, no discount) and taxes the lines by tender.
+ */
+export function cartTotals(cart, terms = {}) {
+  const lines = pricedLines(cart, terms.gstBp ?? null);
   const sum = (f) => lines.reduce((total, line) => total + f(line), 0);
+  const fee = lines.length ? terms.fee || 0 : 0;
   return {
     price: sum((line) => line.amount + (line.discount || 0) + (line.cart_discount || 0)),
     discount: sum((line) => (line.discount || 0) + (line.cart_discount || 0)),
-    total: sum((line) => line.amount),
+    fee,
+    total: sum((line) => line.amount) + fee,
     tax: sum((line) => line.tax),
     items: cart.lines.length ? sum((line) => (line.unit && line.unit !== "each" ? 1 : line.qty)) : 0,
   };

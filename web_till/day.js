@@ -4,13 +4,14 @@ import { ctx } from "./context.js";
 import { t } from "./i18n.js";
 import { returnActions, returnScreen } from "./returns.js";
 import { receiptScreen, reprintScreen, salesActions, salesScreen } from "./sales.js";
-import { cashMoveScreen, restoreShift, shiftActions, shiftCloseScreen, shiftOpenScreen, zReportScreen } from "./shift.js";
+import { cashMoveScreen, drawerScreen, restoreShift, shiftActions, shiftCloseScreen, shiftOpenScreen, zReportScreen } from "./shift.js";
 import { state, subscribe, update } from "./store.js";
 import { confirmUnsynced } from "./unsynced.js";
 
 export const dayScreens = {
   receipt: receiptScreen, reprint: reprintScreen, sales: salesScreen, return: returnScreen,
   "shift-open": shiftOpenScreen, "cash-move": cashMoveScreen, "shift-close": shiftCloseScreen, "z-report": zReportScreen,
+  drawer: drawerScreen,
 };
 
 export const dayActions = { ...salesActions, ...returnActions, ...shiftActions };
@@ -23,6 +24,10 @@ export function dayToolbar() {
     buttons.push({ label: t("Paid in"), onclick: () => dayActions.cashMoveScreen("in") },
                  { label: t("Paid out"), onclick: () => dayActions.cashMoveScreen("out") },
                  { label: t("Close shift"), onclick: () => dayActions.closeShiftScreen() });
+    // The drawer is the shift's: only its cashier opens it without a sale.
+    if (state.cashier && state.cashier.cashier_id === state.shift.cashier_id) {
+      buttons.push({ label: t("Open drawer"), onclick: () => dayActions.drawerScreen() });
+    }
   } else {
     buttons.push({ label: t("Open shift"), onclick: () => dayActions.openShiftScreen() });
   }

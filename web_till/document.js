@@ -1,5 +1,6 @@
 // Documents as the till makes them; mirrors the models in cloud_api/contract.py. Pure.
 import { cartDiscount, cartTotals, pricedLines } from "./cart.js";
+import { saleTerms } from "./fiscal.js";
 
 /** A receipt number as printed and scanned (cloud_api/contract.py USIN_PATTERN). */
 export const USIN = /^T[1-9][0-9]{0,3}-[0-9]{6,}$/;
@@ -21,10 +22,12 @@ export function isoWithOffset(date) {
 
 /**
  * A sale document without seq and hash (the journal gives the seq at completion). `settled` is
- * tenders.js settle()'s answer: { payments, change }.
+ * tenders.js settle()'s answer: { payments, change }; `catalog` gives the fiscal terms (the POS
+ * service fee, tax by tender: fiscal.js saleTerms over the payments' tenders).
  */
-export function saleDocument({ cart, identity, cashierId, settled, shiftId, now, clockOffsetMs }) {
-  const { total, tax, discount } = cartTotals(cart);
+export function saleDocument({ cart, identity, cashierId, settled, shiftId, now, clockOffsetMs, catalog = null }) {
+  const terms = saleTerms(catalog, settled ? settled.payments.map((p) => p.tender) : []);
+  const { total, tax, discount, fee } = cartTotals(cart, terms);
   const paid = settled ? settled.payments.reduce((sum, p) => sum + p.amount, 0) : 0;
   if (!settled || cart.lines.length === 0 || paid - settled.change !== total) {
     throw new Error("the sale is not paid in full");
@@ -39,7 +42,7 @@ export function saleDocument({ cart, identity, cashierId, settled, shiftId, now,
     created_at: isoWithOffset(now),
     cashier_id: cashierId,
     clock_offset_ms: clockOffsetMs,
-    lines: pricedLines(cart),
+    lines: pricedLines(cart, terms.gstBp),
     payments: settled.payments,
     total,
     tax,
@@ -48,5 +51,6 @@ export function saleDocument({ cart, identity, cashierId, settled, shiftId, now,
   if (discount) doc.discount = discount;
   if (cart.discount && cart.discount.bp !== undefined && cartDiscount(cart)) doc.cart_discount_bp = cart.discount.bp;
   if (shiftId) doc.shift_id = shiftId;
+  if (fee) doc.service_fee = fee;
   return doc;
 }

@@ -153,6 +153,8 @@ export const URDU = {
   "That pays all that is left: Complete sale.": "اس سے ساری باقی رقم ادا ہو جاتی ہے: فروخت مکمل کریں۔",
   "The sale is not paid in full yet.": "ابھی پوری ادائیگی نہیں ہوئی۔",
   "The sale was NOT saved. {why}": "فروخت محفوظ نہیں ہوئی۔ {why}",
+  "POS service fee {amount} included": "POS سروس فیس {amount} شامل",
+  "GST {amount} at {percent} for this tender": "اس طریقۂ ادائیگی پر جی ایس ٹی {amount} ({percent})",
   // The receipt.
   "Sale complete": "فروخت مکمل",
   "Receipt": "رسید",
@@ -173,6 +175,14 @@ export const URDU = {
   "Total refunded": "کل واپس",
   "Total": "کل",
   "GST included": "جی ایس ٹی شامل",
+  // FBR / PRA (issue 9): the POS service fee and the invoice's block; {authority} is FBR or PRA.
+  "POS service fee": "POS سروس فیس",
+  "{authority} invoice": "{authority} انوائس نمبر",
+  "{authority}: pending": "{authority}: رپورٹ ہونا باقی",
+  "{authority}: fiscalized": "{authority}: رپورٹ ہو گئی",
+  "{authority}: failed": "{authority}: رپورٹ ناکام",
+  "QR code of {authority} invoice {number}": "{authority} انوائس {number} کا QR کوڈ",
+  "POS registration": "POS رجسٹریشن",
   "Ref": "حوالہ",
   "Change": "بقایا",
   "Reason": "وجہ",
@@ -263,6 +273,21 @@ export const URDU = {
   "Everything is at the shop box.": "سب کچھ دکان کے باکس تک پہنچ گیا۔",
   "Sending… {n} left": "بھیجا جا رہا ہے… {n} باقی",
   "{n} still waiting. The shop box may be out of reach; you can go on anyway.": "{n} ابھی باقی۔ شاید دکان کا باکس پہنچ سے باہر ہے؛ آپ پھر بھی آگے بڑھ سکتے ہیں۔",
+  // Printing through the shop box, and the drawer (printing.js, shift.js).
+  "Printing…": "پرنٹ ہو رہا ہے…",
+  "Printed": "پرنٹ ہو گیا",
+  "Printer has no paper: it will print when loaded": "پرنٹر میں کاغذ نہیں: کاغذ ڈالتے ہی پرنٹ ہو جائے گا",
+  "Printer is off: it will print when it is back": "پرنٹر بند ہے: چلتے ہی پرنٹ ہو جائے گا",
+  "Not printed by the shop box: use Print.": "دکان کے باکس سے پرنٹ نہیں ہوا: پرنٹ دبائیں۔",
+  "Open drawer": "دراز کھولیں",
+  "Change for a customer": "گاہک کے لیے ریزگاری",
+  "Check the float": "ابتدائی رقم جانچیں",
+  "Correct a customer's change": "گاہک کا بقایا درست کریں",
+  "Say why the drawer is opened.": "بتائیں کہ دراز کیوں کھولی جا رہی ہے۔",
+  "Opening the drawer…": "دراز کھل رہی ہے…",
+  "The drawer opens.": "دراز کھل گئی۔",
+  "Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.":
+    "درج ہو گیا، لیکن دراز یہاں سے نہیں کھلی: دکان کا باکس یا اس کا پرنٹر پہنچ سے باہر ہے۔ چابی سے کھولیں۔",
 };
 
 let language = "en";

@@ -1,10 +1,11 @@
-// The tablet's IndexedDB: the journal of documents, the catalog, device identity, dead letters.
+// The tablet's IndexedDB: the journal of documents, the catalog, device identity, dead letters, and
+// what the box reports of each sale's FBR / PRA invoice (`fiscal`, by document id).
 // A document's life here: pending -> at_gateway -> in_cloud (or dead, kept in dead_letter).
 
 import { canonicalJson } from "./canonical.js";
 
 const DB_NAME = "posline";
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -43,6 +44,10 @@ export function openJournal() {
           documents.createIndex("kind", "document.kind");
           documents.createIndex("original_id", "document.original_id");
         }
+        // falls through
+        case 2:
+          // FBR / PRA invoices (issue 9): { id (the document's), receipt_number, status, fbr_number, pos_id, qr }.
+          db.createObjectStore("fiscal", { keyPath: "id" });
       }
     };
     req.onsuccess = () => resolve(new Journal(req.result));
@@ -158,6 +163,21 @@ export class Journal {
 
   async getCatalog() {
     return request(this.db.transaction("catalog").objectStore("catalog").get("current"));
+  }
+
+  /** What the box reported of these documents' invoices, and the cursor to ask from next, in one write. */
+  async putFiscal(receipts, cursor) {
+    const tx = this.db.transaction(["fiscal", "meta"], "readwrite");
+    for (const receipt of receipts) tx.objectStore("fiscal").put(receipt);
+    tx.objectStore("meta").put({ key: "fiscal_cursor", value: cursor });
+    await finished(tx);
+  }
+
+  /** The invoices of these document ids: a Map of id -> record (absent: not yet heard of). */
+  async fiscalOf(ids) {
+    const store = this.db.transaction("fiscal").objectStore("fiscal");
+    const rows = await Promise.all(ids.map((id) => request(store.get(id))));
+    return new Map(rows.filter(Boolean).map((row) => [row.id, row]));
   }
 
   async putCatalog(etag, catalog) {

@@ -2,8 +2,9 @@
 // several tenders. What pays what is worked out in tenders.js; this only shows it.
 import { cartTotals, staleLines } from "./cart.js";
 import { h } from "./dom.js";
+import { saleTerms, tendersOf } from "./fiscal.js";
 import { t } from "./i18n.js";
-import { formatRs, parseRupees } from "./money.js";
+import { formatPercent, formatRs, parseRupees } from "./money.js";
 import { WALLETS, leftToPay, settle, tenderName } from "./tenders.js";
 
 export const OFFLINE_WALLET = "Check the customer's wallet message: the shop is offline";
@@ -19,6 +20,7 @@ export function currentEntry(s) {
 export function paymentScreen(state, actions) {
   const title = h("h1", {});
   const summary = h("p", { class: "hint" });
+  const taxLine = h("p", { class: "tender-tax", "aria-live": "polite", hidden: true });
   const changed = h("p", { class: "warning-inline", hidden: true }, t("Prices changed since this was rung up"));
   const taken = h("ul", { class: "taken", "aria-label": t("Payments") });
   const left = h("p", { class: "left-to-pay" });
@@ -59,11 +61,17 @@ export function paymentScreen(state, actions) {
 
   function update(s) {
     const cart = s.cart || { lines: [] };
-    const totals = cartTotals(cart);
     const payments = s.splits || [];
+    // A shop that taxes by tender (PRA) charges the rate of the tenders taken and the one being taken.
+    const terms = saleTerms(s.catalog, tendersOf(payments, s.tender));
+    const totals = cartTotals(cart, terms);
     const rest = leftToPay(totals.total, payments);
     title.textContent = t("Total {amount}", { amount: formatRs(totals.total) });
-    summary.textContent = totals.discount ? t("Discount {amount} included", { amount: formatRs(totals.discount) }) : "";
+    summary.textContent = [totals.discount ? t("Discount {amount} included", { amount: formatRs(totals.discount) }) : "",
+      totals.fee ? t("POS service fee {amount} included", { amount: formatRs(totals.fee) }) : ""].filter(Boolean).join(" · ");
+    taxLine.hidden = terms.gstBp === null;
+    taxLine.textContent = taxLine.hidden ? ""
+      : t("GST {amount} at {percent} for this tender", { amount: formatRs(totals.tax), percent: formatPercent(terms.gstBp) });
     changed.hidden = staleLines(cart, s.catalog ? s.catalog.products : []).length === 0;
     taken.replaceChildren(...payments.map((p, i) => h("li", {},
       h("span", {}, `${t(tenderName(p))} ${formatRs(p.amount)}${p.reference ? ` · ${p.reference}` : ""}`
@@ -103,7 +111,7 @@ export function paymentScreen(state, actions) {
   }
   update(state);
   const root = h("div", { class: "card narrow payment" },
-    title, summary, changed, taken, left,
+    title, summary, taxLine, changed, taken, left,
     h("div", { class: "tenders", role: "group", "aria-label": t("Tender") }, tenders),
     wallets, cashRow, amountRow, referenceRow, offline, change,
     h("div", { class: "row" }, split), complete, alert,

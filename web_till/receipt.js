@@ -1,14 +1,13 @@
 // The receipt: one model (pure) drawn on screen and printed by the browser through print.css
 // (an 80 mm slip). Sales print as receipts, refunds as "RETURN" with the original's number;
-// a reprint says "DUPLICATE".
+// a reprint says "DUPLICATE". A shop that reports to FBR / PRA prints the invoice's block (fiscal.js).
 import { receiptNumber } from "./document.js";
+import { fiscalBlock } from "./fiscal.js";
 import { formatQty } from "./loose.js";
 import { WALLETS } from "./tenders.js";
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
 import { formatRs } from "./money.js";
-
-
 
 /** The local date and time a document was made, as its own clock wrote it ("28/11/2026 16:05"). */
 export function documentTime(createdAt) {
@@ -24,9 +23,10 @@ function lineName(line, products, language) {
 
 /**
  * What a receipt says, from a sale or refund document, the catalog's settings, the tablet's identity
- * and the cashier's name. Pure: no DOM, no clock, no storage.
+ * and the cashier's name, and `fiscal` what the box reported of its invoice (the journal's fiscal
+ * store; undefined: nothing yet). Pure: no DOM, no clock, no storage.
  */
-export function receiptModel(doc, { catalog, identity, cashierName, language = "en", duplicate = false }) {
+export function receiptModel(doc, { catalog, identity, cashierName, language = "en", duplicate = false, fiscal }) {
   const settings = (catalog && catalog.settings) || {};
   const products = (catalog && catalog.products) || [];
   const refund = doc.kind === "refund";
@@ -55,6 +55,7 @@ export function receiptModel(doc, { catalog, identity, cashierName, language = "
     cartDiscount: doc.lines.reduce((sum, line) => sum + (line.cart_discount || 0), 0),
     cartDiscountBp: doc.cart_discount_bp || null,
     discount: doc.discount || 0,
+    serviceFee: refund ? 0 : doc.service_fee || 0,
     tax: doc.tax,
     total: doc.total,
     payments: doc.payments.map((p) => ({
@@ -67,6 +68,7 @@ export function receiptModel(doc, { catalog, identity, cashierName, language = "
     change: doc.change || 0,
     reason: refund ? doc.reason || "" : "",
     footer: settings.receipt_footer || "",
+    fiscal: fiscalBlock(doc, catalog, fiscal),
   };
 }
 
@@ -101,9 +103,11 @@ export function drawSlip(model) {
         : `${line.qty} × ${formatRs(line.unitPrice)}`),
       line.discount ? h("span", {}, `${t("Discount")} −${formatRs(line.discount)}`) : null)));
   const totals = [
-    model.cartDiscount ? row(t("Subtotal"), formatRs(model.total + model.cartDiscount)) : null,
+    model.cartDiscount ? row(t("Subtotal"), formatRs(model.total - model.serviceFee + model.cartDiscount)) : null,
     model.cartDiscount ? row(model.cartDiscountBp ? t("Cart discount {p}%", { p: model.cartDiscountBp / 100 })
       : t("Cart discount"), `−${formatRs(model.cartDiscount)}`) : null,
+    // The FBR / PRA POS fee: a row of its own, inside the total, no GST in it.
+    model.serviceFee ? row(t("POS service fee"), formatRs(model.serviceFee), "slip-fee") : null,
     row(model.refund ? t("Total refunded") : t("Total"), formatRs(model.total), "slip-total"),
     row(t("GST included"), formatRs(model.tax)),
     // Already inside the figures above: said once, for the customer, never taken off again.
@@ -120,7 +124,20 @@ export function drawSlip(model) {
     h("div", { class: "slip-block" }, totals),
     h("div", { class: "slip-block" }, tenders, model.refund ? null : row(t("Change"), formatRs(model.change), "slip-total")),
     model.reason ? h("p", {}, `${t("Reason")}: ${model.reason}`) : null,
+    fiscalPart(model.fiscal),
     model.footer ? h("p", { class: "slip-foot" }, model.footer) : null);
+}
+
+/** The invoice's block: the authority's mark, its number and QR code, the POS registration; or "pending". */
+function fiscalPart(f) {
+  if (!f) return null;
+  const words = { authority: f.authority, number: f.number };
+  return h("div", { class: "slip-block slip-fiscal", "data-fiscal": f.number ? "fiscalized" : "pending" },
+    h("p", { class: "slip-fiscal-mark" }, `${f.authority} POS`),
+    f.number ? h("p", {}, `${t("{authority} invoice", words)} `, h("bdi", { class: "slip-fiscal-number" }, f.number))
+      : h("p", { class: "slip-fiscal-pending" }, t("{authority}: pending", words)),
+    f.qr ? h("img", { class: "slip-qr", src: f.qr, alt: t("QR code of {authority} invoice {number}", words) }) : null,
+    f.posId ? h("p", {}, `${t("POS registration")} `, h("bdi", {}, String(f.posId))) : null);
 }
 
 /** The cashier's name for a document, from the catalog. */

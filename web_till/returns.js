@@ -8,6 +8,7 @@ import { h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
 import { formatRs, ratio, westernDigits } from "./money.js";
 import { formatQty } from "./loose.js";
+import { printOriginal } from "./printing.js";
 import { offsetMs } from "./shift.js";
 import { state, update } from "./store.js";
 import { lineTax } from "./tax.js";
@@ -167,6 +168,7 @@ export const returnActions = {
     update({ receipt: completed, returning: null, screen: "receipt", notice: "",
              unsynced: await ctx.journal.countUnsynced() });
     if (ctx.sync) ctx.sync.now();
+    printOriginal(completed);
   },
 };
 

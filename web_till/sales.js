@@ -3,8 +3,10 @@
 import { ctx } from "./context.js";
 import { USIN, isoWithOffset, receiptNumber } from "./document.js";
 import { h } from "./dom.js";
+import { authority } from "./fiscal.js";
 import { currentLanguage, t } from "./i18n.js";
 import { formatRs, westernDigits } from "./money.js";
+import { printControls, printDuplicate } from "./printing.js";
 import { cashierName, drawSlip, receiptModel } from "./receipt.js";
 import { update } from "./store.js";
 
@@ -18,7 +20,12 @@ export async function daySales(journal, day) {
 
 export const salesActions = {
   openSales() { update({ screen: "sales", notice: "", returning: null }); },
-  reprint(doc) { update({ reprint: doc, screen: "reprint", notice: "" }); },
+  async reprint(doc) {
+    // The invoice's number and QR code are on the reprint from its first paint (not on a checkout's path).
+    const fiscal = (await ctx.journal.fiscalOf([doc.id]).catch(() => new Map())).get(doc.id);
+    update({ reprint: doc, reprintFiscal: fiscal || null, screen: "reprint", notice: "", printing: null });
+    printDuplicate(doc);   // through the box when this tablet has a printer there
+  },
 };
 
 export function salesScreen(state, actions) {
@@ -28,11 +35,13 @@ export function salesScreen(state, actions) {
   const hint = h("p", { class: "hint" });
   const alert = h("p", { role: "alert", class: "notice" });
   let rows = [];
+  let fiscal = new Map();
   let loadedFor = null;
 
   function draw() {
     const query = westernDigits(search.value).trim().toUpperCase();
     const shown = rows.filter((row) => !query || receiptNumber(row.document.device_code, row.seq).includes(query));
+    const reporter = authority(actions.state().catalog);
     list.replaceChildren(...shown.map((row) => {
       const doc = row.document;
       const number = receiptNumber(doc.device_code, doc.seq);
@@ -40,7 +49,8 @@ export function salesScreen(state, actions) {
       return h("li", { class: "sale-row", "data-receipt": number },
         h("span", { class: "number" }, number),
         h("span", { class: "time" }, doc.created_at.slice(11, 16)),
-        h("span", { class: "what" }, refund ? t("Return of {n}", { n: doc.original_receipt || "" }) : t("Sale")),
+        h("span", { class: "what" }, refund ? t("Return of {n}", { n: doc.original_receipt || "" }) : t("Sale"),
+          reporter ? fiscalMark(reporter, fiscal.get(doc.id)) : null),
         h("span", { class: "amount" }, refund ? `−${formatRs(doc.total)}` : formatRs(doc.total)),
         h("span", { class: `sync sync-${row.state}` }, t(SYNC_WORDS[row.state] || row.state)),
         h("button", { class: "small", onclick: () => actions.reprint(doc) }, t("Reprint")),
@@ -51,8 +61,9 @@ export function salesScreen(state, actions) {
       ? t("{n} is not among this tablet's sales today. Press Enter to look it up for a return.", { n: query }) : "";
   }
   async function load(s) {
-    loadedFor = `${s.unsynced}|${s.link}`;
+    loadedFor = `${s.unsynced}|${s.link}|${s.fiscalSeen}`;
     rows = await daySales(ctx.journal, isoWithOffset(new Date()).slice(0, 10));
+    fiscal = authority(s.catalog) ? await ctx.journal.fiscalOf(rows.map((row) => row.id)) : new Map();
     draw();
   }
   search.addEventListener("input", draw);
@@ -70,40 +81,76 @@ export function salesScreen(state, actions) {
     h("button", { class: "link", onclick: () => actions.backToCart() }, t("Back to selling")));
   function refresh(s) {
     alert.textContent = s.notice ? t(s.notice) : "";
-    if (loadedFor !== `${s.unsynced}|${s.link}`) load(s).catch((err) => console.error("sales list", err));
+    if (loadedFor !== `${s.unsynced}|${s.link}|${s.fiscalSeen}`) load(s).catch((err) => console.error("sales list", err));
   }
   refresh(state);
   return { root, update: refresh };
 }
 
-function slipFor(state, doc, duplicate) {
+/** Where a sale's FBR / PRA invoice is: the box's answer, or pending until this tablet hears of it. */
+function fiscalMark(reporter, record) {
+  const words = { authority: reporter };
+  const status = record && (record.status === "fiscalized" || record.status === "failed") ? record.status : "pending";
+  const text = status === "fiscalized" ? t("{authority}: fiscalized", words)
+    : status === "failed" ? t("{authority}: failed", words) : t("{authority}: pending", words);
+  return h("span", { class: `fiscal fiscal-${status}`, "data-fiscal": status,
+                     title: record && record.fbr_number ? record.fbr_number : undefined }, text);
+}
+
+function slipFor(state, doc, duplicate, fiscal) {
   return drawSlip(receiptModel(doc, {
     catalog: state.catalog, identity: state.identity, cashierName: cashierName(state.catalog, doc.cashier_id),
-    language: currentLanguage(), duplicate }));
+    language: currentLanguage(), duplicate, fiscal }));
+}
+
+/**
+ * A receipt's slip that takes the invoice's FBR / PRA number once the box reports it: drawn at once
+ * (a fresh sale says "pending"), drawn again when the sync loop brings news (state.fiscalSeen).
+ */
+function liveSlip(state, doc, duplicate, known) {
+  let slip = slipFor(state, doc, duplicate, known || undefined);
+  let seen = null;
+  const holder = h("div", { class: "slip-holder" }, slip);
+  // Read once after the first paint too (a screen drawn again in another language, say).
+  setTimeout(() => update(state), 0);
+  function update(s) {
+    if (s.fiscalSeen === seen || !authority(s.catalog) || !ctx.journal) return;
+    seen = s.fiscalSeen;
+    ctx.journal.fiscalOf([doc.id]).then((found) => {
+      if (!found.has(doc.id) && !known) return;
+      const fresh = slipFor(s, doc, duplicate, found.get(doc.id));
+      slip.replaceWith(fresh);
+      slip = fresh;
+    }).catch((err) => console.error("fiscal status", err));
+  }
+  return { holder, update };
 }
 
 /** After a sale (SELL's completeSale) or a return: the receipt, to print, then a new sale. */
 export function receiptScreen(state, actions) {
   const doc = state.receipt;
   const number = receiptNumber(doc.device_code, doc.seq);
+  const slip = liveSlip(state, doc, false, null);   // nothing awaited: the receipt paints with the sale
+  const print = printControls(doc.id, () => printDuplicate(doc));
   const root = h("div", { class: "card narrow receipt printable" },
     h("h1", { class: "no-print" }, doc.kind === "refund" ? t("Return complete") : t("Sale complete")),
     h("p", { class: "usin no-print" }, `${t("Receipt")} `, h("strong", { "data-testid": "receipt-number" }, number)),
     doc.kind === "refund" ? h("p", { class: "change no-print" }, t("Pay back {amount}", { amount: formatRs(doc.total) })) : null,
-    slipFor(state, doc, false),
-    h("button", { class: "big no-print", onclick: () => window.print() }, t("Print")),
+    print.said, slip.holder, print.button,
     h("button", { class: "primary big no-print", onclick: () => actions.newSale() }, t("New sale")));
-  return { root, update: () => {} };
+  return { root, update: (s) => { slip.update(s); print.refresh(s); } };
 }
 
 /** A receipt printed again: marked DUPLICATE. */
 export function reprintScreen(state, actions) {
   const doc = state.reprint;
+  const slip = liveSlip(state, doc, true, state.reprintFiscal);
+  const print = printControls(doc.id, () => printDuplicate(doc));
+  print.button.classList.add("primary");
   const root = h("div", { class: "card narrow receipt printable" },
     h("h1", { class: "no-print" }, t("Reprint"),
       ` `, h("span", { "data-testid": "reprint-number" }, receiptNumber(doc.device_code, doc.seq))),
-    slipFor(state, doc, true),
-    h("button", { class: "primary big no-print", onclick: () => window.print() }, t("Print")),
+    print.said, slip.holder, print.button,
     h("button", { class: "link no-print", onclick: () => actions.openSales() }, t("Back to sales")));
-  return { root, update: () => {} };
+  return { root, update: (s) => { slip.update(s); print.refresh(s); } };
 }

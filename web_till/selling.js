@@ -4,6 +4,7 @@
 import { cartTotals, isLoose, linePrice, pricedLines, staleLines } from "./cart.js";
 import { dayToolbar } from "./day.js";
 import { h } from "./dom.js";
+import { saleTerms } from "./fiscal.js";
 import { currentLanguage, t } from "./i18n.js";
 import { formatQty, parseLoose } from "./loose.js";
 import { formatPercent, formatRs, looseAmount, looseQtyForAmount, westernDigits } from "./money.js";
@@ -136,7 +137,12 @@ export function sellingScreen(state, actions) {
     lines.replaceChildren(...cart.lines.map((line, i) => lineItem(line, priced[i], stale.has(line.key), s.catalog)));
     if (cart.lines.length === 0) lines.append(h("li", { class: "hint" }, t("Tap a product to add it.")));
     changed.hidden = stale.size === 0;
-    const totals = cartTotals(cart);
+    const totals = cartTotals(cart, saleTerms(s.catalog));
+    // The FBR / PRA POS service fee: a row of its own, inside the total, on every sale.
+    if (totals.fee) {
+      lines.append(h("li", { class: "fee" }, h("span", { class: "name" }, t("POS service fee")), h("span", { class: "qty" }),
+        h("span", { class: "amount" }, formatRs(totals.fee)), h("span", {})));
+    }
     discountRow.hidden = totals.discount === 0;
     discountRow.textContent = t("Discount {amount}", { amount: `−${formatRs(totals.discount)}` });
     total.textContent = t("Total {amount}", { amount: formatRs(totals.total) });
@@ -268,7 +274,7 @@ export function sellingScreen(state, actions) {
     parkedButton.textContent = list.length ? `${t("Parked sales")} · ${list.length}` : t("Parked sales");
     parkedList.replaceChildren(...list.map((held) => {
       const when = new Date(held.at).toLocaleTimeString("en-PK", { hour: "2-digit", minute: "2-digit" });
-      const what = `${when} · ${held.cashier_name || ""} · ${formatRs(cartTotals(held.cart).total)}`;
+      const what = `${when} · ${held.cashier_name || ""} · ${formatRs(cartTotals(held.cart, saleTerms(s.catalog)).total)}`;
       return h("li", {}, h("span", {}, what, h("small", {}, held.cart.lines.map((l) => lineName(l, s.catalog)).join(currentLanguage() === "ur" ? "، " : ", "))),
         h("button", { "aria-label": t("Recall {what}", { what }), onclick: () => { actions.recall(held.cart.id); closePanels(); } },
           t("Recall")));

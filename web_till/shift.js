@@ -7,6 +7,7 @@ import { isoWithOffset, receiptNumber } from "./document.js";
 import { h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
 import { formatRs, parseRupees } from "./money.js";
+import { printControls, printZ } from "./printing.js";
 import { documentTime } from "./receipt.js";
 import { state, update } from "./store.js";
 import { confirmUnsynced } from "./unsynced.js";
@@ -31,6 +32,13 @@ export function shiftOpenDocument({ openingFloat, ...who }) {
 /** A cash_movement document: cash paid into ("in") or out of ("out") the drawer, with why. Pure. */
 export function cashMovementDocument({ direction, amount, reason, shiftId, ...who }) {
   const doc = { ...header("cash_movement", who), direction, amount, reason };
+  if (shiftId) doc.shift_id = shiftId;
+  return doc;
+}
+
+/** A drawer_open document: the drawer opened without a sale ("Open drawer"), with why. Pure. */
+export function drawerOpenDocument({ reason, shiftId, ...who }) {
+  const doc = { ...header("drawer_open", who), reason };
   if (shiftId) doc.shift_id = shiftId;
   return doc;
 }
@@ -74,6 +82,8 @@ export function zReport(open, documents, close = null) {
     returns_count: refunds.length,
     returns_total: sum(refunds, (r) => r.total),
     discounts: sum(sales, (s) => s.discount || 0),
+    // The FBR / PRA POS fees inside sales_total (never refunded): the shop owes them on to the authority.
+    service_fees: sum(sales, (s) => s.service_fee || 0),
     tax: sum(sales, (s) => s.tax) - sum(refunds, (r) => r.tax),
     by_tender: byTender,
     by_cashier: byCashier,
@@ -150,6 +160,25 @@ export const shiftActions = {
     }
   },
 
+  drawerScreen() { update({ screen: "drawer", notice: "" }); },
+
+  /** "Open drawer": recorded first (the owner sees every opening), then sent; the box kicks the drawer. */
+  async openDrawer(id, reason) {
+    if (!reason.trim()) { update({ notice: t("Say why the drawer is opened.") }); return; }
+    try {
+      await record(drawerOpenDocument({ ...who(id), reason: reason.trim(), shiftId: state.shift && state.shift.id }));
+    } catch (err) {
+      console.error("drawer_open not saved", err);
+      update({ notice: t("This was NOT saved: this tablet could not store it.") });
+      return;
+    }
+    update({ screen: "selling", notice: t("Opening the drawer…") });
+    await ctx.sync.now();
+    const row = await ctx.journal.get(id);
+    update({ notice: row && row.state !== "pending" && state.printer ? t("The drawer opens.")
+      : t("Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.") });
+  },
+
   async closeShift(id, countedText, cardText, walletText) {
     const counted = parseRupees(countedText);
     const card = parseRupees(cardText || "0");
@@ -165,6 +194,7 @@ export const shiftActions = {
       const close = await record(shiftCloseDocument({ ...who(id), shiftId: open.id, countedCash: counted,
                                                       expectedCash: expected, confirmed: { card, wallet } }));
       update({ shift: null, zReport: { report: zReport(open, docs, close), close }, screen: "z-report", notice: "" });
+      printZ(open.id);
     } catch (err) {
       console.error("shift not closed", err);
       update({ notice: t("The shift was NOT closed: this tablet could not save it.") });
@@ -205,6 +235,22 @@ export function cashMoveScreen(state, actions) {
   h("h1", {}, title),
   h("label", { for: "move-amount" }, t("Amount")), amount,
   h("label", { for: "move-reason" }, t("Reason")), reason, button, alert, backButton(actions));
+  const update = (s) => { alert.textContent = s.notice ? t(s.notice) : ""; };
+  update(state);
+  return { root: form, update };
+}
+
+const DRAWER_REASONS = () => [t("Change for a customer"), t("Check the float"), t("Correct a customer's change")];
+
+export function drawerScreen(state, actions) {
+  const id = crypto.randomUUID();
+  const reason = h("input", { id: "drawer-reason", autocomplete: "off", maxlength: "200" });
+  const alert = h("p", { role: "alert", class: "notice" });
+  const button = h("button", { type: "submit", class: "primary big" }, t("Open drawer"));
+  const form = h("form", { class: "card narrow", onsubmit: onSubmit(button, () => actions.openDrawer(id, reason.value)) },
+    h("h1", {}, t("Open drawer")),
+    h("div", { class: "quick" }, DRAWER_REASONS().map((why) => h("button", { type: "button", onclick: () => { reason.value = why; } }, why))),
+    h("label", { for: "drawer-reason" }, t("Reason")), reason, button, alert, backButton(actions));
   const update = (s) => { alert.textContent = s.notice ? t(s.notice) : ""; };
   update(state);
   return { root: form, update };
@@ -262,6 +308,7 @@ export function drawZReport(report, { shopName, deviceCode, number, cashierNames
       count(t("Returns"), "z-returns-count", report.returns_count),
       figure(t("Returns total"), "z-returns-total", report.returns_total),
       figure(t("Discounts"), "z-discounts", report.discounts),
+      report.service_fees ? figure(t("POS service fee"), "z-service-fees", report.service_fees) : null,
       figure(t("GST"), "z-tax", report.tax)),
     h("div", { class: "slip-block" }, h("p", {}, t("By tender")),
       figure(t("Cash"), "z-tender-cash", report.by_tender.cash),
@@ -294,9 +341,9 @@ export function zReportScreen(state, actions) {
   };
   const slip = drawZReport(report, { shopName: (state.identity && state.identity.shop_name) || "",
     deviceCode: close.device_code, number: receiptNumber(close.device_code, close.seq), cashierNames: names });
+  const print = printControls(report.shift_id, () => printZ(report.shift_id));
   const root = h("div", { class: "card narrow printable" },
-    h("h1", { class: "no-print" }, t("Shift closed")), slip,
-    h("button", { class: "big no-print", onclick: () => window.print() }, t("Print")),
+    h("h1", { class: "no-print" }, t("Shift closed")), print.said, slip, print.button,
     h("button", { class: "primary big no-print", onclick: () => actions.backToCart() }, t("Done")));
-  return { root, update: () => {} };
+  return { root, update: print.refresh };
 }

@@ -21,6 +21,9 @@ export const state = {
   unsynced: 0,
   notice: "",
   clockOffsetMs: null,
+  printer: null,           // this tablet's printer on the box ({printer_id, name}), or null: the browser prints
+  printing: null,          // the last print asked of the box: {key (document or shift id), outcome} (printing.js)
+  fiscalSeen: 0,           // bumped when the box's FBR / PRA outcomes reach the journal's fiscal store
 };
 
 const listeners = new Set();

@@ -2,7 +2,9 @@
 // catalog. "Online" is decided from these real requests, never from navigator.onLine.
 import { ApiError, Unreachable, call, clockOffset, sayWhy } from "./api.js";
 import { withHash } from "./canonical.js";
+import { authority } from "./fiscal.js";
 import { keepCart } from "./parked.js";
+import { pullPrinter } from "./printing.js";
 import { state, update } from "./store.js";
 
 const BUSY_MS = 1500;      // documents still on their way
@@ -30,8 +32,10 @@ export function startSync(journal) {
         await push(journal, token);
         await learnAcks(journal, token);
         await pullCatalog(journal, token);
+        await pullPrinter(journal, token);
         await signOutDisabledCashier();
         await pullStock(journal, token);
+        await pullFiscal(journal, token);
       }
       const status = await call("status", { token });   // an unpaired till still learns its link
       failures = 0;
@@ -197,4 +201,34 @@ async function pullStock(journal, token) {
   const stock = (answer.json && answer.json.stock) || {};
   await journal.setMeta("stock", stock);
   update({ stock });
+}
+
+const FISCAL_PAGES = 20;   // a long outage's invoices come in several answers; the rest wait for the next cycle
+
+/**
+ * What the box has reported to FBR / PRA of this tablet's sales and returns (GET /api/v1/fiscal?since=):
+ * kept in the journal's `fiscal` store for receipts, reprints and the sales list. Only when the shop
+ * reports; never on the checkout's path (the loop runs after the receipt is shown).
+ */
+async function pullFiscal(journal, token) {
+  if (!authority(state.catalog)) return;
+  for (let page = 0; page < FISCAL_PAGES; page += 1) {
+    const since = (await journal.getMeta("fiscal_cursor")) || 0;
+    let answer;
+    try {
+      answer = await call(`fiscal?since=${since}`, { token });
+    } catch (err) {
+      // Like stock, a help to the cashier: an older box (404) or a hiccup never calls the shop offline.
+      if (err instanceof ApiError && err.status !== 401) return;
+      throw err;
+    }
+    const { cursor, receipts } = answer.json || {};
+    if (!Number.isSafeInteger(cursor) || !Array.isArray(receipts)) return;
+    // A box that counts from less than this tablet asked (a replaced box): ask it from the start.
+    const next = cursor < since ? 0 : cursor;
+    if (receipts.length === 0 && next === since) return;
+    await journal.putFiscal(receipts.filter((r) => r && typeof r.id === "string"), next);
+    update({ fiscalSeen: (state.fiscalSeen || 0) + 1 });   // receipts and the sales list read the store again
+    if (receipts.length === 0 || next <= since) return;
+  }
 }

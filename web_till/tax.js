@@ -6,3 +6,13 @@ export function lineTax(amount, gstBp) {
   const divisor = 10000 + gstBp;
   return Math.floor((2 * amount * gstBp + divisor) / (2 * divisor));
 }
+
+/**
+ * The GST rate (basis points) a shop taxing by tender (PRA: 16% cash, 5% card) charges a sale paid by
+ * these tenders, or null to keep each product's own rate: the highest of the tenders' rates, so a split
+ * never collects less than either tender would. Mirrors cloud_api/contract.py tender_tax_bp.
+ */
+export function tenderTaxBp(rates, tenders) {
+  const named = tenders.filter((tender) => rates && Object.hasOwn(rates, tender)).map((tender) => rates[tender]);
+  return named.length ? Math.max(...named) : null;
+}

@@ -32,7 +32,8 @@ from .web import PREFIX, owner_shop, posted_form, query_text, render, shop_form,
 routes = web.RouteTableDef()
 
 SHOP = PREFIX + "/shops/{shop_id}"
-FIELDS = ("sku", "name", "name_ur", "barcode", "category", "gst_percent", "unit", "price_rs", "low_stock_at")
+FIELDS = ("sku", "name", "name_ur", "barcode", "category", "gst_percent", "unit", "price_rs", "low_stock_at",
+          "pct_code")
 
 # What product_import.py and catalog.py say about a file, a row or a field (Said phrases), which these pages
 # show through say(message, t): each has Urdu in words_catalog.py. Listed here, where the words test looks
@@ -49,7 +50,7 @@ MESSAGES = (
     "{sku} is also on row {row}", "must be at most {n} characters", "is out of range", "must be at most {n}",
     "must not contain NUL characters",
     "{sku} is sold by {unit}: its stock and sales are counted that way; make a new SKU to sell it by {other}",
-    "the piece", "kg", "the litre",
+    "the piece", "kg", "the litre", "must be a PCT code of 8 digits, e.g. 09023000 or 0902.3000",
 )
 
 
@@ -62,7 +63,8 @@ def _form_values(product: Any) -> dict[str, str]:
     return {"sku": product.sku, "name": product.name, "name_ur": product.name_ur or "",
             "barcode": product.barcode or "", "category": product.category or "",
             "gst_percent": percent_text(product.gst_bp), "unit": product.unit, "price_rs": rupees_text(product.price),
-            "low_stock_at": "" if product.low_stock_at is None else str(product.low_stock_at)}
+            "low_stock_at": "" if product.low_stock_at is None else str(product.low_stock_at),
+            "pct_code": product.pct_code or ""}
 
 
 def _matches(product: Any, query: str) -> bool:

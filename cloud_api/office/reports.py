@@ -92,7 +92,8 @@ REPORTS: dict[str, Report] = {
         Column("closed_at", t("Closed")), Column("closed_by_name", t("Closed by")),
         Column("opening_float", t("Float"), "money"), Column("net", t("Net"), "money", True),
         Column("expected_cash", t("Cash expected"), "money"), Column("counted_cash", t("Cash counted"), "money"),
-        Column("over_short", t("Over / short"), "money", True)], per_shop=True,
+        Column("over_short", t("Over / short"), "money", True),
+        Column("drawer_opened", t("Drawer opened without a sale"))], per_shop=True,
         note=t("Cash expected = float + cash taken - cash paid back + paid in - paid out.")),
     "gst": Report(t("GST summary"), range_reports.gst, [
         Column("gst_bp", t("GST rate"), "rate"), Column("sales", t("Sales"), "money", True),

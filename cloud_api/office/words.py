@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .words_catalog import URDU as _CATALOG
+from .words_fiscal import URDU as _FISCAL
 from .words_stock import URDU as _STOCK
 from .words_today import URDU as _TODAY
 
@@ -52,7 +53,7 @@ _COMMON = {
     "choose a date between the years 2000 and 2999": "سال 2000 سے 2999 کے درمیان کی تاریخ چنیں",
 }
 
-URDU: dict[str, str] = {**_COMMON, **_TODAY, **_CATALOG, **_STOCK}
+URDU: dict[str, str] = {**_COMMON, **_TODAY, **_CATALOG, **_STOCK, **_FISCAL}
 
 
 def translate(phrase: str, lang: str, **values: Any) -> str:

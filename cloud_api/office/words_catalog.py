@@ -43,6 +43,9 @@ URDU: dict[str, str] = {
     "GST (%)": "جی ایس ٹی (%)",
     "0 for goods without GST": "بغیر جی ایس ٹی والی چیز کے لیے 0",
     "Low stock at": "کم اسٹاک کی حد",
+    "PCT code": "پی سی ٹی کوڈ (PCT)",
+    "For FBR / PRA invoices: 8 digits, e.g. 0902.3000. Empty reports 00000000.":
+        "ایف بی آر / پی آر اے رسیدوں کے لیے: 8 ہندسے، مثلاً 0902.3000۔ خالی ہو تو 00000000 بھیجا جاتا ہے۔",
     "Pieces, or grams / ml when sold loose; empty for no warning.":
         "عدد، یا کھلی چیز کے لیے گرام / ملی لیٹر؛ خالی چھوڑیں تو کوئی انتباہ نہیں۔",
     "this shop has no product with that SKU": "اس دکان میں اس SKU کی کوئی چیز نہیں",
@@ -113,6 +116,8 @@ URDU: dict[str, str] = {
     "the piece": "عدد",
     "kg": "کلو",
     "the litre": "لیٹر",
+    "must be a PCT code of 8 digits, e.g. 09023000 or 0902.3000":
+        "8 ہندسوں کا PCT کوڈ ہونا چاہیے، مثلاً 09023000 یا 0902.3000",
     # cashiers
     "Cashier added. Tills get them at their next catalog sync.":
         "کیشیئر شامل ہو گیا۔ ٹِل اگلی کیٹلاگ ہم آہنگی پر انہیں لے لیں گے۔",

@@ -106,6 +106,7 @@ URDU: dict[str, str] = {
     "Cash expected": "متوقع نقدی",
     "Cash counted": "گنی گئی نقدی",
     "Over / short": "زیادہ / کم",
+    "Drawer opened without a sale": "فروخت کے بغیر دراز کھولی گئی",
     "GST rate": "جی ایس ٹی کی شرح",
     "Net, with GST": "خالص، جی ایس ٹی سمیت",
     "Taxable value": "قابلِ ٹیکس مالیت",

@@ -34,10 +34,13 @@ def line(sku: str, qty: int, unit_price: int, *, unit: str = "each", discount: i
 
 
 def sale(seq: int, lines: list[dict[str, Any]], payments: list[dict[str, Any]] | None = None, *, change: int = 0,
-         shift_id: str | None = None, **base: Any) -> dict[str, Any]:
-    """A sale of `lines`; paid in cash (plus `change`) unless `payments` says otherwise."""
-    total = sum(ln["amount"] for ln in lines)
+         shift_id: str | None = None, service_fee: int = 0, **base: Any) -> dict[str, Any]:
+    """A sale of `lines`; paid in cash (plus `change`) unless `payments` says otherwise. `service_fee`
+    (contract.SERVICE_FEE) is the Re 1 FBR / PRA fee: inside the total, not a line."""
+    total = sum(ln["amount"] for ln in lines) + service_fee
     doc = _base("sale", seq, **base)
+    if service_fee:
+        doc["service_fee"] = service_fee
     doc.update(lines=lines, payments=payments or [{"tender": "cash", "amount": total + change}], total=total,
                tax=sum(ln["tax"] for ln in lines), change=change,
                discount=sum(ln["discount"] + ln["cart_discount"] for ln in lines))

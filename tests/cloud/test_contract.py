@@ -115,3 +115,40 @@ def test_json_schema_of_the_sale_is_exported():
         schema["required"])
     json.dumps(schema)   # serialisable for the till's tests
     assert schema["properties"]["kind"]["const"] == "sale"
+
+
+# --- fiscal reporting (issue 9) ----------------------------------------------------------
+
+def _with_fee(fee: int, total_extra: int) -> dict:
+    sale = make_sale(qty=1, price=55000)
+    sale.update(service_fee=fee, total=sale["total"] + total_extra,
+                payments=[{"tender": "cash", "amount": 60000}], change=60000 - sale["total"] - total_extra)
+    sale["hash"] = document_hash(sale)
+    return sale
+
+
+def test_the_pos_service_fee_is_re_1_inside_the_total_and_in_no_line():
+    parsed = parse_document(_with_fee(100, 100))
+    assert isinstance(parsed, Sale) and parsed.service_fee == 100 and parsed.total == 55100
+    assert sum(line.amount for line in parsed.lines) == 55000
+    for fee, extra in ((100, 0), (0, 100), (50, 50), (200, 200)):   # left out of the total, or not Re 1
+        with pytest.raises(InvalidDocument):
+            parse_document(_with_fee(fee, extra))
+
+
+def test_a_pct_code_is_eight_digits_with_or_without_the_dot():
+    from pydantic import ValidationError
+
+    from cloud_api.contract import ProductIn
+    for good in ("09023000", "0902.3000", None):
+        assert ProductIn(name="Tea", price=1, gst_bp=0, pct_code=good).pct_code == good
+    for bad in ("0902", "0902-3000", "09023000\n", "0902.30000", "abcd.efgh"):
+        with pytest.raises(ValidationError):
+            ProductIn(name="Tea", price=1, gst_bp=0, pct_code=bad)
+
+
+def test_pra_taxes_a_split_sale_at_the_highest_rate_of_its_tenders():
+    from cloud_api.contract import tender_tax_bp
+    rates = {"cash": 1600, "card": 500}
+    assert tender_tax_bp(rates, ["card"]) == 500 and tender_tax_bp(rates, ["cash", "card"]) == 1600
+    assert tender_tax_bp(rates, ["wallet"]) is None and tender_tax_bp({}, ["cash"]) is None

@@ -73,7 +73,7 @@ async def test_resending_a_batch_counts_each_sale_once(cloud_client, cloud_db_ur
     gross = sum(s["total"] for s in sales)
     assert summary == {"date": "2026-11-27", "sales_count": 5, "gross": gross, "refunds": 0, "net": gross,
                        "tax": sum(s["tax"] for s in sales), "by_tender": {"cash": gross}, "by_device": {"T1": gross},
-                       "refunds_count": 0, "discounts": 0, "paid_in": 0, "paid_out": 0,
+                       "refunds_count": 0, "discounts": 0, "service_fees": 0, "paid_in": 0, "paid_out": 0,
                        "by_cashier": {"c1": {"name": None, "sales_count": 5, "gross": gross, "refunds_count": 0,
                                              "refunds": 0, "net": gross}},
                        "unverified": {"count": 0, "amount": 0}, "loose": {}}

@@ -42,7 +42,7 @@ def _product(catalog: dict[str, Any], sku: str) -> dict[str, Any] | None:
 def _product_form(csrf: str, **overrides: str) -> dict[str, str]:
     form = {"csrf": csrf, "sku": "GOLD-LEAF", "name": "Gold Leaf Tea 200g", "name_ur": "گولڈ لیف چائے",
             "barcode": "8961000000011", "category": "Tea", "gst_percent": "18", "unit": "each",
-            "price_rs": "1,234.50", "low_stock_at": "4"}
+            "price_rs": "1,234.50", "low_stock_at": "4", "pct_code": "0902.3000"}
     return {**form, **overrides}
 
 
@@ -87,7 +87,7 @@ async def test_products_made_edited_and_archived_in_the_office_reach_the_catalog
     assert etag2 != etag
     assert _product(catalog, "GOLD-LEAF") == {
         "sku": "GOLD-LEAF", "name": "Gold Leaf Tea 200g", "name_ur": "گولڈ لیف چائے", "barcode": "8961000000011",
-        "category": "Tea", "gst_bp": 1800, "unit": "each", "price": 123450, "low_stock_at": 4}
+        "category": "Tea", "gst_bp": 1800, "unit": "each", "price": 123450, "low_stock_at": 4, "pct_code": "0902.3000"}
 
     # Edit: a new price (rupees typed with a decimal), the SKU cannot move.
     edited = await cloud_client.post(f"{base}/products/edit", data=_product_form(csrf, price_rs="1299.9",
@@ -128,7 +128,8 @@ async def test_a_bad_product_form_is_400_with_the_message_and_saves_nothing(clou
                                   ("gst_percent", "101", "must be from 0 to 100"),
                                   ("unit", "box", "must be each, kg or l"),
                                   ("name", "", "is required"),
-                                  ("low_stock_at", "2.5", "must be a whole number")):
+                                  ("low_stock_at", "2.5", "must be a whole number"),
+                                  ("pct_code", "0902", "must be a PCT code of 8 digits")):
         response = await cloud_client.post(f"{base}/products/new", data=_product_form(csrf, **{field: value}))
         page = await response.text()
         assert response.status == 400 and message in page, (field, value)
@@ -326,6 +327,7 @@ async def test_export_then_import_changes_nothing(cloud_client: Any, cloud_db_ur
     assert first.status == 200 and first.headers["Content-Type"].startswith("text/csv")
     exported = await first.read()
     assert exported.startswith("\ufeff".encode()) and b"'=HYPERLINK" in exported   # a spreadsheet shows it as text
+    assert exported.splitlines()[0].endswith(b",low_stock_at,pct_code") and b",,0902.3000\r\n" in exported
     _, before = await _catalog(cloud_client, gateway)
 
     preview = await (await cloud_client.post(f"{base}/products/import", data=_upload(csrf, exported))).text()
@@ -415,7 +417,7 @@ async def test_an_import_of_some_columns_changes_only_those_of_the_products_ther
     assert "Of the good rows, 1 are new products and 2 change products you have." in preview
     kept = re.search(r'class="columns-kept">([^<]*)<code>([^<]*)</code>', preview)
     assert kept and "keep what they have in the columns this file leaves out" in kept.group(1)
-    assert kept.group(2) == "name_ur,barcode,category,unit,low_stock_at"
+    assert kept.group(2) == "name_ur,barcode,category,unit,low_stock_at,pct_code"
     assert "sold by another unit" not in preview
     assert saved.status == 303 and saved.headers["Location"].endswith("done=imported-1-2")
 
@@ -428,7 +430,7 @@ async def test_an_import_of_some_columns_changes_only_those_of_the_products_ther
     # A new product gets the defaults of the columns left out.
     assert _product(after, "NEW-1") == {"sku": "NEW-1", "name": "Rooh Afza 800ml", "price": 45000, "gst_bp": 1800,
                                         "unit": "each", "barcode": None, "category": None, "name_ur": None,
-                                        "low_stock_at": None}
+                                        "low_stock_at": None, "pct_code": None}
     # A column that is there but empty still empties it: the owner cleared it.
     data = _csv([{"sku": "COKE-1500", "name": "Coca-Cola 1.5L", "gst_percent": "18", "price_rs": "230",
                   "barcode": ""}], ("sku", "name", "gst_percent", "price_rs", "barcode"))
@@ -535,7 +537,7 @@ async def test_the_owner_api_restores_an_archived_product_and_put_says_whether_i
     assert etag2 != etag and _product(catalog, "TAPAL-190")["price"] == 56000
     put = await cloud_client.put(f"{api}/products/TAPAL-190", headers=shop.bearer, json=tapal)
     assert await put.json() == {"sku": "TAPAL-190", **tapal, "barcode": None, "category": None, "unit": "each",
-                                "name_ur": None, "low_stock_at": None, "archived": False}
+                                "name_ur": None, "low_stock_at": None, "pct_code": None, "archived": False}
     made = await cloud_client.put(f"{api}/products/NEW-1", headers=shop.bearer, json=tapal)
     assert made.status == 200 and (await made.json())["archived"] is False
     # Restoring one on sale is harmless; an unknown SKU is a 404, another owner's shop a 403.

@@ -103,7 +103,8 @@ def test_a_file_that_cannot_be_read_says_why(data: bytes, problem: str):
 def test_export_reads_back_to_the_same_products():
     products = [Product(sku="=cmd", name='@SUM(1), "quoted"', name_ur="عجیب، نام", price=5, gst_bp=1750,
                         unit="l", low_stock_at=0, barcode="-12", category="+x"),
-                Product(sku="'apostrophe", name="'=x", price=123456789, gst_bp=0)]
+                Product(sku="'apostrophe", name="'=x", price=123456789, gst_bp=0, pct_code="0902.3000"),
+                Product(sku="TEA", name="Tea", price=55000, gst_bp=1800, pct_code="09023000")]
     text = products_csv(products)
     assert "\n=" not in text and ",@" not in text and ",-" not in text   # no cell a spreadsheet would run
     parsed = parse_csv(text.encode())
@@ -115,10 +116,31 @@ def test_the_file_says_which_fields_it_changes_and_which_it_leaves_alone():
     parsed = parse_csv(b"price_rs,sku,gst_percent,name\n170,SUGAR-LOOSE,18,Sugar\n")
     assert parsed.errors == [] and parsed.columns == ("sku", "name", "gst_percent", "price_rs")
     assert parsed.fields == ("name", "gst_bp", "price")
-    assert parsed.missing == ("name_ur", "barcode", "category", "unit", "low_stock_at")
-    full = parse_csv((HEADER + "A,Tea,,,,18,kg,1,\n").encode())
+    assert parsed.missing == ("name_ur", "barcode", "category", "unit", "low_stock_at", "pct_code")
+    full = parse_csv((HEADER.rstrip("\n") + ",pct_code\n" + "A,Tea,,,,18,kg,1,,\n").encode())
     assert full.columns == COLUMNS and full.missing == ()
     assert set(full.fields) == set(Product.model_fields) - {"sku"}
+    # A file from before the PCT code (nine columns) leaves every product's PCT code as it is.
+    nine = parse_csv((HEADER + "A,Tea,,,,18,kg,1,\n").encode())
+    assert nine.missing == ("pct_code",) and "pct_code" not in nine.fields
+
+
+@pytest.mark.parametrize("typed, stored", [("09023000", "09023000"), ("0902.3000", "0902.3000"),
+                                           (" 0902 3000 ", "09023000"), ("9023000", "09023000"),
+                                           ("۰۹۰۲۳۰۰۰", "09023000"), ("", None)])
+def test_a_pct_code_is_read_as_fbr_names_it(typed: str, stored: str | None):
+    # 9023000: a spreadsheet opened 09023000 (tea) as a number and dropped the 0.
+    parsed = parse_csv(f"sku,name,gst_percent,price_rs,pct_code\nTEA,Tea,18,550,{typed}\n".encode())
+    assert parsed.errors == []
+    assert parsed.good[0].pct_code == stored
+
+
+@pytest.mark.parametrize("typed", ["0902", "0902-3000", "09023000X", "1234567890", "0902..3000", "abcdefgh"])
+def test_a_bad_pct_code_is_named_on_its_row(typed: str):
+    errors = _errors(f"sku,name,gst_percent,price_rs,pct_code\nTEA,Tea,18,550,{typed}\n")
+    assert [(row, name) for row, name, _ in errors] == [(2, "pct_code")]
+    assert errors[0][2] in ("must be a PCT code of 8 digits, e.g. 09023000 or 0902.3000",
+                            "must be at most 9 characters")
 
 
 def test_a_row_refused_later_becomes_a_bad_row():

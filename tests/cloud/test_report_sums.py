@@ -1,7 +1,7 @@
 """The owner's reports equal the sums of the documents: a property test over random days at the counter.
 
 Random sales (pieces and loose goods, line and cart discounts, cash with change, card, split with
-wallets, some unverified), refunds of what earlier sales sold, paid in / out, on two business days,
+wallets, some unverified, some with the Re 1 FBR service fee), refunds of what earlier sales sold, paid in / out, on two business days,
 some in the shift and some outside it, sent in any order. The summary and the Z-report are worked
 out here from the documents alone and must equal what the cloud answers, on SQLite and PostgreSQL.
 """
@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cloud_api.app import create_app
+from cloud_api.contract import SERVICE_FEE
 from cloud_api.database import create_engine
 from cloud_api.settings import CloudSettings
 from cloud_api.shops import create_shop
@@ -88,8 +89,9 @@ def _counter_day(draw: Any) -> tuple[list[dict[str, Any]], str]:
                                       "float top-up", **where))
         else:
             lines = draw(st.lists(_line(), min_size=1, max_size=3))
-            payments, change = draw(_payments(sum(ln["amount"] for ln in lines)))
-            sales.append(sale(next(seq), lines, payments, change=change, **where))
+            fee = draw(st.sampled_from([0, SERVICE_FEE]))   # the Re 1 FBR fee: in the total, in no line
+            payments, change = draw(_payments(sum(ln["amount"] for ln in lines) + fee))
+            sales.append(sale(next(seq), lines, payments, change=change, service_fee=fee, **where))
             docs.append(sales[-1])
     in_shift = [d for d in docs if d.get("shift_id") == sid]
     expected = z_expected_cash(opened["opening_float"], in_shift)
@@ -114,6 +116,7 @@ def z_expected_cash(opening_float: int, docs: list[dict[str, Any]]) -> int:
 def figures(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """What the reports must say about these documents, worked out from them alone."""
     out: dict[str, Any] = {"sales_count": 0, "gross": 0, "refunds_count": 0, "refunds": 0, "discounts": 0, "tax": 0,
+                           "service_fees": 0,
                            "paid_in": 0, "paid_out": 0, "unverified": {"count": 0, "amount": 0}}
     by_tender: dict[str, int] = defaultdict(int)
     by_cashier: dict[str, dict[str, Any]] = {}
@@ -134,6 +137,7 @@ def figures(docs: list[dict[str, Any]]) -> dict[str, Any]:
         out["gross" if is_sale else "refunds"] += doc["total"]
         out["tax"] += sign * doc["tax"]
         out["discounts"] += doc.get("discount", 0)
+        out["service_fees"] += doc.get("service_fee", 0)
         for p in doc["payments"]:
             by_tender[p["tender"]] += sign * p["amount"]
             if is_sale and p["tender"] == "wallet" and p.get("unverified"):

@@ -152,7 +152,7 @@ def cloud_database(request: Any, tmp_path: Path) -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _rig(tmp_path: Path, cloud_db: str) -> Iterator[ShopRig]:
+def _rig(tmp_path: Path, cloud_db: str, env: dict[str, str] | None = None) -> Iterator[ShopRig]:
     shop = json.loads(run_command("cloud", "create-shop", "--name", "Madina General Store", "--demo",
                                   "--owner", OWNER_LOGIN, "--owner-password", OWNER_PASSWORD,
                                   "--db", cloud_db))
@@ -161,8 +161,8 @@ def _rig(tmp_path: Path, cloud_db: str) -> Iterator[ShopRig]:
     run_command("gateway", "provision", "--state-dir", str(tmp_path / "gateway"), "--cloud-url", proxy.url,
                 "--enrol-token", shop["enrol_token"], "--admin-pin", OWNER_PIN)
     https_port, http_port = free_port(), free_port()
-    gateway = gateway_service(tmp_path / "gateway", https_port, tmp_path / "gateway.log", FAST_GATEWAY,
-                              http_port=http_port).start()
+    gateway = gateway_service(tmp_path / "gateway", https_port, tmp_path / "gateway.log",
+                              {**FAST_GATEWAY, **(env or {})}, http_port=http_port).start()
     rig = ShopRig(tmp_path, cloud, proxy, gateway, shop, https_port, http_port, cloud_db)
     try:
         yield rig
@@ -367,3 +367,111 @@ def office(browser: Any, rig: ShopRig) -> Iterator[Any]:
     yield make
     for opened in made:
         opened.close()
+
+
+# --- FBR / PRA (issue 9): the authority's simulator as a process, and a box that reports to it -----
+
+class FbrSim:
+    """tests/fbr_sim.py run as a process (`python -m tests.fbr_sim`), driven through its control API,
+    which stays up on a port of its own while the authority is "down" (connection refused)."""
+
+    def __init__(self, tmp_path: Path):
+        import sys
+        port, control = free_port(), free_port()
+        self.log = (tmp_path / "fbr_sim.log").open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.fbr_sim", "--port", str(port),
+                                         "--control-port", str(control)],
+                                        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
+                                        stderr=self.log, text=True)
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        if not line:
+            self.stop()
+            raise RuntimeError(f"the FBR simulator did not start; see {tmp_path / 'fbr_sim.log'}")
+        self.urls: dict[str, str] = json.loads(line)
+
+    def url(self, mode: str = "fbr") -> str:
+        """The PostData URL of "fbr" or "pra"."""
+        return self.urls[mode]
+
+    def control(self, action: str, body: dict[str, Any] | None = None) -> Any:
+        response = httpx.post(f"{self.urls['control']}/{action}", json=body or {}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def get(self, what: str) -> Any:
+        response = httpx.get(f"{self.urls['control']}/{what}", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def invoices(self) -> list[dict[str, Any]]:
+        """Every invoice the authority issued, in order of issue."""
+        return self.get("invoices")
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self.get("requests")
+
+    def down(self) -> None:
+        self.control("down")
+        wait_until(lambda: self.get("state")["down"], 10, "the simulator down")
+
+    def up(self) -> None:
+        self.control("up")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def fbr_sim_process(tmp_path: Path) -> Iterator[FbrSim]:
+    sim = FbrSim(tmp_path)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def fiscal_gateway_env(sim: FbrSim, mode: str = "fbr") -> dict[str, str]:
+    """A box that posts invoices to the simulator (never a real FBR / PRA host), quickly."""
+    return {"POSLINE_GATEWAY_FISCAL_URL": sim.url(mode), "POSLINE_GATEWAY_FISCAL_TIMEOUT_S": "5",
+            "POSLINE_GATEWAY_FISCAL_BACKOFF_BASE_S": "0.2", "POSLINE_GATEWAY_FISCAL_BACKOFF_CAP_S": "1",
+            "POSLINE_GATEWAY_FISCAL_IDLE_S": "1"}
+
+
+@pytest.fixture
+def fiscal_mode() -> str:
+    """The authority fiscal_rig's box posts to; a test says `@pytest.mark.parametrize("fiscal_mode", ["pra"])`."""
+    return "fbr"
+
+
+@pytest.fixture
+def fiscal_rig(request: Any, tmp_path: Path, fbr_sim_process: FbrSim, fiscal_mode: str) -> Iterator[ShopRig]:
+    """A shop whose box reports to the FBR / PRA simulator; use it as `rig` (a test module's own `rig`
+    fixture returning it makes `tablets` and `browser` use this shop)."""
+    with cloud_database(request, tmp_path) as cloud_db:
+        yield from _rig(tmp_path, cloud_db, fiscal_gateway_env(fbr_sim_process, fiscal_mode))
+
+
+def put_fiscal(rig: ShopRig, **settings: Any) -> dict[str, Any]:
+    """The owner's fiscal settings (PUT /v1/shops/{id}/fiscal): mode, environment, service_fee,
+    tender_tax_bp, token; the simulator's token unless another is given."""
+    from tests.fbr_sim import SIM_TOKEN
+    return rig.owner_put("fiscal", {"environment": "sandbox", "token": SIM_TOKEN, **settings})
+
+
+def give_pos_id(rig: ShopRig, device_id: str, pos_id: int) -> None:
+    """The tablet's POSID, once the cloud knows the tablet (the box's heartbeat names it)."""
+    def put() -> bool:
+        try:
+            rig.owner_put(f"fiscal/pos-ids/{device_id}", {"pos_id": pos_id})
+            return True
+        except httpx.HTTPStatusError as err:
+            if err.response.status_code != 404:
+                raise
+            return False
+    wait_until(put, 30, f"the cloud to know tablet {device_id}")

@@ -10,6 +10,7 @@ import pytest
 
 from cloud_api.app import create_app as create_cloud_app
 from cloud_api.settings import CloudSettings
+from gateway import printers
 from gateway.app import create_app
 from gateway.box import set_values
 from gateway.cloud_client import CloudClient
@@ -61,6 +62,16 @@ def fuzzed_box(tmp_path: Path) -> Iterator[tuple[str, str]]:
         stored = httpx.post(f"{base_url}/api/v1/journal:batch", json={"documents": [sale]},
                             headers={"Authorization": f"Bearer {token}"})
         assert stored.json()["results"][0]["status"] == "stored", stored.text
+
+        async def give_printer() -> None:   # nothing listens there: the till's print jobs just wait
+            async with app[STORE].transaction() as db:
+                printer_id = await printers.add_printer(db, "Counter", "lan", "127.0.0.1", 9)
+                assert await printers.assign(db, paired.json()["device_id"], printer_id)
+        servers.run(give_printer())
+        # Job 1, so GET /api/v1/print/{job_id} (pinned to it) has something to answer.
+        job = httpx.post(f"{base_url}/api/v1/print", json={"document_id": sale["id"]},
+                         headers={"Authorization": f"Bearer {token}"})
+        assert job.status_code == 202 and job.json()["job_id"] == 1, job.text
         yield base_url, token
     finally:
         servers.close()
@@ -69,5 +80,5 @@ def fuzzed_box(tmp_path: Path) -> Iterator[tuple[str, str]]:
 def test_the_box_answers_every_fuzzed_request_as_its_document_says(fuzzed_box: tuple[str, str]):
     base_url, token = fuzzed_box
     failures = fuzz_document(base_url, "/api/v1/openapi.json", auth={"bearer": token},
-                             path_parameters={"ref": "T1-000001"})
+                             path_parameters={"ref": "T1-000001", "job_id": 1})
     assert not failures, "\n".join(failures)

@@ -1,0 +1,160 @@
+"""What one PostData attempt means for the invoice (issue 9): pure, no I/O.
+
+The rule is honesty: an invoice is fiscalized only when FBR / PRA said so in full (HTTP 2xx,
+Code "100" and a real invoice number). Anything that could mean "it may exist on their side
+but we do not know its number" is ambiguous, and the box then resends the SAME payload under
+the SAME USIN; it never makes a second invoice and never guesses a number.
+
+Kinds, and what the queue does with each:
+- fiscalized: store the number; the receipt prints it and its QR code.
+- rejected: the authority read the invoice and refused it (Code 102 ...): park this one job
+  with its message for the owner, go on with the next.
+- unauthorised: the token (or the POS's access) was refused: stop the whole queue, tell the owner.
+- retry: nothing reached the authority, or it was down / busy: try again later, same payload.
+- ambiguous: the request may have been recorded and we did not hear the outcome: resend the
+  same USIN; after a few such attempts (or at once for a duplicate answer) show the owner.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["fiscalized", "rejected", "unauthorised", "retry", "ambiguous"]
+
+SUCCESS_CODE = "100"
+# What FBR writes instead of a number when it issued none.
+NO_NUMBER = "not available"
+# The API gateway in front of FBR (WSO2) answers faults with these codes: 900800-900807 are
+# throttling (try later); the 9009xx family is authentication / authorisation.
+_THROTTLE_FAULTS = range(900800, 900900)
+# An answer that says the USIN was already used ("Duplicate USIN", "USIN already exists").
+_DUPLICATE = re.compile(r"duplicat|already\s+(exists?|been|reported|submitted|generated|used)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    number: str | None = None
+    message: str = ""
+
+
+def classify(status: int | None, body: Any, *, timed_out: bool, duplicate_hint: bool = False,
+             authority: str = "FBR") -> Outcome:
+    """Classify one attempt.
+
+    `status` is the HTTP status, None when no answer came. `body` is the parsed JSON answer (a
+    str / bytes is parsed here; anything unreadable counts as no JSON). `timed_out` is True only
+    when the request may have reached the authority (the wait for the answer ran out, or the
+    connection broke after sending); a connection that was never made is `timed_out` False with
+    `status` None. `duplicate_hint`: this USIN was sent before without a clear outcome (an earlier
+    attempt timed out), so a refusal now may only mean "already have it". `authority` names
+    FBR or PRA in the messages.
+    """
+    who = authority
+    if status is None:
+        if timed_out:
+            return Outcome("ambiguous", message=(
+                f"{who} did not answer in time, so it may or may not have recorded this invoice. "
+                "It will be sent again with the same receipt number, never as a new invoice."))
+        return Outcome("retry", message=f"Could not reach {who} (no internet, or its server is down). "
+                                        "The invoice waits and is sent when the connection is back.")
+    data = _parse(body)
+    if status == 429 or status == 408 or status >= 500:
+        return Outcome("retry", message=f"{who}'s server is busy or failing (HTTP {status}). "
+                                        "The invoice waits and is sent again shortly.")
+    fault = data.get("fault") if isinstance(data, dict) else None
+    if isinstance(fault, dict) and _fault_code(fault) in _THROTTLE_FAULTS:
+        return Outcome("retry", message=f"{who} asked us to slow down ({_fault_text(fault)}). "
+                                        "The invoice is sent again shortly.")
+    if status in (401, 403) or fault is not None:
+        detail = _fault_text(fault) if isinstance(fault, dict) else f"HTTP {status}"
+        return Outcome("unauthorised", message=(
+            f"{who} refused the shop's access token ({detail}). No invoice is reported until the "
+            f"token is corrected in the back office's Fiscal settings (or Retry is pressed there)."))
+    if status < 200 or 300 <= status < 400:
+        # Not an answer about the invoice at all (a redirect: a wrong URL or a captive portal).
+        return Outcome("retry", message=f"{who} gave an unexpected answer (HTTP {status}); "
+                                        "the invoice will be sent again.")
+    if not isinstance(data, dict):
+        if 200 <= status < 300:
+            # It said OK but nothing readable: it may have made the invoice.
+            return Outcome("ambiguous", message=(
+                f"{who} answered without a readable invoice number; the invoice is sent again "
+                "with the same receipt number to learn it."))
+        return Outcome("rejected", message=f"{who} refused the invoice (HTTP {status}).")
+
+    code = str(data.get("Code", data.get("code", ""))).strip()
+    number = _invoice_number(data)
+    said = _said(data)
+    if 200 <= status < 300 and code == SUCCESS_CODE:
+        if number:
+            return Outcome("fiscalized", number=number, message=f"{who} invoice number {number}")
+        return Outcome("ambiguous", message=(
+            f"{who} accepted the invoice but gave no invoice number; it is sent again with the same "
+            "receipt number to learn it."))
+    if _DUPLICATE.search(said) or duplicate_hint:
+        # The USIN may already be on the authority's books (an earlier attempt we heard nothing
+        # of). Its number is not guessed: the owner checks it on the authority's portal.
+        seen = (f"named number {number} without confirming it" if number
+                else "gave no invoice number for it")
+        return Outcome("ambiguous", message=(
+            f"{who} says this receipt number may already be reported but {seen} "
+            f"({said or 'no details'}). Check it on {who}'s portal; it is never guessed."))
+    detail = said or (f"code {code}" if code else f"HTTP {status}")
+    return Outcome("rejected", message=f"{who} refused this invoice: {detail}")
+
+
+def _parse(body: Any) -> Any:
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return None
+    return body
+
+
+def _invoice_number(data: dict[str, Any]) -> str | None:
+    """The invoice number FBR / PRA gave, if a real one (not empty, not "Not Available")."""
+    for key in ("InvoiceNumber", "FBRInvoiceNumber"):
+        value = data.get(key)
+        if value is None or isinstance(value, (bool, dict, list)):
+            continue
+        text = str(value).strip()
+        if text and text.lower() != NO_NUMBER:
+            return text
+    return None
+
+
+def _said(data: dict[str, Any]) -> str:
+    """The authority's own words: its Response and its Errors (a string, a list or a dict)."""
+    parts = [_flatten(data.get("Response"))]
+    errors = _flatten(data.get("Errors"))
+    if errors and errors not in parts:
+        parts.append(errors)
+    return "; ".join(part for part in parts if part)[:900]
+
+
+def _flatten(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_flatten(v)}" for k, v in value.items() if _flatten(v))
+    if isinstance(value, list):
+        return "; ".join(text for text in (_flatten(v) for v in value) if text)
+    return str(value).strip()
+
+
+def _fault_code(fault: dict[str, Any]) -> int | None:
+    try:
+        return int(fault.get("code"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _fault_text(fault: dict[str, Any]) -> str:
+    words = [str(fault[key]).strip() for key in ("message", "description") if fault.get(key)]
+    return ": ".join(words) or "access refused"

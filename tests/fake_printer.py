@@ -1,0 +1,117 @@
+"""A receipt printer for tests: a real asyncio TCP listener on 127.0.0.1 that keeps every byte it gets.
+
+Like an ESC/POS printer on port 9100 it answers the real-time status request DLE EOT n at once
+(one byte: paper present, or paper end when `paper_out`), or not at all when `answers` is False (a
+clone that never answers). `off()` stops listening and drops its connections, as a printer switched
+off; `on()` listens again on the same port.
+
+Also the decoder of what it received: GS v 0 raster images back to Pillow bitmaps.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import struct
+from contextlib import suppress
+
+from PIL import Image
+
+STATUS_QUERY = b"\x10\x04\x04"
+PAPER_OK, PAPER_END = 0x12, 0x72     # DLE EOT 4 answers: fixed bits 1 and 4; bits 5-6 set when the roll is out
+_QUERY = re.compile(rb"\x10\x04([\x01-\x04])")
+
+
+class FakePrinter:
+    def __init__(self, port: int = 0):
+        self.host, self.port = "127.0.0.1", port
+        self.paper_out = False
+        self.answers = True
+        self.connections: list[bytes] = []   # everything each finished connection sent, in order
+        self._server: asyncio.base_events.Server | None = None
+        self._live: set[asyncio.StreamWriter] = set()
+        self.received = asyncio.Event()      # set whenever a connection that sent more than a query ends
+
+    async def on(self) -> "FakePrinter":
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def off(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._live):
+                writer.transport.abort()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._live.add(writer)
+        data = bytearray()
+        try:
+            while chunk := await reader.read(65536):
+                scanned = max(0, len(data) - 2)
+                data += chunk
+                for match in _QUERY.finditer(data, scanned):   # each one ends in this chunk: a new question
+                    if self.answers:
+                        status = PAPER_END if self.paper_out and match[1] == b"\x04" else PAPER_OK
+                        writer.write(bytes([status]))
+                        await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._live.discard(writer)
+            self.connections.append(bytes(data))
+            if self.jobs_in(bytes(data)):
+                self.received.set()
+            with suppress(Exception):
+                writer.close()
+
+    @staticmethod
+    def jobs_in(data: bytes) -> bytes:
+        """A connection's bytes less the status questions the box asks before and after a job."""
+        while data.startswith(STATUS_QUERY):
+            data = data[len(STATUS_QUERY):]
+        while data.endswith(STATUS_QUERY):
+            data = data[:-len(STATUS_QUERY)]
+        return data
+
+    @property
+    def jobs(self) -> list[bytes]:
+        """What each connection printed (status questions left out), connections that printed nothing skipped."""
+        return [job for job in map(self.jobs_in, self.connections) if job]
+
+    async def wait_for_jobs(self, count: int, timeout_s: float = 10.0) -> list[bytes]:
+        async def enough() -> None:
+            while len(self.jobs) < count:
+                self.received.clear()
+                await self.received.wait()
+        await asyncio.wait_for(enough(), timeout_s)
+        return self.jobs
+
+
+def raster_images(data: bytes) -> list[tuple[int, int, bytes]]:
+    """Every GS v 0 image in a byte stream: (width in bytes, height, bitmap bytes; a set bit is black)."""
+    found = []
+    at = 0
+    while (start := data.find(b"\x1dv0", at)) >= 0:
+        width_bytes, height = struct.unpack("<HH", data[start + 4:start + 8])
+        end = start + 8 + width_bytes * height
+        found.append((width_bytes, height, data[start + 8:end]))
+        at = end
+    return found
+
+
+def raster_bitmap(data: bytes) -> Image.Image:
+    """The raster stripes of a job stacked back into one 1-bit image (black ink = 0, as Pillow's mode "1")."""
+    stripes = raster_images(data)
+    assert stripes, "no GS v 0 raster in the job"
+    widths = {w for w, _, _ in stripes}
+    assert len(widths) == 1, f"stripes of different widths: {widths}"
+    width = widths.pop() * 8
+    image = Image.new("1", (width, sum(h for _, h, _ in stripes)), 1)
+    top = 0
+    invert = bytes(255 - b for b in range(256))
+    for w, h, bits in stripes:
+        image.paste(Image.frombytes("1", (w * 8, h), bits.translate(invert)), (0, top))
+        top += h
+    return image

@@ -1,0 +1,122 @@
+"""The box's receipt model and Z-report are the till's, value for value (gateway/receipt_model.py).
+
+Each case runs web_till/receipt.js receiptModel (and shift.js zReport) in Node over the same inputs
+and compares the JSON both give: a printed receipt and the till's screen say the same thing.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.receipt_model import cashier_name, format_qty, format_rs, receipt_model, z_report
+from tests.gateway import print_documents as docs
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None, reason="Node is needed to run the till's own receipt model")
+
+# Reads [{doc, catalog, shop_name, cashier_id, language, duplicate, fiscal}] on stdin, prints the models.
+RECEIPTS_JS = """
+globalThis.document = { documentElement: {} };   // i18n.setLanguage sets lang and dir on the page
+const { receiptModel, cashierName } = await import("./web_till/receipt.js");
+const { setLanguage } = await import("./web_till/i18n.js");
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+const out = JSON.parse(input).map((c) => {
+  setLanguage(c.language);   // formatQty takes its unit words from the till's language, as on screen
+  const catalog = c.catalog === null ? undefined : c.catalog;
+  return receiptModel(c.doc, { catalog, identity: { shop_name: c.shop_name },
+    cashierName: cashierName(catalog, c.doc.cashier_id), language: c.language, duplicate: c.duplicate,
+    fiscal: c.fiscal === null ? undefined : c.fiscal });
+});
+process.stdout.write(JSON.stringify(out));
+"""
+
+Z_JS = """
+globalThis.document = { documentElement: {} };
+const { zReport } = await import("./web_till/shift.js");
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+const out = JSON.parse(input).map((c) => zReport(c.open, c.docs, c.close));
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def run_node(script: str, payload: Any) -> Any:
+    done = subprocess.run([NODE, "--input-type=module", "-e", script], input=json.dumps(payload), cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _cases() -> list[dict[str, Any]]:
+    plain = docs.catalog()
+    fbr = docs.catalog(mode="fbr", pos_ids={docs.DEVICE_ID: 998877})
+    pra = docs.catalog(mode="pra")
+    sold = docs.discounted_sale()
+    case = {"shop_name": "Box Shop", "language": "en", "duplicate": False, "fiscal": None}
+    return [
+        {**case, "doc": sold, "catalog": plain},                                       # discounts, a loose line
+        {**case, "doc": sold, "catalog": plain, "duplicate": True},                    # a reprint
+        {**case, "doc": docs.urdu_sale(), "catalog": plain, "language": "ur"},         # Urdu names and units
+        {**case, "doc": docs.urdu_sale(), "catalog": plain},                           # the same in English
+        {**case, "doc": docs.refund(sold), "catalog": plain},                          # a return, with why
+        {**case, "doc": docs.refund(docs.card_sale(), tender="card", reason=None), "catalog": plain},
+        {**case, "doc": docs.wallet_split_sale(), "catalog": plain},                   # wallet unverified + cash
+        {**case, "doc": docs.sale(service_fee=100), "catalog": fbr},                   # FBR pending, POSID from catalog
+        {**case, "doc": docs.sale(service_fee=100), "catalog": fbr, "fiscal": docs.fiscalized_record()},
+        {**case, "doc": docs.sale(service_fee=100), "catalog": fbr, "duplicate": True, "language": "ur",
+         "fiscal": docs.fiscalized_record()},
+        {**case, "doc": docs.refund(docs.sale(service_fee=100)), "catalog": fbr,       # a refund has no fee
+         "fiscal": {"status": "pending", "fbr_number": None, "pos_id": None, "qr": None}},
+        {**case, "doc": docs.card_sale(), "catalog": pra,                              # failed: no number printed
+         "fiscal": {"status": "failed", "fbr_number": None, "pos_id": 5, "qr": None}},
+        {**case, "doc": docs.card_sale(), "catalog": None},                            # before any catalog
+        {**case, "doc": docs.sale(cashier_id="nobody"), "catalog": plain},             # a cashier the catalog lost
+    ]
+
+
+def test_receipt_models_agree_with_the_till() -> None:
+    cases = _cases()
+    expected = run_node(RECEIPTS_JS, cases)
+    for case, till in zip(cases, expected, strict=True):
+        box = receipt_model(case["doc"], catalog=case["catalog"], shop_name=case["shop_name"],
+                            cashier_name=cashier_name(case["catalog"], case["doc"]["cashier_id"]),
+                            language=case["language"], duplicate=case["duplicate"], fiscal=case["fiscal"])
+        assert box == till, case["doc"]["kind"]
+    # The comparison saw what matters: the fiscal block, Urdu units, the discount and the duplicate mark.
+    assert expected[8]["fiscal"]["number"] == docs.FBR_NUMBER and expected[7]["fiscal"]["posId"] == 998877
+    assert expected[2]["lines"][0]["name"] == docs.URDU_SUGAR and expected[2]["lines"][0]["qty"] == "2.25 کلو"
+    assert expected[0]["cartDiscount"] > 0 and expected[1]["duplicate"] is True
+    assert expected[13]["cashier"] == "nobody"
+
+
+def test_z_reports_agree_with_the_till() -> None:
+    opening, shift_docs, closing = docs.shift_documents()
+    cases = [{"open": opening, "docs": shift_docs, "close": closing},
+             {"open": opening, "docs": shift_docs, "close": None},
+             {"open": opening, "docs": [], "close": None}]
+    expected = run_node(Z_JS, cases)
+    for case, till in zip(cases, expected, strict=True):
+        assert z_report(case["open"], case["docs"], case["close"]) == till
+    assert expected[0]["sales_count"] == 2 and expected[0]["returns_count"] == 1
+    assert expected[0]["over_short"] is not None and expected[1]["over_short"] is None
+
+
+@pytest.mark.parametrize("qty,unit,language,text", [
+    (250, "kg", "en", "250 g"), (1500, "kg", "en", "1.5 kg"), (1001, "l", "en", "1.001 l"),
+    (2000, "l", "ur", "2 لیٹر"), (7, "each", "ur", "7"), (3, None, "en", "3")])
+def test_format_qty(qty: int, unit: str | None, language: str, text: str) -> None:
+    assert format_qty(qty, unit, language) == text
+
+
+def test_format_rs_matches_the_till() -> None:
+    amounts = [0, 5, -5, 100, 123456789, 100050, -250000]
+    script = ("const { formatRs } = await import('./web_till/money.js');"
+              f"process.stdout.write(JSON.stringify({json.dumps(amounts)}.map(formatRs)));")
+    assert [format_rs(a) for a in amounts] == run_node(script, None)

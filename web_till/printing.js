@@ -1,0 +1,105 @@
+// Printing through the shop box (gateway/print_api.py): a receipt, a duplicate, the Z-report. Asked for
+// after the receipt is on screen, never on a sale's path; what happened is said on the receipt screen.
+// A tablet without a printer on the box (or a box out of reach) prints through the browser as before.
+import { ApiError, call } from "./api.js";
+import { ctx } from "./context.js";
+import { h } from "./dom.js";
+import { currentLanguage, t } from "./i18n.js";
+import { state, update } from "./store.js";
+
+let turn = 0;   // the newest request; an older one stops asking after its job
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/** This tablet's printer on the box (GET /api/v1/printer), kept for a reload; asked with every catalog pull. */
+export async function pullPrinter(journal, token) {
+  let found = null;
+  try {
+    const { printer_id: id, name } = (await call("printer", { token })).json;
+    found = { printer_id: id, name };
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status === 401) throw err;
+    if (err.status !== 404) return;   // a hiccup: keep what was known
+  }
+  if (JSON.stringify(found) === JSON.stringify(state.printer || null)) return;
+  update({ printer: found });
+  await journal.setMeta("printer", found);
+}
+
+/**
+ * Ask the box to print (`body` as POST /api/v1/print takes it) and follow the job a while, its outcome
+ * in state.printing {key, outcome}: printing | printed | paper_out | offline | browser (print here).
+ */
+export async function boxPrint(key, body) {
+  if (!state.printer || !ctx.sync) return;
+  const me = ++turn;
+  const say = (outcome) => { if (me === turn) update({ printing: { key, outcome } }); };
+  say("printing");
+  const token = state.identity.token;
+  let job;
+  try {
+    for (let i = 0; ; i += 1) {
+      // The box prints from the documents it holds: the journal goes first.
+      if (i || body.copy !== "duplicate") await ctx.sync.now();
+      try {
+        job = (await call("print", { method: "POST", token, body: { ...body, language: currentLanguage() } })).json;
+        break;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === "not_at_box" && i < 3)) throw err;
+      }
+    }
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "no_printer") update({ printer: null });
+    say("browser");
+    return;
+  }
+  for (let n = 0; n < 50 && me === turn; n += 1) {
+    if (job.status === "printed") { say("printed"); return; }
+    if (job.status === "failed") { say("browser"); return; }
+    say(job.problem === "paper_out" || job.problem === "offline" ? job.problem : "printing");
+    await sleep(n < 10 ? 1000 : 3000);
+    try {
+      job = (await call(`print/${job.job_id}`, { token })).json;
+    } catch {
+      return;   // the box went out of reach: the job is still queued there, so say nothing new
+    }
+  }
+}
+
+/** A sale's or return's own receipt, once it is stored: the drawer opens with it when cash changed hands. */
+export function printOriginal(doc) {
+  boxPrint(doc.id, { document_id: doc.id, copy: "original", kick: doc.payments.some((p) => p.tender === "cash") });
+}
+
+export function printDuplicate(doc) {
+  boxPrint(doc.id, { document_id: doc.id, copy: "duplicate" });
+}
+
+export function printZ(shiftId) {
+  boxPrint(shiftId, { what: "z_report", shift_id: shiftId });
+}
+
+function words(outcome) {
+  return outcome === "printed" ? t("Printed")
+    : outcome === "paper_out" ? t("Printer has no paper: it will print when loaded")
+      : outcome === "offline" ? t("Printer is off: it will print when it is back")
+        : outcome === "browser" ? t("Not printed by the shop box: use Print.") : t("Printing…");
+}
+
+/**
+ * A receipt screen's printing: the outcome in words and one button, Reprint (through the box) when this
+ * tablet has a printer there, else Print (the browser's, as before printing through the box existed).
+ */
+export function printControls(key, again) {
+  const said = h("p", { class: "print-outcome no-print", "aria-live": "polite", "data-testid": "print-outcome" });
+  let box = false;
+  const button = h("button", { class: "big no-print", onclick: () => (box ? again() : window.print()) });
+  function refresh(s) {
+    const outcome = s.printing && s.printing.key === key ? s.printing.outcome : "";
+    said.textContent = outcome && words(outcome);
+    said.hidden = !outcome;
+    box = Boolean(s.printer) && outcome !== "browser";
+    button.textContent = box ? t("Reprint") : t("Print");
+  }
+  refresh(state);
+  return { said, button, refresh };
+}
