@@ -710,7 +710,10 @@ class FiscalSettings(BaseModel):
     offers its parked invoices again.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields are ignored, not refused: a newer cloud may add settings, and an older box must
+    # keep pulling catalogs (a refused catalog would stop its prices, cashiers and fiscal settings
+    # from ever updating). What an owner sends is FiscalSettingsIn, which stays strict.
+    model_config = ConfigDict(extra="ignore")
 
     mode: Literal["off", "fbr", "pra"] = "off"
     environment: Literal["sandbox", "production"] = "sandbox"
@@ -734,9 +737,10 @@ class FiscalSettingsIn(BaseModel):
 
 
 def tender_tax_bp(rates: dict[str, int], tenders: list[str]) -> int | None:
-    """The GST rate (basis points) a PRA shop charges a sale paid by these tenders, or None to keep
-    each product's own rate. A sale paid by several tenders pays the highest of their rates, so a
-    split never collects less tax than either tender would. The till mirrors this (web_till/tax.js)."""
+    """The GST rate (basis points) a PRA shop charges the taxable lines of a sale paid by these tenders
+    (a product whose own gst_bp is 0, exempt goods, stays at 0), or None to keep each product's own
+    rate. A sale paid by several tenders pays the highest of their rates, so a split never collects
+    less tax than either tender would. The till mirrors this (web_till/tax.js, cart.js pricedLines)."""
     named = [rates[tender] for tender in tenders if tender in rates]
     return max(named) if named else None
 

@@ -26,8 +26,6 @@ from .contract import FiscalSettings, FiscalSettingsIn, FiscalSummary, PosId
 from .service.clock import utc_now
 from .service.errors import BadRequest, Conflict, NotFound
 
-MAX_TOKEN = 500   # FiscalSettingsIn.token's bound; FBR's tokens are UUID-sized
-
 
 class FiscalState(BaseModel):
     """What the owner sees of the shop's fiscal reporting (GET and every change answer it)."""

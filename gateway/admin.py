@@ -47,7 +47,7 @@ DEVICE_COOKIE = "posline_owner_device"   # outlives sessions and sign-out: see o
 # --- sessions --------------------------------------------------------------------------
 
 
-async def _session(request: web.Request) -> str | None:
+async def owner_session(request: web.Request) -> str | None:
     """The request's live session token, or None."""
     token = request.cookies.get(COOKIE)
     if not token:
@@ -68,18 +68,18 @@ def owner_form(handler: OwnerHandler) -> Callable[[web.Request], Awaitable[web.S
     """
     @functools.wraps(handler)
     async def checked(request: web.Request) -> web.StreamResponse:
-        token = await _session(request)
+        token = await owner_session(request)
         if token is None:
             return await _sign_in_page(request, "Your session has ended. Sign in again.", status=401)
         form = dict(await request.post())
         if not same_origin(request) or not same_secret(str(form.get("csrf", "")), csrf_token(token)):
-            return _message(request, "This form has expired",
-                            "Nothing was changed. Go back to the admin page and try again.", status=403)
+            return message_page(request, "This form has expired",
+                                "Nothing was changed. Go back to the admin page and try again.", status=403)
         return await handler(request, token, form)
     return checked
 
 
-def _message(request: web.Request, title: str, text: str, status: int) -> web.Response:
+def message_page(request: web.Request, title: str, text: str, status: int) -> web.Response:
     return render("admin_message.html", status=status, shop_name=request.app[SHOP_NAME], title=title, text=text)
 
 
@@ -105,7 +105,7 @@ async def _sign_in_page(request: web.Request, message: str = "", status: int = 2
 async def sign_in(request: web.Request) -> web.StreamResponse:
     """Check the owner PIN, within the limits of owner_pin; start a session on success."""
     if not same_origin(request):
-        return _message(request, "Sign-in refused", "Open the admin page on the box and sign in there.", 403)
+        return message_page(request, "Sign-in refused", "Open the admin page on the box and sign in there.", 403)
     pin = str((await request.post()).get("pin", "")).strip()
     address = _address(request)
     store = request.app[STORE]
@@ -156,7 +156,7 @@ async def sign_out(request: web.Request, token: str, _form: dict[str, Any]) -> w
 @routes.get("/admin")
 async def admin_page(request: web.Request) -> web.Response:
     """The dashboard for a signed-in owner, or the sign-in form."""
-    token = await _session(request)
+    token = await owner_session(request)
     if token is None:
         return await _sign_in_page(request)
     db = request.app[STORE].read()
@@ -169,7 +169,7 @@ async def admin_page(request: web.Request) -> web.Response:
         last_sync_at=await get_value(db, "last_sync_at"),
         backlog=pending["backlog"], oldest_unsynced_at=pending["oldest_unsynced_at"],
         tablets=await tablets.list_tablets(db), refused=await dashboard.refused_documents(db),
-        over_refunds=await returns.over_refunds(db), fiscal=await fiscal_jobs.owner_view(db),
+        over_refunds=await returns.over_refunds(db), fiscal=await fiscal_jobs.owner_view(db, request.app[SETTINGS].timezone),
         backup=await dashboard.last_backup(db), fingerprint=ca_fingerprint(request.app[SETTINGS].state_dir),
         rs=dashboard.format_rs, when=dashboard.local_time, age=dashboard.age, now=utc_now())
 
@@ -203,7 +203,7 @@ async def rename(request: web.Request, _token: str, form: dict[str, Any]) -> web
     async with request.app[STORE].transaction() as db:
         done = await tablets.rename_tablet(db, request.match_info["device_id"], str(form.get("name", "")))
     if not done:
-        return _message(request, "Not renamed", "Give the tablet a name, then press Rename.", status=400)
+        return message_page(request, "Not renamed", "Give the tablet a name, then press Rename.", status=400)
     return _back_to_admin()
 
 

@@ -16,7 +16,7 @@ from cloud_api.service.clock import utc_now
 from cloud_api.service.web import csrf_token
 
 from . import dashboard, print_jobs, printers, tablets
-from .admin import _message, _session, owner_form
+from .admin import message_page, owner_form, owner_session
 from .keys import SHOP_NAME, STORE
 from .pages import render
 from .print_queue import PRINT_QUEUE
@@ -33,7 +33,7 @@ def _back() -> web.Response:
 
 @routes.get("/admin/printers")
 async def printers_page(request: web.Request) -> web.Response:
-    token = await _session(request)
+    token = await owner_session(request)
     if token is None:   # the sign-in form lives on /admin
         return web.Response(status=303, headers={"Location": "/admin"})
     db, queue = request.app[STORE].read(), request.app[PRINT_QUEUE]
@@ -61,7 +61,7 @@ async def add(request: web.Request, _token: str, form: dict[str, Any]) -> web.St
                                        str(form.get("host", "")), str(form.get("port", "") or 9100),
                                        str(form.get("usb_path", "")), str(form.get("width_dots", "")))
     except printers.BadPrinter as err:
-        return _message(request, "Printer not added", str(err), status=400)
+        return message_page(request, "Printer not added", str(err), status=400)
     request.app[PRINT_QUEUE].wake()
     return _back()
 
@@ -70,18 +70,21 @@ async def add(request: web.Request, _token: str, form: dict[str, Any]) -> web.St
 @owner_form
 async def assign(request: web.Request, _token: str, form: dict[str, Any]) -> web.StreamResponse:
     chosen = str(form.get("printer_id", ""))
+    printer_id = print_jobs.row_id(chosen)
+    if chosen and printer_id is None:
+        return message_page(request, "Not changed", "That printer is no longer on the box.", status=400)
     async with request.app[STORE].transaction() as db:
-        done = await printers.assign(db, str(form.get("device_id", "")), int(chosen) if chosen.isdigit() else None)
+        done = await printers.assign(db, str(form.get("device_id", "")), printer_id)
     if not done:
-        return _message(request, "Not changed", "That tablet or printer is no longer on the box.", status=400)
+        return message_page(request, "Not changed", "That tablet or printer is no longer on the box.", status=400)
     return _back()
 
 
 def _printer_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["printer_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    found = print_jobs.row_id(request.match_info["printer_id"])
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
 
 
 @routes.post("/admin/printers/{printer_id}/remove")
@@ -100,10 +103,11 @@ async def test_page(request: web.Request, _token: str, _form: dict[str, Any]) ->
     store, queue = request.app[STORE], request.app[PRINT_QUEUE]
     printer = await printers.get_printer(store.read(), _printer_id(request))
     if printer is None:
-        return _message(request, "No such printer", "It was removed. Go back to the printers page.", status=404)
+        return message_page(request, "No such printer", "It was removed. Go back to the printers page.", status=404)
     if queue.fonts.missing():
-        return _message(request, "Fonts missing", "The box has no Urdu fonts: install fonts-noto-core on it.",
-                        status=503)
+        lacks = ", ".join(queue.fonts.missing())
+        return message_page(request, "Fonts missing", f"The box cannot draw Urdu: it lacks {lacks}. Install "
+                            "fonts-noto-core and libraqm0 on it.", status=503)
     payload = await print_jobs.render_test_page(shop_name=request.app[SHOP_NAME], printer_name=printer.name,
                                                 width_dots=printer.width_dots,
                                                 when=dashboard.local_time(utc_now()), fonts=queue.fonts)

@@ -107,7 +107,7 @@ async def _status(state_dir: Path) -> dict[str, Any]:
         out.update(await backlog(db))
         out.update(await parked(db))   # documents the cloud would not take: count and reasons
         out.update(await over_refunds(db))   # returns beyond their sale, for the owner
-        out["fiscal"] = await fiscal_jobs.owner_view(db)   # FBR / PRA: per day, failures, stopped; None if off
+        out["fiscal"] = await fiscal_jobs.owner_view(db, GatewaySettings(state_dir=state_dir).timezone)   # FBR / PRA: per day, failures, stopped; None if off
         out["devices"] = [dict(row) for row in await db.execute_fetchall(
             "SELECT device_code, name, last_seen_at, dead_letter_evicted FROM devices ORDER BY device_code")]
         out["dead_letter"] = (await (await db.execute("SELECT count(*) FROM dead_letter")).fetchone())[0]

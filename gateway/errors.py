@@ -1,12 +1,15 @@
 """Errors of the gateway.
 
 HTTP errors are the shared tree of cloud_api/service/errors.py (one JSON shape
-everywhere: ServiceError and its 4xx subclasses); the box adds one of its own:
+everywhere: ServiceError and its 4xx subclasses); the box adds its own:
 
     ServiceError (cloud_api.service.errors)
     ├── WrongPin                      401 wrong_pin         (a cashier's PIN; not the till's token)
     ├── UnknownSale                   404 unknown_sale      (a return asked for a sale the box does not hold)
+    ├── NoPrinter                     404 no_printer        (the tablet has no printer on the box: browser print)
+    ├── NotAtBox                      409 not_at_box        (print: the box does not hold the document yet)
     ├── NotProvisioned                503 not_provisioned   (this box has no cloud identity yet)
+    ├── FontsMissing                  503 fonts_missing     (an Urdu slip, and the box cannot shape it)
     └── StorageFull                   507 storage_full      (the SD card is full: the till keeps its documents)
 
 Talking to the cloud has its own tree, never shown to a till as an HTTP error:
@@ -31,8 +34,20 @@ class UnknownSale(ServiceError):
     status, code = 404, "unknown_sale"
 
 
+class NoPrinter(ServiceError):
+    status, code = 404, "no_printer"
+
+
+class NotAtBox(ServiceError):
+    status, code = 409, "not_at_box"
+
+
 class NotProvisioned(ServiceError):
     status, code = 503, "not_provisioned"
+
+
+class FontsMissing(ServiceError):
+    status, code = 503, "fonts_missing"
 
 
 class StorageFull(ServiceError):

@@ -16,6 +16,13 @@ committed before a lower one.
 The shop's settings as the catalog last gave them live in the `box` table: `fiscal_settings`
 (FiscalSettings JSON, no secret), `fiscal_token` (Fernet ciphertext, gateway/fiscal_secret.py) and
 `fiscal_stopped` (why the whole queue stopped; absent while it runs).
+
+A job's `sent_at` says "a request for this USIN may have reached the authority and no clear answer
+came": it is written in its own transaction BEFORE each post (sending()), and cleared only when a
+clear answer to a post made without that doubt says no invoice was made. A box that dies mid-post
+(power cut, restart) so still knows: the next refusal of that USIN may only mean "already have it"
+(fiscal_outcome's duplicate_hint), and the job is flagged for the owner, never parked as refused.
+Retry never clears it.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 import aiosqlite
+import segno
 
 from cloud_api.contract import (AnyDocument, Catalog, FiscalDay, FiscalFailure, FiscalSettings, FiscalSummary,
                                 business_date)
@@ -32,9 +40,12 @@ from cloud_api.service.clock import utc_now
 
 from . import fiscal_secret
 from .box import get_value, set_values
+from .settings import GatewaySettings
 
 FISCAL_KINDS = ("sale", "refund")
-SHOP_ZONE = "Asia/Karachi"          # the business day of a job (as dashboard.py files sales)
+# The business day of a job is read in the gateway's configured zone (settings.timezone, the zone of the
+# invoice's DateTime); callers pass it. This is only the fallback of a caller that has no settings.
+DEFAULT_ZONE: str = GatewaySettings.model_fields["timezone"].default
 SUMMARY_DAYS = 31
 SUMMARY_FAILURES = 50
 # One past the highest, evaluated per row (also per row of an executemany), under the one writer.
@@ -44,8 +55,33 @@ FAILED = ("parked", "ambiguous")
 
 
 def authority(mode: str) -> str:
-    """Who the invoices go to, in words: FBR, or PRA for Punjab."""
+    """Who the invoices go to, in words: FBR, or PRA for Punjab. (The one such function: the receipt's
+    code, gateway/receipt_model.py, should use this one too.)"""
     return "PRA" if mode == "pra" else "FBR"
+
+
+def target(mode: str, environment: str, url: str) -> str:
+    """Where a payload is meant to go, as stored with it: "<mode> <environment> <url>"."""
+    return f"{mode} {environment} {url}"
+
+
+def same_books(stored: str | None, current: str) -> bool:
+    """Whether a payload stored for `stored` goes to the same authority and environment as `current`
+    (the same books: a new address of the same service, e.g. after an update, changes nothing)."""
+    return (stored or "").split(" ")[:2] == current.split(" ")[:2]
+
+
+def target_words(stored: str | None) -> str:
+    """A stored target in words: "FBR (sandbox)"."""
+    mode, _, rest = (stored or "").partition(" ")
+    environment = rest.partition(" ")[0]
+    return f"{authority(mode)} ({environment})" if environment else authority(mode)
+
+
+def qr_data_uri(number: str) -> str:
+    """The QR code of an FBR / PRA invoice number, as receipts print it (an SVG data URI). Drawn once,
+    when the invoice is fiscalized (off the event loop: the worker runs it in a thread), and stored."""
+    return segno.make(number, error="m").svg_data_uri(border=2)
 
 
 # --- settings, token, stopped --------------------------------------------------------------
@@ -84,13 +120,17 @@ async def resume(db: aiosqlite.Connection) -> bool:
 async def apply_catalog(db: aiosqlite.Connection, state_dir: Path, catalog: Catalog) -> bool:
     """Keep the catalog's fiscal settings and token (encrypted); whether the queue should look again.
 
-    A changed token resumes a stopped queue (the owner fixed it); a changed retry_requested_at (the
-    owner pressed Retry in the back office) also offers parked and ambiguous invoices again.
+    A changed token or changed fiscal settings (another environment, a POSID) resume a stopped queue
+    (the owner fixed something: if not, the next post stops it again, with its reason); a changed
+    retry_requested_at (the owner pressed Retry in the back office) also offers parked and ambiguous
+    invoices again.
     """
     before = await fiscal_settings(db)
     after = catalog.fiscal
     changed = before != after
     await set_values(db, fiscal_settings=after.model_dump_json())
+    if changed:
+        await resume(db)
     held = await get_value(db, "fiscal_token")
     old_token = fiscal_secret.decrypt(state_dir, held)
     # An unreadable ciphertext (a box restored without its key) is replaced or dropped too.
@@ -107,32 +147,47 @@ async def apply_catalog(db: aiosqlite.Connection, state_dir: Path, catalog: Cata
 
 
 async def retry(db: aiosqlite.Connection) -> int:
-    """The owner's Retry: resume a stopped queue, offer parked and ambiguous jobs again; how many."""
+    """The owner's Retry: resume a stopped queue, offer parked and ambiguous jobs again; how many.
+
+    A parked job was refused for what it said (a wrong POSID, a PCT code): its payload is dropped, so
+    it is built again from the current catalog. An ambiguous one (or any job whose earlier post may
+    have made the invoice: sent_at) keeps its stored payload: the same USIN bytes must go again, and
+    its sent_at stays, so a refusal of it is still read as "maybe a duplicate".
+    """
     await resume(db)
-    ids = [row[0] for row in await db.execute_fetchall(
-        "SELECT document_id FROM fiscal_jobs WHERE status IN ('parked', 'ambiguous') ORDER BY position")]
+    rows = await db.execute_fetchall(
+        "SELECT document_id, status, sent_at FROM fiscal_jobs WHERE status IN ('parked', 'ambiguous') "
+        "ORDER BY position")
+    now = utc_now()
     # One row at a time: each gets its own changed_seq (unique), so tills hear of each.
-    await db.executemany(f"UPDATE fiscal_jobs SET status = 'pending', timeouts = 0, next_attempt_at = NULL, "
-                         f"changed_at = ?, changed_seq = {NEXT_SEQ} WHERE document_id = ?",
-                         [(utc_now(), doc_id) for doc_id in ids])
-    return len(ids)
+    await db.executemany(
+        "UPDATE fiscal_jobs SET status = 'pending', timeouts = 0, "
+        "payload = CASE WHEN ? THEN NULL ELSE payload END, pos_id = CASE WHEN ? THEN NULL ELSE pos_id END, "
+        "target = CASE WHEN ? THEN NULL ELSE target END, "
+        f"changed_at = ?, changed_seq = {NEXT_SEQ} WHERE document_id = ?",
+        [(rebuild, rebuild, rebuild, now, row["document_id"])
+         for row in rows for rebuild in [row["status"] == "parked" and row["sent_at"] is None]])
+    return len(rows)
 
 
 # --- jobs ------------------------------------------------------------------------------------
 
 
-async def record_many(db: aiosqlite.Connection, documents: Iterable[AnyDocument], received_at: str) -> int:
+async def record_many(db: aiosqlite.Connection, documents: Iterable[AnyDocument], received_at: str,
+                      zone: str | None = None) -> int:
     """One job per sale / refund among freshly stored documents, in their order; how many were made.
 
-    Called inside receive_batch's transaction: one small read (the mode) and one executemany.
+    Called inside receive_batch's transaction: one small read (the mode) and one executemany. `zone`:
+    the gateway's settings.timezone, in which the job's business day is read (as its DateTime is).
     """
+    zone = zone or DEFAULT_ZONE
     reported = [document for document in documents if document.kind in FISCAL_KINDS]
     if not reported:
         return 0
     if (await fiscal_settings(db)).mode == "off":
         return 0
     rows = [(document.id, document.kind, document.device_id, document.device_code, document.receipt_number,
-             business_date(document.created_at, SHOP_ZONE, document.clock_offset_ms, received_at).isoformat(),
+             business_date(document.created_at, zone, document.clock_offset_ms, received_at).isoformat(),
              received_at, received_at) for document in reported]
     await db.executemany(
         "INSERT INTO fiscal_jobs (document_id, kind, device_id, device_code, usin, day, created_at, changed_at, "
@@ -162,33 +217,53 @@ async def waiting_for_pos_id(db: aiosqlite.Connection, pos_ids: dict[str, int],
             for row in rows if row["device_id"] not in pos_ids]
 
 
-async def save_payload(db: aiosqlite.Connection, document_id: str, payload: str, pos_id: int) -> None:
-    """The invoice as it will be sent, kept before the first send: every resend is these bytes."""
-    await db.execute("UPDATE fiscal_jobs SET payload = ?, pos_id = ? WHERE document_id = ? AND payload IS NULL",
-                     (payload, pos_id, document_id))
+async def save_payload(db: aiosqlite.Connection, document_id: str, payload: str, pos_id: int,
+                       built_for: str) -> None:
+    """The invoice as it will be sent, kept before the first send: every resend is these bytes.
+    `built_for`: target(mode, environment, url) it was made for."""
+    await db.execute("UPDATE fiscal_jobs SET payload = ?, pos_id = ?, target = ? "
+                     "WHERE document_id = ? AND payload IS NULL", (payload, pos_id, built_for, document_id))
 
 
-async def fiscalized(db: aiosqlite.Connection, document_id: str, number: str) -> None:
+async def discard_payload(db: aiosqlite.Connection, document_id: str) -> None:
+    """Forget a payload built for another mode / environment, so it is built again. Only for a job
+    no post of which may have made an invoice (sent_at NULL): that one stays with its authority."""
+    await db.execute("UPDATE fiscal_jobs SET payload = NULL, pos_id = NULL, target = NULL "
+                     "WHERE document_id = ? AND sent_at IS NULL", (document_id,))
+
+
+async def sending(db: aiosqlite.Connection, document_id: str) -> None:
+    """Before a post, in its own short transaction: counted, and marked "may be on the authority's books"
+    until a clear answer says otherwise (a crash mid-post leaves the mark)."""
+    await db.execute("UPDATE fiscal_jobs SET attempts = attempts + 1, sent_at = coalesce(sent_at, ?) "
+                     "WHERE document_id = ?", (utc_now(), document_id))
+
+
+async def not_made(db: aiosqlite.Connection, document_id: str) -> None:
+    """A clear answer to a post made without doubt says no invoice was made: forget the mark."""
+    await db.execute("UPDATE fiscal_jobs SET sent_at = NULL WHERE document_id = ?", (document_id,))
+
+
+async def fiscalized(db: aiosqlite.Connection, document_id: str, number: str, qr: str | None) -> None:
+    """The authority's number, and its QR code (qr_data_uri, drawn by the caller off the event loop)."""
     now = utc_now()
-    await db.execute(f"UPDATE fiscal_jobs SET status = 'fiscalized', fbr_number = ?, fiscalized_at = ?, "
-                     f"attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL, changed_at = ?, "
-                     f"changed_seq = {NEXT_SEQ} WHERE document_id = ?", (number, now, now, document_id))
+    await db.execute(f"UPDATE fiscal_jobs SET status = 'fiscalized', fbr_number = ?, qr = ?, fiscalized_at = ?, "
+                     f"last_error = NULL, changed_at = ?, "
+                     f"changed_seq = {NEXT_SEQ} WHERE document_id = ?", (number, qr, now, now, document_id))
 
 
 async def set_aside(db: aiosqlite.Connection, document_id: str, status: str, message: str) -> None:
     """Park (refused) or flag (ambiguous) one job with why; the rest of the queue goes on."""
     assert status in FAILED
-    await db.execute(f"UPDATE fiscal_jobs SET status = ?, last_error = ?, attempts = attempts + 1, "
-                     f"next_attempt_at = NULL, changed_at = ?, changed_seq = {NEXT_SEQ} WHERE document_id = ?",
+    await db.execute(f"UPDATE fiscal_jobs SET status = ?, last_error = ?, "
+                     f"changed_at = ?, changed_seq = {NEXT_SEQ} WHERE document_id = ?",
                      (status, message[:1000], utc_now(), document_id))
 
 
-async def attempted(db: aiosqlite.Connection, document_id: str, message: str, next_attempt_at: str | None,
-                    timed_out: bool = False) -> int:
-    """A try that settled nothing (unreachable, timed out, token refused): counted; the job's timeouts."""
-    await db.execute("UPDATE fiscal_jobs SET attempts = attempts + 1, timeouts = timeouts + ?, last_error = ?, "
-                     "next_attempt_at = ? WHERE document_id = ?",
-                     (1 if timed_out else 0, message[:1000], next_attempt_at, document_id))
+async def attempted(db: aiosqlite.Connection, document_id: str, message: str, timed_out: bool = False) -> int:
+    """A try that settled nothing (unreachable, timed out, token refused): why; the job's timeouts."""
+    await db.execute("UPDATE fiscal_jobs SET timeouts = timeouts + ?, last_error = ? WHERE document_id = ?",
+                     (1 if timed_out else 0, message[:1000], document_id))
     row = await (await db.execute("SELECT timeouts FROM fiscal_jobs WHERE document_id = ?",
                                   (document_id,))).fetchone()
     return row[0] if row else 0
@@ -198,6 +273,23 @@ async def attempted(db: aiosqlite.Connection, document_id: str, message: str, ne
 
 
 TILL_STATUS = {"pending": "pending", "fiscalized": "fiscalized", "parked": "failed", "ambiguous": "failed"}
+
+
+def till_receipt(row: Any) -> dict[str, Any]:
+    """A job as a till (GET /api/v1/fiscal) and a printed receipt see it: the one place of that mapping.
+    The QR code is the one stored when the invoice was fiscalized: nothing is drawn here."""
+    status = TILL_STATUS.get(row["status"], "pending")
+    fiscal = status == "fiscalized"
+    return {"status": status, "fbr_number": row["fbr_number"] if fiscal else None, "pos_id": row["pos_id"],
+            "qr": row["qr"] if fiscal else None}
+
+
+async def fiscal_record(db: aiosqlite.Connection, document_id: str) -> dict[str, Any] | None:
+    """What the fiscal queue knows of one document's invoice, as till_receipt gives it (status, fbr_number,
+    pos_id, qr), or None when it is not reported. For the receipt's FBR / PRA block (print_jobs)."""
+    row = await (await db.execute("SELECT status, fbr_number, pos_id, qr FROM fiscal_jobs WHERE document_id = ?",
+                                  (document_id,))).fetchone()
+    return None if row is None else till_receipt(row)
 
 
 async def receipts_since(db: aiosqlite.Connection, device_id: str, since: int,
@@ -210,7 +302,7 @@ async def receipts_since(db: aiosqlite.Connection, device_id: str, since: int,
     """
     cursor = (await (await db.execute("SELECT coalesce(max(changed_seq), 0) FROM fiscal_jobs")).fetchone())[0]
     rows = await db.execute_fetchall(
-        "SELECT document_id, usin, status, fbr_number, pos_id, changed_seq FROM fiscal_jobs "
+        "SELECT document_id, usin, status, fbr_number, pos_id, qr, changed_seq FROM fiscal_jobs "
         "WHERE device_id = ? AND changed_seq > ? AND changed_seq <= ? ORDER BY changed_seq LIMIT ?",
         (device_id, since, cursor, limit))
     if len(rows) == limit:
@@ -221,16 +313,18 @@ async def receipts_since(db: aiosqlite.Connection, device_id: str, since: int,
 
 
 async def summary(db: aiosqlite.Connection, stopped_reason: str | None = None, today: date | None = None,
-                  days: int = SUMMARY_DAYS, failures: int = SUMMARY_FAILURES) -> FiscalSummary | None:
+                  days: int = SUMMARY_DAYS, failures: int = SUMMARY_FAILURES,
+                  zone: str | None = None) -> FiscalSummary | None:
     """Per business day fiscalized / pending / failed (newest first) and the latest failures.
 
-    None when the shop does not report and never did (nothing to tell the cloud).
+    None when the shop does not report and never did (nothing to tell the cloud). `zone`: the
+    gateway's settings.timezone, in which the jobs' days were filed.
     """
     settings = await fiscal_settings(db)
     held = await (await db.execute("SELECT 1 FROM fiscal_jobs LIMIT 1")).fetchone()
     if settings.mode == "off" and held is None:
         return None
-    today = today or datetime.now(ZoneInfo(SHOP_ZONE)).date()
+    today = today or datetime.now(ZoneInfo(zone or DEFAULT_ZONE)).date()
     since = (today - timedelta(days=days - 1)).isoformat()
     day_rows = await db.execute_fetchall(
         "SELECT day, sum(status = 'fiscalized') AS fiscalized, sum(status = 'pending') AS pending, "
@@ -250,11 +344,18 @@ async def summary(db: aiosqlite.Connection, stopped_reason: str | None = None, t
         waiting=(await waiting_for_pos_id(db, settings.pos_ids, settings.mode))[:50])
 
 
-async def owner_view(db: aiosqlite.Connection) -> dict[str, Any] | None:
+async def owner_view(db: aiosqlite.Connection, zone: str | None = None) -> dict[str, Any] | None:
     """What /admin and `status` show: the summary, plus the tablets waiting for a POSID."""
-    found = await summary(db)
+    found = await summary(db, zone=zone)
     if found is None:
         return None
     view = found.model_dump()
     view["authority"] = authority(found.mode)
+    # Why invoices are still pending, in the queue's own words ("Could not reach FBR: ..."), so an
+    # outage of the authority alone (the internet up) is said, not only counted.
+    row = await (await db.execute(
+        "SELECT count(*) AS n, (SELECT last_error FROM fiscal_jobs WHERE status = 'pending' AND last_error IS NOT NULL "
+        "ORDER BY position LIMIT 1) AS why FROM fiscal_jobs WHERE status = 'pending'")).fetchone()
+    view["holding"] = (f"{row['n']} invoice{'' if row['n'] == 1 else 's'} waiting: {row['why']}"
+                       if row["n"] and row["why"] else None)
     return view

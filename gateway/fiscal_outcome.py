@@ -10,9 +10,19 @@ Kinds, and what the queue does with each:
 - rejected: the authority read the invoice and refused it (Code 102 ...): park this one job
   with its message for the owner, go on with the next.
 - unauthorised: the token (or the POS's access) was refused: stop the whole queue, tell the owner.
-- retry: nothing reached the authority, or it was down / busy: try again later, same payload.
-- ambiguous: the request may have been recorded and we did not hear the outcome: resend the
-  same USIN; after a few such attempts (or at once for a duplicate answer) show the owner.
+- retry: nothing reached the authority, or it was down / busy, or what answered was not the
+  authority at all (an answer without FBR's JSON: an HTML 404 from a wrong URL, a 405, a captive
+  portal; `foreign_status` says so): try again later, same payload. Only an answer carrying FBR's
+  `Code` is a refusal. The queue stops after several foreign answers in a row, naming the status.
+- ambiguous: the request may have been recorded and we did not hear the outcome. After a timeout
+  the same USIN is resent; after a few timeouts the owner is shown it. An answer that was heard
+  but is unclear (a duplicate without a number, Code 100 without a number, FBR's JSON without a
+  Code on a 2xx) is shown to the owner at once (flagged and set aside; not counted as the
+  authority failing, since it answered); Retry sends the same USIN again.
+
+`maybe_made`: after this attempt the invoice may exist on the authority's side although no
+clear answer said so (the queue then keeps the job's sent_at: a later refusal of the same USIN
+may only mean "already have it").
 """
 from __future__ import annotations
 
@@ -33,11 +43,18 @@ _THROTTLE_FAULTS = range(900800, 900900)
 _DUPLICATE = re.compile(r"duplicat|already\s+(exists?|been|reported|submitted|generated|used)", re.IGNORECASE)
 
 
+# Keys only FBR's / PRA's own PostData answer carries: without any, what answered was not the authority.
+_FBR_KEYS = ("Code", "code", "Errors", "InvoiceNumber", "FBRInvoiceNumber")
+
+
 @dataclass(frozen=True)
 class Outcome:
     kind: Kind
     number: str | None = None
     message: str = ""
+    maybe_made: bool = False
+    # The HTTP status of an answer that was not the authority's (no FBR JSON); None otherwise.
+    foreign_status: int | None = None
 
 
 def classify(status: int | None, body: Any, *, timed_out: bool, duplicate_hint: bool = False,
@@ -49,21 +66,26 @@ def classify(status: int | None, body: Any, *, timed_out: bool, duplicate_hint: 
     when the request may have reached the authority (the wait for the answer ran out, or the
     connection broke after sending); a connection that was never made is `timed_out` False with
     `status` None. `duplicate_hint`: this USIN was sent before without a clear outcome (an earlier
-    attempt timed out), so a refusal now may only mean "already have it". `authority` names
+    attempt timed out, or the box stopped mid-post: the job's sent_at), so a refusal now may only
+    mean "already have it". `authority` names
     FBR or PRA in the messages.
     """
     who = authority
     if status is None:
         if timed_out:
-            return Outcome("ambiguous", message=(
+            return Outcome("ambiguous", maybe_made=True, message=(
                 f"{who} did not answer in time, so it may or may not have recorded this invoice. "
                 "It will be sent again with the same receipt number, never as a new invoice."))
         return Outcome("retry", message=f"Could not reach {who} (no internet, or its server is down). "
                                         "The invoice waits and is sent when the connection is back.")
     data = _parse(body)
-    if status == 429 or status == 408 or status >= 500:
-        return Outcome("retry", message=f"{who}'s server is busy or failing (HTTP {status}). "
+    if status == 429 or status == 408:
+        return Outcome("retry", message=f"{who}'s server is busy (HTTP {status}). "
                                         "The invoice waits and is sent again shortly.")
+    if status >= 500:
+        # A 502 / 504 from a proxy may come after the authority recorded the invoice.
+        return Outcome("retry", maybe_made=True, message=f"{who}'s server is busy or failing (HTTP {status}). "
+                                                         "The invoice waits and is sent again shortly.")
     fault = data.get("fault") if isinstance(data, dict) else None
     if isinstance(fault, dict) and _fault_code(fault) in _THROTTLE_FAULTS:
         return Outcome("retry", message=f"{who} asked us to slow down ({_fault_text(fault)}). "
@@ -73,36 +95,43 @@ def classify(status: int | None, body: Any, *, timed_out: bool, duplicate_hint: 
         return Outcome("unauthorised", message=(
             f"{who} refused the shop's access token ({detail}). No invoice is reported until the "
             f"token is corrected in the back office's Fiscal settings (or Retry is pressed there)."))
-    if status < 200 or 300 <= status < 400:
-        # Not an answer about the invoice at all (a redirect: a wrong URL or a captive portal).
-        return Outcome("retry", message=f"{who} gave an unexpected answer (HTTP {status}); "
-                                        "the invoice will be sent again.")
-    if not isinstance(data, dict):
-        if 200 <= status < 300:
-            # It said OK but nothing readable: it may have made the invoice.
-            return Outcome("ambiguous", message=(
-                f"{who} answered without a readable invoice number; the invoice is sent again "
-                "with the same receipt number to learn it."))
-        return Outcome("rejected", message=f"{who} refused the invoice (HTTP {status}).")
+    ok = 200 <= status < 300
+    if not (isinstance(data, dict) and any(key in data for key in _FBR_KEYS)):
+        # Not an answer about the invoice at all: an HTML 404 from a wrong URL, a 405, a redirect, a
+        # captive portal's page. Nothing is parked for it; a 2xx of that kind may still have come
+        # from behind which the invoice was made, so it keeps the doubt.
+        return Outcome("retry", maybe_made=ok, foreign_status=status, message=(
+            f"The {who} address answered HTTP {status}, not as {who} answers; the invoice waits and is "
+            "sent again."))
 
     code = str(data.get("Code", data.get("code", ""))).strip()
     number = _invoice_number(data)
     said = _said(data)
-    if 200 <= status < 300 and code == SUCCESS_CODE:
+    if ok and code == SUCCESS_CODE:
         if number:
             return Outcome("fiscalized", number=number, message=f"{who} invoice number {number}")
-        return Outcome("ambiguous", message=(
-            f"{who} accepted the invoice but gave no invoice number; it is sent again with the same "
-            "receipt number to learn it."))
+        return Outcome("ambiguous", maybe_made=True, message=(
+            f"{who} accepted the invoice but gave no invoice number. Check it on {who}'s portal; Retry "
+            "sends it again with the same receipt number to learn it."))
     if _DUPLICATE.search(said) or duplicate_hint:
         # The USIN may already be on the authority's books (an earlier attempt we heard nothing
         # of). Its number is not guessed: the owner checks it on the authority's portal.
         seen = (f"named number {number} without confirming it" if number
                 else "gave no invoice number for it")
-        return Outcome("ambiguous", message=(
+        return Outcome("ambiguous", maybe_made=True, message=(
             f"{who} says this receipt number may already be reported but {seen} "
             f"({said or 'no details'}). Check it on {who}'s portal; it is never guessed."))
-    detail = said or (f"code {code}" if code else f"HTTP {status}")
+    if not code:
+        # FBR's JSON without a Code: no refusal (only a Code is). A 2xx may have made it: shown to
+        # the owner; anything else waits and is sent again, like an answer that was not FBR's.
+        if ok:
+            return Outcome("ambiguous", maybe_made=True, message=(
+                f"{who} answered without a result code ({said or 'no details'}). Check it on {who}'s "
+                "portal; Retry sends it again with the same receipt number."))
+        return Outcome("retry", foreign_status=status, message=(
+            f"{who} answered HTTP {status} without a result code ({said or 'no details'}); the invoice "
+            "waits and is sent again."))
+    detail = said or f"code {code}"
     return Outcome("rejected", message=f"{who} refused this invoice: {detail}")
 
 

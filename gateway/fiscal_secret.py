@@ -13,6 +13,7 @@ for the whole catalog again (no ETag), which brings the token back under a fresh
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -29,19 +30,33 @@ def _fernet(state_dir: Path, create: bool) -> Fernet | None:
     if not path.exists():
         if not create:
             return None
-        # O_EXCL: two processes racing (serve and a CLI) never overwrite each other's key; 0600 from birth.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(Fernet.generate_key())
-                out.flush()
-                os.fsync(out.fileno())
+        _make_key(path)
     if path.stat().st_mode & 0o077:   # a permissive copy: the box's user only (never a needless write)
         os.chmod(path, 0o600)
     return Fernet(path.read_bytes().strip())
+
+
+def _make_key(path: Path) -> None:
+    """Put a new key in place, whole or not at all.
+
+    It is written and synced under a name of its own (0600 from birth), then hard-linked to its real
+    name: link() fails if the name exists, so of two processes racing (serve and a CLI) the first to
+    link wins and the other reads the winner's key, which is complete by then (a loser never sees a
+    half-written or empty file, as it could with O_EXCL on the real name).
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(Fernet.generate_key())
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass   # another process's key is in place: use it
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def encrypt(state_dir: Path, token: str) -> str:

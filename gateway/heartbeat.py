@@ -34,7 +34,7 @@ async def build_heartbeat(store: Store, settings: GatewaySettings) -> Heartbeat:
                      parked_reasons=[f"{d['receipt_number']}: {d['reason']}" for d in set_aside["parked_documents"]],
                      over_refunds=[flag["text"][:1000] for flag in
                                    (await over_refunds(db, limit=20))["over_refunds"]],
-                     fiscal=await fiscal_summary(db))   # None while the shop does not report
+                     fiscal=await fiscal_summary(db, zone=settings.timezone))   # None while the shop does not report
 
 
 async def send_heartbeat(store: Store, cloud: CloudClient, settings: GatewaySettings) -> None:

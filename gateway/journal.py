@@ -33,8 +33,11 @@ DEAD_LETTER_ROWS = 1000                  # per tablet: far more than a real faul
 DEAD_LETTER_BYTES = 8 * 1024 * 1024      # per tablet: 8 batches of junk at most
 
 
-async def receive_batch(db: aiosqlite.Connection, device: Device, documents: list[Any]) -> list[DocumentResult]:
+async def receive_batch(db: aiosqlite.Connection, device: Device, documents: list[Any], *,
+                        zone: str | None = None) -> list[DocumentResult]:
     """Store a till's batch inside the caller's transaction; answer per document.
+
+    `zone`: the gateway's settings.timezone, in which a fiscal job's business day is read.
 
     Set-based, so a batch costs a handful of statements rather than several per document:
     every document is validated first (parse_document is the gate that keeps the pipe clean),
@@ -98,7 +101,7 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
         await returns.record_many(db, stored)
         # A fiscal job per sale / refund while the shop reports to FBR / PRA: made with the document,
         # so none is ever missed; the queue (fiscal_queue.py) posts it later, in its own transactions.
-        await fiscal_jobs.record_many(db, stored, now)
+        await fiscal_jobs.record_many(db, stored, now, zone)
     if conflicts:
         await db.executemany("INSERT INTO conflicts (document_id, stored_hash, incoming_hash, incoming_body, "
                              "device_id, at) VALUES (?, ?, ?, ?, ?, ?)", conflicts)

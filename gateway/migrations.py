@@ -224,6 +224,9 @@ async def m008_fiscal(db: aiosqlite.Connection) -> None:
         -- (the same USIN after a timeout). status: pending | fiscalized | parked (refused: the authority's
         -- message in last_error) | ambiguous (no answer after fiscal_ambiguous_after tries: maybe filed).
         -- changed_seq: a box-wide counter moved on every change, so a till asks only for what changed.
+        -- target: "<mode> <environment> <url>" the payload was built for (a switch rebuilds it, unless sent).
+        -- sent_at: set before a post, kept while a post may have made the invoice without a clear answer
+        -- (a timeout, a crash mid-post); never cleared on Retry. qr: the number's QR (SVG data URI).
         CREATE TABLE fiscal_jobs (
             document_id TEXT PRIMARY KEY,
             position INTEGER NOT NULL UNIQUE,
@@ -240,7 +243,9 @@ async def m008_fiscal(db: aiosqlite.Connection) -> None:
             last_error TEXT,
             fbr_number TEXT,
             pos_id INTEGER,
-            next_attempt_at TEXT,
+            target TEXT,
+            sent_at TEXT,
+            qr TEXT,
             fiscalized_at TEXT,
             changed_at TEXT NOT NULL,
             changed_seq INTEGER NOT NULL UNIQUE
@@ -272,7 +277,8 @@ async def m009_printers(db: aiosqlite.Connection) -> None:
         );
         -- What the box was asked to print (gateway/print_jobs.py), sent in job_id order per printer.
         -- what: receipt | z_report | test_page | drawer; payload: the ESC/POS bytes, rendered once at the
-        -- request (emptied once printed: an Urdu raster is ~100 KB); kick: add the drawer pulse when sent.
+        -- request (emptied once printed: an Urdu raster is ~100 KB); kick: 1 add the drawer pulse when sent,
+        -- 2 the pulse went (print_jobs.KICK_SENT: a job resent after paper-out never kicks again).
         -- status: queued | printing | printed | failed; problem: offline | paper_out | expired | removed.
         -- No foreign key to printers: a removed printer's jobs stay, failed, as the record of what happened.
         CREATE TABLE print_jobs (

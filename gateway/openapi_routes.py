@@ -16,6 +16,7 @@ from cloud_api.service.openapi import Operation, Parameter, openapi_document, op
 
 from .cashier_pins import Verified, VerifyRequest
 from .print_api import PrintAccepted, PrintJobState, PrintRequest, TabletPrinter
+from .print_jobs import MAX_ID
 from .till_api import MAX_CURSOR, AcksRequest, PairRequest
 
 
@@ -136,6 +137,7 @@ OPERATIONS = [
               server_errors={**_FULL, 503: "the box lacks the fonts to draw this slip (fonts_missing)"}),
     Operation("GET", "/api/v1/print/{job_id}", "how a print job went: printed, or why it waits or failed",
               PrintJobState, parameters=(Parameter("job_id", "path", required=True,
+                                                   schema={"type": "integer", "minimum": 1, "maximum": MAX_ID},
                                                    description="the job_id POST /api/v1/print answered"),)),
     Operation("GET", "/api/v1/status", "the cloud link and the backlog the till shows", BoxStatus),
     Operation("GET", "/api/v1/time", "the box's clock, from which tills learn their offset", ServerTime,

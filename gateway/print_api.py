@@ -10,28 +10,32 @@ holds, so the till pushes its journal first and asks after (409 until the box ha
          {"document_id": uuid, "copy": "original" | "duplicate", "kick": bool?, "language": "en" | "ur"}
          {"shift_id": uuid, "what": "z_report", "language": "en" | "ur"}
          202 {"job_id", "status", "printer"}: queued (an original asked for again answers its first job)
-         400 bad_request, 404 no_printer, 409 not_at_box (push the journal, then ask again),
+         400 bad_request, 404 no_printer, 404 not_found (another tablet's document or shift),
+         409 not_at_box (push the journal, then ask again),
          503 fonts_missing (an Urdu slip, and the box lacks its fonts)
     GET  /api/v1/print/{job_id}
          200 {"job_id", "status": queued | printing | printed | failed,
               "problem": null | "offline" | "paper_out" | "expired" | "removed", "error", "attempts", "printer"}
          404 not_found: no such job of this tablet's
 
-The drawer opens with the original receipt of a sale or return paid (back) in cash; `kick: false`
-keeps it shut. A reprint never opens it: "Open drawer" (a drawer_open document) is the logged way.
+The drawer opens with the original receipt of a sale or return paid (back) in cash, when the box
+received it within print_drawer_fresh_s of its making (else the slip prints without the kick, as a
+drawer_open does); `kick: false` keeps it shut. A reprint never opens it: "Open drawer" (a
+drawer_open document) is the logged way. A tablet prints only its own documents and shifts.
 """
 from __future__ import annotations
 
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from cloud_api.service.errors import BadRequest, NotFound, ServiceError
+from cloud_api.service.errors import NotFound
 from cloud_api.service.web import bearer_token, read_model
 
 from . import print_jobs, printers
-from .keys import SHOP_NAME, STORE
+from .errors import FontsMissing, NoPrinter, NotAtBox
+from .keys import SETTINGS, SHOP_NAME, STORE
 from .pairing import device_for_token
 from .print_queue import PRINT_QUEUE
 from .store import Store
@@ -41,18 +45,6 @@ routes = web.RouteTableDef()
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
-class NoPrinter(ServiceError):
-    status, code = 404, "no_printer"
-
-
-class NotAtBox(ServiceError):
-    status, code = 409, "not_at_box"
-
-
-class FontsMissing(ServiceError):
-    status, code = 503, "fonts_missing"
-
-
 class PrintRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -60,7 +52,7 @@ class PrintRequest(BaseModel):
     document_id: str | None = Field(default=None, pattern=UUID)
     shift_id: str | None = Field(default=None, pattern=UUID)
     which: Literal["original", "duplicate"] = Field(default="original", alias="copy")   # "copy" is BaseModel's
-    kick: bool | None = None
+    kick: StrictBool | None = None
     language: Literal["en", "ur"] = "en"
 
     @model_validator(mode="after")
@@ -130,9 +122,12 @@ async def print_slip(request: web.Request) -> web.Response:
     if printer is None:
         raise NoPrinter("this tablet has no printer on the shop box")
     if body.language == "ur" and queue.fonts.missing():
-        raise FontsMissing("the shop box has no Urdu fonts installed (fonts-noto-core)")
+        raise FontsMissing(f"the shop box cannot draw Urdu: {', '.join(queue.fonts.missing())}")
+    asked = str(body.shift_id if body.what == "z_report" else body.document_id)
+    if (await print_jobs.made_by(db, asked)) not in (None, device.device_id):
+        raise NotFound("not this tablet's: a tablet prints only its own receipts and Z-reports")
     if body.what == "receipt" and body.which == "original":
-        held = await print_jobs.original_job(db, str(body.document_id))
+        held = await print_jobs.original_job(db, asked)
         if held is not None:   # asked again (a lost answer): the first job, not a second slip
             return await _accepted(store, held, printer)
     shop = request.app[SHOP_NAME]
@@ -145,7 +140,8 @@ async def print_slip(request: web.Request) -> web.Response:
             document_id, copy = body.document_id, body.which
             rendered = await print_jobs.render_receipt(db, str(body.document_id), shop_name=shop,
                                                        duplicate=body.which == "duplicate", language=body.language,
-                                                       width_dots=printer.width_dots, fonts=queue.fonts)
+                                                       width_dots=printer.width_dots, fonts=queue.fonts,
+                                                       fresh_s=request.app[SETTINGS].print_drawer_fresh_s)
     except print_jobs.NotHeld:
         raise NotAtBox("the shop box does not hold this document yet: send the journal, then ask again") from None
     except OSError as err:   # a font file the settings name is not there
@@ -169,11 +165,8 @@ async def _accepted(store: Store, job_id: int, printer: printers.Printer) -> web
 @routes.get("/api/v1/print/{job_id}")
 async def print_job(request: web.Request) -> web.Response:
     device = await device_for_token(request.app[STORE].read(), bearer_token(request))
-    try:
-        job_id = int(request.match_info["job_id"])
-    except ValueError:
-        raise BadRequest("a job_id is a whole number") from None
-    job = await print_jobs.job_for(request.app[STORE].read(), job_id)
+    job_id = print_jobs.row_id(request.match_info["job_id"])
+    job = None if job_id is None else await print_jobs.job_for(request.app[STORE].read(), job_id)
     if job is None or job["device_id"] != device.device_id:
         raise NotFound("no such print job of this tablet")
     return web.json_response(PrintJobState(job_id=job["job_id"], status=job["status"], problem=job["problem"],

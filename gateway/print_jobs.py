@@ -8,22 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import aiosqlite
-import segno
 
+from cloud_api.contract import receipt_number, true_time
 from cloud_api.service.clock import utc_after, utc_now
 
 from .escpos_receipt import slip_bytes
-from .fiscal_jobs import TILL_STATUS
-from .receipt_model import cashier_name, receipt_model, receipt_number, z_report
+from .fiscal_jobs import fiscal_record   # the receipt's FBR / PRA block is made from this alone
+from .receipt_model import cashier_name, receipt_model, z_report
 from .slip import printer_check_rows, receipt_rows, z_report_rows
 from .urdu_raster import Fonts
 
 ACTIVE = ("queued", "printing")
+KICK_SENT = 2        # print_jobs.kick: 0 none, 1 to send with the job, 2 sent (never again, whatever is resent)
+MAX_ID = 2**63 - 1   # SQLite's largest INTEGER: a job or printer id beyond it names nothing
+
+
+def row_id(text: str) -> int | None:
+    """A job's or printer's id as a path or form gives it, or None when it cannot be one (1 .. 2**63-1)."""
+    return int(text) if re.fullmatch(r"[0-9]{1,19}", text) and 1 <= int(text) <= MAX_ID else None
 
 
 class NotHeld(LookupError):
@@ -44,32 +52,34 @@ async def held_document(db: aiosqlite.Connection, document_id: str) -> dict[str,
     return json.loads(row["body"]) if row else None
 
 
+async def made_by(db: aiosqlite.Connection, document_id: str) -> str | None:
+    """The tablet (device_id) whose document this is, or None when the box does not hold it."""
+    row = await (await db.execute("SELECT device_id FROM journal WHERE id = ?", (document_id,))).fetchone()
+    return row["device_id"] if row else None
+
+
+def late_s(document: dict[str, Any], received_at: str) -> float:
+    """How long after it really happened (the tablet's clock corrected by its offset) the box received it."""
+    received = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
+    return (received - true_time(document["created_at"], document.get("clock_offset_ms"))).total_seconds()
+
+
 async def held_catalog(db: aiosqlite.Connection) -> dict[str, Any]:
     row = await (await db.execute("SELECT body FROM catalog WHERE id = 1")).fetchone()
     return json.loads(row["body"]) if row else {}
-
-
-async def fiscal_record(db: aiosqlite.Connection, document_id: str) -> dict[str, Any] | None:
-    """What the fiscal queue (gateway/fiscal_jobs.py, table fiscal_jobs) knows of a document's invoice, in
-    the shape GET /api/v1/fiscal gives a till, or None (not reported, or not yet). Kept in one place:
-    the receipt's FBR / PRA block is made from this alone."""
-    row = await (await db.execute("SELECT status, fbr_number, pos_id FROM fiscal_jobs WHERE document_id = ?",
-                                  (document_id,))).fetchone()
-    if row is None:
-        return None
-    status = TILL_STATUS.get(row["status"], "pending")
-    number = row["fbr_number"] if status == "fiscalized" else None
-    return {"status": status, "fbr_number": number, "pos_id": row["pos_id"],
-            "qr": segno.make(number, error="m").svg_data_uri(border=2) if number else None}
 
 
 # --- rendering -----------------------------------------------------------------------------------
 
 
 async def render_receipt(db: aiosqlite.Connection, document_id: str, *, shop_name: str, duplicate: bool,
-                         language: str, width_dots: int, fonts: Fonts) -> Rendered:
-    """A sale's or refund's receipt as the printer's bytes; NotHeld if the box has no such document."""
-    document = await held_document(db, document_id)
+                         language: str, width_dots: int, fonts: Fonts, fresh_s: float = float("inf")) -> Rendered:
+    """A sale's or refund's receipt as the printer's bytes; NotHeld if the box has no such document.
+
+    The drawer opens with an original paid (back) in cash only when the box received the document
+    within `fresh_s` of its making: a sale pushed minutes later is printed without the kick."""
+    row = await (await db.execute("SELECT body, received_at FROM journal WHERE id = ?", (document_id,))).fetchone()
+    document = json.loads(row["body"]) if row else None
     if document is None or document.get("kind") not in ("sale", "refund"):
         raise NotHeld(document_id)
     catalog = await held_catalog(db)
@@ -80,7 +90,8 @@ async def render_receipt(db: aiosqlite.Connection, document_id: str, *, shop_nam
     # Pillow's shaping takes a tenth of a second or so on a Pi: off the event loop.
     payload = await asyncio.to_thread(slip_bytes, rows, width_dots=width_dots, fonts=fonts, rtl=language == "ur")
     cash = any(p["tender"] == "cash" for p in document["payments"])
-    return Rendered(payload, kick=cash and not duplicate)
+    fresh = fresh_s == float("inf") or late_s(document, row["received_at"]) <= fresh_s
+    return Rendered(payload, kick=cash and not duplicate and fresh)
 
 
 async def render_z_report(db: aiosqlite.Connection, shift_id: str, *, shop_name: str, language: str,
@@ -147,9 +158,12 @@ async def next_job(db: aiosqlite.Connection, printer_id: int) -> aiosqlite.Row |
 
 
 async def mark(db: aiosqlite.Connection, job_id: int, status: str, problem: str | None = None,
-               error: str | None = None) -> None:
-    """Move a job on. Printed (or failed for good): its bytes are dropped, the row stays for the record."""
+               error: str | None = None, *, kick: int | None = None) -> None:
+    """Move a job on. Printed (or failed for good): its bytes are dropped, the row stays for the record.
+    `kick` sets the job's kick state (KICK_SENT once the pulse may have gone out: it never goes twice)."""
     now = utc_now()
+    if kick is not None:
+        await db.execute("UPDATE print_jobs SET kick = ? WHERE job_id = ?", (kick, job_id))
     if status == "printing":
         await db.execute("UPDATE print_jobs SET status = 'printing', attempts = attempts + 1 WHERE job_id = ?",
                          (job_id,))

@@ -9,12 +9,13 @@ is off, or out of paper, keeps its jobs queued: tried again after a backoff (pri
 doubling to print_backoff_cap_s, jitter), or at once when a new job for it arrives. A job is marked
 printed only when all its bytes were written and (if the printer answers DLE EOT) its paper did
 not run out. A job nobody could print within print_job_expiry_s fails ("expired"): a receipt an
-hour late is for a customer long gone.
+hour late is for a customer long gone. A Z-report never expires (the shift's count still matters).
 
 The drawer: a job's kick (ESC p) is put in front of its bytes only when it is sent within
-print_drawer_fresh_s of the request; and a drawer_open document ("Open drawer" on a till) arriving
-in the journal becomes a 'drawer' job on that tablet's printer, if the cashier pressed it less than
-print_drawer_fresh_s ago. A drawer never springs open minutes later, unattended.
+print_drawer_fresh_s of the request, and once: marked sent (print_jobs.KICK_SENT) before the bytes
+go, so a job sent again after the paper ran out mid-slip never kicks twice; and a drawer_open
+document ("Open drawer" on a till) arriving in the journal becomes a 'drawer' job on that tablet's
+printer, if the cashier pressed it less than print_drawer_fresh_s ago. A drawer never springs open minutes later, unattended.
 
 The queue never blocks the journal, the uplink or a sale: tills ask for prints after a sale is
 stored, nothing here holds the writer while it talks to a printer, and a failure here is logged
@@ -26,11 +27,8 @@ import asyncio
 import json
 import logging
 from contextlib import suppress
-from datetime import datetime
 
 from aiohttp import web
-
-from cloud_api.contract import true_time
 
 from . import print_jobs, printers
 from .backoff import backoff_delay
@@ -146,10 +144,7 @@ class PrintQueue:
         woken = set()
         async with self._store.transaction() as wdb:
             for row in rows:
-                document = json.loads(row["body"])
-                received = datetime.fromisoformat(row["received_at"].replace("Z", "+00:00"))
-                late_s = (received - true_time(document["created_at"], document.get("clock_offset_ms"))
-                          ).total_seconds()
+                late_s = print_jobs.late_s(json.loads(row["body"]), row["received_at"])
                 printer = await printers.printer_for(wdb, row["device_id"])
                 if printer is None or late_s > self._settings.print_drawer_fresh_s:
                     log.info("drawer_open %s not kicked: %s", row["id"],
@@ -187,7 +182,8 @@ class PrintQueue:
                 self.status[printer_id] = Status(err.problem != "offline", "out" if err.problem == "paper_out"
                                                  else "unknown", str(err))
                 async with self._store.transaction() as wdb:
-                    await print_jobs.mark(wdb, job["job_id"], "queued", err.problem, str(err))
+                    await print_jobs.mark(wdb, job["job_id"], "queued", err.problem, str(err),
+                                          kick=None if err.written else job["kick"])
                 log.info("printer %s: job %s waits: %s", printer.name, job["job_id"], err)
                 await self._wait(wake, backoff_delay(failures, self._settings.print_backoff_base_s,
                                                      self._settings.print_backoff_cap_s))
@@ -202,16 +198,20 @@ class PrintQueue:
         settings = self._settings
         age = print_jobs.age_s(job["created_at"])
         fresh = age <= settings.print_drawer_fresh_s
-        if age > settings.print_job_expiry_s or (job["what"] == "drawer" and not fresh):
+        # A Z-report never expires: the shift's count matters to the owner whenever it prints.
+        late = age > settings.print_job_expiry_s and job["what"] != "z_report"
+        if late or (job["what"] == "drawer" and not fresh):
             why = ("the drawer is not opened this late" if job["what"] == "drawer"
                    else f"not printed within {settings.print_job_expiry_s / 60:.0f} minutes")
             async with self._store.transaction() as db:
                 await print_jobs.mark(db, job["job_id"], "failed", "expired", why)
             return
-        data = (KICK if job["kick"] and fresh else b"") + (job["payload"] or b"")
+        # The kick goes at most once: marked sent before the bytes go (put back only if none went).
+        kick = job["kick"] == 1 and fresh
+        data = (KICK if kick else b"") + (job["payload"] or b"")
         async with self.lock(printer.printer_id):
             async with self._store.transaction() as db:
-                await print_jobs.mark(db, job["job_id"], "printing")
+                await print_jobs.mark(db, job["job_id"], "printing", kick=print_jobs.KICK_SENT if kick else None)
             self.status[printer.printer_id] = await send(printer, data, self.timeouts)
         async with self._store.transaction() as db:
             await print_jobs.mark(db, job["job_id"], "printed")

@@ -28,11 +28,12 @@ Problem = Literal["offline", "paper_out"]
 
 
 class PrinterUnavailable(Exception):
-    """The job could not be printed now; it stays queued. `problem` is for the till's words."""
+    """The job could not be printed now; it stays queued. `problem` is for the till's words; `written`:
+    some of the job's bytes may have reached the printer (its drawer kick among them)."""
 
-    def __init__(self, problem: Problem, message: str):
+    def __init__(self, problem: Problem, message: str, written: bool = False):
         super().__init__(message)
-        self.problem = problem
+        self.problem, self.written = problem, written
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,17 @@ async def send(printer: Printer, data: bytes, timeouts: Timeouts) -> Status:
             writer.write(data)
             await asyncio.wait_for(writer.drain(), timeouts.write_s + len(data) / 50_000)
         except (OSError, asyncio.TimeoutError) as err:
-            raise PrinterUnavailable("offline", f"the printer stopped taking the job ({_why(err)})") from err
+            raise PrinterUnavailable("offline", f"the printer stopped taking the job ({_why(err)})", True) from err
         if before is None:
             return Status(True, "unknown")
         # Asked again after the job: a roll that ran out on this slip means it is printed again later.
-        after = await _ask_paper(reader, writer, max(timeouts.status_s, 2.0))
+        try:
+            after = await _ask_paper(reader, writer, max(timeouts.status_s, 2.0))
+        except PrinterUnavailable as err:
+            err.written = True
+            raise
         if paper_from(after) == "out":
-            raise PrinterUnavailable("paper_out", "the paper ran out during the job")
+            raise PrinterUnavailable("paper_out", "the paper ran out during the job", True)
         return Status(True, paper_from(after))
     finally:
         writer.close()
@@ -153,19 +158,22 @@ async def _write_usb(path: str, data: bytes, timeout_s: float) -> None:
         view = memoryview(data)
         deadline = loop.time() + timeout_s + len(data) / 50_000
         while view:
+            written = len(view) < len(data)
             try:
                 view = view[os.write(fd, view[:CHUNK]):]
                 continue
             except BlockingIOError:
                 pass
             except OSError as err:
-                raise PrinterUnavailable("offline", f"the USB printer stopped taking the job ({_why(err)})") from err
+                raise PrinterUnavailable("offline", f"the USB printer stopped taking the job ({_why(err)})",
+                                         written) from err
             ready = loop.create_future()
             loop.add_writer(fd, lambda: ready.done() or ready.set_result(None))
             try:
                 await asyncio.wait_for(ready, max(0.0, deadline - loop.time()))
             except asyncio.TimeoutError:
-                raise PrinterUnavailable("offline", "the USB printer stopped taking the job (timed out)") from None
+                raise PrinterUnavailable("offline", "the USB printer stopped taking the job (timed out)",
+                                         written) from None
             finally:
                 loop.remove_writer(fd)
     finally:

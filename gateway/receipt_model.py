@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cloud_api.contract import receipt_number   # web_till/document.js receiptNumber: the USIN on a receipt
+
+from . import fiscal_jobs
+
 # web_till/tenders.js WALLETS: the names a wallet payment is printed by.
 WALLETS = {"jazzcash": "JazzCash", "easypaisa": "Easypaisa", "raast": "Raast", "bank_transfer": "Bank transfer"}
 
@@ -21,11 +25,6 @@ UNIT_WORDS = {"kg": ("g", "kg"), "l": ("ml", "l")}
 URDU_UNITS = {"g": "گرام", "kg": "کلو", "ml": "ملی لیٹر", "l": "لیٹر"}
 
 _CREATED_AT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})")
-
-
-def receipt_number(device_code: str, seq: int) -> str:
-    """web_till/document.js receiptNumber: the USIN printed on a receipt."""
-    return f"{device_code}-{seq:06d}"
 
 
 def document_time(created_at: str | None) -> str:
@@ -59,9 +58,10 @@ def cashier_name(catalog: dict[str, Any] | None, cashier_id: str) -> str:
 
 
 def authority(catalog: dict[str, Any] | None) -> str:
-    """web_till/fiscal.js authority: "FBR", "PRA", or "" when the shop does not report."""
+    """web_till/fiscal.js authority: "FBR", "PRA" (fiscal_jobs.authority's words), or "" when the shop
+    does not report."""
     mode = ((catalog or {}).get("fiscal") or {}).get("mode", "off")
-    return mode.upper() if mode in ("fbr", "pra") else ""
+    return fiscal_jobs.authority(mode) if mode in ("fbr", "pra") else ""
 
 
 def fiscal_block(document: dict[str, Any], catalog: dict[str, Any] | None,
@@ -143,13 +143,6 @@ def receipt_model(document: dict[str, Any], *, catalog: dict[str, Any] | None, s
         "footer": settings.get("receipt_footer") or "",
         "fiscal": fiscal_block(document, catalog, fiscal),
     }
-
-
-def format_rs(paisa: int) -> str:
-    """web_till/money.js formatRs: "Rs 1,234" or "Rs 1,234.50" (en-PK groups by thousands)."""
-    sign = "-" if paisa < 0 else ""
-    rupees, rest = divmod(abs(paisa), 100)
-    return f"{sign}Rs {rupees:,}{f'.{rest:02d}' if rest else ''}"
 
 
 TENDERS = ("cash", "card", "wallet")

@@ -65,7 +65,7 @@ class GatewaySettings(BaseSettings):
     fiscal_timeout_s: float = Field(default=20.0, gt=0)
     # While the authority is unreachable the queue waits from base to cap, doubling, with jitter.
     fiscal_backoff_base_s: float = Field(default=2.0, gt=0)
-    fiscal_backoff_cap_s: float = Field(default=300.0, gt=0)
+    fiscal_backoff_cap_s: float = Field(default=60.0, gt=0)   # an outage of the authority alone ends within a minute
     # Timeouts in a row (the invoice may exist) before an invoice is flagged "ambiguous" for the owner
     # and set aside; until then the same payload (the same USIN) is sent again.
     fiscal_ambiguous_after: int = Field(default=3, ge=1)
@@ -83,8 +83,11 @@ class GatewaySettings(BaseSettings):
     # While a printer is off or out of paper its jobs wait, retried from base to cap (doubling, jitter).
     print_backoff_base_s: float = Field(default=1.0, gt=0)
     print_backoff_cap_s: float = Field(default=10.0, gt=0)
-    print_idle_s: float = Field(default=1.0, gt=0)               # how often to look for drawer_open documents
+    # How often the queue looks for drawer_open documents unasked: a journal push wakes it at once
+    # (print_api._wake_on_push), so this is only a safety net.
+    print_idle_s: float = Field(default=30.0, gt=0)
     # A receipt nobody has printed by then is for a customer long gone: the job fails ("expired").
+    # A Z-report never expires.
     print_job_expiry_s: float = Field(default=900.0, gt=0)
     # A drawer is kicked only this soon after the cashier asked (the document's time, or the receipt's
     # request): a drawer that springs open minutes later, unattended, is how cash goes missing.

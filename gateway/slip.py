@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
-from .receipt_model import document_time, format_rs
+from .dashboard import format_rs  # web_till/money.js formatRs
+from .receipt_model import document_time
 
 RowKind = Literal["center", "pair", "text", "rule", "qr"]
 

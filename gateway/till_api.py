@@ -16,13 +16,11 @@ its own LAN"):
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import segno
 from aiohttp import web
 from pydantic import BaseModel, Field
 
@@ -32,11 +30,11 @@ from cloud_api.service.errors import BadRequest, TooLarge, Unauthorised, Unsuppo
 from cloud_api.service.web import Handler, bearer_token, json_with_etag, read_model
 
 from .catalog import catalog_for_tills
-from .fiscal_jobs import TILL_STATUS, fiscal_settings, receipts_since
+from .fiscal_jobs import fiscal_settings, receipts_since, till_receipt
 from .fiscal_queue import FISCAL_QUEUE
 from .errors import NotProvisioned, StorageFull
 from .journal import backlog, cloud_states, receive_batch
-from .keys import CLOUD, SHOP_NAME, STORE, UPLINK
+from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE, UPLINK
 from .pairing import Device, PairingGuard, client_key, device_for_token, pair_device
 from .returns import find_sale
 from .stock import stock_for_tills
@@ -151,7 +149,7 @@ async def journal_batch(request: web.Request) -> web.Response:
     # Committed before we answer: "stored" means it survives a power cut of this box.
     # A full disk is StorageFull (507): nothing is acked, so the till keeps the documents and resends.
     async with request.app[STORE].transaction() as db:
-        results = await receive_batch(db, device, batch.documents)
+        results = await receive_batch(db, device, batch.documents, zone=request.app[SETTINGS].timezone)
     if any(r.status == "stored" for r in results):
         request.app[UPLINK].wake()
         request.app[FISCAL_QUEUE].wake()
@@ -204,16 +202,9 @@ async def fiscal(request: web.Request) -> web.Response:
         raise BadRequest(f"since must be from 0 to {MAX_CURSOR}")
     db = request.app[STORE].read()
     cursor, rows = await receipts_since(db, device.device_id, since)
+    # The QR code is the one stored when the invoice was fiscalized (fiscal_queue): nothing is drawn here.
     return web.json_response({"cursor": cursor, "mode": (await fiscal_settings(db)).mode, "receipts": [
-        {"id": row["document_id"], "receipt_number": row["usin"], "status": TILL_STATUS[row["status"]],
-         "fbr_number": row["fbr_number"], "pos_id": row["pos_id"],
-         "qr": _qr(row["fbr_number"]) if row["status"] == "fiscalized" else None} for row in rows]})
-
-
-@functools.lru_cache(maxsize=1024)
-def _qr(number: str) -> str:
-    """The QR code of an FBR / PRA invoice number, as the receipt prints it (an SVG data URI)."""
-    return segno.make(number, error="m").svg_data_uri(border=2)
+        {"id": row["document_id"], "receipt_number": row["usin"], **till_receipt(row)} for row in rows]})
 
 
 @routes.get("/api/v1/status")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import segno
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from .slip import Row
 
@@ -57,8 +57,11 @@ class Fonts:
         return cls(directory / f"{urdu}-Regular.ttf", directory / f"{urdu}-Bold.ttf",
                    directory / f"{latin}-Regular.ttf", directory / f"{latin}-Bold.ttf")
 
-    def missing(self) -> list[Path]:
-        return [path for path in (self.urdu, self.urdu_bold, self.latin, self.latin_bold) if not path.is_file()]
+    def missing(self) -> list[str]:
+        """What the box lacks to draw Urdu: font files, or Pillow's shaper (libraqm), without which Urdu
+        would print unshaped (letters apart, in the wrong order): never print it so."""
+        lacking = [str(path) for path in (self.urdu, self.urdu_bold, self.latin, self.latin_bold) if not path.is_file()]
+        return lacking + ([] if features.check_feature("raqm") else ["libraqm (Pillow's Urdu shaping)"])
 
 
 @functools.lru_cache(maxsize=32)

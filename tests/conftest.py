@@ -21,6 +21,20 @@ PG_DSN = os.environ.get("POSLINE_TEST_PG_DSN")
 os.environ["POSLINE_GATEWAY_INTERFACES"] = "127.0.0.1"
 
 
+# Where a gateway posts FBR / PRA invoices when a test does not say (the simulator, tests/fbr_sim.py):
+# the discard port on loopback, which nothing answers. So no test can ever reach a real FBR / PRA host,
+# whatever the catalog's mode and environment (gateway/fiscal_invoice.ENDPOINTS are used only when
+# fiscal_url is unset). Child processes (the e2e rig's gateways) inherit it too.
+UNROUTABLE_FISCAL_URL = "http://127.0.0.1:9/"
+
+
+@pytest.fixture(autouse=True)
+def no_real_fiscal_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test: POSLINE_GATEWAY_FISCAL_URL points nowhere unless the test sets its own (a
+    GatewaySettings(fiscal_url=...), monkeypatch.setenv, or the e2e rig's env for its simulator)."""
+    monkeypatch.setenv("POSLINE_GATEWAY_FISCAL_URL", UNROUTABLE_FISCAL_URL)
+
+
 def _pg_or_skip() -> str:
     if PG_DSN:
         return PG_DSN

@@ -1,7 +1,8 @@
 """A receipt printer for tests: a real asyncio TCP listener on 127.0.0.1 that keeps every byte it gets.
 
 Like an ESC/POS printer on port 9100 it answers the real-time status request DLE EOT n at once
-(one byte: paper present, or paper end when `paper_out`), or not at all when `answers` is False (a
+(one byte: paper present, or paper end when `paper_out`, or asked after a job's bytes when
+`runs_out_mid_job`), or not at all when `answers` is False (a
 clone that never answers). `off()` stops listening and drops its connections, as a printer switched
 off; `on()` listens again on the same port.
 
@@ -25,6 +26,7 @@ class FakePrinter:
     def __init__(self, port: int = 0):
         self.host, self.port = "127.0.0.1", port
         self.paper_out = False
+        self.runs_out_mid_job = False        # the roll ends during the next job (then it is changed)
         self.answers = True
         self.connections: list[bytes] = []   # everything each finished connection sent, in order
         self._server: asyncio.base_events.Server | None = None
@@ -53,7 +55,8 @@ class FakePrinter:
                 data += chunk
                 for match in _QUERY.finditer(data, scanned):   # each one ends in this chunk: a new question
                     if self.answers:
-                        status = PAPER_END if self.paper_out and match[1] == b"\x04" else PAPER_OK
+                        out = self.paper_out or (self.runs_out_mid_job and bool(self.jobs_in(bytes(data))))
+                        status = PAPER_END if out and match[1] == b"\x04" else PAPER_OK
                         writer.write(bytes([status]))
                         await writer.drain()
         except (ConnectionError, OSError):
@@ -62,6 +65,7 @@ class FakePrinter:
             self._live.discard(writer)
             self.connections.append(bytes(data))
             if self.jobs_in(bytes(data)):
+                self.runs_out_mid_job = False
                 self.received.set()
             with suppress(Exception):
                 writer.close()

@@ -18,7 +18,8 @@ What a test can inject:
   but the reply is held for hold_s seconds, past the client's timeout.
 - `fail_next(n, status)`: the next n requests answer `status` (e.g. 503) and record nothing.
 - `duplicates = "same"` (default): a USIN already fiscalized for that POSID answers the number issued
-  then, creating nothing; `"reject"`: answers Code "102" "Duplicate USIN" without a number.
+  then, creating nothing; `"reject"`: answers Code "102" "Duplicate USIN" without a number; `"generic"`:
+  answers the generic Code "102" "Invalid data received" (no word of a duplicate) without a number.
 - `await down()` / `await up()`: stop listening (connection refused) / listen again on the same port.
 
 Paths (the sandbox / production paths of the real URLs; the path picks the authority):
@@ -42,7 +43,7 @@ up while the authority is "down", and on the main port while it is up):
     POST /_sim/down   POST /_sim/up
     POST /_sim/timeouts   {"count": n, "hold_s": 30}
     POST /_sim/failures   {"count": n, "status": 503}
-    POST /_sim/duplicates {"mode": "same" | "reject"}
+    POST /_sim/duplicates {"mode": "same" | "reject" | "generic"}
     POST /_sim/tokens     {"tokens": [...]}        POST /_sim/pos-ids {"pos_ids": [...]}
     POST /_sim/reset      forget invoices and requests, clear injections, up
 """
@@ -350,6 +351,9 @@ class FbrSimulator:
                 # Nothing new is made: the number issued the first time, again.
                 return 200, {"InvoiceNumber": self.invoices[key]["number"], "Code": "100", "Response": SUCCESS,
                              "Errors": None}
+            if self.duplicates == "generic":
+                return 200, {"InvoiceNumber": NOT_AVAILABLE, "Code": "102", "Response": INVALID,
+                             "Errors": [f"USIN {key[1]} is not valid"]}
             return 200, {"InvoiceNumber": NOT_AVAILABLE, "Code": "102", "Response": "Duplicate USIN",
                          "Errors": [f"USIN {key[1]} already exists for POSID {key[0]}"]}
         self._serial += 1
@@ -394,8 +398,8 @@ class FbrSimulator:
         elif action == "failures":
             self.fail_next(int(body.get("count", 1)), int(body.get("status", 503)))
         elif action == "duplicates":
-            if body.get("mode") not in ("same", "reject"):
-                raise web.HTTPBadRequest(text="mode must be same or reject")
+            if body.get("mode") not in ("same", "reject", "generic"):
+                raise web.HTTPBadRequest(text="mode must be same, reject or generic")
             self.duplicates = body["mode"]
         elif action == "tokens":
             self.tokens = set(body["tokens"])
@@ -439,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--control-port", type=int, help="control API port (default: --port + 1)")
     parser.add_argument("--token", action="append", help=f"a valid bearer token (default {SIM_TOKEN})")
     parser.add_argument("--pos-id", action="append", type=int, help="a registered POSID (default 123456..8)")
-    parser.add_argument("--duplicates", choices=("same", "reject"), default="same")
+    parser.add_argument("--duplicates", choices=("same", "reject", "generic"), default="same")
     parser.add_argument("--production-numbers", action="store_true", help="numbers without *test*")
     asyncio.run(_serve(parser.parse_args(argv)))
 

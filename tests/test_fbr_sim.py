@@ -175,6 +175,19 @@ async def test_duplicates_reject_answers_an_error_without_a_number(fbr_sim: FbrS
     assert classify(200, second, timed_out=False).kind == "ambiguous"
 
 
+async def test_duplicates_generic_answers_invalid_data_without_a_word_of_a_duplicate(fbr_sim: FbrSimulator) -> None:
+    fbr_sim.duplicates = "generic"
+    body = invoice(seq=6)
+    assert (await post(fbr_sim.url(), body)).json()["Code"] == "100"
+    second = (await post(fbr_sim.url(), body)).json()
+    assert second["Code"] == "102" and second["Response"] == "Invalid data received"
+    assert "duplicate" not in json.dumps(second).lower() and "already" not in json.dumps(second).lower()
+    assert len(fbr_sim.invoices) == 1
+    # Only the box's memory of an unanswered earlier post makes it "maybe a duplicate".
+    assert classify(200, second, timed_out=False).kind == "rejected"
+    assert classify(200, second, timed_out=False, duplicate_hint=True).kind == "ambiguous"
+
+
 async def test_the_same_usin_on_another_posid_is_another_invoice(fbr_sim: FbrSimulator) -> None:
     body = invoice(seq=5)
     await post(fbr_sim.url(), body)

@@ -84,7 +84,8 @@ export function cartDiscount(cart) {
 
 /**
  * Lines as a sale document carries them: discounts shared out, then GST inside what is left, at each
- * product's rate or at `gstBp` when the shop taxes by tender (fiscal.js saleTerms).
+ * product's rate or at `gstBp` when the shop taxes by tender (fiscal.js saleTerms): taxable lines only,
+ * an exempt (0%) product stays at 0.
  */
 export function pricedLines(cart, gstBp = null) {
   const prices = cart.lines.map(linePrice);
@@ -94,7 +95,7 @@ export function pricedLines(cart, gstBp = null) {
     const amount = prices[i] - own[i] - shares[i];
     const priced = { sku: line.sku, name: line.name, qty: line.qty };
     if (line.unit && line.unit !== "each") Object.assign(priced, { unit: line.unit, priced_by: line.priced_by });
-    const rate = gstBp ?? line.gst_bp;
+    const rate = line.gst_bp ? gstBp ?? line.gst_bp : line.gst_bp;
     Object.assign(priced, { unit_price: line.unit_price, gst_bp: rate });
     if (own[i]) priced.discount = own[i];
     if (shares[i]) priced.cart_discount = shares[i];

@@ -276,9 +276,11 @@ export const URDU = {
   // Printing through the shop box, and the drawer (printing.js, shift.js).
   "Printing…": "پرنٹ ہو رہا ہے…",
   "Printed": "پرنٹ ہو گیا",
-  "Printer has no paper: it will print when loaded": "پرنٹر میں کاغذ نہیں: کاغذ ڈالتے ہی پرنٹ ہو جائے گا",
-  "Printer is off: it will print when it is back": "پرنٹر بند ہے: چلتے ہی پرنٹ ہو جائے گا",
+  "Printer has no paper: load paper to print": "پرنٹر میں کاغذ نہیں: پرنٹ کے لیے کاغذ ڈالیں",
+  "Printer is off: turn it on to print": "پرنٹر بند ہے: پرنٹ کے لیے اسے چلائیں",
   "Not printed by the shop box: use Print.": "دکان کے باکس سے پرنٹ نہیں ہوا: پرنٹ دبائیں۔",
+  "Not printed in time: use Print.": "وقت پر پرنٹ نہیں ہوا: پرنٹ دبائیں۔",
+  "Printing failed on the shop box: use Print.": "دکان کے باکس پر پرنٹ ناکام: پرنٹ دبائیں۔",
   "Open drawer": "دراز کھولیں",
   "Change for a customer": "گاہک کے لیے ریزگاری",
   "Check the float": "ابتدائی رقم جانچیں",

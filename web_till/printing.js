@@ -27,7 +27,9 @@ export async function pullPrinter(journal, token) {
 
 /**
  * Ask the box to print (`body` as POST /api/v1/print takes it) and follow the job a while, its outcome
- * in state.printing {key, outcome}: printing | printed | paper_out | offline | browser (print here).
+ * in state.printing {key, outcome}: printing | printed | paper_out | offline, or (print here) browser |
+ * expired | failed. Polled about two minutes: a job still unsettled then, or a box gone out of reach,
+ * gives the browser's Print (the box drops a receipt's job after print_job_expiry_s anyway).
  */
 export async function boxPrint(key, body) {
   if (!state.printer || !ctx.sync) return;
@@ -54,15 +56,16 @@ export async function boxPrint(key, body) {
   }
   for (let n = 0; n < 50 && me === turn; n += 1) {
     if (job.status === "printed") { say("printed"); return; }
-    if (job.status === "failed") { say("browser"); return; }
+    if (job.status === "failed") { say(job.problem === "expired" ? "expired" : "failed"); return; }
     say(job.problem === "paper_out" || job.problem === "offline" ? job.problem : "printing");
     await sleep(n < 10 ? 1000 : 3000);
     try {
       job = (await call(`print/${job.job_id}`, { token })).json;
     } catch {
-      return;   // the box went out of reach: the job is still queued there, so say nothing new
+      break;   // the box went out of reach
     }
   }
+  say("browser");   // not printed yet (a receipt's job expires on the box): the browser's Print
 }
 
 /** A sale's or return's own receipt, once it is stored: the drawer opens with it when cash changed hands. */
@@ -78,12 +81,10 @@ export function printZ(shiftId) {
   boxPrint(shiftId, { what: "z_report", shift_id: shiftId });
 }
 
-function words(outcome) {
-  return outcome === "printed" ? t("Printed")
-    : outcome === "paper_out" ? t("Printer has no paper: it will print when loaded")
-      : outcome === "offline" ? t("Printer is off: it will print when it is back")
-        : outcome === "browser" ? t("Not printed by the shop box: use Print.") : t("Printing…");
-}
+const words = (outcome) => ({ printed: t("Printed"), paper_out: t("Printer has no paper: load paper to print"),
+  offline: t("Printer is off: turn it on to print"), browser: t("Not printed by the shop box: use Print."),
+  expired: t("Not printed in time: use Print."), failed: t("Printing failed on the shop box: use Print.") }[outcome]
+  || t("Printing…"));
 
 /**
  * A receipt screen's printing: the outcome in words and one button, Reprint (through the box) when this
@@ -97,7 +98,7 @@ export function printControls(key, again) {
     const outcome = s.printing && s.printing.key === key ? s.printing.outcome : "";
     said.textContent = outcome && words(outcome);
     said.hidden = !outcome;
-    box = Boolean(s.printer) && outcome !== "browser";
+    box = Boolean(s.printer) && !["browser", "expired", "failed"].includes(outcome);
     button.textContent = box ? t("Reprint") : t("Print");
   }
   refresh(state);

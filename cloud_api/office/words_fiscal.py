@@ -55,8 +55,10 @@ URDU: dict[str, str] = {
     "POSID": "POSID (پی او ایس نمبر)",
     "POSID of {code}": "{code} کا POSID",
     "Save POSID of {code}": "{code} کا POSID محفوظ کریں",
-    "No tablet is known yet: pair one at the shop's box, then come back.":
-        "ابھی کوئی ٹیبلٹ معلوم نہیں: دکان کے باکس سے ٹیبلٹ جوڑیں، پھر واپس آئیں۔",
+    "No tablet is known yet: pair one at the shop's box, then come back. A tablet paired just now appears "
+    "here within a minute.":
+        "ابھی کوئی ٹیبلٹ معلوم نہیں: دکان کے باکس سے ٹیبلٹ جوڑیں، پھر واپس آئیں۔ ابھی جوڑا گیا ٹیبلٹ ایک منٹ میں یہاں"
+        " نظر آئے گا۔",
     # what cloud_api/fiscal.py and the page's checks say (office/fiscal.py MESSAGES)
     "the token must be printable ASCII without spaces, as FBR or PRA issued it":
         "ٹوکن ویسا ہی ہونا چاہیے جیسا ایف بی آر یا پی آر اے نے دیا: انگریزی حروف اور ہندسے، بغیر خالی جگہ کے",

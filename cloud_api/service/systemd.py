@@ -24,7 +24,10 @@ class Notifier:
         self._address = "\0" + address[1:] if address.startswith("@") else address
         self._sock: socket.socket | None = None
         if self._address:
-            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            # Non-blocking: the pings come from the event loop, which must never wait on a reader. A
+            # reader that is behind (its queue holds net.unix.max_dgram_qlen datagrams, 10 by default)
+            # loses a ping, logged, rather than stalling every request the service is serving.
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
 
     @property
     def enabled(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 import uuid
 
 import pytest
@@ -30,6 +31,21 @@ def test_messages_reach_the_socket(systemd_socket):
     assert sock.recv(4096) == b"STATUS=WAN offline; backlog 12"
     assert notifier.watchdog() and sock.recv(4096) == b"WATCHDOG=1"
     assert notifier.stopping() and sock.recv(4096) == b"STOPPING=1"
+    notifier.close()
+
+
+def test_a_reader_that_falls_behind_loses_pings_but_never_blocks_the_service(systemd_socket):
+    # The reader's queue holds only a few datagrams (net.unix.max_dgram_qlen); a blocking send would
+    # stall the event loop the pings come from, and with it every request the service is serving.
+    sock, path = systemd_socket
+    notifier = Notifier(path)
+    sent: list[bool] = []
+    sender = threading.Thread(target=lambda: sent.extend(notifier.watchdog() for _ in range(5000)), daemon=True)
+    sender.start()
+    sender.join(10)
+    assert not sender.is_alive(), "a send blocked on the full queue"
+    assert sent[0] and not all(sent)        # some got through, then the full queue refused the rest
+    assert sock.recv(4096) == b"WATCHDOG=1"
     notifier.close()
 
 

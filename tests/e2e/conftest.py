@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from gateway.demo import Service, cloud_service, gateway_service, run_command
-from tests.conftest import PG_DSN
+from tests.conftest import PG_DSN, UNROUTABLE_FISCAL_URL
 from tests.faultproxy import FaultProxy
 
 CHROMIUM = os.environ.get("POSLINE_CHROMIUM", "/usr/bin/chromium")
@@ -51,6 +51,9 @@ FAST_GATEWAY = {
     "POSLINE_GATEWAY_UPLINK_BACKOFF_CAP_S": "1",
     "POSLINE_GATEWAY_UPLINK_IDLE_S": "1",
     "POSLINE_GATEWAY_CLOUD_TIMEOUT_S": "5",
+    # Never a real FBR / PRA host (tests/conftest.py's guard, passed explicitly to each gateway process
+    # whatever fixture order); fiscal_gateway_env replaces it with the simulator's address.
+    "POSLINE_GATEWAY_FISCAL_URL": UNROUTABLE_FISCAL_URL,
 }
 
 
@@ -246,8 +249,8 @@ class Tablet:
         wait_js(self.page, "document.body.dataset.shell === 'cached'", timeout_s=15)
         assert self.page.evaluate("navigator.serviceWorker.controller !== null") is True
 
-    def sell(self, items: list[str], cash_rs: int | None = 5000, tender: str = "Cash") -> str:
-        """Ring up a sale; return the receipt number the cashier sees."""
+    def sell(self, items: list[str], cash_rs: int | None = 5000, tender: str = "Cash", stay: bool = False) -> str:
+        """Ring up a sale; return the receipt number the cashier sees (on its receipt screen if `stay`)."""
         page = self.page
         for name in items:
             page.get_by_role("button", name=name, exact=True).click()
@@ -257,7 +260,8 @@ class Tablet:
             page.get_by_role("textbox", name="Amount received").fill(str(cash_rs))
         page.get_by_role("button", name="Complete sale").click()
         number = page.get_by_test_id("receipt-number").inner_text()
-        page.get_by_role("button", name="New sale").click()
+        if not stay:
+            page.get_by_role("button", name="New sale").click()
         return number
 
     def status(self) -> Any:

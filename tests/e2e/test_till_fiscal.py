@@ -17,6 +17,7 @@ from cloud_api.contract import Refund, Sale, line_tax, parse_document, tender_ta
 from .conftest import give_pos_id, put_fiscal, wait_js, wait_until
 from .counter_day import (complete_return, documents, open_sales, open_shift, return_from_list, sale_row,
                           start_close, z_figures)
+from .old_journal import READ_JOURNAL, make_journal
 
 pytestmark = pytest.mark.e2e
 
@@ -197,6 +198,15 @@ def test_the_tills_tender_tax_rule_matches_the_contracts(rig, tablets):
     }""", cases)
     assert got == [tender_tax_bp(rates, list(t)) for rates, t in cases]
     assert got[-2:] == [0, None]   # a 0% rate is a rate (not "keep the product's"); no rate named: none
+    # The tender's rate taxes taxable lines only: an exempt product (gst_bp 0; the demo shop has none)
+    # stays at 0 whatever the tender.
+    lines = page.evaluate("""async () => {
+        const { addProduct, newCart, pricedLines } = await import("/cart.js");
+        const cart = [{ sku: "TEA", name: "Tea", price: 55000, gst_bp: 1800 },
+                      { sku: "FLOUR", name: "Atta", price: 20000, gst_bp: 0 }].reduce(addProduct, newCart("c"));
+        return [1600, 500, null].map((bp) => pricedLines(cart, bp).map((l) => [l.gst_bp, l.tax]));
+    }""")
+    assert lines == [[[bp, line_tax(55000, bp)], [0, 0]] for bp in (1600, 500, 1800)]
 
 
 # --- the receipt's FBR block, drawn from what the box reported -------------------------------------
@@ -242,40 +252,7 @@ def test_the_fbr_block_shows_the_number_and_qr_or_pending_and_pra_by_mode(rig, t
 
 # --- the journal's fiscal store --------------------------------------------------------------------
 
-MAKE_V2 = """(row) => new Promise((resolve, reject) => {
-    const open = indexedDB.open("posline", 2);
-    open.onupgradeneeded = () => {
-      const db = open.result;
-      const documents = db.createObjectStore("documents", { keyPath: "id" });
-      documents.createIndex("state", "state");
-      documents.createIndex("seq", "seq", { unique: true });
-      documents.createIndex("kind", "document.kind");
-      documents.createIndex("original_id", "document.original_id");
-      db.createObjectStore("catalog", { keyPath: "key" });
-      db.createObjectStore("meta", { keyPath: "key" });
-      db.createObjectStore("dead_letter", { keyPath: "pk", autoIncrement: true });
-    };
-    open.onsuccess = () => {
-      const tx = open.result.transaction(["documents", "meta"], "readwrite");
-      tx.objectStore("documents").put(row);
-      tx.objectStore("meta").put({ key: "seq", value: row.seq });
-      tx.oncomplete = () => { open.result.close(); resolve(true); };
-      tx.onerror = () => reject(tx.error);
-    };
-    open.onerror = () => reject(open.error);
-})"""
-
-READ_V3 = """() => new Promise((resolve, reject) => {
-    const open = indexedDB.open("posline");
-    open.onsuccess = () => {
-      const db = open.result;
-      const stores = [...db.objectStoreNames].sort();
-      const req = db.transaction("documents").objectStore("documents").index("kind").getAll("sale");
-      req.onsuccess = () => { resolve({ version: db.version, stores, sales: req.result }); db.close(); };
-      req.onerror = () => reject(req.error);
-    };
-    open.onerror = () => reject(open.error);
-})"""
+MAKE_V2 = make_journal(2)
 
 
 def test_the_upgrade_adds_the_fiscal_store_and_keeps_every_document(rig, tablets):
@@ -288,7 +265,7 @@ def test_the_upgrade_adds_the_fiscal_store_and_keeps_every_document(rig, tablets
 
     tablet.open()
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
-    after = page.evaluate(READ_V3)
+    after = page.evaluate(READ_JOURNAL)
     assert after["version"] == 3
     assert after["stores"] == ["catalog", "dead_letter", "documents", "fiscal", "meta"]
     assert [row["document"] for row in after["sales"]] == [sale] and after["sales"][0]["state"] == "at_gateway"

@@ -3,44 +3,12 @@ from __future__ import annotations
 
 import pytest
 
+from .old_journal import READ_JOURNAL, make_journal
+
 pytestmark = pytest.mark.e2e
 
 # The journal as version 1 of the till made it (web_till/journal.js, case 0), holding one sale.
-MAKE_V1 = """(row) => new Promise((resolve, reject) => {
-    const open = indexedDB.open("posline", 1);
-    open.onupgradeneeded = () => {
-      const db = open.result;
-      const documents = db.createObjectStore("documents", { keyPath: "id" });
-      documents.createIndex("state", "state");
-      documents.createIndex("seq", "seq", { unique: true });
-      db.createObjectStore("catalog", { keyPath: "key" });
-      db.createObjectStore("meta", { keyPath: "key" });
-      db.createObjectStore("dead_letter", { keyPath: "pk", autoIncrement: true });
-    };
-    open.onsuccess = () => {
-      const tx = open.result.transaction(["documents", "meta"], "readwrite");
-      tx.objectStore("documents").put(row);
-      tx.objectStore("meta").put({ key: "seq", value: row.seq });
-      tx.oncomplete = () => { open.result.close(); resolve(true); };
-      tx.onerror = () => reject(tx.error);
-    };
-    open.onerror = () => reject(open.error);
-})"""
-
-READ = """() => new Promise((resolve, reject) => {
-    const open = indexedDB.open("posline");
-    open.onsuccess = () => {
-      const db = open.result;
-      const store = db.transaction("documents").objectStore("documents");
-      const byKind = store.index("kind").getAll("sale");
-      byKind.onsuccess = () => {
-        resolve({ version: db.version, indexes: [...store.indexNames].sort(), sales: byKind.result });
-        db.close();
-      };
-      byKind.onerror = () => reject(byKind.error);
-    };
-    open.onerror = () => reject(open.error);
-})"""
+MAKE_V1 = make_journal(1)
 
 
 def test_the_upgrade_keeps_old_documents_and_finds_them_by_kind(rig, tablets):
@@ -54,7 +22,7 @@ def test_the_upgrade_keeps_old_documents_and_finds_them_by_kind(rig, tablets):
 
     tablet.open()   # the till opens its journal: version 2 adds the indexes, in place
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
-    after = page.evaluate(READ)
+    after = page.evaluate(READ_JOURNAL)
     assert after["version"] >= 2
     assert {"kind", "original_id", "seq", "state"} <= set(after["indexes"])
     assert [row["document"] for row in after["sales"]] == [sale]

@@ -42,14 +42,13 @@ def sale(*, seq: int = 1, device_id: str = DEVICE_ID, device_code: str = "T1", l
         "created_at": created_at, "cashier_id": cashier_id, "lines": lines, "payments": payments,
         "total": total, "tax": sum(line["tax"] for line in lines), "change": change}
     discount = sum(line.get("discount", 0) + line.get("cart_discount", 0) for line in lines)
-    if discount:
-        doc["discount"] = discount
-    if cart_discount_bp:
-        doc["cart_discount_bp"] = cart_discount_bp
-    if service_fee:
-        doc["service_fee"] = service_fee
-    if shift_id:
-        doc["shift_id"] = shift_id
+    return hashed(doc, discount=discount, cart_discount_bp=cart_discount_bp, service_fee=service_fee,
+                  shift_id=shift_id)
+
+
+def hashed(doc: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """The document with those of its optional fields that are set, and its hash."""
+    doc = {**doc, **{key: value for key, value in optional.items() if value}}
     doc["hash"] = document_hash(doc)
     return doc
 
@@ -98,12 +97,7 @@ def refund(original: dict[str, Any], *, seq: int = 2, tender: str = "cash", reas
         "seq": seq, "created_at": "2026-11-27T19:00:00+05:00", "cashier_id": "c2", "original_id": original["id"],
         "original_receipt": f"{original['device_code']}-{original['seq']:06d}", "lines": lines,
         "payments": [payment], "total": amount, "tax": lines[0]["tax"]}
-    if reason:
-        doc["reason"] = reason
-    if shift_id:
-        doc["shift_id"] = shift_id
-    doc["hash"] = document_hash(doc)
-    return doc
+    return hashed(doc, reason=reason, shift_id=shift_id)
 
 
 def catalog(*, mode: str = "off", pos_ids: dict[str, int] | None = None, shop_name: str = "Karachi Kiryana",
@@ -135,13 +129,9 @@ def shift_documents(device_id: str = DEVICE_ID) -> tuple[dict[str, Any], list[di
     shift_id = str(uuid.uuid4())
 
     def doc(kind: str, seq: int, **body: Any) -> dict[str, Any]:
-        d = {"id": str(uuid.uuid4()), "kind": kind, "device_id": device_id, "device_code": "T1", "seq": seq,
-             "created_at": f"2026-11-27T{9 + seq:02d}:00:00+05:00", "cashier_id": "c1", **body}
-        d["hash"] = document_hash(d)
-        return d
-    opening = doc("shift_open", 1, opening_float=500000)
-    opening["id"] = shift_id
-    opening["hash"] = document_hash(opening)
+        return hashed({"id": str(uuid.uuid4()), "kind": kind, "device_id": device_id, "device_code": "T1", "seq": seq,
+                       "created_at": f"2026-11-27T{9 + seq:02d}:00:00+05:00", "cashier_id": "c1", **body})
+    opening = doc("shift_open", 1, opening_float=500000, id=shift_id)
     first = sale(seq=2, shift_id=shift_id, created_at="2026-11-27T11:00:00+05:00", device_id=device_id)
     second = card_sale(seq=3, shift_id=shift_id, created_at="2026-11-27T12:00:00+05:00", device_id=device_id)
     back = refund(first, seq=4, shift_id=shift_id, device_id=device_id)

@@ -226,3 +226,23 @@ async def test_a_cursor_out_of_range_is_a_bad_request(box, provisioned):
     for since in ("-1", str(2**53), str(2**80), "1.5"):
         assert (await box.get(f"/api/v1/fiscal?since={since}", headers=till["headers"])).status == 400, since
     assert (await outcomes(box, till, 2**53 - 1))["receipts"] == []
+
+
+async def test_the_qr_code_a_tablet_gets_is_the_stored_one_and_nothing_is_drawn_per_request(
+        box, provisioned, monkeypatch):
+    import segno
+
+    from gateway.fiscal_jobs import qr_data_uri
+    till = await paired(box, provisioned)
+    await report(box, fiscal_catalog(pos_ids={till["device_id"]: POS_T1}, version=2))
+    await sell(box, till, 1)
+    await eventually(lambda: _fiscalized_for(box, till))
+
+    def no_drawing(*_: Any, **__: Any) -> None:
+        raise AssertionError("a QR code was drawn while answering a tablet")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(segno, "make", no_drawing)
+        [receipt] = (await outcomes(box, till))["receipts"]
+    assert receipt["status"] == "fiscalized" and receipt["qr"].startswith("data:image/svg+xml")
+    assert receipt["qr"] == qr_data_uri(receipt["fbr_number"])

@@ -40,19 +40,45 @@ def test_the_number_may_come_under_either_name_and_the_code_as_a_number(body: An
     {"InvoiceNumber": "", "Code": "100"},
     {"InvoiceNumber": None, "Code": "100"},
     {"Code": "100"},
-    "<html>OK</html>",
-    None,
 ])
 def test_success_without_a_real_number_is_ambiguous_never_fiscalized(body: Any) -> None:
     outcome = classify(200, body, timed_out=False)
-    assert outcome.kind == "ambiguous" and outcome.number is None
-    assert "same receipt number" in outcome.message
+    assert outcome.kind == "ambiguous" and outcome.number is None and outcome.maybe_made
+    # The queue flags it for the owner at once (it answered); Retry sends the same USIN.
+    assert "same receipt number" in outcome.message and "portal" in outcome.message
+
+
+@pytest.mark.parametrize("status, body", [
+    (404, "<html><body>404 Not Found</body></html>"),   # a wrong URL (the other environment's path)
+    (405, ""),                                          # a wrong method / path
+    (400, {"title": "Bad Request"}),                    # some other server's JSON
+    (422, None),
+    (200, "<html>Please sign in to the Wi-Fi</html>"),  # a captive portal
+    (200, None),
+    (302, None),                                        # a redirect
+])
+def test_an_answer_without_fbrs_json_is_retried_never_parked(status: int, body: Any) -> None:
+    outcome = classify(status, body, timed_out=False)
+    assert outcome.kind == "retry" and outcome.number is None
+    assert outcome.foreign_status == status and f"answered HTTP {status}" in outcome.message
+    # A 2xx of that kind may still have come from in front of the authority: the doubt is kept.
+    assert outcome.maybe_made == (200 <= status < 300)
+    # Even after an unanswered attempt, it is no answer about the invoice.
+    assert classify(status, body, timed_out=False, duplicate_hint=True).kind == "retry"
+
+
+def test_only_an_answer_carrying_fbrs_code_is_a_refusal() -> None:
+    assert classify(400, {"Errors": ["USIN is required"]}, timed_out=False).kind == "retry"
+    assert classify(400, {"Code": "102", "Errors": ["USIN is required"]}, timed_out=False).kind == "rejected"
+    assert classify(200, {"InvoiceNumber": "Not Available", "Code": "102"}, timed_out=False).kind == "rejected"
 
 
 def test_a_number_without_code_100_is_not_success() -> None:
     outcome = classify(200, {"InvoiceNumber": "N1", "Code": "101", "Response": "Something else"}, timed_out=False)
     assert outcome.kind == "rejected" and outcome.number is None
-    assert classify(200, {"InvoiceNumber": "N1"}, timed_out=False).kind == "rejected"
+    # A number without any Code: not a refusal (only a Code is), not success either: for the owner.
+    unclear = classify(200, {"InvoiceNumber": "N1"}, timed_out=False)
+    assert unclear.kind == "ambiguous" and unclear.number is None
     assert classify(400, OK, timed_out=False).kind == "rejected"    # only 2xx is success
 
 
@@ -65,11 +91,10 @@ def test_102_is_rejected_with_the_authoritys_words() -> None:
     assert pra.message == "PRA refused this invoice: Invalid data received; bad PCT code"
 
 
-def test_other_4xx_are_rejected() -> None:
+def test_other_4xx_with_fbrs_code_are_rejected() -> None:
     outcome = classify(400, {"Code": "102", "Response": "Bad request", "Errors": {"USIN": ["required"]}},
                        timed_out=False)
-    assert outcome.kind == "rejected" and "USIN: required" in outcome.message
-    assert classify(422, None, timed_out=False) == Outcome("rejected", message="FBR refused the invoice (HTTP 422).")
+    assert outcome.kind == "rejected" and "USIN: required" in outcome.message and not outcome.maybe_made
 
 
 @pytest.mark.parametrize("status, body", [(401, FAULT), (403, None), (401, "not json"), (200, FAULT)])
@@ -97,7 +122,8 @@ def test_a_throttling_fault_is_retried_not_a_stopped_queue() -> None:
 
 def test_never_sent_is_retried() -> None:
     outcome = classify(None, None, timed_out=False)
-    assert outcome.kind == "retry" and "Could not reach FBR" in outcome.message
+    assert outcome.kind == "retry" and "Could not reach FBR" in outcome.message and not outcome.maybe_made
+    assert outcome.foreign_status is None
 
 
 def test_a_redirect_is_retried_not_parked() -> None:
@@ -106,7 +132,7 @@ def test_a_redirect_is_retried_not_parked() -> None:
 
 def test_a_timeout_after_sending_is_ambiguous() -> None:
     outcome = classify(None, None, timed_out=True)
-    assert outcome.kind == "ambiguous" and outcome.number is None
+    assert outcome.kind == "ambiguous" and outcome.number is None and outcome.maybe_made
     assert "same receipt number" in outcome.message and "never as a new invoice" in outcome.message
 
 

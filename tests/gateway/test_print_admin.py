@@ -106,3 +106,35 @@ def test_printer_fields_are_checked() -> None:
                 ("P", "serial", "", 9100, "", 576)):
         with pytest.raises(printers.BadPrinter):
             printers.check(*bad)
+
+
+async def test_printer_ids_beyond_sqlites_integers_are_refused_not_a_crash(owner_box: Any,
+                                                                           provisioned: GatewaySettings) -> None:
+    session = await sign_in(owner_box)
+    _, csrf = await printers_page(owner_box, session)
+    tablet = await paired(owner_box, provisioned)
+    for printer_id in ("99999999999999999999999", str(2**63), "0"):
+        for action in ("remove", "test"):
+            answer = await post(owner_box, f"/admin/printers/{printer_id}/{action}", session, csrf=csrf)
+            assert answer.status == 404, (printer_id, action)
+        chosen = await post(owner_box, "/admin/printers/assign", session, csrf=csrf, device_id=tablet["device_id"],
+                            printer_id=printer_id)
+        assert chosen.status == 400, printer_id
+
+
+async def test_without_pillows_shaper_urdu_is_refused_never_printed_unshaped(
+        owner_box: Any, provisioned: GatewaySettings, printer: FakePrinter, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import features
+    real = features.check_feature
+    monkeypatch.setattr(features, "check_feature", lambda name: False if name == "raqm" else real(name))
+    tablet = await paired(owner_box, provisioned)
+    async with owner_box.server.app[STORE].transaction() as db:
+        assert await printers.assign(db, tablet["device_id"], await printers.add_printer(db, "C", "lan", printer.host,
+                                                                                          printer.port))
+    answer = await owner_box.post("/api/v1/print", headers=tablet["headers"],
+                                  json={"document_id": "00000000-0000-4000-8000-000000000001", "language": "ur"})
+    body = await answer.json()
+    assert answer.status == 503 and body["error"]["code"] == "fonts_missing" and "libraqm" in body["error"]["message"]
+    html, _ = await printers_page(owner_box, await sign_in(owner_box))
+    assert 'data-testid="fonts-missing"' in html and "libraqm" in html
+    assert printer.jobs == []

@@ -14,16 +14,18 @@ import aiohttp
 import pytest
 
 from cloud_api.contract import document_hash
-from gateway import printers
+from cloud_api.service.clock import utc_after
+from gateway import print_jobs, printers
 from gateway.app import create_app
 from gateway.escpos_receipt import KICK
 from gateway.keys import STORE
+from gateway.print_queue import PRINT_QUEUE
 from gateway.printer_wire import Timeouts, probe, send
 from gateway.settings import GatewaySettings
 from tests.fake_printer import FakePrinter, raster_bitmap, raster_images
 from tests.gateway import print_documents as docs
 from tests.gateway.conftest import paired
-from tests.gateway.test_print_slip import FONTS
+from tests.gateway.test_print_slip import fonts_or_skip
 
 CUT = b"\x1dV"
 
@@ -70,9 +72,14 @@ async def counter(box: Any, settings: GatewaySettings, fake: FakePrinter | None,
     return tablet
 
 
-def mine(tablet: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
-    """A document made by this tablet (its identity), hashed again."""
-    doc = {**doc, "device_id": tablet["device_id"], "device_code": tablet["device_code"]}
+def now_pk(ago_s: float = 0) -> str:
+    """A document's created_at, `ago_s` seconds ago on a Pakistani tablet's clock."""
+    return (datetime.now(timezone(timedelta(hours=5))) - timedelta(seconds=ago_s)).isoformat(timespec="seconds")
+
+
+def mine(tablet: dict[str, Any], doc: dict[str, Any], ago_s: float = 0) -> dict[str, Any]:
+    """A document made by this tablet (its identity) `ago_s` seconds ago, hashed again."""
+    doc = {**doc, "device_id": tablet["device_id"], "device_code": tablet["device_code"], "created_at": now_pk(ago_s)}
     doc["hash"] = document_hash(doc)
     return doc
 
@@ -108,6 +115,38 @@ async def until(box: Any, tablet: dict[str, Any], job_id: int, check: Any, timeo
 
 def printed(state: dict[str, Any]) -> bool:
     return state["status"] == "printed"
+
+
+MARK = b"-- marker --"
+
+
+async def all_sent(box: Any, tablet: dict[str, Any], fake: FakePrinter) -> list[bytes]:
+    """What the printer got, once a marker job queued now has come: jobs of a printer go first in, first
+    out, so anything still to come (a second copy, a second kick) would have come before it."""
+    async with box.server.app[STORE].transaction() as db:
+        printer = await printers.printer_for(db, tablet["device_id"])
+        await print_jobs.enqueue(db, printer_id=printer.printer_id, device_id=None, document_id=None, what="test_page",
+                                 copy="original", kick=False, payload=MARK)
+    box.server.app[PRINT_QUEUE].wake(printer.printer_id)
+    for _ in range(200):
+        if MARK in fake.jobs:
+            return fake.jobs[:fake.jobs.index(MARK)]
+        await fake.wait_for_jobs(len(fake.jobs) + 1)
+    raise AssertionError("the marker never came")
+
+
+async def pushed_and_printed(box: Any, tablet: dict[str, Any], doc: dict[str, Any], **body: Any) -> dict[str, Any]:
+    """The tablet pushes its document and asks for its receipt; the job, once printed."""
+    await push(box, tablet, doc)
+    asked = await ask(box, tablet, document_id=doc["id"], **body)
+    return await until(box, tablet, asked["job_id"], printed)
+
+
+async def asked_while_off(box: Any, tablet: dict[str, Any], fake: FakePrinter, **body: Any) -> dict[str, Any]:
+    """The printer switched off, then a print asked for (its documents pushed first): the job's answer."""
+    await fake.off()
+    await push(box, tablet, *body.pop("documents"))
+    return await ask(box, tablet, **body)
 
 
 async def test_a_cash_sale_prints_with_the_drawer_kick_and_a_card_sale_without(
@@ -153,16 +192,51 @@ async def test_the_box_needs_the_document_and_the_tablet_a_printer(
 async def test_a_printer_that_is_off_gets_the_job_once_when_it_is_back(
         box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
     tablet = await counter(box, print_settings, printer)
-    await printer.off()
     sale = mine(tablet, docs.sale())
-    await push(box, tablet, sale)
-    asked = await ask(box, tablet, document_id=sale["id"])
+    asked = await asked_while_off(box, tablet, printer, documents=[sale], document_id=sale["id"])
     waiting = await until(box, tablet, asked["job_id"], lambda s: s["problem"] == "offline")
     assert waiting["status"] in ("queued", "printing") and waiting["attempts"] >= 1 and "cannot reach" in waiting["error"]
     await printer.on()
     assert printed(await until(box, tablet, asked["job_id"], printed))
-    await asyncio.sleep(0.5)                                           # time for a second copy, were there one
-    assert len(printer.jobs) == 1 and printer.jobs[0].count(b"Tapal Danedar 190g") == 1
+    sent = await all_sent(box, tablet, printer)                        # a second copy would have come first
+    assert len(sent) == 1 and sent[0].count(b"Tapal Danedar 190g") == 1 and sent[0].startswith(KICK)
+
+
+async def test_paper_out_mid_job_prints_the_slip_again_without_a_second_kick(
+        box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
+    tablet = await counter(box, print_settings, printer)
+    printer.runs_out_mid_job = True
+    asked = await pushed_and_printed(box, tablet, mine(tablet, docs.sale()))
+    first, again = await all_sent(box, tablet, printer)                # cut short by the roll, then whole again
+    assert first.startswith(KICK) and b"Tapal Danedar 190g" in again and KICK not in again
+    kick = await box.server.app[STORE].read().execute_fetchall("SELECT kick FROM print_jobs WHERE job_id = ?",
+                                                               (asked["job_id"],))
+    assert [row["kick"] for row in kick] == [print_jobs.KICK_SENT]
+
+
+async def test_a_tablet_prints_only_its_own_documents(
+        box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
+    t1, t2 = await counter(box, print_settings, printer), await counter(box, print_settings, printer)
+    opening, shift_docs, closing = docs.shift_documents(t1["device_id"])
+    sale = mine(t1, docs.sale(seq=7))
+    await push(box, t1, *[mine(t1, d) for d in (opening, closing)], sale)
+    for body in ({"document_id": sale["id"]}, {"document_id": sale["id"], "copy": "duplicate"},
+                 {"what": "z_report", "shift_id": opening["id"]}):
+        refused = await ask(box, t2, 404, **body)
+        assert refused["error"]["code"] == "not_found" and "not this tablet's" in refused["error"]["message"]
+    asked = await ask(box, t1, document_id=sale["id"])                  # its own tablet may
+    assert printed(await until(box, t1, asked["job_id"], printed))
+    await ask(box, t2, 404, document_id=sale["id"])                     # nor is T1's job, once there, answered to T2
+    sent = await all_sent(box, t1, printer)
+    assert len(sent) == 1 and sent[0].startswith(KICK)                  # T2's asking printed nothing
+
+
+async def test_a_late_original_prints_without_opening_the_drawer(
+        box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
+    tablet = await counter(box, print_settings, printer)
+    await pushed_and_printed(box, tablet, mine(tablet, docs.sale(), ago_s=600))   # pushed ten minutes late
+    [slip] = await all_sent(box, tablet, printer)
+    assert b"Tapal Danedar 190g" in slip and b"\x1bp" not in slip
 
 
 async def test_out_of_paper_keeps_the_job_until_the_roll_is_changed(
@@ -193,10 +267,7 @@ async def test_a_reprint_says_duplicate_and_never_opens_the_drawer(
     assert b"DUPLICATE" not in original and original.startswith(KICK)
     assert b"DUPLICATE" in duplicate and KICK not in duplicate
     assert original.split(b"Madina", 1)[1].replace(b"\x1b!\x00", b"") in duplicate.replace(b"\x1b!\x00", b"")
-    no_kick = mine(tablet, docs.sale(seq=2))
-    await push(box, tablet, no_kick)
-    quiet = await ask(box, tablet, document_id=no_kick["id"], kick=False)
-    assert printed(await until(box, tablet, quiet["job_id"], printed))
+    await pushed_and_printed(box, tablet, mine(tablet, docs.sale(seq=2)), kick=False)
     assert not (await printer.wait_for_jobs(3))[2].startswith(KICK)
 
 
@@ -223,17 +294,14 @@ async def test_open_drawer_kicks_the_tablets_printer_once_and_only_when_fresh(
     tablet = await counter(box, print_settings, printer)
 
     def drawer_open(seq: int, ago_s: float) -> dict[str, Any]:
-        when = datetime.now(timezone(timedelta(hours=5))) - timedelta(seconds=ago_s)
-        return mine(tablet, {"id": str(uuid.uuid4()), "kind": "drawer_open", "device_id": "", "device_code": "",
-                             "seq": seq, "created_at": when.isoformat(timespec="seconds"), "cashier_id": "c1",
-                             "reason": "Change for a customer"})
+        return mine(tablet, {"id": str(uuid.uuid4()), "kind": "drawer_open", "seq": seq, "cashier_id": "c1",
+                             "reason": "Change for a customer"}, ago_s)
     stale = drawer_open(1, 600)        # pressed ten minutes ago while the box was out of reach
     await push(box, tablet, stale)
     fresh = drawer_open(2, 0)
     await push(box, tablet, fresh)
-    kicks = await printer.wait_for_jobs(1)
-    await asyncio.sleep(0.5)                                           # a second kick would have come by now
-    assert printer.jobs == [KICK] and kicks == [KICK]
+    await printer.wait_for_jobs(1)
+    assert await all_sent(box, tablet, printer) == [KICK]               # a second kick would have come first
     rows = await box.server.app[STORE].read().execute_fetchall(
         "SELECT document_id, status FROM print_jobs WHERE what = 'drawer'")
     assert [(r["document_id"], r["status"]) for r in rows] == [(fresh["id"], "printed")]
@@ -241,13 +309,9 @@ async def test_open_drawer_kicks_the_tablets_printer_once_and_only_when_fresh(
 
 async def test_an_urdu_receipt_through_the_box_is_a_raster_of_the_printers_width(
         box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
-    if FONTS.missing():
-        pytest.skip("fonts-noto-core is not installed")
+    fonts_or_skip()
     tablet = await counter(box, print_settings, printer, width=384)
-    sale = mine(tablet, docs.urdu_sale())
-    await push(box, tablet, sale)
-    asked = await ask(box, tablet, document_id=sale["id"], language="ur")
-    assert printed(await until(box, tablet, asked["job_id"], printed))
+    await pushed_and_printed(box, tablet, mine(tablet, docs.urdu_sale()), language="ur")
     slip = (await printer.wait_for_jobs(1))[0]
     assert slip.startswith(KICK) and raster_bitmap(slip).width == 384
     assert {w for w, _, _ in raster_images(slip)} == {48}
@@ -259,15 +323,40 @@ async def test_a_receipt_nobody_could_print_in_time_fails_as_expired(
         print_settings: GatewaySettings, aiohttp_client: Any, printer: FakePrinter) -> None:
     box = await aiohttp_client(create_app(print_settings.model_copy(update={"print_job_expiry_s": 0.3})))
     tablet = await counter(box, print_settings, printer)
-    await printer.off()
     sale = mine(tablet, docs.sale())
-    await push(box, tablet, sale)
-    asked = await ask(box, tablet, document_id=sale["id"])
+    asked = await asked_while_off(box, tablet, printer, documents=[sale], document_id=sale["id"])
     gone = await until(box, tablet, asked["job_id"], lambda s: s["status"] == "failed")
     assert gone["problem"] == "expired"
     await printer.on()
-    await asyncio.sleep(0.5)
-    assert printer.jobs == []
+    assert await all_sent(box, tablet, printer) == []
+
+
+async def test_a_z_report_never_expires(
+        print_settings: GatewaySettings, aiohttp_client: Any, printer: FakePrinter) -> None:
+    box = await aiohttp_client(create_app(print_settings.model_copy(update={"print_job_expiry_s": 0.3})))
+    tablet = await counter(box, print_settings, printer)
+    opening, _, closing = docs.shift_documents(tablet["device_id"])
+    shift = [mine(tablet, d) for d in (opening, closing)]
+    asked = await asked_while_off(box, tablet, printer, documents=shift, what="z_report", shift_id=opening["id"])
+    async with box.server.app[STORE].transaction() as db:              # asked for an hour ago
+        await db.execute("UPDATE print_jobs SET created_at = ? WHERE job_id = ?",
+                         (utc_after(-3600), asked["job_id"]))
+    await until(box, tablet, asked["job_id"], lambda s: s["attempts"] >= 2)
+    await printer.on()
+    assert printed(await until(box, tablet, asked["job_id"], printed))
+    assert b"Z-REPORT" in (await all_sent(box, tablet, printer))[0]
+
+
+async def test_ids_beyond_sqlites_integers_and_a_kick_that_is_not_a_bool_are_refused(
+        box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
+    tablet = await counter(box, print_settings, printer)
+    for job_id in ("99999999999999999999999", str(2**63), "0", "-1", "1e3", "\u0661"):
+        answer = await box.get(f"/api/v1/print/{job_id}", headers=tablet["headers"])
+        assert answer.status == 404 and (await answer.json())["error"]["code"] == "not_found", job_id
+    sale = mine(tablet, docs.sale())
+    await push(box, tablet, sale)
+    assert (await ask(box, tablet, 400, document_id=sale["id"], kick="yes"))["error"]["code"] == "bad_request"
+    assert (await ask(box, tablet, 400, document_id=sale["id"], kick=1))["error"]["code"] == "bad_request"
 
 
 async def test_a_usb_printer_is_written_without_blocking(tmp_path: Path) -> None:

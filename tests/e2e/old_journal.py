@@ -1,0 +1,55 @@
+"""A tablet's journal as an older till made it, for the tests of the till's upgrades (web_till/journal.js)."""
+from __future__ import annotations
+
+# What each version added to the one before (journal.js onupgradeneeded, case version - 1).
+_STEPS = {
+    1: """const documents = db.createObjectStore("documents", { keyPath: "id" });
+      documents.createIndex("state", "state");
+      documents.createIndex("seq", "seq", { unique: true });
+      db.createObjectStore("catalog", { keyPath: "key" });
+      db.createObjectStore("meta", { keyPath: "key" });
+      db.createObjectStore("dead_letter", { keyPath: "pk", autoIncrement: true });""",
+    2: """const older = open.transaction.objectStore("documents");
+      older.createIndex("kind", "document.kind");
+      older.createIndex("original_id", "document.original_id");""",
+}
+
+
+def make_journal(version: int) -> str:
+    """JavaScript `(row) => Promise`: the journal database as version `version` of the till made it,
+    holding the one document row `row` (and its seq as the tablet's last)."""
+    steps = "\n      ".join(_STEPS[v] for v in range(1, version + 1))
+    return f"""(row) => new Promise((resolve, reject) => {{
+    const open = indexedDB.open("posline", {version});
+    open.onupgradeneeded = () => {{
+      const db = open.result;
+      {steps}
+    }};
+    open.onsuccess = () => {{
+      const tx = open.result.transaction(["documents", "meta"], "readwrite");
+      tx.objectStore("documents").put(row);
+      tx.objectStore("meta").put({{ key: "seq", value: row.seq }});
+      tx.oncomplete = () => {{ open.result.close(); resolve(true); }};
+      tx.onerror = () => reject(tx.error);
+    }};
+    open.onerror = () => reject(open.error);
+}})"""
+
+
+# JavaScript `() => Promise`: the journal as the till left it: its version, stores, the documents'
+# indexes, and the sales found by the "kind" index.
+READ_JOURNAL = """() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("posline");
+    open.onsuccess = () => {
+      const db = open.result;
+      const store = db.transaction("documents").objectStore("documents");
+      const byKind = store.index("kind").getAll("sale");
+      byKind.onsuccess = () => {
+        resolve({ version: db.version, stores: [...db.objectStoreNames].sort(), indexes: [...store.indexNames].sort(),
+                  sales: byKind.result });
+        db.close();
+      };
+      byKind.onerror = () => reject(byKind.error);
+    };
+    open.onerror = () => reject(open.error);
+})"""
