@@ -696,7 +696,8 @@ class ShopSettings(BaseModel):
     receipt_footer: ShortText = ""
 
 
-PosId = Annotated[StrictInt, Field(ge=1, le=10**12)]
+MAX_POS_ID = 10**12
+PosId = Annotated[StrictInt, Field(ge=1, le=MAX_POS_ID)]
 TenderTaxBp = dict[Literal["cash", "card", "wallet"], GstBp]
 
 

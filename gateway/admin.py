@@ -79,8 +79,10 @@ def owner_form(handler: OwnerHandler) -> Callable[[web.Request], Awaitable[web.S
     return checked
 
 
-def message_page(request: web.Request, title: str, text: str, status: int) -> web.Response:
-    return render("admin_message.html", status=status, shop_name=request.app[SHOP_NAME], title=title, text=text)
+def message_page(request: web.Request, title: str, text: str, status: int, back: str = "/admin") -> web.Response:
+    """A page saying what went wrong, with a way back to the page the owner came from."""
+    return render("admin_message.html", status=status, shop_name=request.app[SHOP_NAME], title=title, text=text,
+                  back=back)
 
 
 def _back_to_admin() -> web.Response:

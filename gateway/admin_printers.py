@@ -61,7 +61,8 @@ async def add(request: web.Request, _token: str, form: dict[str, Any]) -> web.St
                                        str(form.get("host", "")), str(form.get("port", "") or 9100),
                                        str(form.get("usb_path", "")), str(form.get("width_dots", "")))
     except printers.BadPrinter as err:
-        return message_page(request, "Printer not added", str(err), status=400)
+        return message_page(request, "Printer not added", str(err), status=400,
+                            back="/admin/printers")
     request.app[PRINT_QUEUE].wake()
     return _back()
 
@@ -72,11 +73,13 @@ async def assign(request: web.Request, _token: str, form: dict[str, Any]) -> web
     chosen = str(form.get("printer_id", ""))
     printer_id = print_jobs.row_id(chosen)
     if chosen and printer_id is None:
-        return message_page(request, "Not changed", "That printer is no longer on the box.", status=400)
+        return message_page(request, "Not changed", "That printer is no longer on the box.", status=400,
+                            back="/admin/printers")
     async with request.app[STORE].transaction() as db:
         done = await printers.assign(db, str(form.get("device_id", "")), printer_id)
     if not done:
-        return message_page(request, "Not changed", "That tablet or printer is no longer on the box.", status=400)
+        return message_page(request, "Not changed", "That tablet or printer is no longer on the box.", status=400,
+                            back="/admin/printers")
     return _back()
 
 
@@ -103,11 +106,13 @@ async def test_page(request: web.Request, _token: str, _form: dict[str, Any]) ->
     store, queue = request.app[STORE], request.app[PRINT_QUEUE]
     printer = await printers.get_printer(store.read(), _printer_id(request))
     if printer is None:
-        return message_page(request, "No such printer", "It was removed. Go back to the printers page.", status=404)
+        return message_page(request, "No such printer", "It was removed. Go back to the printers page.", status=404,
+                            back="/admin/printers")
     if queue.fonts.missing():
         lacks = ", ".join(queue.fonts.missing())
         return message_page(request, "Fonts missing", f"The box cannot draw Urdu: it lacks {lacks}. Install "
-                            "fonts-noto-core and libraqm0 on it.", status=503)
+                            "fonts-noto-core and libfribidi0 on it (systemd/install.sh does).", status=503,
+                            back="/admin/printers")
     payload = await print_jobs.render_test_page(shop_name=request.app[SHOP_NAME], printer_name=printer.name,
                                                 width_dots=printer.width_dots,
                                                 when=dashboard.local_time(utc_now()), fonts=queue.fonts)

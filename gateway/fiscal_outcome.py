@@ -94,7 +94,7 @@ def classify(status: int | None, body: Any, *, timed_out: bool, duplicate_hint: 
         detail = _fault_text(fault) if isinstance(fault, dict) else f"HTTP {status}"
         return Outcome("unauthorised", message=(
             f"{who} refused the shop's access token ({detail}). No invoice is reported until the "
-            f"token is corrected in the back office's Fiscal settings (or Retry is pressed there)."))
+            f"token is corrected in the back office's FBR / PRA page (or Retry is pressed there)."))
     ok = 200 <= status < 300
     if not (isinstance(data, dict) and any(key in data for key in _FBR_KEYS)):
         # Not an answer about the invoice at all: an HTML 404 from a wrong URL, a 405, a redirect, a

@@ -138,7 +138,7 @@ class FiscalQueue:
                               "reporting does not resume, enter the token again in the back office's Fiscal "
                               "settings.")
                 else:
-                    reason = f"No {who} token is set: enter it in the back office's Fiscal settings."
+                    reason = f"No {who} token is set: enter it in the back office's FBR / PRA page."
                 async with self._store.transaction() as wdb:
                     await stop(wdb, reason)
                 self.state = "stopped"
@@ -290,7 +290,7 @@ class FiscalQueue:
             if self.foreign >= FOREIGN_STOP_AFTER:
                 reason = (f"The {who} address answered HTTP {outcome.foreign_status} {self.foreign} times in a "
                           f"row, not as {who} answers: check the environment (sandbox / production) in the "
-                          "back office's Fiscal settings, and the box's fiscal URL if one is set. Reporting "
+                          "back office's FBR / PRA page, and the box's fiscal URL if one is set. Reporting "
                           "resumes on Retry or when the settings change.")
                 await stop(db, reason)
                 self.state, self.foreign = "stopped", 0

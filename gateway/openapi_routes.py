@@ -132,8 +132,9 @@ OPERATIONS = [
     Operation("GET", "/api/v1/printer", "this tablet's receipt printer on the box and what it last said "
               "(404 no_printer: the till prints through the browser)", TabletPrinter),
     Operation("POST", "/api/v1/print", "print a receipt (by document id; a duplicate says DUPLICATE) or a shift's "
-              "Z-report on this tablet's printer, from the documents the box holds (404 no_printer; 409 "
-              "not_at_box: push the journal, then ask again)", PrintAccepted, PrintRequest, status=202,
+              "Z-report on this tablet's printer, from the documents the box holds, or (what: drawer) the drawer "
+              "kick job of a drawer_open, to follow (404 no_printer; 409 not_at_box: push the journal, then ask "
+              "again)", PrintAccepted, PrintRequest, status=202,
               server_errors={**_FULL, 503: "the box lacks the fonts to draw this slip (fonts_missing)"}),
     Operation("GET", "/api/v1/print/{job_id}", "how a print job went: printed, or why it waits or failed",
               PrintJobState, parameters=(Parameter("job_id", "path", required=True,

@@ -9,8 +9,11 @@ holds, so the till pushes its journal first and asks after (409 until the box ha
     POST /api/v1/print
          {"document_id": uuid, "copy": "original" | "duplicate", "kick": bool?, "language": "en" | "ur"}
          {"shift_id": uuid, "what": "z_report", "language": "en" | "ur"}
+         {"document_id": uuid, "what": "drawer"}: the job of a drawer_open (the box makes it from the
+             journal; asked after the push, this answers that same job, never a second kick)
          202 {"job_id", "status", "printer"}: queued (an original asked for again answers its first job)
-         400 bad_request, 404 no_printer, 404 not_found (another tablet's document or shift),
+         400 bad_request, 404 no_printer, 404 not_found (another tablet's document or shift; a
+             drawer_open that came too late to kick),
          409 not_at_box (push the journal, then ask again),
          503 fonts_missing (an Urdu slip, and the box lacks its fonts)
     GET  /api/v1/print/{job_id}
@@ -21,7 +24,9 @@ holds, so the till pushes its journal first and asks after (409 until the box ha
 The drawer opens with the original receipt of a sale or return paid (back) in cash, when the box
 received it within print_drawer_fresh_s of its making (else the slip prints without the kick, as a
 drawer_open does); `kick: false` keeps it shut. A reprint never opens it: "Open drawer" (a
-drawer_open document) is the logged way. A tablet prints only its own documents and shifts.
+drawer_open document) is the logged way; the till follows its 'drawer' job to say whether the drawer
+opened (printed: the kick went; offline or failed: open it with its key). A kick never waits for
+paper or queued slips (gateway/print_queue.py). A tablet prints only its own documents and shifts.
 """
 from __future__ import annotations
 
@@ -48,7 +53,7 @@ UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 class PrintRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    what: Literal["receipt", "z_report"] = "receipt"
+    what: Literal["receipt", "z_report", "drawer"] = "receipt"
     document_id: str | None = Field(default=None, pattern=UUID)
     shift_id: str | None = Field(default=None, pattern=UUID)
     which: Literal["original", "duplicate"] = Field(default="original", alias="copy")   # "copy" is BaseModel's
@@ -57,8 +62,8 @@ class PrintRequest(BaseModel):
 
     @model_validator(mode="after")
     def _names_what(self) -> "PrintRequest":
-        if self.what == "receipt" and self.document_id is None:
-            raise ValueError("a receipt is asked for by its document_id")
+        if self.what in ("receipt", "drawer") and self.document_id is None:
+            raise ValueError("a receipt or a drawer is asked for by its document_id")
         if self.what == "z_report" and self.shift_id is None:
             raise ValueError("a Z-report is asked for by its shift_id")
         return self
@@ -126,6 +131,8 @@ async def print_slip(request: web.Request) -> web.Response:
     asked = str(body.shift_id if body.what == "z_report" else body.document_id)
     if (await print_jobs.made_by(db, asked)) not in (None, device.device_id):
         raise NotFound("not this tablet's: a tablet prints only its own receipts and Z-reports")
+    if body.what == "drawer":
+        return await _drawer(request, asked, printer)
     if body.what == "receipt" and body.which == "original":
         held = await print_jobs.original_job(db, asked)
         if held is not None:   # asked again (a lost answer): the first job, not a second slip
@@ -153,6 +160,24 @@ async def print_slip(request: web.Request) -> web.Response:
                                                 payload=rendered.payload)
     if made:
         queue.wake(printer.printer_id)
+    return await _accepted(store, job_id, printer)
+
+
+async def _drawer(request: web.Request, document_id: str, printer: printers.Printer) -> web.Response:
+    """The drawer_open's 'drawer' job: the one the box made from the journal, or made now (same rule)."""
+    store = request.app[STORE]
+    async with store.transaction() as wdb:
+        row = await (await wdb.execute("SELECT id, kind, device_id, body, received_at FROM journal WHERE id = ?",
+                                       (document_id,))).fetchone()
+        if row is None:
+            raise NotAtBox("the shop box does not hold this drawer_open yet: send the journal, then ask again")
+        if row["kind"] != "drawer_open":
+            raise NotFound("not a drawer_open document")
+        job_id, wake = await request.app[PRINT_QUEUE].drawer_job(wdb, row)
+    if job_id is None:
+        raise NotFound("the drawer is not opened: this drawer_open reached the box too late")
+    if wake is not None:
+        request.app[PRINT_QUEUE].wake(wake)
     return await _accepted(store, job_id, printer)
 
 

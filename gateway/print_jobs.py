@@ -157,6 +157,13 @@ async def next_job(db: aiosqlite.Connection, printer_id: int) -> aiosqlite.Row |
         (printer_id,))).fetchone()
 
 
+async def kicks_behind(db: aiosqlite.Connection, printer_id: int, head_id: int) -> list[aiosqlite.Row]:
+    """The printer's jobs after `head_id` with a kick still to send, oldest first."""
+    return await db.execute_fetchall(
+        "SELECT job_id, what, created_at FROM print_jobs WHERE printer_id = ? AND job_id > ? AND kick = 1 "
+        "AND status IN ('queued', 'printing') ORDER BY job_id", (printer_id, head_id))
+
+
 async def mark(db: aiosqlite.Connection, job_id: int, status: str, problem: str | None = None,
                error: str | None = None, *, kick: int | None = None) -> None:
     """Move a job on. Printed (or failed for good): its bytes are dropped, the row stays for the record.

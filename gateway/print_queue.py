@@ -11,9 +11,12 @@ printed only when all its bytes were written and (if the printer answers DLE EOT
 not run out. A job nobody could print within print_job_expiry_s fails ("expired"): a receipt an
 hour late is for a customer long gone. A Z-report never expires (the shift's count still matters).
 
-The drawer: a job's kick (ESC p) is put in front of its bytes only when it is sent within
-print_drawer_fresh_s of the request, and once: marked sent (print_jobs.KICK_SENT) before the bytes
-go, so a job sent again after the paper ran out mid-slip never kicks twice; and a drawer_open
+The drawer never waits for paper or for other jobs: when a job carrying a kick (ESC p) is due, its
+kick goes at once, ahead of the jobs queued before it and whatever the paper sensor says (the
+receipt's bytes then wait for paper without it). A kick goes only within print_drawer_fresh_s of the
+request, and once: marked sent (print_jobs.KICK_SENT) before it goes, so a job sent again after the
+paper ran out never kicks twice; a printer that is off cannot kick: a 'drawer' job then fails at once
+("offline", the till says to use the key) rather than open the drawer later. A drawer_open
 document ("Open drawer" on a till) arriving in the journal becomes a 'drawer' job on that tablet's
 printer, if the cashier pressed it less than print_drawer_fresh_s ago. A drawer never springs open minutes later, unattended.
 
@@ -28,6 +31,7 @@ import json
 import logging
 from contextlib import suppress
 
+import aiosqlite
 from aiohttp import web
 
 from . import print_jobs, printers
@@ -144,21 +148,28 @@ class PrintQueue:
         woken = set()
         async with self._store.transaction() as wdb:
             for row in rows:
-                late_s = print_jobs.late_s(json.loads(row["body"]), row["received_at"])
-                printer = await printers.printer_for(wdb, row["device_id"])
-                if printer is None or late_s > self._settings.print_drawer_fresh_s:
-                    log.info("drawer_open %s not kicked: %s", row["id"],
-                             "the tablet has no printer" if printer is None else f"it arrived {late_s:.0f}s late")
-                    continue
-                _, made = await print_jobs.enqueue(wdb, printer_id=printer.printer_id, device_id=row["device_id"],
-                                                   document_id=row["id"], what="drawer", copy="original", kick=True,
-                                                   payload=b"")
-                if made:
-                    woken.add(printer.printer_id)
+                woken.add((await self.drawer_job(wdb, row))[1])
             await set_values(wdb, print_drawer_rx_seq=str(newest))
-        for printer_id in woken:
+        for printer_id in woken - {None}:
             self.wake(printer_id)
         return newest
+
+    async def drawer_job(self, wdb: aiosqlite.Connection, row: aiosqlite.Row) -> tuple[int | None, int | None]:
+        """(job_id, printer_id to wake once committed) of a drawer_open journal row's 'drawer' job, made now
+        if fresh; job_id None: never kicked (late, or the tablet has no printer)."""
+        held = await print_jobs.original_job(wdb, row["id"], "drawer")
+        if held is not None:
+            return held, None
+        late_s = print_jobs.late_s(json.loads(row["body"]), row["received_at"])
+        printer = await printers.printer_for(wdb, row["device_id"])
+        if printer is None or late_s > self._settings.print_drawer_fresh_s:
+            log.info("drawer_open %s not kicked: %s", row["id"],
+                     "the tablet has no printer" if printer is None else f"it arrived {late_s:.0f}s late")
+            return None, None
+        job_id, made = await print_jobs.enqueue(wdb, printer_id=printer.printer_id, device_id=row["device_id"],
+                                                document_id=row["id"], what="drawer", copy="original", kick=True,
+                                                payload=b"")
+        return job_id, printer.printer_id if made else None
 
     # --- one printer ----------------------------------------------------------------------------------------
 
@@ -174,6 +185,7 @@ class PrintQueue:
                 await self._wait(wake, self._settings.print_idle_s * 30)
                 continue
             try:
+                await self._kick_ahead(printer, job["job_id"])
                 await self._print(printer, job)
             except asyncio.CancelledError:
                 raise
@@ -182,8 +194,7 @@ class PrintQueue:
                 self.status[printer_id] = Status(err.problem != "offline", "out" if err.problem == "paper_out"
                                                  else "unknown", str(err))
                 async with self._store.transaction() as wdb:
-                    await print_jobs.mark(wdb, job["job_id"], "queued", err.problem, str(err),
-                                          kick=None if err.written else job["kick"])
+                    await self._put_back(wdb, job, err, job["kick"])
                 log.info("printer %s: job %s waits: %s", printer.name, job["job_id"], err)
                 await self._wait(wake, backoff_delay(failures, self._settings.print_backoff_base_s,
                                                      self._settings.print_backoff_cap_s))
@@ -208,14 +219,52 @@ class PrintQueue:
             return
         # The kick goes at most once: marked sent before the bytes go (put back only if none went).
         kick = job["kick"] == 1 and fresh
-        data = (KICK if kick else b"") + (job["payload"] or b"")
         async with self.lock(printer.printer_id):
             async with self._store.transaction() as db:
                 await print_jobs.mark(db, job["job_id"], "printing", kick=print_jobs.KICK_SENT if kick else None)
-            self.status[printer.printer_id] = await send(printer, data, self.timeouts)
+            self.status[printer.printer_id] = await send(printer, job["payload"] or b"", self.timeouts,
+                                                         KICK if kick else b"")
         async with self._store.transaction() as db:
             await print_jobs.mark(db, job["job_id"], "printed")
         self.sent += 1
+
+    async def _kick_ahead(self, printer: printers.Printer, head_id: int) -> None:
+        """Kick now for the fresh kicks queued behind `head_id` (a drawer job is then done; a receipt keeps
+        its place, its kick sent). PrinterUnavailable when the printer cannot be reached (kicks put back)."""
+        fresh_s = self._settings.print_drawer_fresh_s
+        for row in await print_jobs.kicks_behind(self._store.read(), printer.printer_id, head_id):
+            drawer = row["what"] == "drawer"
+            if print_jobs.age_s(row["created_at"]) > fresh_s:
+                if drawer:
+                    async with self._store.transaction() as db:
+                        await print_jobs.mark(db, row["job_id"], "failed", "expired",
+                                              "the drawer is not opened this late")
+                continue
+            async with self.lock(printer.printer_id):
+                async with self._store.transaction() as db:   # marked sent before it goes, as in _print
+                    if drawer:
+                        await print_jobs.mark(db, row["job_id"], "printing", kick=print_jobs.KICK_SENT)
+                    else:
+                        await db.execute("UPDATE print_jobs SET kick = ? WHERE job_id = ?",
+                                         (print_jobs.KICK_SENT, row["job_id"]))
+                try:
+                    self.status[printer.printer_id] = await send(printer, b"", self.timeouts, KICK)
+                except PrinterUnavailable as err:
+                    async with self._store.transaction() as db:
+                        await self._put_back(db, row, err, 1)
+                    raise
+            if drawer:
+                async with self._store.transaction() as db:
+                    await print_jobs.mark(db, row["job_id"], "printed")
+
+    @staticmethod
+    async def _put_back(db: aiosqlite.Connection, job: aiosqlite.Row, err: PrinterUnavailable, kick: int) -> None:
+        """A job not printed waits again, its kick put back if none went; but a drawer job whose kick could
+        not go fails at once ("offline"): the till says to use the key, the drawer must not open later."""
+        if job["what"] == "drawer" and not err.written:
+            await print_jobs.mark(db, job["job_id"], "failed", err.problem, str(err))
+        else:
+            await print_jobs.mark(db, job["job_id"], "queued", err.problem, str(err), kick=None if err.written else kick)
 
     @staticmethod
     async def _wait(event: asyncio.Event, timeout_s: float) -> None:

@@ -62,16 +62,28 @@ def paper_from(answer: int | None) -> Literal["ok", "out", "unknown"]:
     return "out" if answer & PAPER_END == PAPER_END else "ok"
 
 
-async def send(printer: Printer, data: bytes, timeouts: Timeouts) -> Status:
-    """Print `data` whole, or raise PrinterUnavailable (nothing, or part of it, may have printed)."""
+async def send(printer: Printer, data: bytes, timeouts: Timeouts, kick: bytes = b"") -> Status:
+    """Print `data` whole, or raise PrinterUnavailable (nothing, or part of it, may have printed).
+
+    `kick` (the drawer pulse) goes first, once the printer is reached, whatever its paper: a drawer
+    needs no paper. Raised after it went, the error says `written`; a kick alone (no `data`) with the
+    paper out is done, not an error."""
     if printer.connection == "usb":
-        await _write_usb(str(printer.usb_path), data, timeouts.write_s)
+        await _write_usb(str(printer.usb_path), kick + data, timeouts.write_s)
         return Status(True, "unknown")
     reader, writer = await _connect(printer, timeouts)
     try:
         before = await _ask_paper(reader, writer, timeouts.status_s)
+        if kick:
+            try:
+                writer.write(kick)
+                await asyncio.wait_for(writer.drain(), timeouts.write_s)
+            except (OSError, asyncio.TimeoutError) as err:
+                raise PrinterUnavailable("offline", f"the printer stopped taking the kick ({_why(err)})", True) from err
         if paper_from(before) == "out":
-            raise PrinterUnavailable("paper_out", "the printer is out of paper")
+            if not data:
+                return Status(True, "out")
+            raise PrinterUnavailable("paper_out", "the printer is out of paper", bool(kick))
         try:
             writer.write(data)
             await asyncio.wait_for(writer.drain(), timeouts.write_s + len(data) / 50_000)
@@ -85,7 +97,7 @@ async def send(printer: Printer, data: bytes, timeouts: Timeouts) -> Status:
         except PrinterUnavailable as err:
             err.written = True
             raise
-        if paper_from(after) == "out":
+        if paper_from(after) == "out" and data:
             raise PrinterUnavailable("paper_out", "the paper ran out during the job", True)
         return Status(True, paper_from(after))
     finally:

@@ -70,7 +70,8 @@ def check(name: str, connection: str, host: str, port: str | int, usb_path: str,
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            if not HOSTNAME.match(host):
+            # Digits and dots only is an IP address that is not one (192.168.1.300), never a name.
+            if not HOSTNAME.match(host) or re.fullmatch(r"[0-9.]+", host):
                 raise BadPrinter("Type the printer's IP address, e.g. 192.168.1.50 (printed on its self-test "
                                  "page).") from None
         try:

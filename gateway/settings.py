@@ -91,7 +91,7 @@ class GatewaySettings(BaseSettings):
     print_job_expiry_s: float = Field(default=900.0, gt=0)
     # A drawer is kicked only this soon after the cashier asked (the document's time, or the receipt's
     # request): a drawer that springs open minutes later, unattended, is how cash goes missing.
-    # 20 s: the till gives up saying "the drawer opens" after one push attempt (web_till/printing.js).
+    # 20 s: the till follows the drawer job a few seconds only (web_till/printing.js followDrawer).
     print_drawer_fresh_s: float = Field(default=20.0, gt=0)
     print_jobs_keep_days: int = Field(default=7, ge=1)           # printed and failed jobs kept for the owner
     # The shop's time zone (IANA name), in which backup_at is read.

@@ -32,6 +32,7 @@ class FakePrinter:
         self._server: asyncio.base_events.Server | None = None
         self._live: set[asyncio.StreamWriter] = set()
         self.received = asyncio.Event()      # set whenever a connection that sent more than a query ends
+        self.heard = bytearray()             # every byte as it arrives, connections still open too
 
     async def on(self) -> "FakePrinter":
         self._server = await asyncio.start_server(self._serve, self.host, self.port, reuse_address=True)
@@ -53,6 +54,7 @@ class FakePrinter:
             while chunk := await reader.read(65536):
                 scanned = max(0, len(data) - 2)
                 data += chunk
+                self.heard += chunk
                 for match in _QUERY.finditer(data, scanned):   # each one ends in this chunk: a new question
                     if self.answers:
                         out = self.paper_out or (self.runs_out_mid_job and bool(self.jobs_in(bytes(data))))

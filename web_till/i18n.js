@@ -287,7 +287,8 @@ export const URDU = {
   "Correct a customer's change": "گاہک کا بقایا درست کریں",
   "Say why the drawer is opened.": "بتائیں کہ دراز کیوں کھولی جا رہی ہے۔",
   "Opening the drawer…": "دراز کھل رہی ہے…",
-  "The drawer opens.": "دراز کھل گئی۔",
+  "Drawer opened": "دراز کھل گئی",
+  "The drawer could not be opened (printer off): open it with its key.": "دراز نہیں کھلی (پرنٹر بند ہے): چابی سے کھولیں۔",
   "Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.":
     "درج ہو گیا، لیکن دراز یہاں سے نہیں کھلی: دکان کا باکس یا اس کا پرنٹر پہنچ سے باہر ہے۔ چابی سے کھولیں۔",
 };

@@ -68,6 +68,23 @@ export async function boxPrint(key, body) {
   say("browser");   // not printed yet (a receipt's job expires on the box): the browser's Print
 }
 
+/** "Open drawer" followed on the box: "opened" once its kick went, "shut" when the printer could not kick
+ * (off) within a few seconds, null when the box could not be asked. */
+export async function followDrawer(id) {
+  const token = state.identity.token;
+  let job;
+  try {
+    job = (await call("print", { method: "POST", token, body: { what: "drawer", document_id: id } })).json;
+    for (let n = 0; n < 15 && job.status !== "printed" && job.status !== "failed" && job.problem !== "offline"; n += 1) {
+      await sleep(400);
+      job = (await call(`print/${job.job_id}`, { token })).json;
+    }
+  } catch {
+    return null;
+  }
+  return job.status === "printed" ? "opened" : "shut";
+}
+
 /** A sale's or return's own receipt, once it is stored: the drawer opens with it when cash changed hands. */
 export function printOriginal(doc) {
   boxPrint(doc.id, { document_id: doc.id, copy: "original", kick: doc.payments.some((p) => p.tender === "cash") });

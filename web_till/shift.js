@@ -7,7 +7,7 @@ import { isoWithOffset, receiptNumber } from "./document.js";
 import { h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
 import { formatRs, parseRupees } from "./money.js";
-import { printControls, printZ } from "./printing.js";
+import { followDrawer, printControls, printZ } from "./printing.js";
 import { documentTime } from "./receipt.js";
 import { state, update } from "./store.js";
 import { confirmUnsynced } from "./unsynced.js";
@@ -162,7 +162,7 @@ export const shiftActions = {
 
   drawerScreen() { update({ screen: "drawer", notice: "" }); },
 
-  /** "Open drawer": recorded first (the owner sees every opening), then sent; the box kicks the drawer. */
+  /** "Open drawer": recorded first (the owner sees every opening), then sent; the box kicks the drawer, said once it did. */
   async openDrawer(id, reason) {
     if (!reason.trim()) { update({ notice: t("Say why the drawer is opened.") }); return; }
     try {
@@ -175,8 +175,9 @@ export const shiftActions = {
     update({ screen: "selling", notice: t("Opening the drawer…") });
     await ctx.sync.now();
     const row = await ctx.journal.get(id);
-    update({ notice: row && row.state !== "pending" && state.printer ? t("The drawer opens.")
-      : t("Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.") });
+    const drawer = row && row.state !== "pending" && state.printer ? await followDrawer(id) : null;
+    update({ notice: drawer === "opened" ? t("Drawer opened")
+      : drawer ? t("The drawer could not be opened (printer off): open it with its key.") : t("Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.") });
   },
 
   async closeShift(id, countedText, cardText, walletText) {

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from ..contract import FiscalSettingsIn
+from ..contract import MAX_POS_ID, FiscalSettingsIn
 from ..database import reading
 from ..fiscal import FiscalState, clean_token, fiscal_state, known_tablets, put_fiscal, request_retry, set_pos_id
 from ..gateway_api import ENGINE
@@ -27,7 +27,8 @@ routes = web.RouteTableDef()
 
 PAGE = PREFIX + "/shops/{shop_id}/fiscal"
 TENDER_RATES = ("cash", "card", "wallet")
-MAX_POS_ID = 10**12   # contract.PosId
+# A POSID typed on an Urdu keyboard (۱۲۳۴۵۶) or with Arabic-Indic digits is the same number.
+EASTERN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 # What cloud_api/fiscal.py and these pages say (ServiceError phrases, shown through t()): each has Urdu
 # in words_fiscal.py; listed here, where the words test looks for the phrases pages use.
 MESSAGES = (
@@ -132,7 +133,7 @@ async def save_pos_id(request: web.Request) -> web.Response:
     """One tablet's POSID; an empty field takes it away."""
     session, shop, form = await shop_form(request)
     device_id = str(form.get("device_id", ""))
-    typed = "".join(str(form.get("pos_id", "")).split())
+    typed = "".join(str(form.get("pos_id", "")).split()).translate(EASTERN_DIGITS)
     if typed and not (typed.isascii() and typed.isdigit() and len(typed) <= 13 and 1 <= int(typed) <= MAX_POS_ID):
         return await _page(request, session, shop, status=400, typed_pos={device_id: typed},
                            pos_errors={device_id: ("must be a whole number from 1 to 1000000000000", {})})

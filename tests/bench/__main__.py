@@ -8,7 +8,7 @@ baseline from another day would say nothing on a machine shared with other work.
 Bounded: a few minutes in all. Knobs (environment): POSLINE_TEST_PG_DSN adds the PostgreSQL
 figures (a scratch database: its public schema is dropped, as the tests do);
 POSLINE_BENCH_DRAIN_SALES (10000), POSLINE_BENCH_CLOUD_DOCS (2000), POSLINE_BENCH_ONLY (a comma
-list of sections: cloud, office, box, drain, browser, size). The back office's figures (office) need
+list of sections: cloud, office, box, drain, browser, size, printing). The back office's figures (office) need
 PostgreSQL too: a shop of POSLINE_BENCH_BIG_SALES (1,000,000) sales in its own database
 (POSLINE_BENCH_BIG_DSN, else `posline_bench_big` beside POSLINE_TEST_PG_DSN's), built once, minutes
 the first time (tests/bench/big_shop.py).
@@ -29,7 +29,7 @@ from pathlib import Path
 from tests.bench import report
 from tests.bench.report import Figure
 
-SECTIONS = ("cloud", "office", "box", "drain", "browser", "size")
+SECTIONS = ("cloud", "office", "box", "drain", "browser", "size", "printing")
 
 
 def _sections(tmp: Path) -> list[tuple[str, str, Callable[[], list[Figure]]]]:
@@ -38,6 +38,7 @@ def _sections(tmp: Path) -> list[tuple[str, str, Callable[[], list[Figure]]]]:
     from tests.bench.browser import bench_browser, bench_size
     from tests.bench.cloud_ingest import bench_cloud
     from tests.bench.office_pages import big_dsn, bench_office
+    from tests.bench.printing import bench_printing
     out = [("cloud", "Cloud ingest, SQLite", lambda: bench_cloud("SQLite", tmp))]
     if os.environ.get("POSLINE_TEST_PG_DSN"):
         out.append(("cloud", "Cloud ingest, PostgreSQL", lambda: bench_cloud("PostgreSQL", tmp)))
@@ -46,7 +47,8 @@ def _sections(tmp: Path) -> list[tuple[str, str, Callable[[], list[Figure]]]]:
     out += [("box", "Box ingest", lambda: bench_box_ingest(tmp)),
             ("drain", "Drain", lambda: bench_drain(tmp)),
             ("browser", "Browser", lambda: bench_browser(tmp)),
-            ("size", "Size", lambda: [bench_size()])]
+            ("size", "Size", lambda: [bench_size()]),
+            ("printing", "Printing and fiscal", bench_printing)]
     return out
 
 

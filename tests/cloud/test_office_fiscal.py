@@ -108,7 +108,8 @@ async def test_each_tablet_gets_its_posid_and_a_taken_one_is_refused(cloud_clien
     assert 'data-device-id="dev-1"' in page and 'data-device-id="dev-2"' in page and "Back counter" in page
     assert "Without a POSID: T1, T2." in page   # mode is FBR: both tablets' invoices would wait
 
-    for device_id, pos_id in (("dev-1", "123456"), ("dev-2", " 123 457 ")):
+    # Typed with spaces, or on an Urdu keyboard: the same numbers.
+    for device_id, pos_id in (("dev-1", "۱۲۳۴۵۶"), ("dev-2", " 123 457 ")):
         saved = await cloud_client.post(page_url + "/pos-id", data={"csrf": csrf, "device_id": device_id,
                                                                    "pos_id": pos_id}, allow_redirects=False)
         assert saved.status == 303 and saved.headers["Location"].endswith("?done=pos-id-saved")

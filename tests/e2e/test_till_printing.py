@@ -232,9 +232,9 @@ def test_open_drawer_is_recorded_reaches_the_cloud_and_kicks_the_drawer_and_the_
     page.get_by_role("button", name="Change for a customer").click()
     tablet.expect(page.get_by_role("textbox", name="Reason")).to_have_value("Change for a customer")
     page.get_by_role("button", name="Open drawer").click()
-    tablet.expect(page.get_by_role("alert")).to_have_text("The drawer opens.", timeout=30000)
-    [kick] = printer.wait_jobs(1)
-    assert kick == KICK, "a drawer job is the kick alone, no slip"
+    tablet.expect(page.get_by_role("alert")).to_have_text("Drawer opened", timeout=30000)
+    assert KICK in printer.fake.heard, "said only once the printer had the kick"
+    assert printer.wait_jobs(1) == [KICK], "a drawer job is the kick alone, no slip"
 
     [row] = [r for r in tablet.journal() if r["document"]["kind"] == "drawer_open"]
     shift_id = next(r["id"] for r in tablet.journal() if r["document"]["kind"] == "shift_open")
@@ -257,6 +257,20 @@ def test_open_drawer_is_recorded_reaches_the_cloud_and_kicks_the_drawer_and_the_
     tablet.context.set_offline(False)
     wait_until(lambda: len(rig.cloud_documents("drawer_open")) == 2, 30, "the second drawer_open in the cloud")
 
+    # The printer switched off: the box cannot kick, and the till says so rather than "Drawer opened".
+    def settled() -> bool:
+        with sqlite3.connect(rig.state_dir / "gateway.db") as db:
+            return not db.execute("SELECT 1 FROM print_jobs WHERE status IN ('queued', 'printing')").fetchall()
+    wait_until(settled, 30, "the box to have no print job waiting")
+    before = printer.jobs
+    printer.off()
+    page.get_by_role("button", name="Open drawer").click()
+    page.get_by_role("textbox", name="Reason").fill("Check the float")
+    page.get_by_role("button", name="Open drawer").click()
+    tablet.expect(page.get_by_role("alert")).to_have_text(
+        "The drawer could not be opened (printer off): open it with its key.", timeout=30000)
+    printer.on()
+
     # The Z-report at the shift's close prints on the box's printer too.
     page.get_by_role("button", name="Close shift").click()
     page.get_by_role("textbox", name="Counted cash").fill("5000")
@@ -265,16 +279,18 @@ def test_open_drawer_is_recorded_reaches_the_cloud_and_kicks_the_drawer_and_the_
     tablet.expect(outcome(tablet)).to_have_text("Printed", timeout=30000)
     [z] = wait_until(lambda: [j for j in printer.jobs if b"Z-REPORT" in j], 30, "the Z-report on the printer")
     assert b"Madina General Store" in z and b"Rs 5,000" in z and ESC_P not in z
+    assert printer.jobs[:len(before)] == before and KICK not in printer.jobs[len(before):], "no late kick"
 
-    # The owner's Z-report of the shift, in the cloud, counts both openings with why.
+    # The owner's Z-report of the shift, in the cloud, counts the three openings with why.
     day = row["document"]["created_at"][:10]
 
     def counted() -> Any:
         [shift] = rig.owner_get("reports/shifts", date=day)["shifts"]
         return shift["closed"] and shift
     shift = wait_until(counted, 30, "the closed shift in the cloud")
-    assert shift["shift_id"] == shift_id and shift["drawer_openings"] == 2
-    assert shift["drawer_reasons"] == ["Change for a customer", "Customer wants to see the note again"]
+    assert shift["shift_id"] == shift_id and shift["drawer_openings"] == 3
+    assert shift["drawer_reasons"] == ["Change for a customer", "Customer wants to see the note again",
+                                       "Check the float"]
 
 
 def test_a_printer_that_is_off_or_out_of_paper_prints_the_receipt_once_when_ready_and_the_till_says_so(
@@ -304,9 +320,11 @@ def test_a_printer_that_is_off_or_out_of_paper_prints_the_receipt_once_when_read
     tablet.page.get_by_role("button", name="New sale").click()
     second = pay(tablet, ["Lux Soap 130g"], cash_rs=200)
     tablet.expect(outcome(tablet)).to_have_text("Printer has no paper: load paper to print", timeout=30000)
+    wait_until(lambda: printer.jobs[-1] == KICK, 10, "the drawer to open for the change without paper")
     printer.fake.paper_out = False
     tablet.expect(outcome(tablet)).to_have_text("Printed", timeout=30000)
-    assert len([j for j in printer.jobs if second.encode() in j]) == 1
+    [slip] = [j for j in printer.jobs if second.encode() in j]
+    assert ESC_P not in slip and printer.jobs.count(KICK) == 1
 
 
 def test_without_a_printer_or_the_box_the_till_offers_the_browsers_print(rig, browser, tablets, printer):

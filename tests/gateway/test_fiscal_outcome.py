@@ -101,7 +101,7 @@ def test_other_4xx_with_fbrs_code_are_rejected() -> None:
 def test_a_refused_token_is_unauthorised(status: int, body: Any) -> None:
     outcome = classify(status, body, timed_out=False)
     assert outcome.kind == "unauthorised" and outcome.number is None
-    assert "token" in outcome.message and "Fiscal settings" in outcome.message
+    assert "token" in outcome.message and "FBR / PRA page" in outcome.message
 
 
 def test_the_fault_text_is_shown() -> None:

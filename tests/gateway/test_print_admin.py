@@ -101,9 +101,10 @@ async def test_add_assign_test_and_remove_a_printer(owner_box: Any, provisioned:
 
 def test_printer_fields_are_checked() -> None:
     assert printers.check("USB", "usb", "", "", "/dev/usb/lp0", "576")[4] == "/dev/usb/lp0"
+    assert printers.check("Counter", "lan", "printer-1.local", "", "", "576")[2] == "printer-1.local"
     for bad in (("", "lan", "192.168.1.5", 9100, "", 576), ("P", "lan", "192.168.1.5", 70000, "", 576),
                 ("P", "usb", "", 9100, "/etc/passwd", 576), ("P", "lan", "192.168.1.5", 9100, "", 500),
-                ("P", "serial", "", 9100, "", 576)):
+                ("P", "serial", "", 9100, "", 576), ("P", "lan", "192.168.1.300", 9100, "", 576)):
         with pytest.raises(printers.BadPrinter):
             printers.check(*bad)
 

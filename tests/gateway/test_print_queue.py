@@ -239,18 +239,60 @@ async def test_a_late_original_prints_without_opening_the_drawer(
     assert b"Tapal Danedar 190g" in slip and b"\x1bp" not in slip
 
 
-async def test_out_of_paper_keeps_the_job_until_the_roll_is_changed(
+async def test_out_of_paper_kicks_the_drawer_at_once_and_keeps_the_slip_until_the_roll_is_changed(
         box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
     tablet = await counter(box, print_settings, printer)
     printer.paper_out = True
-    sale = mine(tablet, docs.sale())
+    sale = mine(tablet, docs.sale())                                   # paid in cash: the change is in the drawer
     await push(box, tablet, sale)
     asked = await ask(box, tablet, document_id=sale["id"])
+    assert await printer.wait_for_jobs(1) == [KICK]                    # the drawer needs no paper: kicked at once
     waiting = await until(box, tablet, asked["job_id"], lambda s: s["problem"] == "paper_out")
-    assert waiting["status"] in ("queued", "printing") and printer.jobs == []   # asked its paper sensor, sent nothing
+    assert waiting["status"] in ("queued", "printing") and printer.jobs == [KICK]   # the slip waits for paper
     printer.paper_out = False
     assert printed(await until(box, tablet, asked["job_id"], printed))
-    assert len(printer.jobs) == 1
+    kick, slip = await all_sent(box, tablet, printer)                  # once, and never a second kick
+    assert kick == KICK and b"Tapal Danedar 190g" in slip and b"\x1bp" not in slip
+
+
+async def test_open_drawer_behind_a_stuck_receipt_kicks_at_once_and_the_till_can_follow_it(
+        box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
+    tablet = await counter(box, print_settings, printer)
+    printer.paper_out = True
+    card = mine(tablet, docs.card_sale())
+    await push(box, tablet, card)
+    stuck = await ask(box, tablet, document_id=card["id"])
+    await until(box, tablet, stuck["job_id"], lambda s: s["problem"] == "paper_out")
+    drawer = mine(tablet, {"id": str(uuid.uuid4()), "kind": "drawer_open", "seq": 2, "cashier_id": "c1",
+                           "reason": "Change for a customer"})
+    await push(box, tablet, drawer)
+    followed = await ask(box, tablet, what="drawer", document_id=drawer["id"])
+    assert await printer.wait_for_jobs(1) == [KICK]                    # ahead of the slip stuck for paper
+    assert printed(await until(box, tablet, followed["job_id"], printed))
+    again = await ask(box, tablet, what="drawer", document_id=drawer["id"])   # asked again: the same job
+    assert again["job_id"] == followed["job_id"]
+    assert (await job(box, tablet, stuck["job_id"]))["problem"] == "paper_out"
+    assert (await ask(box, tablet, 404, what="drawer", document_id=card["id"]))["error"]["code"] == "not_found"
+    printer.paper_out = False
+    assert printed(await until(box, tablet, stuck["job_id"], printed))
+    kick, slip = await all_sent(box, tablet, printer)
+    assert kick == KICK and b"Card" in slip and b"\x1bp" not in slip
+    rows = await box.server.app[STORE].read().execute_fetchall("SELECT count(*) FROM print_jobs WHERE what = 'drawer'")
+    assert rows[0][0] == 1
+
+
+async def test_a_printer_that_is_off_cannot_kick_and_the_job_says_so(
+        box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
+    tablet = await counter(box, print_settings, printer)
+    await printer.off()
+    drawer = mine(tablet, {"id": str(uuid.uuid4()), "kind": "drawer_open", "seq": 1, "cashier_id": "c1",
+                           "reason": "Check the float"})
+    await push(box, tablet, drawer)
+    followed = await ask(box, tablet, what="drawer", document_id=drawer["id"])
+    failed = await until(box, tablet, followed["job_id"], lambda s: s["status"] == "failed")
+    assert failed["problem"] == "offline"                             # the till says: open it with its key
+    await printer.on()
+    assert await all_sent(box, tablet, printer) == []                  # and it never springs open later
 
 
 async def test_a_reprint_says_duplicate_and_never_opens_the_drawer(
