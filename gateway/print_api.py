@@ -199,13 +199,6 @@ async def print_job(request: web.Request) -> web.Response:
                                            printer=job["printer"]).model_dump())
 
 
-async def _wake_on_push(request: web.Request, response: web.StreamResponse) -> None:
-    """A journal push may carry a drawer_open: look at once rather than at the next poll (print_idle_s)."""
-    if request.path == "/api/v1/journal:batch" and response.status == 200 and PRINT_QUEUE in request.app:
-        request.app[PRINT_QUEUE].wake()
-
-
 def setup(app: web.Application) -> None:
-    """The routes, and a look for drawer_open documents after every journal push."""
+    """The routes. A journal push wakes the queue (till_api.journal_batch) for drawer_open documents."""
     app.router.add_routes(routes)
-    app.on_response_prepare.append(_wake_on_push)

@@ -84,7 +84,7 @@ class GatewaySettings(BaseSettings):
     print_backoff_base_s: float = Field(default=1.0, gt=0)
     print_backoff_cap_s: float = Field(default=10.0, gt=0)
     # How often the queue looks for drawer_open documents unasked: a journal push wakes it at once
-    # (print_api._wake_on_push), so this is only a safety net.
+    # (till_api.journal_batch), so this is only a safety net.
     print_idle_s: float = Field(default=30.0, gt=0)
     # A receipt nobody has printed by then is for a customer long gone: the job fails ("expired").
     # A Z-report never expires.

@@ -32,6 +32,7 @@ from cloud_api.service.web import Handler, bearer_token, json_with_etag, read_mo
 from .catalog import catalog_for_tills
 from .fiscal_jobs import fiscal_settings, receipts_since, till_receipt
 from .fiscal_queue import FISCAL_QUEUE
+from .print_queue import PRINT_QUEUE
 from .errors import NotProvisioned, StorageFull
 from .journal import backlog, cloud_states, receive_batch
 from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE, UPLINK
@@ -151,8 +152,11 @@ async def journal_batch(request: web.Request) -> web.Response:
     async with request.app[STORE].transaction() as db:
         results = await receive_batch(db, device, batch.documents, zone=request.app[SETTINGS].timezone)
     if any(r.status == "stored" for r in results):
+        # Everything that acts on new documents looks now: the cloud's uplink, FBR / PRA, and the
+        # printers (a drawer_open among them kicks its drawer).
         request.app[UPLINK].wake()
         request.app[FISCAL_QUEUE].wake()
+        request.app[PRINT_QUEUE].wake()
     return web.json_response(BatchResponse(results=results, server_time=utc_now()).model_dump())
 
 
