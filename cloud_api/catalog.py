@@ -189,10 +189,19 @@ async def put_shop_details(conn: AsyncConnection, shop_id: str, name: str, timez
     await bump_version(conn, shop_id)
 
 
-async def put_settings(conn: AsyncConnection, shop_id: str, settings: ShopSettings) -> None:
-    """Replace the shop's receipt settings; tills print them from the next catalog."""
-    await conn.execute(update(schema.shops).where(schema.shops.c.id == shop_id).values(**settings.model_dump()))
+# Settings a PUT that leaves them out keeps (a client from before issue 10 knows only the receipt's).
+KEPT_WHEN_LEFT_OUT = ("default_credit_limit", "offline_credit_allowance")
+
+
+async def put_settings(conn: AsyncConnection, shop_id: str, settings: ShopSettings) -> ShopSettings:
+    """Replace the shop's receipt settings (tills print them from the next catalog) and the khata's credit
+    settings the body names; answers the settings now held."""
+    values = {name: value for name, value in settings.model_dump().items()
+              if name not in KEPT_WHEN_LEFT_OUT or name in settings.model_fields_set}
+    await conn.execute(update(schema.shops).where(schema.shops.c.id == shop_id).values(**values))
     await bump_version(conn, shop_id)
+    held = await shop_details(conn, shop_id)
+    return ShopSettings(**{name: getattr(held, name) for name in SETTINGS_FIELDS})
 
 
 def stored_fiscal(value: str | None) -> FiscalSettings:

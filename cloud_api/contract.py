@@ -32,9 +32,13 @@ from .credentials import PIN_PATTERN, PIN_POLICY
 MAX_BATCH_DOCUMENTS = 500
 MAX_BATCH_BYTES = 1024 * 1024
 
-DOCUMENT_KINDS = ("sale", "refund", "shift_open", "shift_close", "cash_movement", "drawer_open")
+DOCUMENT_KINDS = ("sale", "refund", "shift_open", "shift_close", "cash_movement", "drawer_open",
+                  "customer", "khata_payment", "khata_adjustment")
 RESULT_STATUSES = ("stored", "duplicate", "conflict", "invalid")
-TENDERS = ("cash", "card", "wallet")
+# "on_account" is credit (udhaar) written to a customer's khata (issue 10): no money changes hands.
+TENDERS = ("cash", "card", "wallet", "on_account")
+# Tenders that bring money in (a khata payment is taken in one of these, never on account).
+MONEY_TENDERS = ("cash", "card", "wallet")
 # Wallets a Pakistani counter takes a payment through; the reference is the wallet's transaction id.
 WALLETS = ("jazzcash", "easypaisa", "raast", "bank_transfer")
 # How a product is sold: by the piece, or loose by weight (kg) or volume (litre). A loose
@@ -129,15 +133,84 @@ def _check_unicode(text: str, path: str) -> None:
         raise NotCanonical(f"{path} is not valid Unicode (a lone surrogate)") from err
 
 
+def _surely_canonical(value: Any, depth: int = 0) -> bool:
+    """True only if _check_canonical(value) passes, lone surrogates aside; False when unsure.
+
+    The fast path of the canonical check: exact types only (a subclass, a float, a tuple, anything
+    odd is "unsure"), no paths built. Callers run _check_canonical whenever this says False, for the
+    verdict and its message, and find lone surrogates by encoding the JSON to UTF-8 (which fails on
+    exactly those). tests/cloud/test_canonical_fast_path.py checks the two agree on random values.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            if type(item) is not str and not _surely_canonical(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if type(item) is not str and not _surely_canonical(item, depth + 1):
+                return False
+        return True
+    return False
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> bytes:
     """UTF-8 JSON, keys sorted, no spaces, non-ASCII kept: what RFC 8785 gives for our data."""
-    _check_canonical(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if not _surely_canonical(value):
+        _check_canonical(value)
+    text = _dumps(value)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        _check_canonical(value)   # names the lone surrogate's place
+        raise
 
 
 def document_hash(document: dict[str, Any]) -> str:
     """SHA-256 (hex) of the canonical JSON of a document, its own `hash` left out."""
     return hashlib.sha256(canonical_json({k: v for k, v in document.items() if k != "hash"})).hexdigest()
+
+
+def _hash_and_body(raw: dict[str, Any], claimed: str) -> tuple[str, str]:
+    """(document_hash(raw), canonical_json(raw) as text) with one JSON encoding, for a document whose
+    `hash` (`claimed`) pydantic has checked is 64 hex digits. Raises NotCanonical as document_hash does.
+
+    The canonical JSON of the document without its hash is the body with the top-level `"hash":"..."`
+    member taken out (sorting keys puts the rest in the same order). When that member's text occurs
+    more than once (an extra field holding the same hash), the hash's JSON is encoded on its own.
+    """
+    if not _surely_canonical(raw):
+        return document_hash(raw), canonical_json(raw).decode()   # the exact verdict and message
+    body = _dumps(raw)
+    member = f'"hash":"{claimed}"'
+    if body.count(member) == 1:
+        at = body.index(member)
+        if body[at + len(member)] == ",":
+            unhashed = body[:at] + body[at + len(member) + 1:]
+        elif body[at - 1] == ",":
+            unhashed = body[:at - 1] + body[at + len(member):]
+        else:   # the hash alone: "{}" is left
+            unhashed = body[:at] + body[at + len(member):]
+    else:
+        unhashed = _dumps({k: v for k, v in raw.items() if k != "hash"})
+    try:
+        digest = hashlib.sha256(unhashed.encode()).hexdigest()
+    except UnicodeEncodeError:
+        return document_hash(raw), body   # document_hash raises NotCanonical naming the surrogate's place
+    return digest, body
 
 
 # --- money and tax --------------------------------------------------------------
@@ -382,10 +455,11 @@ class SaleLine(BaseModel):
 
 class Payment(BaseModel):
     """One tender of a sale or a refund. Card and wallet carry the terminal's or wallet's reference;
-    `unverified` marks a wallet payment taken while the till could not reach the box or the cloud."""
+    `unverified` marks a wallet payment taken while the till could not reach the box or the cloud.
+    `on_account` is credit on the customer's khata (the document names `customer_id`): no reference."""
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    tender: Literal["cash", "card", "wallet"]
+    tender: Literal["cash", "card", "wallet", "on_account"]
     amount: PositivePaisa
     reference: Reference | None = None
     wallet: Literal["jazzcash", "easypaisa", "raast", "bank_transfer"] | None = None
@@ -395,8 +469,8 @@ class Payment(BaseModel):
     def _wallet_named(self) -> "Payment":
         if self.wallet is not None and self.tender != "wallet":
             raise ValueError("only a wallet payment names a wallet")
-        if self.tender == "cash" and self.reference is not None:
-            raise ValueError("a cash payment has no reference")
+        if self.tender in ("cash", "on_account") and self.reference is not None:
+            raise ValueError(f"a {self.tender.replace('_', ' ')} payment has no reference")
         if self.unverified and self.tender != "wallet":
             raise ValueError("only a wallet payment can be unverified")
         return self
@@ -423,6 +497,12 @@ class Sale(DocumentBase):
     cart_discount_bp: Annotated[StrictInt, Field(ge=1, le=10000)] | None = None
     shift_id: DocumentId | None = None
     service_fee: Annotated[StrictInt, Field(ge=0, le=SERVICE_FEE), AfterValidator(_no_fee_or_the_fee)] = 0
+    # Khata (issue 10): the customer the sale is written to (required with an on_account payment), and
+    # the box's approval of the credit (POST /api/v1/khata/approvals): given by the box itself within the
+    # limit (holding it against another tablet's sale), by the owner's PIN past it. None: the till was cut
+    # off from the box and went by its own rules (gateway/khata.py flags one that passed the limit).
+    customer_id: DocumentId | None = None
+    credit_approval_id: DocumentId | None = None
 
     @model_validator(mode="after")
     def _totals(self) -> "Sale":
@@ -438,7 +518,22 @@ class Sale(DocumentBase):
         cash = sum(p.amount for p in self.payments if p.tender == "cash")
         if self.change > cash:
             raise ValueError("change exceeds the cash received")
+        _on_account_named(self.payments, self.customer_id)
         return self
+
+
+def _on_account_named(payments: list[Payment], customer_id: str | None) -> None:
+    """Credit is written to somebody: an on_account payment needs the document's customer_id, once."""
+    on_account = [p for p in payments if p.tender == "on_account"]
+    if on_account and customer_id is None:
+        raise ValueError("an on_account payment needs the customer_id it is written to")
+    if len(on_account) > 1:
+        raise ValueError("a document has at most one on_account payment")
+
+
+def on_account_amount(document: "AnyDocument") -> int:
+    """Paisa a sale puts on (or a refund takes off) its customer's khata through on_account payments."""
+    return sum(p.amount for p in getattr(document, "payments", ()) if p.tender == "on_account")
 
 
 # The other kinds are strict: extra fields are refused, so every field is named here.
@@ -490,6 +585,8 @@ class Refund(DocumentBase):
     tax: Paisa
     reason: Text | None = None
     shift_id: DocumentId | None = None
+    # A return of goods bought on credit may be paid back on_account: it comes off this customer's khata.
+    customer_id: DocumentId | None = None
 
     @model_validator(mode="after")
     def _totals(self) -> "Refund":
@@ -501,6 +598,7 @@ class Refund(DocumentBase):
             raise ValueError("payments do not equal the total refunded")
         if len({line.line_index for line in self.lines}) != len(self.lines):
             raise ValueError("a sale line appears twice in one return")
+        _on_account_named(self.payments, self.customer_id)
         return self
 
 
@@ -548,7 +646,105 @@ class DrawerOpen(DocumentBase):
     shift_id: DocumentId | None = None
 
 
-AnyDocument = Union[Sale, Refund, ShiftOpen, ShiftClose, CashMovement, DrawerOpen]
+# --- khata (customer credit, issue 10) ---------------------------------------------------
+#
+# A customer's balance is never stored: it is the sum of their khata entries, each one a document
+# (or, in the cloud, an owner's adjustment made in the back office). Positive = the customer owes
+# the shop. khata_entry_amounts() is the one rule every tier sums by.
+
+PHONE = r"^\+?[0-9][0-9 -]{6,18}[0-9]$"
+CNIC = r"^[0-9]{5}-?[0-9]{7}-?[0-9]$"
+Phone = Annotated[StrictStr, Field(max_length=20, json_schema_extra={"pattern": PHONE}),
+                  _matches(PHONE, "must be a phone number, e.g. 0300 1234567 or +92 300 1234567")]
+Cnic = Annotated[StrictStr, Field(max_length=15, json_schema_extra={"pattern": CNIC}),
+                 _matches(CNIC, "must be a CNIC of 13 digits, e.g. 35202-1234567-1")]
+Ntn = Annotated[StrictStr, Field(min_length=1, max_length=20), AfterValidator(_plain_text)]
+SignedPaisa = Annotated[StrictInt, Field(ge=-MAX_PAISA, le=MAX_PAISA)]
+
+
+def _something(amount: int) -> int:
+    if amount == 0:
+        raise ValueError("an adjustment of nothing changes nothing")
+    return amount
+
+
+# What a khata adjustment moves (a till's document or the owner's in the back office): signed, never 0.
+AdjustmentAmount = Annotated[SignedPaisa, AfterValidator(_something)]
+
+
+class CustomerDetails(BaseModel):
+    """Who a khata belongs to. `credit_limit` is the most they may owe without the owner's approval."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text
+    phone: Phone | None = None
+    cnic: Cnic | None = None
+    ntn: Ntn | None = None
+    credit_limit: Paisa = 0
+
+
+class Customer(DocumentBase, CustomerDetails):
+    """A customer created or changed at a till. `customer_id` is the id of the document that created
+    them (a new customer: customer_id == id); a later customer document with the same customer_id
+    changes their details (the latest by true time wins), never their khata."""
+
+    kind: Literal["customer"]
+    customer_id: DocumentId
+
+
+class KhataPayment(DocumentBase):
+    """Money a customer paid against their khata balance, in cash, card or wallet (never on account).
+    `amount` is the sum of the payments: no change is given (pay the exact sum; more is an advance)."""
+
+    kind: Literal["khata_payment"]
+    customer_id: DocumentId
+    payments: Annotated[list[StrictPayment], Field(min_length=1, max_length=5)]
+    amount: PositivePaisa
+    note: Text | None = None
+    shift_id: DocumentId | None = None
+
+    @model_validator(mode="after")
+    def _paid(self) -> "KhataPayment":
+        if any(p.tender == "on_account" for p in self.payments):
+            raise ValueError("a khata payment is money received: cash, card or wallet")
+        if sum(p.amount for p in self.payments) != self.amount:
+            raise ValueError("amount is not the sum of the payments")
+        return self
+
+
+class KhataAdjustment(DocumentBase):
+    """The owner corrects a khata at a till: + the customer owes more (an opening balance carried over
+    from the paper khata), - less (written off, a mistake put right). Needs the owner's PIN: the box's
+    approval id. No money moves."""
+
+    kind: Literal["khata_adjustment"]
+    customer_id: DocumentId
+    amount: AdjustmentAmount
+    reason: Text
+    approval_id: DocumentId | None = None
+
+
+def khata_entry_amounts(document: "AnyDocument") -> tuple[str, int] | None:
+    """(customer_id, signed paisa) a document writes to a khata, or None: the one rule for balances.
+
+    A sale's on_account payment: + (they owe it); a refund's on_account payment: - ; a khata payment:
+    - its amount; an adjustment: its signed amount. A sale or refund without on_account writes nothing.
+    """
+    if isinstance(document, Sale | Refund):
+        owed = on_account_amount(document)
+        if not owed or document.customer_id is None:
+            return None
+        return document.customer_id, owed if isinstance(document, Sale) else -owed
+    if isinstance(document, KhataPayment):
+        return document.customer_id, -document.amount
+    if isinstance(document, KhataAdjustment):
+        return document.customer_id, document.amount
+    return None
+
+
+AnyDocument = Union[Sale, Refund, ShiftOpen, ShiftClose, CashMovement, DrawerOpen, Customer, KhataPayment,
+                    KhataAdjustment]
 Document = Annotated[AnyDocument, Field(discriminator="kind")]
 _document_adapter: TypeAdapter[AnyDocument] = TypeAdapter(Document)
 
@@ -585,20 +781,25 @@ def _id_of(raw: dict[str, Any]) -> str | None:
 
 def parse_document(raw: Any) -> AnyDocument:
     """Validate one document off the wire, its hash included; raise InvalidDocument."""
+    return parse_document_and_body(raw)[0]
+
+
+def parse_document_and_body(raw: Any) -> tuple[AnyDocument, str]:
+    """parse_document, and the document's canonical JSON (canonical_json(raw) as text, what the
+    journal stores) from the same encoding the hash check made."""
     if not isinstance(raw, dict):
         raise InvalidDocument("a document must be a JSON object")
-    doc_id = _id_of(raw)
     try:
         document = _document_adapter.validate_python(raw)
     except ValidationError as err:
-        raise InvalidDocument(first_error(err), doc_id) from err
+        raise InvalidDocument(first_error(err), _id_of(raw)) from err
     try:
-        expected = document_hash(raw)
+        expected, body = _hash_and_body(raw, document.hash)
     except NotCanonical as err:
-        raise InvalidDocument(str(err), doc_id) from err
+        raise InvalidDocument(str(err), _id_of(raw)) from err
     if expected != raw["hash"]:
-        raise InvalidDocument("hash does not match the document's content", doc_id)
-    return document
+        raise InvalidDocument("hash does not match the document's content", _id_of(raw))
+    return document, body
 
 
 # --- batches and results -----------------------------------------------------------
@@ -694,6 +895,12 @@ class ShopSettings(BaseModel):
     ntn: Annotated[StrictStr, Field(max_length=20), AfterValidator(_plain_text)] = ""
     strn: Annotated[StrictStr, Field(max_length=20), AfterValidator(_plain_text)] = ""
     receipt_footer: ShortText = ""
+    # Khata (issue 10): the credit limit a customer created at a till starts with (the owner changes
+    # it per customer in the back office), and the most a tablet cut off from the box may put on one
+    # customer's khata by itself (its own on-account sales the box's last answer did not yet count,
+    # this one included).
+    default_credit_limit: Paisa = 500_000
+    offline_credit_allowance: Paisa = 200_000
 
 
 MAX_POS_ID = 10**12
@@ -737,12 +944,19 @@ class FiscalSettingsIn(BaseModel):
     token: Annotated[StrictStr, Field(max_length=500), AfterValidator(_plain_text)] | None = None
 
 
+# The tender whose PRA rate another tender is taxed at (see tender_tax_bp).
+TAXED_AS = {"on_account": "cash"}
+
+
 def tender_tax_bp(rates: dict[str, int], tenders: list[str]) -> int | None:
     """The GST rate (basis points) a PRA shop charges the taxable lines of a sale paid by these tenders
     (a product whose own gst_bp is 0, exempt goods, stays at 0), or None to keep each product's own
     rate. A sale paid by several tenders pays the highest of their rates, so a split never collects
-    less tax than either tender would. The till mirrors this (web_till/tax.js, cart.js pricedLines)."""
-    named = [rates[tender] for tender in tenders if tender in rates]
+    less tax than either tender would. Credit (on_account) is taxed as cash: it is reported to FBR / PRA
+    as a cash sale (gateway/fiscal_invoice.py) and a khata is settled in cash; taxing it by the products'
+    own rates would let a credit sale dodge a PRA shop's cash rate. The till mirrors this (web_till/tax.js,
+    cart.js pricedLines)."""
+    named = [rates[TAXED_AS.get(tender, tender)] for tender in tenders if TAXED_AS.get(tender, tender) in rates]
     return max(named) if named else None
 
 
@@ -759,6 +973,34 @@ class Catalog(BaseModel):
     # Sent to the box only (GET /v1/catalog as a gateway): the box keeps it encrypted and strips it
     # from the catalog tablets receive (gateway/catalog.py). Never in an owner's answer.
     fiscal_token: str | None = None
+
+
+# --- khata snapshot (cloud -> box) ---------------------------------------------------------
+
+class CustomerRecord(BaseModel):
+    """A customer as the cloud knows them: details (latest wins) and balance (the sum of every entry
+    it holds, owner's back-office adjustments included). `updated_at` is when the details were last
+    set (a document's true time, or the owner's edit), so the box keeps whichever is newer."""
+
+    model_config = ConfigDict(extra="ignore")   # an older box keeps pulling what a newer cloud adds
+
+    customer_id: Annotated[StrictStr, Field(max_length=36)]
+    name: Annotated[StrictStr, Field(max_length=200)]
+    phone: Annotated[StrictStr, Field(max_length=20)] | None = None
+    cnic: Annotated[StrictStr, Field(max_length=15)] | None = None
+    ntn: Annotated[StrictStr, Field(max_length=20)] | None = None
+    credit_limit: Annotated[StrictInt, Field(ge=0, le=MAX_PAISA)] = 0
+    updated_at: Annotated[StrictStr, Field(max_length=40)]
+    balance: Annotated[StrictInt, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)] = 0
+
+
+class KhataSnapshot(BaseModel):
+    """GET /v1/khata (a gateway): every customer of the shop with their balance, exact for `watermark`
+    as the stock snapshot is: it counts the khata entries of exactly the documents with ingest_seq <=
+    watermark, plus every back-office adjustment (which never pass through a box)."""
+
+    watermark: StrictInt
+    customers: list[CustomerRecord]
 
 
 # --- enrolment and heartbeat --------------------------------------------------------

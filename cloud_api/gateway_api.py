@@ -1,4 +1,4 @@
-"""Endpoints gateways call: enrol, journal batches, catalog, stock snapshot, heartbeat."""
+"""Endpoints gateways call: enrol, journal batches, catalog, stock and khata snapshots, heartbeat."""
 from __future__ import annotations
 
 import hashlib
@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import schema
 from .catalog import catalog_etag, catalog_version, load_catalog
-from .contract import BatchResponse, EnrolRequest, Heartbeat, JournalBatch, canonical_json
+from .contract import BatchResponse, EnrolRequest, Heartbeat, JournalBatch, KhataSnapshot, canonical_json
 from .database import reading
 from .ingest import ingest_batch
+from .khata import khata_snapshot
 from .service.clock import utc_now
 from .service.web import bearer_token, json_with_etag, read_model
 from .shops import GatewayIdentity, enrol_gateway, gateway_for_key
@@ -69,6 +70,18 @@ async def stock(request: web.Request) -> web.Response:
         snapshot = await stock_snapshot(conn, gateway.shop_id)
     # Of the content itself: an owner's stock movement changes the figures but not the watermark.
     body = canonical_json(snapshot)
+    return json_with_etag(request, f'"{hashlib.sha256(body).hexdigest()[:32]}"', body.decode())
+
+
+@routes.get("/v1/khata")
+async def khata(request: web.Request) -> web.Response:
+    """Every customer with details and balance, and the ingest watermark the balances count up to
+    (cloud_api/khata.py, the same rule as /v1/stock), with an ETag of the content."""
+    gateway = await _gateway(request)
+    async with reading(request.app[ENGINE]) as conn:
+        snapshot = KhataSnapshot.model_validate(await khata_snapshot(conn, gateway.shop_id))
+    # Of the content: an owner's edit or adjustment changes the answer but not the watermark.
+    body = canonical_json(snapshot.model_dump())
     return json_with_etag(request, f'"{hashlib.sha256(body).hexdigest()[:32]}"', body.decode())
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .contract import (DOCUMENT_KINDS, BatchResponse, CashierIn, Catalog, EnrolRequest, EnrolResponse, Heartbeat,
-                       JournalBatch, Product, ProductIn, ShopSettings)
+                       JournalBatch, KhataSnapshot, Product, ProductIn, ShopSettings)
 from .contract import FiscalSettingsIn
 from .fiscal import FiscalState, PosIdIn
+from .khata import AdjustmentIn, CustomerIn
 from .owner_api import StockMovementIn
 from .service.openapi import Operation, Parameter, openapi_document, openapi_route
 
@@ -122,7 +123,7 @@ class DailySummary(CounterFigures):
 
 
 class ZReport(CounterFigures):
-    """One shift worked out from its documents; expected_cash = float + cash net + paid in - paid out."""
+    """One shift worked out from its documents; expected_cash = float + cash net + khata cash + paid in - paid out."""
 
     shift_id: str
     device_code: str
@@ -143,6 +144,8 @@ class ZReport(CounterFigures):
     confirmed: dict[str, int]
     drawer_openings: int = 0                   # "Open drawer" on the till (drawer_open documents) in this shift
     drawer_reasons: list[str] = []             # why, each time, in the till's order
+    # Khata payments taken in the shift, by tender; their cash is in expected_cash (on-account sales are not).
+    khata_collected: dict[str, int] = {}
 
 
 class ShiftReports(BaseModel):
@@ -182,12 +185,82 @@ class SyncHealth(BaseModel):
     devices: list[DeviceHealth]
 
 
+class CustomerOut(BaseModel):
+    """A customer with balance (paisa owed; negative: an advance) and ageing of what is owed, by days."""
+
+    customer_id: str
+    name: str             # "" until the till's customer document reaches the cloud (a khata entry came first)
+    phone: str | None
+    cnic: str | None
+    ntn: str | None
+    credit_limit: int
+    created_at: str
+    updated_at: str
+    source: str           # till | office: who set the details held
+    balance: int
+    ageing: dict[str, int]   # "0-7", "8-30", "30+" days
+    last_entry_at: str | None = None
+
+
+class CustomerList(BaseModel):
+    customers: list[CustomerOut]
+
+
+class KhataEntryOut(BaseModel):
+    entry_id: str
+    kind: str            # sale | refund | khata_payment | khata_adjustment | office_adjustment
+    amount: int          # signed: + the customer owes more
+    business_date: str
+    at: str
+    device_code: str | None
+    cashier_id: str | None
+    receipt: str | None
+    note: str | None
+    source: str
+    paid: dict[str, int]   # a khata payment's money by tender
+
+
+class StatementLine(KhataEntryOut):
+    balance: int         # after this entry
+
+
+class Statement(BaseModel):
+    customer: CustomerOut
+    from_: str | None = Field(alias="from")
+    to: str | None
+    opening_balance: int
+    entries: list[StatementLine]
+    closing_balance: int
+
+
+class KhataReportRow(BaseModel):
+    day: str
+    device: str          # "" for the owner's back-office adjustments
+    cashier_id: str
+    cashier: str
+    credit_sales: int
+    credit_returns: int
+    collected_cash: int
+    collected_card: int
+    collected_wallet: int
+    collected: int
+    adjusted: int
+    change: int          # what the khata balances moved by
+
+
+class KhataReport(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    rows: list[KhataReportRow]
+
+
 # --- the operations ----------------------------------------------------------------------
 
 _SHOP = Parameter("shop_id", "path", description="the shop the owner token opens")
 _KEY = {"type": "string", "minLength": 1, "maxLength": 200}
 _DATE = {"type": "string", "format": "date"}
 _SHOPS = "/v1/shops/{shop_id}"
+_CUSTOMER = Parameter("customer_id", "path", _KEY)
 
 OPERATIONS = [
     Operation("GET", "/healthz", "the worker is up", Healthy, auth=None),
@@ -203,13 +276,18 @@ OPERATIONS = [
               auth="gateway",
               parameters=(Parameter("If-None-Match", "header", description="the ETag of the snapshot held"),),
               other={304: "the snapshot has not changed since that ETag"}),
+    Operation("GET", "/v1/khata", "every customer with details and balance, and the ingest watermark the "
+              "balances count up to (back-office adjustments always counted)", KhataSnapshot, auth="gateway",
+              parameters=(Parameter("If-None-Match", "header", description="the ETag of the snapshot held"),),
+              other={304: "the snapshot has not changed since that ETag"}),
     Operation("POST", "/v1/heartbeat", "a gateway says how it is", ServerTime, Heartbeat, auth="gateway"),
     Operation("PUT", _SHOPS + "/products/{sku}", "create or change a product; archived stays as it was (see "
               ".../restore); 409 to change the unit of an sku with stock or sales (make a new sku)", ProductSaved,
               ProductIn, auth="owner", parameters=(_SHOP, Parameter("sku", "path", _KEY))),
     Operation("PUT", _SHOPS + "/cashiers/{cashier_id}", "create or change a cashier and their PIN",
               CashierSaved, CashierIn, auth="owner", parameters=(_SHOP, Parameter("cashier_id", "path", _KEY))),
-    Operation("PUT", _SHOPS + "/settings", "what receipts print: address, phone, NTN, STRN, footer",
+    Operation("PUT", _SHOPS + "/settings", "what receipts print: address, phone, NTN, STRN, footer; the khata's credit "
+              "settings (left out: kept as they are); answers the settings held",
               ShopSettings, ShopSettings, auth="owner", parameters=(_SHOP,)),
     Operation("DELETE", _SHOPS + "/products/{sku}", "archive a product: tills stop selling it, reports keep it; "
               "404 for an sku the shop does not have", ProductArchived, auth="owner",
@@ -258,6 +336,31 @@ OPERATIONS = [
     Operation("POST", _SHOPS + "/fiscal:retry", "offer the box's parked invoices to FBR / PRA again "
               "(settings.retry_requested_at moves; the box sees it in its next catalog)",
               FiscalState, auth="owner", parameters=(_SHOP,)),
+    Operation("GET", _SHOPS + "/customers", "every customer with balance and ageing (0-7, 8-30, 30+ days)",
+              CustomerList, auth="owner",
+              parameters=(_SHOP, Parameter("q", "query", {"type": "string", "maxLength": 200},
+                                           description="part of a name or phone number"))),
+    Operation("POST", _SHOPS + "/customers", "a new customer; without credit_limit the shop's default_credit_limit",
+              CustomerOut, CustomerIn, status=201, auth="owner", parameters=(_SHOP,)),
+    Operation("GET", _SHOPS + "/customers/{customer_id}", "a customer with balance and ageing; 404 if unknown",
+              CustomerOut, auth="owner", parameters=(_SHOP, _CUSTOMER)),
+    Operation("PUT", _SHOPS + "/customers/{customer_id}", "change a customer's details (without credit_limit: "
+              "kept); updated_at moves to now, so tills and boxes take it over older details; 404 if unknown",
+              CustomerOut, CustomerIn, auth="owner", parameters=(_SHOP, _CUSTOMER)),
+    Operation("POST", _SHOPS + "/customers/{customer_id}/adjustments", "correct a khata: + they owe more, - less; "
+              "never changed afterwards (a correction is another adjustment); with an entry_id a resend counts "
+              "once and answers 200 with the stored entry; the entry_id with other content is a 409; "
+              "404 if unknown",
+              KhataEntryOut, AdjustmentIn, status=201, auth="owner", parameters=(_SHOP, _CUSTOMER),
+              other={200: "sent again with the same entry_id and content: the stored entry, counted once"}),
+    Operation("GET", _SHOPS + "/customers/{customer_id}/statement", "the khata between two business days: "
+              "balance brought forward, each entry with the balance after it, closing balance",
+              Statement, auth="owner", parameters=(_SHOP, _CUSTOMER, Parameter("from", "query", _DATE),
+                                                   Parameter("to", "query", _DATE))),
+    Operation("GET", _SHOPS + "/reports/khata", "credit sales, returns to the khata, collections by tender and "
+              "adjustments per business day, tablet and cashier", KhataReport, auth="owner",
+              parameters=(_SHOP, Parameter("from", "query", _DATE, required=True),
+                          Parameter("to", "query", _DATE, required=True))),
     Operation("GET", _SHOPS + "/health", "every gateway and till: last heard, backlog, missing receipts",
               SyncHealth, auth="owner", parameters=(_SHOP,)),
 ]

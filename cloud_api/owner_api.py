@@ -1,4 +1,5 @@
-"""The owner's API: catalog, receipt settings, stock, journal, reports, sync health. Bearer owner_token."""
+"""The owner's API: catalog, receipt settings, stock, journal, reports, sync health, customers and khata.
+Bearer owner_token."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -13,6 +14,8 @@ from .contract import DOCUMENT_KINDS, MAX_QTY, CashierIn, FiscalSettingsIn, Prod
 from .database import reading
 from .fiscal import FiscalState, PosIdIn, fiscal_state, put_fiscal, request_retry, set_pos_id
 from .gateway_api import ENGINE
+from .khata import (AdjustmentIn, CustomerIn, add_adjustment, create_customer, customer, customers_with_balances,
+                    khata_report, statement, update_customer)
 from .reports import daily_summary, list_documents, sync_health
 from .shift_reports import shift_reports
 from .service.errors import BadRequest, Forbidden, NotFound
@@ -95,8 +98,8 @@ async def put_settings_route(request: web.Request) -> web.Response:
     shop_id = await _shop(request)
     body = await read_model(request, ShopSettings)
     async with request.app[ENGINE].begin() as conn:
-        await put_settings(conn, shop_id, body)
-    return web.json_response(body.model_dump())
+        held = await put_settings(conn, shop_id, body)
+    return web.json_response(held.model_dump())
 
 
 @routes.post("/v1/shops/{shop_id}/enrol-tokens")
@@ -261,3 +264,75 @@ async def fiscal_retry_route(request: web.Request) -> web.Response:
     async with request.app[ENGINE].begin() as conn:
         await request_retry(conn, shop_id)
         return await _fiscal_answer(conn, shop_id)
+
+
+# --- customers and khata (cloud_api/khata.py) ------------------------------------------------
+
+@routes.get("/v1/shops/{shop_id}/customers")
+async def customers_route(request: web.Request) -> web.Response:
+    """Every customer with balance and ageing; ?q= keeps those whose name or phone holds it."""
+    shop_id = await _shop(request)
+    search = request.query.get("q", "")
+    if len(search) > 200 or "\x00" in search:
+        raise BadRequest("q must be at most 200 characters, without NUL")
+    async with reading(request.app[ENGINE]) as conn:
+        return web.json_response({"customers": await customers_with_balances(conn, shop_id, search)})
+
+
+@routes.post("/v1/shops/{shop_id}/customers")
+async def new_customer_route(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    body = await read_model(request, CustomerIn)
+    async with request.app[ENGINE].begin() as conn:
+        return web.json_response(await create_customer(conn, shop_id, body), status=201)
+
+
+@routes.get("/v1/shops/{shop_id}/customers/{customer_id}")
+async def customer_route(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    async with reading(request.app[ENGINE]) as conn:
+        return web.json_response(await customer(conn, shop_id, _key(request, "customer_id")))
+
+
+@routes.put("/v1/shops/{shop_id}/customers/{customer_id}")
+async def put_customer_route(request: web.Request) -> web.Response:
+    """Change a customer's details (updated_at moves to now: it beats older till documents); 404 if unknown."""
+    shop_id = await _shop(request)
+    body = await read_model(request, CustomerIn)
+    async with request.app[ENGINE].begin() as conn:
+        return web.json_response(await update_customer(conn, shop_id, _key(request, "customer_id"), body))
+
+
+@routes.post("/v1/shops/{shop_id}/customers/{customer_id}/adjustments")
+async def adjustment_route(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    body = await read_model(request, AdjustmentIn)
+    async with request.app[ENGINE].begin() as conn:
+        entry, created = await add_adjustment(conn, shop_id, _key(request, "customer_id"), body)
+    # A retry with the same entry_id and content answers the stored entry (200): it counted once.
+    return web.json_response(entry, status=201 if created else 200)
+
+
+@routes.get("/v1/shops/{shop_id}/customers/{customer_id}/statement")
+async def statement_route(request: web.Request) -> web.Response:
+    shop_id = await _shop(request)
+    first, last = _date(request.query.get("from"), "from"), _date(request.query.get("to"), "to")
+    if first and last and last < first:
+        raise BadRequest("to is before from")
+    async with reading(request.app[ENGINE]) as conn:
+        return web.json_response(await statement(conn, shop_id, _key(request, "customer_id"), first, last))
+
+
+@routes.get("/v1/shops/{shop_id}/reports/khata")
+async def khata_report_route(request: web.Request) -> web.Response:
+    """Credit sales and collections per business day, by tablet and cashier (?from=&to=, both required)."""
+    shop_id = await _shop(request)
+    first, last = _date(request.query.get("from"), "from"), _date(request.query.get("to"), "to")
+    if first is None or last is None:
+        raise BadRequest("from and to are required (YYYY-MM-DD)")
+    if last < first:
+        raise BadRequest("to is before from")
+    async with reading(request.app[ENGINE]) as conn:
+        rows = await khata_report(conn, [shop_id], first.isoformat(), last.isoformat())
+    return web.json_response({"from": first.isoformat(), "to": last.isoformat(),
+                              "rows": [{k: v for k, v in row.items() if k != "shop_id"} for row in rows]})

@@ -5,6 +5,11 @@ positive) with their lines and payments; a refund's payments are negative tender
 goods go back into stock. Shifts are one row per shift, filled from its opening and its closing
 in whichever order they arrive; cash movements are rows of their own.
 
+Khata (issue 10): every document contract.khata_entry_amounts() gives an amount writes one
+khata_entries row (a sale's on_account payment is also a tender fact, tender "on_account": it is how
+the sale was paid; a khata payment's money is not sale trade, so it is no tender fact). A customer
+document sets its customer's details when it is newer (by true time) than the details held.
+
 `project` derives a document's rows into a `Projection`; `Projection.write` then stores the rows
 of every document it holds with one multi-row statement per table, so a batch of 500 sales costs
 a handful of statements, not thousands. Ingest one document at a time (its reference path) simply
@@ -13,14 +18,16 @@ writes a Projection of one document.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
-from .contract import AnyDocument, CashMovement, Payment, Refund, Sale, ShiftClose, ShiftOpen
+from .contract import (AnyDocument, CashMovement, Customer, KhataAdjustment, KhataPayment, Payment, Refund, Sale,
+                       ShiftClose, ShiftOpen, khata_entry_amounts)
+from .database import insert_or_ignore
 
 
 @dataclass
@@ -43,6 +50,8 @@ class Projection:
     stock_ledger: list[dict[str, Any]] = field(default_factory=list)
     cash_movements: list[dict[str, Any]] = field(default_factory=list)
     shift_changes: list[_ShiftChange] = field(default_factory=list)
+    khata_entries: list[dict[str, Any]] = field(default_factory=list)
+    customers: list[dict[str, Any]] = field(default_factory=list)   # customer documents' details
 
     async def write(self, conn: AsyncConnection) -> None:
         """Store every row held, one executemany per table (the driver's fast path for plain inserts)."""
@@ -53,6 +62,10 @@ class Projection:
                 await conn.execute(table.insert(), rows)
         if self.shift_changes:
             await _write_shifts(conn, self.shop_id, self.shift_changes)
+        if self.customers or self.khata_entries:
+            await _write_customers(conn, self.shop_id, self.customers, self.khata_entries)
+        if self.khata_entries:
+            await conn.execute(schema.khata_entries.insert(), self.khata_entries)
 
 
 async def project(rows: Projection, shop_id: str, document: AnyDocument, when: datetime, now: str) -> None:
@@ -86,6 +99,39 @@ async def project(rows: Projection, shop_id: str, document: AnyDocument, when: d
             shop_id=shop_id, document_id=document.id, business_date=day, device_code=document.device_code,
             cashier_id=document.cashier_id, shift_id=document.shift_id, direction=document.direction,
             amount=document.amount, reason=document.reason))
+    elif isinstance(document, Customer):
+        rows.customers.append(dict(
+            shop_id=shop_id, customer_id=document.customer_id, name=document.name, phone=document.phone,
+            cnic=document.cnic, ntn=document.ntn, credit_limit=document.credit_limit, created_at=utc_text(when),
+            updated_at=utc_text(when), source="till", document_id=document.id))
+    _khata_entry(rows, shop_id, document, day, when)
+
+
+def utc_text(when: datetime) -> str:
+    """A true time as the cloud stores times (service/clock.py: UTC, milliseconds, Z), so a customer
+    document's time and an owner's edit (utc_now) compare as text."""
+    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _khata_entry(rows: Projection, shop_id: str, document: AnyDocument, day: str, when: datetime) -> None:
+    """The khata row of a document that writes to a customer's khata (contract.khata_entry_amounts)."""
+    entry = khata_entry_amounts(document)
+    if entry is None:
+        return
+    customer_id, amount = entry
+    paid = {"cash": 0, "card": 0, "wallet": 0}
+    note = None
+    if isinstance(document, KhataPayment):
+        for payment in document.payments:
+            paid[payment.tender] += payment.amount
+        note = document.note
+    elif isinstance(document, KhataAdjustment):
+        note = document.reason
+    rows.khata_entries.append(dict(
+        shop_id=shop_id, entry_id=document.id, customer_id=customer_id, kind=document.kind, amount=amount,
+        business_date=day, at=utc_text(when), device_code=document.device_code, cashier_id=document.cashier_id,
+        receipt=document.receipt_number, shift_id=getattr(document, "shift_id", None), **paid, note=note,
+        source="till"))
 
 
 def _sale_or_refund(rows: Projection, shop_id: str, document: Sale | Refund, day: str, hour: int, now: str,
@@ -117,6 +163,44 @@ def _tender(shop_id: str, document_id: str, day: str, payment: Payment, amount: 
                 reference=payment.reference, wallet=payment.wallet, unverified=payment.unverified)
 
 
+@dataclass
+class _RowsInHand:
+    """The rows of one keyed table (shifts, customers) a batch of documents works on, read once: those
+    stored (`known`), those the batch makes (`new`) and copies of the stored ones it may change
+    (`changed`). The rules of each table change the rows in memory; `write` then stores them: new rows
+    with one multi-row insert, each changed one with an update only if it differs from what was read."""
+
+    table: Table
+    key: str
+    shop_id: str
+    known: dict[str, dict[str, Any]]
+    new: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    async def read(cls, conn: AsyncConnection, table: Table, key: str, shop_id: str, ids: set[str]) -> "_RowsInHand":
+        c = table.c
+        known = {getattr(row, key): dict(row._mapping) for row in (await conn.execute(
+            select(table).where(c.shop_id == shop_id, c[key].in_(ids)))).all()}
+        return cls(table, key, shop_id, known)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The working row of `key` (made or changed by this batch, else a copy of the stored one), or None."""
+        row = self.new.get(key) or self.changed.get(key)
+        if row is None and key in self.known:
+            row = self.changed[key] = dict(self.known[key])
+        return row
+
+    async def write(self, conn: AsyncConnection) -> None:
+        c = self.table.c
+        if self.new:
+            await conn.execute(self.table.insert(), list(self.new.values()))
+        for key, row in self.changed.items():
+            if row != self.known[key]:
+                await conn.execute(update(self.table).where(c.shop_id == self.shop_id, c[self.key] == key)
+                                   .values({k: v for k, v in row.items() if k not in ("shop_id", self.key)}))
+
+
 _SHIFT_COLUMNS = [c.name for c in schema.shifts.columns]
 
 
@@ -130,27 +214,55 @@ async def _write_shifts(conn: AsyncConnection, shop_id: str, changes: list[_Shif
     then written: new shifts with one multi-row insert, changed ones with one update each (a shift
     has two documents, so a batch rarely changes more than a couple).
     """
-    s = schema.shifts.c
-    ids = {change.shift_id for change in changes}
-    known = {row.shift_id: dict(row._mapping) for row in (await conn.execute(
-        select(schema.shifts).where(s.shop_id == shop_id, s.shift_id.in_(ids)))).all()}
-    new: dict[str, dict[str, Any]] = {}
-    changed: dict[str, dict[str, Any]] = {}
+    rows = await _RowsInHand.read(conn, schema.shifts, "shift_id", shop_id, {change.shift_id for change in changes})
     for change in changes:
-        row = new.get(change.shift_id) or changed.get(change.shift_id)
-        if row is None and change.shift_id in known:
-            row = changed[change.shift_id] = dict(known[change.shift_id])
+        row = rows.get(change.shift_id)
         if row is None:
-            new[change.shift_id] = {**dict.fromkeys(_SHIFT_COLUMNS), "shop_id": shop_id, "shift_id": change.shift_id,
-                                    "device_code": change.device_code, "business_date": change.day, **change.values}
+            rows.new[change.shift_id] = {**dict.fromkeys(_SHIFT_COLUMNS), "shop_id": shop_id,
+                                         "shift_id": change.shift_id, "device_code": change.device_code,
+                                         "business_date": change.day, **change.values}
         elif change.opening:
             # The closing came first: the shift belongs to the day it was opened.
             row.update(business_date=change.day, **change.values)
         elif row["close_document_id"] is None:
             row.update(change.values)
-    if new:
-        await conn.execute(schema.shifts.insert(), list(new.values()))
-    for shift_id, row in changed.items():
-        if row != known[shift_id]:
-            await conn.execute(update(schema.shifts).where(s.shop_id == shop_id, s.shift_id == shift_id)
-                               .values({k: v for k, v in row.items() if k not in ("shop_id", "shift_id")}))
+    await rows.write(conn)
+
+
+_CUSTOMER_DETAILS = ("name", "phone", "cnic", "ntn", "credit_limit", "updated_at", "source", "document_id")
+
+
+async def _write_customers(conn: AsyncConnection, shop_id: str, documents: list[dict[str, Any]],
+                           entries: list[dict[str, Any]]) -> None:
+    """Customer documents over the rows held, the latest true time winning; then a placeholder row for
+    any customer a khata entry names whom the cloud does not know yet (their document still on its way).
+
+    The rule: a document's details replace the row's only if its time is later than the row's
+    updated_at (an owner's edit, or another document); an older or equal one changes nothing but
+    may move created_at earlier (the earliest customer document's time). Worked out in memory over
+    one read, then written; tests/cloud/test_set_based_ingest.py holds it to one document at a time.
+    """
+    ids = {row["customer_id"] for row in documents} | {entry["customer_id"] for entry in entries}
+    rows = await _RowsInHand.read(conn, schema.customers, "customer_id", shop_id, ids)
+    for doc in documents:
+        row = rows.get(doc["customer_id"])
+        if row is None:
+            rows.new[doc["customer_id"]] = dict(doc)
+            continue
+        if row["updated_at"] == "":
+            # A placeholder (a khata entry came first): its first document says who and since when, so
+            # the row ends the same whichever order a batch or batches brought them in.
+            row.update({name: doc[name] for name in (*_CUSTOMER_DETAILS, "created_at")})
+        elif doc["updated_at"] > row["updated_at"]:
+            row.update({name: doc[name] for name in _CUSTOMER_DETAILS})
+        if row["created_at"] > doc["created_at"]:
+            row["created_at"] = doc["created_at"]
+    await rows.write(conn)
+    unknown = {}
+    for entry in entries:
+        if entry["customer_id"] not in rows.known and entry["customer_id"] not in rows.new:
+            unknown.setdefault(entry["customer_id"], dict(
+                shop_id=shop_id, customer_id=entry["customer_id"], name="", phone=None, cnic=None, ntn=None,
+                credit_limit=0, created_at=entry["at"], updated_at="", source="till", document_id=None))
+    if unknown:
+        await conn.execute(insert_or_ignore(conn, schema.customers), list(unknown.values()))

@@ -27,6 +27,8 @@ shops = Table(
     Column("ntn", String(20), nullable=False, server_default=""),
     Column("strn", String(20), nullable=False, server_default=""),
     Column("receipt_footer", String(200), nullable=False, server_default=""),
+    Column("default_credit_limit", BigInteger, nullable=False, server_default=text("500000")),
+    Column("offline_credit_allowance", BigInteger, nullable=False, server_default=text("200000")),
     # The owner's account that holds this shop (owners.py); NULL for a shop made before accounts.
     Column("owner_id", String(36), index=True),
     # Fiscal reporting (issue 9): contract.FiscalSettings as JSON (NULL: the defaults, mode off), and
@@ -301,4 +303,52 @@ cashiers = Table(
     Column("can_refund", Boolean, nullable=False, server_default=true()),
     # A disabled cashier leaves the catalog, so every till refuses the PIN after its next catalog sync.
     Column("disabled", Boolean, nullable=False, server_default=false()),
+)
+
+# Customers and their khata (udhaar, issue 10). A customer's details: the latest by true time of their
+# `customer` documents or the owner's edits (updated_at), so an edit in the back office beats an older
+# till document and the box learns it from the khata snapshot. A customer named by a khata entry
+# before their own document arrived has a placeholder row (name "", updated_at "": older than anything).
+customers = Table(
+    "customers", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("customer_id", String(36), primary_key=True),   # the id of the document that created them
+    Column("name", String(200), nullable=False),
+    Column("phone", String(20)),
+    Column("cnic", String(15)),
+    Column("ntn", String(20)),
+    Column("credit_limit", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", String(40), nullable=False),   # true time (UTC) of the first we know of them
+    Column("updated_at", String(40), nullable=False),   # true time (UTC) of the details held
+    Column("source", String(8), nullable=False),        # till | office: who set the details held
+    Column("document_id", String(36)),                  # the customer document held (NULL: the owner's edit)
+    Index("ix_customers_shop_name", "shop_id", "name"),
+)
+
+# Every change to a khata: one row per document with contract.khata_entry_amounts() (entry_id = the
+# document's id) and per back-office adjustment (a uuid4). Never updated or deleted: a balance is the
+# sum of amounts (positive: the customer owes the shop), a correction is another entry.
+khata_entries = Table(
+    "khata_entries", metadata,
+    Column("shop_id", String(36), primary_key=True),
+    Column("entry_id", String(36), primary_key=True),
+    Column("customer_id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),   # sale | refund | khata_payment | khata_adjustment | office_adjustment
+    Column("amount", BigInteger, nullable=False),
+    Column("business_date", String(10), nullable=False),
+    Column("at", String(40), nullable=False),          # true time, UTC: statements run in this order
+    Column("device_code", String(8)),
+    Column("cashier_id", String(200)),
+    Column("receipt", String(20)),
+    Column("shift_id", String(36)),
+    # A khata payment's money by tender (the Z-report's khata_collected and the collections report).
+    Column("cash", BigInteger, nullable=False, server_default=text("0")),
+    Column("card", BigInteger, nullable=False, server_default=text("0")),
+    Column("wallet", BigInteger, nullable=False, server_default=text("0")),
+    Column("note", String(200)),                       # a payment's note, an adjustment's reason
+    Column("source", String(8), nullable=False),       # till | office
+    # Covers the ageing list's aggregate (business_date, amount), so it reads the index alone.
+    Index("ix_khata_entries_shop_customer", "shop_id", "customer_id", "at", "business_date", "amount"),
+    Index("ix_khata_entries_shop_date", "shop_id", "business_date"),
+    Index("ix_khata_entries_shop_shift", "shop_id", "shift_id"),
 )

@@ -1,4 +1,11 @@
-"""Z-reports: each shift worked out again from its documents, beside what the till counted and expected."""
+"""Z-reports: each shift worked out again from its documents, beside what the till counted and expected.
+
+The same rules as the till's (web_till/shift.js zReport) and the box's (gateway/receipt_model.py
+z_report), so `disagrees` means a document one of them lacks, never a different sum:
+- by_tender holds on_account too (sales' on-account payments less refunds'): credit, not money;
+- khata_collected {"cash", "card", "wallet"}: khata payments naming the shift, by tender;
+- expected_cash = float + by_tender.cash + khata_collected.cash + paid in - paid out.
+"""
 from __future__ import annotations
 
 import json
@@ -9,15 +16,18 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
+from .khata import khata_collected
 from .reports import shift_figures
 
 
 def expected_cash(opening_float: int, figures: dict[str, Any]) -> int:
-    """float + cash taken - change - cash refunded + paid in - paid out.
+    """float + cash taken - change - cash refunded + khata cash received + paid in - paid out.
 
-    by_tender's cash is already net of change and of cash refunds (cloud_api/projections.py).
+    by_tender's cash is already net of change and of cash refunds (cloud_api/projections.py); on-account
+    sales are tender on_account, so no cash; khata payments are no sale, so they are added on their own.
     """
-    return opening_float + figures["by_tender"].get("cash", 0) + figures["paid_in"] - figures["paid_out"]
+    return (opening_float + figures["by_tender"].get("cash", 0) + figures.get("khata_collected", {}).get("cash", 0)
+            + figures["paid_in"] - figures["paid_out"])
 
 
 async def shift_reports(conn: AsyncConnection, shop_id: str, day: date) -> dict[str, Any]:
@@ -41,9 +51,12 @@ async def shifts_between(conn: AsyncConnection, shop_id: str, first: str, last: 
 
 async def _z_reports(conn: AsyncConnection, shop_id: str, shifts: list[Any]) -> list[dict[str, Any]]:
     """The Z-report of each of `shifts` (rows of schema.shifts), their figures worked out together."""
-    figures = await shift_figures(conn, shop_id, [shift.shift_id for shift in shifts])
+    ids = [shift.shift_id for shift in shifts]
+    figures = await shift_figures(conn, shop_id, ids)
+    collected = await khata_collected(conn, shop_id, ids)
     drawers = await drawer_openings(conn, shop_id, shifts)
-    return [_z_report(shift, figures[shift.shift_id], drawers.get(shift.shift_id, [])) for shift in shifts]
+    return [_z_report(shift, {**figures[shift.shift_id], "khata_collected": collected[shift.shift_id]},
+                      drawers.get(shift.shift_id, [])) for shift in shifts]
 
 
 async def drawer_openings(conn: AsyncConnection, shop_id: str, shifts: list[Any]) -> dict[str, list[str]]:

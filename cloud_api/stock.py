@@ -31,7 +31,8 @@ async def hold_journal_for_ingest(conn: AsyncConnection, shop_id: str) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _journal_lock_key(shop_id)})
 
 
-async def _hold_journal_for_reading(conn: AsyncConnection, shop_id: str) -> None:
+async def hold_journal_for_reading(conn: AsyncConnection, shop_id: str) -> None:
+    """Wait for batches in flight and keep new ones out until the caller's transaction ends (a snapshot)."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _journal_lock_key(shop_id)})
 
@@ -49,7 +50,7 @@ async def stock_snapshot(conn: AsyncConnection, shop_id: str) -> dict[str, Any]:
 
     Must run in one transaction (on SQLite, one read snapshot; on PostgreSQL, the shared lock).
     """
-    await _hold_journal_for_reading(conn, shop_id)
+    await hold_journal_for_reading(conn, shop_id)
     d = schema.documents.c
     watermark = (await conn.execute(select(func.coalesce(func.max(d.ingest_seq), 0))
                                     .where(d.shop_id == shop_id))).scalar_one()

@@ -26,7 +26,7 @@ from cloud_api.service.clock import utc_after, utc_now
 from cloud_api.service.tokens import new_token, same_secret, token_digest
 from cloud_api.service.web import csrf_token, same_origin
 
-from . import dashboard, fiscal_jobs, owner_pin, returns, tablets
+from . import dashboard, fiscal_jobs, khata, owner_pin, returns, tablets
 from .box import get_value
 from .certificates import ca_fingerprint
 from .fiscal_queue import FISCAL_QUEUE
@@ -171,7 +171,7 @@ async def admin_page(request: web.Request) -> web.Response:
         last_sync_at=await get_value(db, "last_sync_at"),
         backlog=pending["backlog"], oldest_unsynced_at=pending["oldest_unsynced_at"],
         tablets=await tablets.list_tablets(db), refused=await dashboard.refused_documents(db),
-        over_refunds=await returns.over_refunds(db), fiscal=await fiscal_jobs.owner_view(db, request.app[SETTINGS].timezone),
+        over_refunds=await returns.over_refunds(db), khata=await khata.owner_view(db), fiscal=await fiscal_jobs.owner_view(db, request.app[SETTINGS].timezone),
         backup=await dashboard.last_backup(db), fingerprint=ca_fingerprint(request.app[SETTINGS].state_dir),
         rs=dashboard.format_rs, when=dashboard.local_time, age=dashboard.age, now=utc_now())
 

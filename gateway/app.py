@@ -28,7 +28,7 @@ from cloud_api.service.headers import TILL_POLICY, security_headers
 from cloud_api.service.connections import ConnectionLimits, body_deadline_middleware
 from cloud_api.service.web import error_middleware
 
-from . import admin, admin_printers, cashier_pins, openapi_routes, print_api, till_api
+from . import admin, admin_printers, cashier_pins, khata_api, openapi_routes, print_api, till_api
 from .backup import nightly_backup
 from .box import cloud_identity, get_value, set_values
 from .certificates import CertificateKeeper
@@ -39,6 +39,7 @@ from .fiscal_queue import FISCAL_QUEUE, FiscalQueue
 from .print_queue import PRINT_QUEUE, PrintQueue
 from .heartbeat import send_heartbeat
 from .journal import backlog
+from .khata import pull_khata
 from .mdns import mdns_context
 from .keys import CERTIFICATES, CLOUD, HOSTNAME, SCHEDULER, SETTINGS, SHOP_NAME, STORE, UPLINK
 from .network import lan_addresses
@@ -68,6 +69,7 @@ def create_app(settings: GatewaySettings, certificates: CertificateKeeper | None
     app[CERTIFICATES] = certificates
     app.router.add_routes(till_api.routes)
     cashier_pins.setup(app)                  # POST /api/v1/cashiers:verify
+    app.router.add_routes(khata_api.routes)  # /api/v1/customers, /api/v1/khata/approvals (gateway/khata.py)
     app.router.add_routes(openapi_routes.routes)   # GET /api/v1/openapi.json
     app.router.add_routes(setup_routes())   # before the shell, whose /{name} would take /setup
     app.router.add_routes(admin.routes)     # the owner's page, also before the shell
@@ -104,12 +106,20 @@ async def _cloud(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _uplink(app: web.Application) -> AsyncIterator[None]:
-    # Once the cloud has the box's latest documents, its snapshot counts them: fetch it.
-    uplink = Uplink(app[STORE], app[CLOUD], app[SETTINGS], on_drained=lambda: pull_stock(app[STORE], app[CLOUD]))
+    # Once the cloud has the box's latest documents, its snapshots count them: fetch them.
+    uplink = Uplink(app[STORE], app[CLOUD], app[SETTINGS], on_drained=lambda: pull_snapshots(app[STORE], app[CLOUD]))
     app[UPLINK] = uplink
     uplink.start()
     yield
     await uplink.stop()
+
+
+async def pull_snapshots(store: Store, cloud: CloudClient) -> None:
+    """After a drain: the stock snapshot, then the khata's (a failure of the first does not skip the second)."""
+    try:
+        await pull_stock(store, cloud)
+    finally:
+        await pull_khata(store, cloud)
 
 
 async def _fiscal(app: web.Application) -> AsyncIterator[None]:
@@ -139,8 +149,10 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         with suppress(UplinkError):   # the WAN state already records the failure
             if await pull_catalog(store, cloud, settings.state_dir):
                 app[FISCAL_QUEUE].wake()   # a new token, a POSID, the owner's Retry: look again
-        with suppress(UplinkError):   # the stock snapshot rides the catalog's schedule
+        with suppress(UplinkError):   # the stock and khata snapshots ride the catalog's schedule
             await pull_stock(store, cloud)
+        with suppress(UplinkError):
+            await pull_khata(store, cloud)
 
     async def heartbeat_job() -> None:
         with suppress(UplinkError):

@@ -19,7 +19,7 @@ from .app import box_hostname, connection_limits, create_app, status_line
 from .backup import backup_box, restore_box
 from .box import cloud_identity, get_value
 from .certificates import CertificateKeeper, ServerIdentity, ca_fingerprint
-from . import fiscal_jobs
+from . import fiscal_jobs, khata
 from .errors import CloudRefused, CloudUnreachable
 from .journal import backlog, parked
 from .network import lan_addresses
@@ -107,6 +107,7 @@ async def _status(state_dir: Path) -> dict[str, Any]:
         out.update(await backlog(db))
         out.update(await parked(db))   # documents the cloud would not take: count and reasons
         out.update(await over_refunds(db))   # returns beyond their sale, for the owner
+        out.update(await khata.flags(db))    # credit past a limit, adjustments, without the box's approval
         out["fiscal"] = await fiscal_jobs.owner_view(db, GatewaySettings(state_dir=state_dir).timezone)   # FBR / PRA: per day, failures, stopped; None if off
         out["devices"] = [dict(row) for row in await db.execute_fetchall(
             "SELECT device_code, name, last_seen_at, dead_letter_evicted FROM devices ORDER BY device_code")]
@@ -174,6 +175,10 @@ def _print_status(status: dict[str, Any]) -> None:
     print(f"parked:    {status['parked']} documents the cloud would not take (retried on the next start)")
     for doc in status["parked_documents"]:
         print(f"  {doc['receipt_number']} {doc['id']}: {doc['reason']}")
+    print(f"khata flags: {status['khata_flag_count']} entries to look at (from a tablet cut off from the box, "
+          "a balance that changed meanwhile, or a changed document)")
+    for flag in status["khata_flags"]:
+        print(f"  {flag['text']}")
     print(f"over-refunds: {status['over_refund_count']} return lines beyond their sale")
     for flag in status["over_refunds"]:
         print(f"  {flag['text']}")

@@ -18,7 +18,7 @@ import httpx
 from pydantic import BaseModel, Field, StrictInt, ValidationError
 
 from cloud_api.service.clock import utc_now
-from cloud_api.contract import BatchResponse, Catalog, EnrolResponse, Heartbeat
+from cloud_api.contract import BatchResponse, Catalog, EnrolResponse, Heartbeat, KhataSnapshot
 
 from .errors import CloudRefused, CloudUnreachable, UplinkError
 
@@ -123,18 +123,26 @@ class CloudClient:
             return None
         return _parse(response, Catalog), response.headers.get("ETag", "")
 
-    async def get_stock(self, etag: str | None) -> tuple[CloudStock, str] | None:
-        """The cloud's stock snapshot and its ETag, or None if ours is current or the cloud has none
-        (an older cloud answers 404: no snapshot yet)."""
+    async def get_snapshot(self, path: str, model: type[Model], etag: str | None) -> tuple[Model, str] | None:
+        """A snapshot the cloud keeps by watermark (GET /v1/stock, /v1/khata) and its ETag, or None if ours
+        is current or the cloud has none (an older cloud answers 404: no snapshot yet)."""
         try:
-            response = await self._call("GET", "/v1/stock", headers={"If-None-Match": etag} if etag else {})
+            response = await self._call("GET", path, headers={"If-None-Match": etag} if etag else {})
         except CloudRefused as err:
             if err.status == 404:
                 return None
             raise
         if response.status_code == 304:
             return None
-        return _parse(response, CloudStock), response.headers.get("ETag", "")
+        return _parse(response, model), response.headers.get("ETag", "")
+
+    async def get_stock(self, etag: str | None) -> tuple[CloudStock, str] | None:
+        """The cloud's stock snapshot (on-hand per SKU), as get_snapshot."""
+        return await self.get_snapshot("/v1/stock", CloudStock, etag)
+
+    async def get_khata(self, etag: str | None) -> tuple[KhataSnapshot, str] | None:
+        """The cloud's khata snapshot (customers and balances), as get_snapshot."""
+        return await self.get_snapshot("/v1/khata", KhataSnapshot, etag)
 
     async def heartbeat(self, beat: Heartbeat) -> None:
         await self._call("POST", "/v1/heartbeat", json=beat.model_dump())

@@ -174,6 +174,7 @@ POS Line is running (logs in {RUN_DIR}/){' on this machine only; `make run LAN=1
   Pairing code:  {code}            (valid 10 minutes; more from the box's admin page)
   Cashier PIN:   {shop['cashier_pin']:<18}({shop['cashier_name']})
   Box admin:     https://{hosts[0]}:{GATEWAY_PORT}/admin    owner PIN {DEMO_OWNER_PIN}
+                 (the same PIN approves, at the till, credit past a customer's limit and khata adjustments)
   CA SHA-256:    {ca_fingerprint(state_dir)}
 
   Back office:   {cloud.url}/office/    sign in as {DEMO_OWNER_LOGIN}, password {DEMO_OWNER_PASSWORD}

@@ -6,6 +6,7 @@ everywhere: ServiceError and its 4xx subclasses); the box adds its own:
     ServiceError (cloud_api.service.errors)
     ├── WrongPin                      401 wrong_pin         (a cashier's PIN; not the till's token)
     ├── UnknownSale                   404 unknown_sale      (a return asked for a sale the box does not hold)
+    ├── UnknownCustomer               404 unknown_customer  (a khata asked for a customer the box does not know)
     ├── NoPrinter                     404 no_printer        (the tablet has no printer on the box: browser print)
     ├── NotAtBox                      409 not_at_box        (print: the box does not hold the document yet)
     ├── NotProvisioned                503 not_provisioned   (this box has no cloud identity yet)
@@ -32,6 +33,10 @@ class WrongPin(ServiceError):
 
 class UnknownSale(ServiceError):
     status, code = 404, "unknown_sale"
+
+
+class UnknownCustomer(ServiceError):
+    status, code = 404, "unknown_customer"
 
 
 class NoPrinter(ServiceError):

@@ -32,7 +32,13 @@ PAYMENT_MODES = {
 # or wallet is the same kind of documented, non-cash payment as a card. So a wallet payment is
 # reported as 2 (card-like non-cash). A sale paid through tenders that map to different codes
 # (cash + card, cash + wallet) is 5 mixed; card + wallet both map to 2, so it stays 2.
-TENDER_MODES = {"cash": PAYMENT_MODES["cash"], "card": PAYMENT_MODES["card"], "wallet": PAYMENT_MODES["card"]}
+# On account (khata credit, issue 10) has no code of its own either. It is reported as 1 cash: no card
+# or bank stands behind it, so it must not claim what a documented non-cash payment may earn (PRA taxes
+# card and digital payments at a lower rate; reporting credit as 2 would claim that concession), and a
+# khata is settled, almost always, in cash at the counter. So cash + on account stays 1, and card + on
+# account is 5 mixed.
+TENDER_MODES = {"cash": PAYMENT_MODES["cash"], "card": PAYMENT_MODES["card"], "wallet": PAYMENT_MODES["card"],
+                "on_account": PAYMENT_MODES["cash"]}
 
 INVOICE_NEW = 1
 INVOICE_CREDIT = 3      # a return (credit note): FBR's InvoiceType 3, naming the sale in RefUSIN

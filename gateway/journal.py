@@ -18,19 +18,51 @@ valid here and are never evicted.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
 from cloud_api.service.clock import utc_now
-from cloud_api.contract import (AnyDocument, DocumentResult, InvalidDocument, canonical_json, parse_document,
+from cloud_api.contract import (AnyDocument, DocumentResult, InvalidDocument, parse_document_and_body,
                                 receipt_number)
 
-from . import fiscal_jobs, returns, stock
+from . import fiscal_jobs, khata, returns, stock
 from .pairing import Device
 
 DEAD_LETTER_ROWS = 1000                  # per tablet: far more than a real fault leaves before someone looks
 DEAD_LETTER_BYTES = 8 * 1024 * 1024      # per tablet: 8 batches of junk at most
+
+
+@dataclass
+class CheckedBatch:
+    """A till's batch validated, before any database is touched (check_batch)."""
+    results: list[DocumentResult | None]             # "invalid" verdicts now; None where write_batch decides
+    valid: list[tuple[int, AnyDocument, str]]        # (index in results, parsed, canonical body)
+    dead: list[tuple[str | None, str, str]]          # (document id, the raw JSON, why)
+
+
+def check_batch(device: Device, documents: list[Any]) -> CheckedBatch:
+    """Validate every document of a till's batch: pure CPU, no database, so it runs before the
+    request waits for the writer (till_api.journal_batch) and other tablets' commits are not
+    held up behind this batch's parsing and hashing. parse_document_and_body is the gate that
+    keeps the pipe clean; it hands back the canonical body its hash check made, the very text
+    the journal stores, so nothing is encoded twice."""
+    results: list[DocumentResult | None] = []
+    valid: list[tuple[int, AnyDocument, str]] = []
+    dead: list[tuple[str | None, str, str]] = []
+    for raw in documents:
+        try:
+            document, body = parse_document_and_body(raw)
+            if document.device_id != device.device_id or document.device_code != device.device_code:
+                raise InvalidDocument("document was made by another device than the one sending it", document.id)
+        except InvalidDocument as err:
+            dead.append((err.document_id, json.dumps(raw, ensure_ascii=False), err.reason))
+            results.append(DocumentResult(id=err.document_id, status="invalid", reason=err.reason))
+            continue
+        valid.append((len(results), document, body))
+        results.append(None)   # filled by write_batch, in the batch's order
+    return CheckedBatch(results, valid, dead)
 
 
 async def receive_batch(db: aiosqlite.Connection, device: Device, documents: list[Any], *,
@@ -38,35 +70,32 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
     """Store a till's batch inside the caller's transaction; answer per document.
 
     `zone`: the gateway's settings.timezone, in which a fiscal job's business day is read.
+    check_batch then write_batch; the LAN route calls the two apart, the check outside the lock.
+    """
+    return await write_batch(db, device, check_batch(device, documents), zone=zone)
+
+
+async def write_batch(db: aiosqlite.Connection, device: Device, checked: CheckedBatch, *,
+                      zone: str | None = None) -> list[DocumentResult]:
+    """Write a checked batch inside the caller's transaction; the per-document verdicts.
 
     Set-based, so a batch costs a handful of statements rather than several per document:
-    every document is validated first (parse_document is the gate that keeps the pipe clean),
     the ids already held are looked up in one query, and the fresh rows, conflicts, dead letters
     and projections are each written with one executemany. The verdicts are the ones a
     one-document-at-a-time pass gives: within the batch, the first copy of an id is the one
-    stored and a later copy is judged against it (duplicate or conflict).
+    stored and a later copy is judged against it (duplicate or conflict). `checked` is not
+    changed, so the same batch may be written again after a rolled-back attempt (store.py's
+    group commit retries a request alone when its group fails).
     """
     now = utc_now()
-    results: list[DocumentResult] = []
-    valid: list[tuple[int, Any, AnyDocument]] = []    # (index in results, raw, parsed)
-    dead: list[tuple[Any, ...]] = []
-    for raw in documents:
-        try:
-            document = parse_document(raw)
-            if document.device_id != device.device_id or document.device_code != device.device_code:
-                raise InvalidDocument("document was made by another device than the one sending it", document.id)
-        except InvalidDocument as err:
-            dead.append((err.document_id, json.dumps(raw, ensure_ascii=False), err.reason, "till",
-                         device.device_id, now))
-            results.append(DocumentResult(id=err.document_id, status="invalid", reason=err.reason))
-            continue
-        valid.append((len(results), raw, document))
-        results.append(None)  # type: ignore[arg-type] - filled below, in the batch's order
+    results = list(checked.results)
+    valid = checked.valid
+    dead = [(document_id, body, reason, "till", device.device_id, now) for document_id, body, reason in checked.dead]
     # One query for every id of the batch (a till batch is at most MAX_BATCH_DOCUMENTS, far below
     # SQLite's limit on bound variables). Inside the writer's transaction nobody else inserts, so
     # what it says decides each verdict; the plain INSERT below would fail loudly if it did not.
     held: dict[str, str] = {}
-    ids = list({document.id for _, _, document in valid})
+    ids = list({document.id for _, document, _ in valid})
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for row in await db.execute_fetchall(
@@ -75,10 +104,9 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
     fresh: list[tuple[Any, ...]] = []
     stored: list[AnyDocument] = []
     conflicts: list[tuple[Any, ...]] = []
-    for index, raw, document in valid:
+    for index, document, body in valid:
         known = held.get(document.id)
         if known is None:
-            body = canonical_json(raw).decode()
             fresh.append((document.id, document.kind, document.device_id, document.device_code, document.seq,
                           document.hash, body, now))
             stored.append(document)
@@ -87,8 +115,7 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
         elif known == document.hash:
             results[index] = DocumentResult(id=document.id, status="duplicate")
         else:
-            conflicts.append((document.id, known, document.hash, canonical_json(raw).decode(), device.device_id,
-                              now))
+            conflicts.append((document.id, known, document.hash, body, device.device_id, now))
             results[index] = DocumentResult(id=document.id, status="conflict",
                                             reason="another document with this id is already stored")
     if fresh:
@@ -102,6 +129,7 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
         # A fiscal job per sale / refund while the shop reports to FBR / PRA: made with the document,
         # so none is ever missed; the queue (fiscal_queue.py) posts it later, in its own transactions.
         await fiscal_jobs.record_many(db, stored, now, zone)
+        await khata.record_many(db, stored, now)   # customers' balances and the owner's khata flags
     if conflicts:
         await db.executemany("INSERT INTO conflicts (document_id, stored_hash, incoming_hash, incoming_body, "
                              "device_id, at) VALUES (?, ?, ?, ?, ?, ?)", conflicts)
@@ -110,7 +138,7 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
                              "VALUES (?, ?, ?, ?, ?, ?)", dead)
         await bound_dead_letter(db, device.device_id, DEAD_LETTER_ROWS, DEAD_LETTER_BYTES)
     await db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = ?", (now, device.device_id))
-    return results
+    return results   # type: ignore[return-value] - every None was filled above
 
 
 async def bound_dead_letter(db: aiosqlite.Connection, device_id: str, max_rows: int, max_bytes: int) -> int:

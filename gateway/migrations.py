@@ -308,6 +308,101 @@ async def m009_printers(db: aiosqlite.Connection) -> None:
     """)
 
 
+async def m010_khata(db: aiosqlite.Connection) -> None:
+    await run_script(db, """
+        -- Each document's entry on a customer's khata (gateway/khata.py, contract.khata_entry_amounts):
+        -- sale on account +, refund on account -, khata payment -, adjustment its signed amount. pk keeps
+        -- receive order; ingest_seq is copied from the cloud's ack as for stock_moves (which snapshots count it).
+        CREATE TABLE khata_entries (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            document_id TEXT NOT NULL UNIQUE,
+            customer_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            device_code TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            cashier_id TEXT,
+            note TEXT,
+            ingest_seq INTEGER
+        );
+        CREATE INDEX khata_entries_by_customer ON khata_entries (customer_id, created_at);
+        CREATE INDEX khata_entries_by_ingest_seq ON khata_entries (ingest_seq);
+        -- device_seq (khata.py): a tablet's highest khata document, per request.
+        CREATE INDEX khata_entries_by_device ON khata_entries (device_id, seq);
+        -- Each customer document's details; the latest true time (updated_at, UTC) wins.
+        CREATE TABLE customer_versions (
+            document_id TEXT PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            details TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            ingest_seq INTEGER
+        );
+        CREATE INDEX customer_versions_by_customer ON customer_versions (customer_id, updated_at);
+        CREATE INDEX customer_versions_by_ingest_seq ON customer_versions (ingest_seq);
+        -- The cloud's last khata snapshot (GET /v1/khata): customers and balances up to `watermark`.
+        CREATE TABLE khata_snapshot (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            watermark INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            etag TEXT,
+            fetched_at TEXT NOT NULL
+        );
+        -- Approvals the box gave a till (POST /api/v1/khata/approvals): by the box itself (credit within the
+        -- limit) or by the owner's PIN. An unused credit approval younger than khata.HOLD_S holds its amount
+        -- against the limit; used_by is the one document that used it (set on first use: never twice).
+        CREATE TABLE khata_approvals (
+            approval_id TEXT PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            purpose TEXT NOT NULL,
+            by TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            address TEXT,
+            at TEXT NOT NULL,
+            used_by TEXT UNIQUE
+        );
+        CREATE INDEX khata_approvals_open ON khata_approvals (customer_id, at) WHERE used_by IS NULL;
+        -- Khata documents for the owner to look at: credit past the limit, an adjustment, without an
+        -- approval this box gave. Kept, never cleared by the box; the documents themselves were stored.
+        CREATE TABLE khata_flags (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            document_id TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            receipt_number TEXT NOT NULL,
+            problem TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            balance INTEGER,
+            credit_limit INTEGER,
+            text TEXT NOT NULL,
+            at TEXT NOT NULL,
+            UNIQUE (document_id, problem)
+        );
+    """)
+    # Khata documents an older box already holds (none before this contract, unless a till ran ahead):
+    # projected with the ingest_seq the journal knows, and never flagged (history, not news).
+    from cloud_api.contract import InvalidDocument, parse_document
+
+    from . import khata
+    documents, seqs = [], {}
+    for row in await db.execute_fetchall(
+            "SELECT body, received_at, ingest_seq FROM journal WHERE kind IN ('customer', 'khata_payment', "
+            "'khata_adjustment') OR (kind IN ('sale', 'refund') AND body LIKE '%on_account%') ORDER BY rx_seq"):
+        try:
+            document = parse_document(json.loads(row["body"]))
+        except (InvalidDocument, ValueError):
+            continue
+        documents.append((document, row["received_at"]))
+        seqs[document.id] = row["ingest_seq"]
+    for document, received_at in documents:
+        await khata.record_many(db, [document], received_at, flag=False)
+    await db.executemany("UPDATE khata_entries SET ingest_seq = ? WHERE document_id = ?",
+                         [(seq, doc_id) for doc_id, seq in seqs.items() if seq is not None])
+    await db.executemany("UPDATE customer_versions SET ingest_seq = ? WHERE document_id = ?",
+                         [(seq, doc_id) for doc_id, seq in seqs.items() if seq is not None])
+
+
 async def _project_held_documents(db: aiosqlite.Connection) -> None:
     """Project what an older box already holds: refunds and sales for returns, and for stock the
     documents not yet in the cloud (those it acked before it learned ingest_seq are in the cloud's
@@ -337,6 +432,7 @@ STEPS: list[tuple[str, Step]] = [
     ("007_stock_and_returns", m007_stock_and_returns),
     ("008_fiscal", m008_fiscal),
     ("009_printers", m009_printers),
+    ("010_khata", m010_khata),
 ]
 
 

@@ -15,6 +15,7 @@ from cloud_api.contract import BatchResponse, Catalog, JournalBatch, Sale
 from cloud_api.service.openapi import Operation, Parameter, openapi_document, openapi_route
 
 from .cashier_pins import Verified, VerifyRequest
+from .khata_api import Approval, ApprovalRequest
 from .print_api import PrintAccepted, PrintJobState, PrintRequest, TabletPrinter
 from .print_jobs import MAX_ID
 from .till_api import MAX_CURSOR, AcksRequest, PairRequest
@@ -69,6 +70,8 @@ class RefundSummary(BaseModel):
     receipt_number: str
     created_at: str
     total: int
+    on_account: int   # paid back on the customer's khata
+    money: int        # paid back in cash, card or wallet
 
 
 class SaleForReturn(BaseModel):
@@ -98,6 +101,53 @@ class FiscalReceipts(BaseModel):
     cursor: int
     mode: Literal["off", "fbr", "pra"]
     receipts: list[FiscalReceipt]
+
+
+class TillCustomer(BaseModel):
+    """A customer as the box knows them: the cloud's snapshot overlaid by the customer documents it has seen
+    since (latest wins); balance = snapshot balance + every khata entry the snapshot does not count yet.
+    Positive: the customer owes the shop. updated_at is null for a customer the box knows no details of
+    (name "Unknown customer", credit_limit the shop's default_credit_limit)."""
+
+    customer_id: str
+    name: str
+    phone: str | None
+    cnic: str | None
+    ntn: str | None
+    credit_limit: int | None
+    balance: int
+    updated_at: str | None
+    last_entry_at: str | None
+
+
+class TillCustomers(BaseModel):
+    """snapshot_at: when the box last got the cloud's khata snapshot; null: it counts only what it has seen.
+    device_seq: the highest seq of the asking tablet's documents the box holds (0: none), read with the
+    balances: the till adds its own khata documents above it."""
+
+    customers: list[TillCustomer]
+    snapshot_at: str | None
+    device_seq: int
+
+
+class KhataEntry(BaseModel):
+    document_id: str
+    kind: Literal["sale", "refund", "khata_payment", "khata_adjustment"]
+    amount: int
+    at: str
+    receipt_number: str | None
+    device_code: str | None
+    cashier_id: str | None
+    note: str | None
+
+
+class CustomerKhata(BaseModel):
+    """One customer and the last (at most 50) entries the box saw, newest first."""
+
+    customer: TillCustomer
+    entries: list[KhataEntry]
+    snapshot_at: str | None
+    device_seq: int
 
 
 # A write on a full SD card (gateway/store.py): the till shows it and keeps its documents.
@@ -140,6 +190,18 @@ OPERATIONS = [
               PrintJobState, parameters=(Parameter("job_id", "path", required=True,
                                                    schema={"type": "integer", "minimum": 1, "maximum": MAX_ID},
                                                    description="the job_id POST /api/v1/print answered"),)),
+    Operation("GET", "/api/v1/customers", "every customer of the shop with their khata balance, as the box "
+              "knows it (the cloud's snapshot plus every document it has seen since)", TillCustomers,
+              parameters=(Parameter("If-None-Match", "header", description="the ETag of the list held"),),
+              other={304: "nothing has changed since that ETag"}),
+    Operation("GET", "/api/v1/customers/{customer_id}", "one customer with their balance and the last khata "
+              "entries the box saw, newest first (404 unknown_customer)", CustomerKhata,
+              parameters=(Parameter("customer_id", "path", required=True, description="the customer's id"),)),
+    Operation("POST", "/api/v1/khata/approvals", "approve credit before an on-account sale or an adjustment of a "
+              "khata: without a pin the box approves credit within the customer's limit (balance + open holds + "
+              "amount), with the owner's pin anything (403 owner_approval_needed with balance, credit_limit, held; "
+              "403 wrong_pin; 429 with Retry-After while this address must wait; 409 no owner PIN is set on the "
+              "box)", Approval, ApprovalRequest, status=201, server_errors=_FULL),
     Operation("GET", "/api/v1/status", "the cloud link and the backlog the till shows", BoxStatus),
     Operation("GET", "/api/v1/time", "the box's clock, from which tills learn their offset", ServerTime,
               auth=None),

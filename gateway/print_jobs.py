@@ -18,6 +18,7 @@ import aiosqlite
 from cloud_api.contract import receipt_number, true_time
 from cloud_api.service.clock import utc_after, utc_now
 
+from . import khata
 from .escpos_receipt import slip_bytes
 from .fiscal_jobs import fiscal_record   # the receipt's FBR / PRA block is made from this alone
 from .receipt_model import cashier_name, receipt_model, z_report
@@ -85,7 +86,8 @@ async def render_receipt(db: aiosqlite.Connection, document_id: str, *, shop_nam
     catalog = await held_catalog(db)
     model = receipt_model(document, catalog=catalog, shop_name=shop_name,
                           cashier_name=cashier_name(catalog, document["cashier_id"]), language=language,
-                          duplicate=duplicate, fiscal=await fiscal_record(db, document_id))
+                          duplicate=duplicate, fiscal=await fiscal_record(db, document_id),
+                          customer=await khata.receipt_customer(db, document))
     rows = receipt_rows(model, language)
     # Pillow's shaping takes a tenth of a second or so on a Pi: off the event loop.
     payload = await asyncio.to_thread(slip_bytes, rows, width_dots=width_dots, fonts=fonts, rtl=language == "ur")
@@ -106,7 +108,7 @@ async def render_z_report(db: aiosqlite.Connection, shift_id: str, *, shop_name:
         raise NotHeld(shift_id)
     rows = await db.execute_fetchall(
         "SELECT body FROM journal WHERE device_id = ? AND seq >= ? AND kind IN "
-        "('sale', 'refund', 'cash_movement', 'shift_close') AND json_extract(body, '$.shift_id') = ? "
+        "('sale', 'refund', 'cash_movement', 'khata_payment', 'shift_close') AND json_extract(body, '$.shift_id') = ? "
         "ORDER BY seq", (opening["device_id"], opening["seq"], shift_id))
     documents = [json.loads(row["body"]) for row in rows]
     closing = next((d for d in documents if d["kind"] == "shift_close"), None)

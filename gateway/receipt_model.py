@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cloud_api.contract import receipt_number   # web_till/document.js receiptNumber: the USIN on a receipt
+# receipt_number: web_till/document.js receiptNumber, the USIN on a receipt; the tenders are the contract's.
+from cloud_api.contract import MONEY_TENDERS, TENDERS, receipt_number
 
 from . import fiscal_jobs
 
@@ -92,19 +93,25 @@ def _line_name(line: dict[str, Any], products: list[dict[str, Any]], language: s
 
 def receipt_model(document: dict[str, Any], *, catalog: dict[str, Any] | None, shop_name: str = "",
                   cashier_name: str = "", language: str = "en", duplicate: bool = False,
-                  fiscal: dict[str, Any] | None = None) -> dict[str, Any]:
+                  fiscal: dict[str, Any] | None = None, customer: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a receipt says, from a sale or refund document (as stored), the catalog the box holds,
     the shop's name (the till's identity.shop_name), the cashier's name and the invoice's `fiscal` record.
+    `customer` ({"name", "balanceAfter", "tabletOnly"}): whose khata a document naming a customer went to (issue 10);
+    the key "customer" appears only then.
 
-    Mirrors receiptModel(doc, {catalog, identity: {shop_name}, cashierName, language, duplicate, fiscal})
-    key for key; keep the two in step (the Node cross-check fails otherwise).
+    Mirrors receiptModel(doc, {catalog, identity: {shop_name}, cashierName, language, duplicate, fiscal,
+    customer}) key for key; keep the two in step (the Node cross-check fails otherwise).
     """
     catalog = catalog or {}
     settings = catalog.get("settings") or {}
     products = catalog.get("products") or []
     refund = document["kind"] == "refund"
     lines = document["lines"]
+    khata = ({"customer": {"name": customer.get("name") or "", "balanceAfter": customer.get("balanceAfter"),
+                           "tabletOnly": bool(customer.get("tabletOnly"))}}
+             if document.get("customer_id") and customer else {})
     return {
+        **khata,
         "refund": refund,
         "duplicate": duplicate,
         "shop": catalog.get("shop_name") or shop_name or "",
@@ -145,17 +152,24 @@ def receipt_model(document: dict[str, Any], *, catalog: dict[str, Any] | None, s
     }
 
 
-TENDERS = ("cash", "card", "wallet")
 
 
 def z_report(shift_open: dict[str, Any], documents: list[dict[str, Any]],
              shift_close: dict[str, Any] | None = None) -> dict[str, Any]:
     """web_till/shift.js zReport: a shift's figures from its shift_open, the documents naming it (sales,
-    refunds, cash movements) and, once closed, its shift_close. The same dict, key for key."""
+    refunds, cash movements, khata payments) and, once closed, its shift_close. The same dict, key for key.
+
+    Khata (issue 10): by_tender["on_account"] is credit given (sales) less credit returned (refunds), no
+    money; khata_collected is what customers paid against their balance in this shift, by tender, and
+    its cash is in the drawer: expected cash = float + cash tender + khata cash + paid in - paid out."""
     mine = [d for d in documents if d.get("shift_id") == shift_open["id"] and d["kind"] != "shift_close"]
     sales = [d for d in mine if d["kind"] == "sale"]
     refunds = [d for d in mine if d["kind"] == "refund"]
     moves = [d for d in mine if d["kind"] == "cash_movement"]
+    khata_collected = dict.fromkeys(MONEY_TENDERS, 0)
+    for paid in (d for d in mine if d["kind"] == "khata_payment"):
+        for p in paid["payments"]:
+            khata_collected[p["tender"]] += p["amount"]
     by_tender = dict.fromkeys(TENDERS, 0)
     for sale in sales:
         for p in sale["payments"]:
@@ -177,7 +191,7 @@ def z_report(shift_open: dict[str, Any], documents: list[dict[str, Any]],
         row(refund["cashier_id"])["returns_total"] += refund["total"]
     paid_in = sum(m["amount"] for m in moves if m["direction"] == "in")
     paid_out = sum(m["amount"] for m in moves if m["direction"] == "out")
-    expected = shift_open["opening_float"] + by_tender["cash"] + paid_in - paid_out
+    expected = shift_open["opening_float"] + by_tender["cash"] + khata_collected["cash"] + paid_in - paid_out
     return {
         "shift_id": shift_open["id"],
         "opened_at": shift_open["created_at"],
@@ -191,6 +205,7 @@ def z_report(shift_open: dict[str, Any], documents: list[dict[str, Any]],
         "service_fees": sum(s.get("service_fee") or 0 for s in sales),
         "tax": sum(s["tax"] for s in sales) - sum(r["tax"] for r in refunds),
         "by_tender": by_tender,
+        "khata_collected": khata_collected,
         "by_cashier": by_cashier,
         "paid_in": paid_in,
         "paid_out": paid_out,

@@ -45,9 +45,12 @@ URDU = {
     "By cashier": "کیشیئر کے حساب سے", "sales": "فروخت", "returns": "واپسیاں", "Opening float": "ابتدائی نقدی",
     "Paid in": "نقدی جمع", "Paid out": "نقدی نکالی", "Expected cash": "متوقع نقدی", "Counted cash": "گنی ہوئی نقدی",
     "Over": "زیادہ", "Short": "کم", "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
+    # Khata (issue 10)
+    "On account": "ادھار کھاتے میں", "Customer": "گاہک", "Balance after": "اس کے بعد کھاتے کا بیلنس",
+    "Khata payments received": "کھاتے کی وصولیاں",
 }
 
-TENDER_WORDS = {"cash": "Cash", "card": "Card", "wallet": "Wallet"}
+TENDER_WORDS = {"cash": "Cash", "card": "Card", "wallet": "Wallet", "on_account": "On account"}
 
 Words = Callable[..., str]
 
@@ -111,6 +114,11 @@ def receipt_rows(model: dict[str, Any], language: str = "en") -> list[Row]:
             rows.append(Row("text", t("unverified"), indent=True, bold=True))
     if not model["refund"]:
         rows.append(Row("pair", t("Change"), format_rs(model["change"]), bold=True))
+    if model.get("customer"):
+        # Whose khata an on-account sale (or return) went to, and their balance after it when known.
+        rows += [_rule(), Row("pair", t("Customer"), model["customer"]["name"])]
+        if model["customer"]["balanceAfter"] is not None:
+            rows.append(Row("pair", t("Balance after"), format_rs(model["customer"]["balanceAfter"])))
     if model["reason"]:
         rows.append(Row("text", f"{t('Reason')}: {model['reason']}"))
     rows += fiscal_rows(model["fiscal"], t)
@@ -162,6 +170,10 @@ def z_report_rows(report: dict[str, Any], *, shop_name: str, device_code: str, n
         rows.append(Row("pair", t("POS service fee"), format_rs(report["service_fees"])))
     rows += [Row("pair", t("GST"), format_rs(report["tax"])), _rule(), Row("text", t("By tender"), bold=True)]
     rows += [Row("pair", t(TENDER_WORDS[tender]), format_rs(report["by_tender"][tender]))
+             for tender in ("cash", "card", "wallet", "on_account")]
+    # Khata payments taken in this shift: their cash is in the drawer (in the expected cash below).
+    rows += [_rule(), Row("text", t("Khata payments received"), bold=True)]
+    rows += [Row("pair", t(TENDER_WORDS[tender]), format_rs(report["khata_collected"][tender]))
              for tender in ("cash", "card", "wallet")]
     rows += [_rule(), Row("text", t("By cashier"), bold=True)]
     for cashier_id, row in report["by_cashier"].items():

@@ -25,6 +25,8 @@ import functools
 import hashlib
 import json
 
+from typing import Any, Awaitable, Callable
+
 import aiosqlite
 
 from cloud_api.contract import AnyDocument, Refund, Sale
@@ -72,27 +74,36 @@ async def record_ingest_seq(db: aiosqlite.Connection, document_id: str, ingest_s
     seq = COVERED if ingest_seq is None else ingest_seq
     await db.execute("UPDATE journal SET ingest_seq = ? WHERE id = ?", (seq, document_id))
     await db.execute("UPDATE stock_moves SET ingest_seq = ? WHERE document_id = ?", (seq, document_id))
+    # The khata's projections follow the same rule (gateway/khata.py): the snapshot counts it from here on.
+    await db.execute("UPDATE khata_entries SET ingest_seq = ? WHERE document_id = ?", (seq, document_id))
+    await db.execute("UPDATE customer_versions SET ingest_seq = ? WHERE document_id = ?", (seq, document_id))
 
 
-async def pull_stock(store: Store, cloud: CloudClient) -> bool:
-    """Fetch the cloud's stock snapshot and keep it; return whether a newer one arrived.
-
-    A snapshot older than the one held (answers can cross) is not kept: either would give the right
-    figures, the newer one needs fewer of the box's own movements.
-    """
-    row = await (await store.read().execute("SELECT etag FROM stock_snapshot WHERE id = 1")).fetchone()
-    fetched = await cloud.get_stock(row["etag"] if row else None)
+async def pull_snapshot(store: Store, table: str, fetch: Callable[[str | None], Awaitable[tuple[Any, str] | None]],
+                        body: Callable[[Any], str]) -> bool:
+    """Fetch one of the cloud's snapshots (stock, khata) and keep it in `table`; return whether a newer
+    one arrived. A snapshot older than the one held (answers can cross) is not kept: either would give
+    the right figures, the newer one needs fewer of the box's own documents."""
+    assert table in ("stock_snapshot", "khata_snapshot")   # a fixed name, never input
+    row = await (await store.read().execute(f"SELECT etag FROM {table} WHERE id = 1")).fetchone()
+    fetched = await fetch(row["etag"] if row else None)
     if fetched is None:
         return False
     snapshot, etag = fetched
     async with store.transaction() as db:
         cursor = await db.execute(
-            "INSERT INTO stock_snapshot (id, watermark, body, etag, fetched_at) VALUES (1, ?, ?, ?, ?) "
+            f"INSERT INTO {table} (id, watermark, body, etag, fetched_at) VALUES (1, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET watermark = excluded.watermark, body = excluded.body, "
             "etag = excluded.etag, fetched_at = excluded.fetched_at "
-            "WHERE excluded.watermark >= stock_snapshot.watermark",
-            (snapshot.watermark, json.dumps(snapshot.stock, sort_keys=True), etag, utc_now()))
+            f"WHERE excluded.watermark >= {table}.watermark",
+            (snapshot.watermark, body(snapshot), etag, utc_now()))
     return cursor.rowcount == 1
+
+
+async def pull_stock(store: Store, cloud: CloudClient) -> bool:
+    """Fetch the cloud's stock snapshot and keep it (pull_snapshot)."""
+    return await pull_snapshot(store, "stock_snapshot", cloud.get_stock,
+                               lambda snapshot: json.dumps(snapshot.stock, sort_keys=True))
 
 
 async def on_hand(db: aiosqlite.Connection) -> dict[str, int] | None:

@@ -4,6 +4,9 @@ WAL with synchronous=FULL: a batch the gateway acknowledged to a till survives
 a power cut. All writes go through `transaction()`, which holds a lock, so
 coroutines never interleave statements inside one another's transaction.
 Reads use their own connection and so only ever see committed data.
+Tills' batches go through `grouped()` instead: those waiting for the writer
+share one transaction and one fsync (group commit), each still answered only
+after that COMMIT, each failure still its own (a SAVEPOINT per request).
 
 Private to the service's user however the box is started (by systemd with
 UMask=0077, or by hand with a permissive umask): the state directory is 0700
@@ -21,7 +24,7 @@ import os
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 import aiosqlite
 
@@ -29,6 +32,31 @@ from .errors import StorageFull
 from .migrations import apply_migrations
 
 DB_NAME = "gateway.db"
+GROUP_MAX = 32   # requests per shared transaction: 32 full till batches is well under a second's work
+T = TypeVar("T")
+
+
+class StorageClosed(Exception):
+    """The store stopped (the service is shutting down) before a grouped write could run."""
+
+
+def _storage_error(err: Exception) -> Exception:
+    """As transaction() reports it: a full disk is StorageFull (507)."""
+    if isinstance(err, sqlite3.OperationalError) and getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        full = StorageFull()
+        full.__cause__ = err
+        return full
+    return err
+
+
+def _succeed(future: asyncio.Future, result: Any) -> None:
+    if not future.done():   # its request may have been cancelled meanwhile; the rows are committed anyway
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future, err: BaseException) -> None:
+    if not future.done():
+        future.set_exception(err)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -48,6 +76,8 @@ class Store:
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path):
         self._writer, self._reader, self._path = writer, reader, path
         self._lock = asyncio.Lock()
+        self._queue: list[tuple[Callable[[aiosqlite.Connection], Awaitable[Any]], asyncio.Future]] = []
+        self._grouper: asyncio.Task | None = None
 
     @classmethod
     async def open(cls, state_dir: Path) -> "Store":
@@ -59,6 +89,9 @@ class Store:
         return cls(writer, await _connect(state_dir / DB_NAME), state_dir / DB_NAME)
 
     async def close(self) -> None:
+        if self._grouper is not None and not self._grouper.done():
+            # Writes already queued finish (and commit) before the connections go.
+            await asyncio.gather(self._grouper, return_exceptions=True)
         await self._reader.close()
         await self._writer.close()
 
@@ -66,21 +99,135 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; committed when the block ends, rolled back on error."""
         async with self._lock:
+            async with self._transaction() as db:
+                yield db
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """transaction() for a caller already holding the lock."""
+        try:
+            await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._writer
-                    await self._writer.execute("COMMIT")
-                except BaseException:
-                    # A failed COMMIT (full disk, a deferred constraint) leaves the transaction open;
-                    # SQLite may also have rolled it back already (SQLITE_FULL can).
-                    if self._writer.in_transaction:
-                        await self._rollback()
-                    raise
-            except sqlite3.OperationalError as err:
-                if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-                    raise StorageFull() from err
+                yield self._writer
+                await self._writer.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (full disk, a deferred constraint) leaves the transaction open;
+                # SQLite may also have rolled it back already (SQLITE_FULL can).
+                if self._writer.in_transaction:
+                    await self._rollback()
                 raise
+        except sqlite3.OperationalError as err:
+            if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                raise StorageFull() from err
+            raise
+
+    async def grouped(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Run `work` in a write transaction it may share with other requests waiting for the writer
+        (group commit); its result once that transaction has committed.
+
+        With 10 tablets pushing at once, one fsync per request queues every request behind the
+        others' fsyncs. Grouped, the requests that arrived while the writer was busy are written
+        in one transaction, one COMMIT, one fsync. What an answer means is unchanged: a request
+        hears its result only after the COMMIT that holds its rows, so "stored" survives a power
+        cut. A failure stays the request's own: each request runs inside a SAVEPOINT, and one that
+        raises (a bug in a projection) is rolled back to it alone and hears its error while the
+        others commit. Should the group's transaction itself fail (a full disk at COMMIT, or SQLite
+        abandoning the transaction), each request is run again alone in its own transaction, so it
+        gets exactly the answer it would have had without grouping. `work` must therefore touch
+        nothing but the database (it may run twice; only one run is ever committed).
+        """
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, future))
+        if self._grouper is None or self._grouper.done():
+            # A task of its own: a request whose client goes away must not take its neighbours' commit with it.
+            self._grouper = asyncio.create_task(self._run_groups(), name="store-group-commit")
+        return await future
+
+    async def _run_groups(self) -> None:
+        while self._queue:
+            async with self._lock:
+                # Whatever queued while the lock was held (by the last group or another writer) goes now.
+                jobs, self._queue = self._queue[:GROUP_MAX], self._queue[GROUP_MAX:]
+                try:
+                    if len(jobs) == 1:
+                        await self._run_alone(*jobs[0])
+                    else:
+                        await self._run_group(jobs)
+                except BaseException as err:
+                    # Cancelled (shutdown) or a fault outside any request's work: nobody is left waiting.
+                    for _, future in jobs:
+                        _fail(future, err if isinstance(err, Exception) else StorageClosed())
+                    if not isinstance(err, Exception):
+                        for _, future in self._queue:
+                            _fail(future, StorageClosed())
+                        self._queue = []
+                        raise
+
+    async def _run_alone(self, work: Callable[[aiosqlite.Connection], Awaitable[Any]], future: asyncio.Future) -> None:
+        try:
+            async with self._transaction() as db:
+                result = await work(db)
+        except Exception as err:  # noqa: BLE001 -- the request's own failure, for it to raise
+            _fail(future, err)
+        else:
+            _succeed(future, result)
+
+    async def _run_group(self, jobs: list[tuple[Callable[[aiosqlite.Connection], Awaitable[Any]], asyncio.Future]]) -> None:
+        db = self._writer
+        done: list[tuple[Callable, asyncio.Future, Any]] = []
+        failed: list[tuple[asyncio.Future, Exception]] = []
+        alone: list[tuple[Callable, asyncio.Future]] = []   # to run again, each in its own transaction
+        try:
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error:
+                alone = list(jobs)   # each will meet (and report) the same trouble on its own
+            else:
+                for position, (work, future) in enumerate(jobs):
+                    try:
+                        await db.execute("SAVEPOINT request")
+                        result = await work(db)
+                        await db.execute("RELEASE request")
+                    except Exception as err:  # noqa: BLE001
+                        if not await self._undo_savepoint():
+                            # The transaction is gone or suspect: nothing of the group is committed; all again, alone.
+                            alone = [(w, f) for w, f, _ in done] + list(jobs[position:])
+                            done = []
+                            break
+                        failed.append((future, _storage_error(err)))
+                    else:
+                        done.append((work, future, result))
+                if not alone:
+                    try:
+                        await db.execute("COMMIT")
+                    except sqlite3.Error:
+                        if self._writer.in_transaction:
+                            await self._rollback()
+                        alone = [(w, f) for w, f, _ in done]
+                        done = []
+        except BaseException:
+            if self._writer.in_transaction:
+                await self._rollback()
+            raise
+        for future, err in failed:
+            _fail(future, err)
+        for _, future, result in done:   # committed: only now does any of them hear "stored"
+            _succeed(future, result)
+        for work, future in alone:
+            await self._run_alone(work, future)
+
+    async def _undo_savepoint(self) -> bool:
+        """Roll the group's transaction back to the failed request's savepoint; False if it cannot be."""
+        if not self._writer.in_transaction:
+            return False   # SQLite rolled the whole transaction back (SQLITE_FULL can)
+        try:
+            await self._writer.execute("ROLLBACK TO request")
+            await self._writer.execute("RELEASE request")
+        except sqlite3.Error:
+            if self._writer.in_transaction:
+                await self._rollback()
+            return False
+        return True
 
     async def _rollback(self) -> None:
         """Roll back; if even that fails, replace the writer so the next transaction starts clean.

@@ -34,7 +34,7 @@ from .fiscal_jobs import fiscal_settings, receipts_since, till_receipt
 from .fiscal_queue import FISCAL_QUEUE
 from .print_queue import PRINT_QUEUE
 from .errors import NotProvisioned, StorageFull
-from .journal import backlog, cloud_states, receive_batch
+from .journal import backlog, check_batch, cloud_states, write_batch
 from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE, UPLINK
 from .pairing import Device, PairingGuard, client_key, device_for_token, pair_device
 from .returns import find_sale
@@ -142,15 +142,20 @@ async def pair(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/journal:batch")
 async def journal_batch(request: web.Request) -> web.Response:
-    # Before the body: only a paired till gets a megabyte read. Not noted as seen here: receive_batch
+    # Before the body: only a paired till gets a megabyte read. Not noted as seen here: write_batch
     # writes last_seen_at inside the batch's own transaction, so a separate one would be a second fsync.
     device = await _device(request, note_seen=False)
     async with request.app[TILL_GUARDS].batch_reads:
         batch = await read_model(request, JournalBatch)
-    # Committed before we answer: "stored" means it survives a power cut of this box.
+    # Validated before waiting for the writer: parsing and hashing are the request's own CPU work,
+    # and done under the lock they would hold up every other tablet's commit.
+    checked = check_batch(device, batch.documents)
+    zone = request.app[SETTINGS].timezone
+    # Committed before we answer: "stored" means it survives a power cut of this box. Requests that
+    # wait for the writer together share one transaction and one fsync (Store.grouped), each still
+    # answered only after that commit; a failure in one batch's write is its own.
     # A full disk is StorageFull (507): nothing is acked, so the till keeps the documents and resends.
-    async with request.app[STORE].transaction() as db:
-        results = await receive_batch(db, device, batch.documents, zone=request.app[SETTINGS].timezone)
+    results = await request.app[STORE].grouped(lambda db: write_batch(db, device, checked, zone=zone))
     if any(r.status == "stored" for r in results):
         # Everything that acts on new documents looks now: the cloud's uplink, FBR / PRA, and the
         # printers (a drawer_open among them kicks its drawer).

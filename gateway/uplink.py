@@ -40,6 +40,7 @@ from typing import Any, Awaitable, Callable
 from cloud_api.service.clock import utc_now
 from cloud_api.contract import MAX_BATCH_BYTES, MAX_BATCH_DOCUMENTS
 
+from . import khata
 from .backoff import backoff_delay
 from .box import set_values
 from .cloud_client import CloudClient, GzipBudget
@@ -338,6 +339,8 @@ class Uplink:
                     continue
                 if result.status == "conflict":
                     await record_ingest_seq(db, row["id"], None)   # the cloud's stock counts its own version
+                else:
+                    await khata.record_refused(db, row["id"])   # no khata counts what the cloud refused
                 reason = result.reason or ("the cloud holds another version of this document"
                                            if result.status == "conflict" else "refused by the cloud")
                 await db.execute("UPDATE journal SET cloud_state = 'rejected', cloud_at = ?, cloud_reason = ? "

@@ -2,9 +2,14 @@
 
 export class Unreachable extends Error {}
 
+/** No answer in time, or an answer that is not the box's JSON: for the sync loop the box is not there,
+ *  but something did answer (or may yet): a credit check does not take it for being cut off. */
+export class NoAnswer extends Unreachable {}
+
 export class ApiError extends Error {
-  constructor(status, code, message, retryAfterS = null) {
+  constructor(status, code, message, retryAfterS = null, body = null) {
     super(message);
+    this.body = body;   // the whole JSON answer (e.g. a refused credit's balance and limit)
     this.status = status;
     this.code = code;
     this.retryAfterS = retryAfterS;   // a 429's Retry-After, in seconds
@@ -13,7 +18,7 @@ export class ApiError extends Error {
 
 const TIMEOUT_MS = 8000;
 
-export async function call(path, { method = "GET", token, body, etag } = {}) {
+export async function call(path, { method = "GET", token, body, etag, timeoutMs = TIMEOUT_MS } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -23,9 +28,11 @@ export async function call(path, { method = "GET", token, body, etag } = {}) {
   try {
     response = await fetch(`/api/v1/${path}`, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store", signal: AbortSignal.timeout(TIMEOUT_MS),
+      cache: "no-store", signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
+    // A timeout (AbortSignal.timeout) is a box that took too long; anything else, no way to it at all.
+    if (err && err.name === "TimeoutError") throw new NoAnswer(`gateway did not answer in ${timeoutMs} ms`);
     throw new Unreachable(`gateway unreachable: ${err.message}`);
   }
   if (response.status === 304) return { status: 304, etag: response.headers.get("ETag") };
@@ -33,13 +40,14 @@ export async function call(path, { method = "GET", token, body, etag } = {}) {
   try {
     json = await response.json();
   } catch {
-    throw new Unreachable(`gateway answered ${response.status} without JSON`);
+    throw new NoAnswer(`gateway answered ${response.status} without JSON`);
   }
   if (!response.ok) {
-    const error = (json && json.error) || {};
+    // {"error": {"code", "message"}}, or a bare message ({"error": "..."}).
+    const error = json && typeof json.error === "string" ? { message: json.error } : (json && json.error) || {};
     const retryAfter = Number.parseInt(response.headers.get("Retry-After"), 10);
     throw new ApiError(response.status, error.code || "error", error.message || response.statusText,
-      Number.isFinite(retryAfter) ? retryAfter : null);
+      Number.isFinite(retryAfter) ? retryAfter : null, json);
   }
   return { status: response.status, json, etag: response.headers.get("ETag"), rtt: [started, Date.now()] };
 }

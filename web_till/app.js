@@ -5,12 +5,13 @@ import { saleDocument } from "./document.js";
 import { ctx } from "./context.js";
 import * as day from "./day.js";
 import { dayActions, dayScreens } from "./day.js";
-import { h } from "./dom.js";
+import { afterPaint, h } from "./dom.js";
 import { saleTerms } from "./fiscal.js";
-import { LANGUAGES, currentLanguage, otherLanguage, setLanguage, t } from "./i18n.js";
-import { openJournal } from "./journal.js";
-import { formatPercent, parsePercent, parseRupees, westernDigits } from "./money.js";
-import { isSold, keepCart, keepParked, keptCart, parkedSales } from "./parked.js";
+import { creditCheck, ownerApprovalDialog, refreshCustomers } from "./khata.js";
+import { LANGUAGES, currentLanguage, otherLanguage, retranslate, setLanguage, t } from "./i18n.js";
+import { JOURNAL_NAME, openJournal } from "./journal.js";
+import { formatPercent, formatRs, parsePercent, parseRupees, westernDigits } from "./money.js";
+import { isSold, keepCart, keepParked, keptCart } from "./parked.js";
 import { currentEntry, paymentScreen } from "./payment.js";
 import { pinMatches } from "./pin.js";
 import { printOriginal } from "./printing.js";
@@ -35,11 +36,15 @@ let sync = null;
 let pinFailures = 0;
 let pinLockedUntil = 0;
 let untrusted = false;   // the browser refused the service worker: this origin is not trusted
+let startUp = null;
+const started = new Promise((resolve) => { startUp = resolve; });   // settles when start() has finished
 
 const actions = {
   state: () => state,
 
   async pair(code, name) {
+    await started;   // a fresh tablet shows this screen before its journal is open
+    if (!journal) return;
     code = westernDigits(code);   // typed in Urdu digits too
     if (!/^\d{6}$/.test(code)) { update({ notice: t("The pairing code has 6 digits.") }); return; }
     // A tablet the box refused keeps its old identity apart (sync.js forgetToken), to ask for it back.
@@ -222,16 +227,28 @@ const actions = {
   backToCart() { update({ screen: "selling", notice: "" }); },
 
   async completeSale() {
-    if (state.screen !== "payment") return;
+    if (state.screen !== "payment" || checkingCredit) return;
     // The journal write is the whole checkout: no network, no hashing, no counting on this path.
     const settled = settle(saleTotal(), state.splits || [], currentEntry(state), state.link === "online");
     if (!settled) { update({ notice: t("The sale is not paid in full yet.") }); return; }
+    // Except credit (on account): the khata's limit is checked first, with the box when it answers.
+    const credit = settled.payments.find((p) => p.tender === "on_account");
+    let khata = null;
+    if (credit) {
+      checkingCredit = true;
+      try {
+        khata = await checkCredit(credit.amount);
+      } finally {
+        checkingCredit = false;
+      }
+      if (!khata) return;
+    }
     let completed;
     try {
       const doc = saleDocument({
         cart: state.cart, identity: state.identity, cashierId: state.cashier.cashier_id, settled,
         shiftId: state.shift ? state.shift.id : null, now: new Date(), clockOffsetMs: state.clockOffsetMs,
-        catalog: state.catalog,
+        catalog: state.catalog, approvalId: khata && khata.approvalId,
       });
       completed = await journal.complete(doc);
     } catch (err) {
@@ -241,14 +258,17 @@ const actions = {
       return;
     }
     const cart = carts.newCart(crypto.randomUUID());
-    update({ receipt: completed, screen: "receipt", notice: "", cart, splits: [] });
-    // After the receipt is on screen: the kept cart, the counts, the stock and the push.
-    setTimeout(async () => {
+    const receiptKhata = khata ? { id: completed.id, name: state.cart.customer.name, balanceAfter: khata.balanceAfter,
+                                  tabletOnly: Boolean(khata.tabletOnly) } : null;
+    update({ receipt: completed, receiptKhata, screen: "receipt", notice: "", cart, splits: [] });
+    // After the receipt has painted: the kept cart, the push, the printing, the counts and the stock.
+    afterPaint(async () => {
+      if (khata) refreshCustomers();
       keepCart(state.cashier && state.cashier.cashier_id, cart);
-      update({ unsynced: await journal.countUnsynced(), soldHere: await pendingSold(journal) });
       sync.now();
       printOriginal(completed);   // through the box, when this tablet has a printer there
-    }, 0);
+      update({ unsynced: await journal.countUnsynced(), soldHere: await pendingSold(journal) });
+    });
   },
 
   newSale() {
@@ -258,12 +278,44 @@ const actions = {
 
   /** This tablet's language ("en" or "ur"), kept in its journal; the open screen is drawn again in it. */
   async switchLanguage(code) {
+    const before = currentLanguage();
     setLanguage(code);
+    // A problem or a note left on screen is said again in the new language, or cleared when it cannot be
+    // (words with figures in them): never left in the other language.
+    update({ notice: state.notice ? retranslate(state.notice, before) : "",
+             khataDone: state.khataDone ? retranslate(state.khataDone, before) : "" });
     redrawScreen();
     if (journal) await journal.setMeta("language", currentLanguage());
   },
   ...dayActions,
 };
+
+let checkingCredit = false;
+
+/**
+ * The credit check of an on-account sale of `amount`: { approvalId, balanceAfter } to go on, or null
+ * (refused in words, or the owner did not approve). Past the limit the owner types their PIN here.
+ */
+async function checkCredit(amount) {
+  const customer = state.cart.customer;
+  if (!customer) { update({ notice: t("Choose the customer this sale goes on account to.") }); return null; }
+  update({ notice: t("Checking {name}'s khata…", { name: customer.name }) });
+  const check = await creditCheck(customer.customer_id, amount);
+  if (check.refused) { update({ notice: check.refused }); return null; }
+  // The box approves by itself within the limit (khata.js creditCheck): its approval goes on the sale.
+  // Cut off from the box (check.asOf), the balance after is only what this tablet knows: the receipt says so.
+  if (check.ok) {
+    update({ notice: "" });
+    return { approvalId: check.approvalId || null, balanceAfter: check.balanceAfter, tabletOnly: Boolean(check.asOf) };
+  }
+  const { balance, limit } = check.approve;
+  update({ notice: "" });
+  const approvalId = await ownerApprovalDialog({ customerId: customer.customer_id, amount, purpose: "credit",
+    words: t("{name} owes {balance}; this sale puts {amount} more on account, past their credit limit of {limit}. The owner approves with their PIN.",
+      { name: customer.name, balance: formatRs(balance), amount: formatRs(amount), limit: formatRs(limit) }) });
+  if (!approvalId) { update({ notice: t("Not approved: the sale is not complete.") }); return null; }
+  return { approvalId, balanceAfter: balance + amount };
+}
 
 /** What the open cart costs, the POS service fee included (the tender never changes the total). */
 function saleTotal() {
@@ -330,11 +382,10 @@ function redrawScreen() {
 function render(s) {
   const main = document.getElementById("main");
   const screen = untrusted ? "insecure" : s.screen;   // nothing else may show once that is known
-  if (shown.screen !== screen) {
+  const changed = shown.screen !== screen;
+  if (changed) {
     shown = { screen, view: SCREENS[screen](s, actions) };
     main.replaceChildren(shown.view.root);
-    const first = main.querySelector("input, button");
-    if (first) first.focus({ preventScroll: true });
   } else {
     shown.view.update(s);
   }
@@ -367,6 +418,11 @@ function render(s) {
   if (syncNow) {
     syncNow.hidden = s.screen === "locked";
     syncNow.textContent = t("Sync now");
+  }
+  // Last, once the whole page is as it will paint: focus lays the page out, and does it only once.
+  if (changed) {
+    const first = main.querySelector("input, button");
+    if (first) first.focus({ preventScroll: true });
   }
 }
 
@@ -435,34 +491,76 @@ async function start() {
   render(state);
   listenForScans((code) => actions.scan(code));
   window.addEventListener("keydown", shortcut);
-  registerServiceWorker().catch((err) => console.warn("no offline shell yet", err));   // only offline reloads need it
-  if (!(await holdTabLock())) { update({ screen: "locked" }); return; }
-  journal = ctx.journal = await openJournal();
-  // The tablet's language, before the first real screen is drawn in it.
-  setLanguage((await journal.getMeta("language")) || "en");
-  const identity = await journal.getMeta("identity");
-  const stored = await journal.getCatalog();
+  // The journal is opened and read while the lock is asked for (reads are harmless in a second tab,
+  // which shows "locked" whatever they find); nothing is written before the lock is held.
   const cashier = JSON.parse(sessionStorage.getItem("posline-cashier") || "null");
+  const cartKey = cashier ? `open_cart:${cashier.cashier_id}` : "";
+  const fresh = freshTablet();   // asked before the open below makes the database
+  const opening = openJournal();
+  const reading = opening.then((opened) => Promise.all([
+    opened.startupReads(["language", "identity", "clock_offset_ms", "stock", "printer", "seq", "parked_sales",
+                         ...(cartKey ? [cartKey] : [])]),
+    opened.countUnsynced(), pendingSold(opened)]));
+  reading.catch(() => {});
+  // A tablet with no journal yet has no identity either: it pairs, and need not wait for the lock or
+  // for its new database to be made (Pair waits for both, actions.pair; a second tab turns "locked").
+  fresh.then((yes) => { if (yes && state.screen === "loading") update({ screen: "pairing" }); });
+  if (!(await holdTabLock())) {
+    update({ screen: "locked" });
+    afterPaint(offlineShell);
+    return;
+  }
+  journal = ctx.journal = await opening;
+  const [{ catalog: stored, meta }, unsynced, soldHere] = await reading;
+  // Parked sales and the kept cart, less any sold meanwhile (as parked.js parkedSales and keptCart read
+  // them, meta "parked_sales" and "open_cart:<cashier>"): a recall must never reuse a sold sale's id.
+  const held = meta.parked_sales || [];
+  const keptOpen = cartKey && meta[cartKey] && meta[cartKey].id ? meta[cartKey] : null;
+  const sold = await Promise.all([...held.map((p) => isSold(p.cart.id)), keptOpen ? isSold(keptOpen.id) : false]);
+  const parked = held.filter((_, i) => !sold[i]);
+  const kept = keptOpen && !sold[held.length] ? keptOpen : null;
+  const identity = meta.identity;
   const selling = Boolean(identity && stored && cashier);
+  journal.lastSeq = meta.seq || 0;   // the seq checkout gives next (journal.js complete)
+  // The tablet's language, before the first real screen is drawn in it.
+  setLanguage(meta.language || "en");
   update({
     identity: identity || null,
     catalog: stored ? stored.catalog : null,
-    clockOffsetMs: (await journal.getMeta("clock_offset_ms")) ?? null,
-    unsynced: await journal.countUnsynced(),
-    stock: (await journal.getMeta("stock")) || null,
-    printer: (await journal.getMeta("printer")) || null,
-    soldHere: await pendingSold(journal),
-    parked: await parkedSales(),
+    clockOffsetMs: meta.clock_offset_ms ?? null,
+    unsynced,
+    stock: meta.stock || null,
+    printer: meta.printer || null,
+    soldHere,
+    parked,
     cashier: identity && stored ? cashier : null,
     // A reload (or a power cut) brings the open cart back as it was.
-    cart: selling ? (await keptCart(cashier.cashier_id)) || carts.newCart(crypto.randomUUID()) : null,
+    cart: selling ? kept || carts.newCart(crypto.randomUUID()) : null,
     screen: !identity ? "pairing" : selling ? "selling" : "signin",
   });
   sync = ctx.sync = startSync(journal);
+  // Only an offline reload needs the service worker: installed once the first real screen has painted,
+  // so its precache of the shell does not compete with this page's own first load.
+  afterPaint(offlineShell);
+}
+
+/** True only when this browser has no journal at all (no database named as journal.js names it). */
+async function freshTablet() {
+  if (!indexedDB.databases) return false;
+  try {
+    return !(await indexedDB.databases()).some((db) => db.name === JOURNAL_NAME);
+  } catch {
+    return false;
+  }
+}
+
+function offlineShell() {
+  registerServiceWorker().catch((err) => console.warn("no offline shell yet", err));
 }
 
 start().catch((err) => {
   console.error("the till could not start", err);
+  journal = null;   // a Pair pressed meanwhile does nothing
   update({ screen: "failed", notice: t(sayWhy(err)) });
   render(state);   // start() may have failed before it subscribed render to the store
-});
+}).finally(() => startUp());

@@ -25,7 +25,8 @@ export function isoWithOffset(date) {
  * tenders.js settle()'s answer: { payments, change }; `catalog` gives the fiscal terms (the POS
  * service fee, tax by tender: fiscal.js saleTerms over the payments' tenders).
  */
-export function saleDocument({ cart, identity, cashierId, settled, shiftId, now, clockOffsetMs, catalog = null }) {
+export function saleDocument({ cart, identity, cashierId, settled, shiftId, now, clockOffsetMs, catalog = null,
+                              approvalId = null }) {
   const terms = saleTerms(catalog, settled ? settled.payments.map((p) => p.tender) : []);
   const { total, tax, discount, fee } = cartTotals(cart, terms);
   const paid = settled ? settled.payments.reduce((sum, p) => sum + p.amount, 0) : 0;
@@ -52,5 +53,11 @@ export function saleDocument({ cart, identity, cashierId, settled, shiftId, now,
   if (cart.discount && cart.discount.bp !== undefined && cartDiscount(cart)) doc.cart_discount_bp = cart.discount.bp;
   if (shiftId) doc.shift_id = shiftId;
   if (fee) doc.service_fee = fee;
+  // Credit on a khata names whose it is (the cart's customer), and the owner's approval past the limit.
+  if (settled.payments.some((p) => p.tender === "on_account")) {
+    if (!cart.customer) throw new Error("an on-account sale needs its customer");
+    doc.customer_id = cart.customer.customer_id;
+    if (approvalId) doc.credit_approval_id = approvalId;
+  }
   return doc;
 }

@@ -291,6 +291,119 @@ export const URDU = {
   "The drawer could not be opened (printer off): open it with its key.": "دراز نہیں کھلی (پرنٹر بند ہے): چابی سے کھولیں۔",
   "Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.":
     "درج ہو گیا، لیکن دراز یہاں سے نہیں کھلی: دکان کا باکس یا اس کا پرنٹر پہنچ سے باہر ہے۔ چابی سے کھولیں۔",
+  // Customers and khata (issue 10).
+  "On account": "ادھار کھاتے میں",
+  "A sale goes on account once: change the amount on account instead.": "ایک فروخت ایک ہی بار ادھار میں جاتی ہے: ادھار کی رقم بدلیں۔",
+  "Choose the customer this sale goes on account to.": "وہ گاہک چنیں جس کے کھاتے میں یہ فروخت ادھار جائے گی۔",
+  "Checking {name}'s khata…": "{name} کا کھاتہ دیکھا جا رہا ہے…",
+  "{name} owes {balance}; this sale puts {amount} more on account, past their credit limit of {limit}. The owner approves with their PIN.":
+    "{name} کے ذمے {balance} ہیں؛ یہ فروخت {amount} مزید ادھار کرتی ہے، جو ان کی ادھار کی حد {limit} سے زیادہ ہے۔ مالک اپنے پن سے منظوری دے۔",
+  "Not approved: the sale is not complete.": "منظوری نہیں ملی: فروخت مکمل نہیں ہوئی۔",
+  "Type the customer's name.": "گاہک کا نام لکھیں۔",
+  "Type the phone like 0300 1234567.": "فون نمبر اس طرح لکھیں: 0300 1234567۔",
+  "A CNIC has 13 digits, like 35202-1234567-1.": "شناختی کارڈ نمبر ۱۳ ہندسوں کا ہے، جیسے 35202-1234567-1۔",
+  "Received {amount} from {name}.": "{name} سے {amount} وصول ہوئے۔",
+  "Say why the balance changes.": "بتائیں کہ کھاتے کا بیلنس کیوں بدل رہا ہے۔",
+  "Balance adjusted.": "کھاتے کا بیلنس درست کر دیا گیا۔",
+  "Selling to {name}: choose On account when paying.": "{name} کو فروخت: ادائیگی پر ادھار کھاتے میں چنیں۔",
+  "{amount} in advance": "{amount} پیشگی",
+  "Search customers": "گاہک تلاش کریں",
+  "Name or phone": "نام یا فون",
+  "Customers": "گاہک",
+  "No customer matches.": "کوئی گاہک نہیں ملا۔",
+  "No customers yet.": "ابھی کوئی گاہک نہیں۔",
+  "Choose the customer": "گاہک چنیں",
+  "New customer": "نیا گاہک",
+  "Back to payment": "ادائیگی پر واپس",
+  "Save customer": "گاہک محفوظ کریں",
+  "Name": "نام",
+  "CNIC (optional)": "شناختی کارڈ نمبر (اختیاری)",
+  "Credit limit {amount}: the owner can change it in the back office.": "ادھار کی حد {amount}: مالک اسے بیک آفس میں بدل سکتا ہے۔",
+  "Back to customers": "گاہکوں پر واپس",
+  "Sale on account": "ادھار فروخت",
+  "Return on account": "ادھار کی واپسی",
+  "Payment received": "رقم وصول",
+  "Adjustment": "درستی",
+  "Balance": "کھاتے کا بیلنس",
+  "Khata entries": "کھاتے کے اندراج",
+  "Credit limit {amount}": "ادھار کی حد {amount}",
+  "No entries yet.": "ابھی کوئی اندراج نہیں۔",
+  "Receive payment": "رقم وصول کریں",
+  "Adjust balance": "بیلنس درست کریں",
+  "Sell on account": "ادھار پر بیچیں",
+  "Last entries": "آخری اندراج",
+  "Back to khata": "کھاتے پر واپس",
+  "Payment from {name}": "{name} سے وصولی",
+  "Balance {amount}": "کھاتے کا بیلنس {amount}",
+  "Received in": "وصولی کس طرح",
+  "Type what the customer hands over: no change is given; more than the balance is an advance.":
+    "جتنی رقم گاہک دے وہ لکھیں: بقایا واپس نہیں دیا جاتا؛ کھاتے کے بیلنس سے زیادہ رقم پیشگی جمع ہوتی ہے۔",
+  "Note (optional)": "نوٹ (اختیاری)",
+  "Owes more": "زیادہ واجب",
+  "Owes less": "کم واجب",
+  "Adjust {name}'s balance": "{name} کا بیلنس درست کریں",
+  "Owner PIN": "مالک کا پن",
+  "Only the owner adjusts a balance: their PIN is checked by the shop box.": "کھاتے کا بیلنس صرف مالک درست کرتا ہے: اس کا پن دکان کا باکس جانچتا ہے۔",
+  "Balance as of {when} from the shop box, with this tablet's own entries since.":
+    "کھاتوں کا بیلنس دکان کے باکس سے {when} تک کا، اس کے بعد اس ٹیبلٹ کے اپنے اندراج شامل۔",
+  "This tablet has not had balances from the shop box yet: only its own entries are counted.":
+    "اس ٹیبلٹ کو ابھی دکان کے باکس سے کھاتوں کا بیلنس نہیں ملا: صرف اس کے اپنے اندراج گنے گئے ہیں۔",
+  "This tablet does not know that customer. Choose them again from Customers.": "یہ ٹیبلٹ اس گاہک کو نہیں جانتا۔ گاہکوں سے دوبارہ چنیں۔",
+  "This takes {name} past their credit limit of {limit} (balance {balance}). The owner's approval needs the shop box, which cannot be reached. {asOf}":
+    "اس سے {name} اپنی ادھار کی حد {limit} سے آگے چلے جائیں گے (بیلنس {balance})۔ مالک کی منظوری کے لیے دکان کا باکس چاہیے، جس سے رابطہ نہیں۔ {asOf}",
+  "Cut off from the shop box, this tablet may put at most {allowance} on one customer's khata; {name} already has {own} from this tablet.":
+    "دکان کے باکس سے رابطہ نہ ہو تو یہ ٹیبلٹ ایک گاہک کے کھاتے میں زیادہ سے زیادہ {allowance} ادھار لکھ سکتا ہے؛ {name} کے ذمے اس ٹیبلٹ سے پہلے ہی {own} ہیں۔",
+  "The owner's approval needs the shop box, which cannot be reached.": "مالک کی منظوری کے لیے دکان کا باکس چاہیے، جس سے رابطہ نہیں۔",
+  "That is not the owner's PIN.": "یہ مالک کا پن نہیں۔",
+  "The shop box has no owner PIN yet. The installer sets one with posline-gateway admin-pin.":
+    "دکان کے باکس میں ابھی مالک کا پن نہیں۔ انسٹالر اسے posline-gateway admin-pin سے رکھتا ہے۔",
+  "Approve": "منظور کریں",
+  "Owner approval": "مالک کی منظوری",
+  "Customer: {name}": "گاہک: {name}",
+  "No customer chosen": "کوئی گاہک نہیں چنا",
+  "Change customer": "گاہک بدلیں",
+  "Choose customer": "گاہک چنیں",
+  "Customer": "گاہک",
+  "Balance after": "اس کے بعد کھاتے کا بیلنس",
+  "Remove customer": "گاہک ہٹائیں",
+  "Khata payments received": "کھاتے کی وصولیاں",
+  // Khata, approval protocol version 2 (the fix wave): the box's answers, returns' caps, the close note.
+  "The shop box did not answer in time. Try again; if it keeps happening, tell the owner.":
+    "دکان کے باکس نے وقت پر جواب نہیں دیا۔ دوبارہ کوشش کریں؛ بار بار ایسا ہو تو مالک کو بتائیں۔",
+  "The owner's approval is needed.": "مالک کی منظوری ضروری ہے۔",
+  "The shop box had a problem and could not check the khata.": "دکان کے باکس میں خرابی ہے، کھاتہ جانچا نہیں جا سکا۔",
+  "The shop box refused this khata request.": "دکان کے باکس نے کھاتے کی یہ درخواست نہیں مانی۔",
+  "Type the owner's PIN.": "مالک کا پن لکھیں۔",
+  "At most {amount} can go back on account: the sale put {sold} on account and {back} of it is already paid back on account.":
+    "زیادہ سے زیادہ {amount} کھاتے میں واپس جا سکتے ہیں: اس فروخت میں {sold} کھاتے میں لکھے گئے اور ان میں سے {back} پہلے ہی کھاتے میں واپس ہو چکے ہیں۔",
+  "At most {amount} can be paid back in money: the customer paid {paid} in money for this sale and {back} is already paid back in money. Pay the rest back on account.":
+    "زیادہ سے زیادہ {amount} رقم میں واپس دیے جا سکتے ہیں: گاہک نے اس فروخت کے لیے {paid} رقم میں دیے اور {back} پہلے ہی رقم میں واپس ہو چکے ہیں۔ باقی کھاتے میں واپس کریں۔",
+  "These card and wallet totals include khata payments received: card {card}, wallet {wallet}.":
+    "کارڈ اور والیٹ کے ان میزانوں میں کھاتے کی وصولیاں شامل ہیں: کارڈ {card}، والیٹ {wallet}۔",
+  // Fix wave 2 (a new user's findings): overpaid khata payments, a phone already known, past the limit,
+  // the pay screen's khata line, a receipt made cut off from the box, the Sales list.
+  "More than the balance": "کھاتے کے بیلنس سے زیادہ",
+  "{name} owes {owed}.": "{name} کے ذمے {owed} ہیں۔",
+  "{name} owes nothing.": "{name} کے ذمے کچھ نہیں۔",
+  "Take {amount}? {advance} will be held as an advance.": "{amount} وصول کریں؟ {advance} پیشگی جمع رہیں گے۔",
+  "Confirm": "تصدیق کریں",
+  "Change amount": "رقم بدلیں",
+  "This phone number is known": "یہ فون نمبر پہلے سے موجود ہے",
+  "{name} already has this phone number.": "یہ فون نمبر پہلے ہی {name} کا ہے۔",
+  "Open {name}": "{name} کو کھولیں",
+  "Save anyway": "پھر بھی محفوظ کریں",
+  "Change the phone": "فون نمبر بدلیں",
+  "Phone (optional)": "فون (اختیاری)",
+  "A phone number helps find the customer later.": "فون نمبر سے بعد میں گاہک آسانی سے مل جاتا ہے۔",
+  "Past the limit by {amount}": "ادھار کی حد سے {amount} زیادہ",
+  "{amount} on {name}'s khata": "{name} کے کھاتے میں {amount}",
+  "{amount} on a customer's khata: choose the customer": "{amount} گاہک کے کھاتے میں: گاہک چنیں",
+  "Owes {balance} now; {left} left of their credit limit of {limit}.":
+    "ابھی ذمے {balance}؛ ادھار کی حد {limit} میں سے {left} باقی۔",
+  "Owes {balance} now; already past their credit limit of {limit}.":
+    "ابھی ذمے {balance}؛ ادھار کی حد {limit} سے پہلے ہی زیادہ۔",
+  "Balance after, as known to this tablet": "اس کے بعد کھاتے کا بیلنس، جتنا اس ٹیبلٹ کو معلوم ہے",
+  "Clear the one line from the cart?": "ٹوکری سے یہ ایک چیز ہٹا دیں؟",
 };
 
 let language = "en";
@@ -310,6 +423,18 @@ export function setLanguage(code) {
 // In Urdu, a value with Latin letters or digits ("Rs 1,234", "−Rs 50", "T1-000042") is set apart
 // (a Unicode left-to-right isolate) so it reads left to right, whole, inside the right-to-left sentence.
 const LATIN = /[A-Za-z0-9]/;
+
+/**
+ * Words shown in `from` said again in the language now set: the same sentence when it is one of the
+ * till's own (without figures put in), else "" (the caller clears it rather than leave the other language).
+ */
+export function retranslate(text, from) {
+  if (from === "ur") {
+    const key = Object.keys(URDU).find((english) => URDU[english] === text);
+    return key ? t(key) : "";
+  }
+  return Object.prototype.hasOwnProperty.call(URDU, text) ? t(text) : "";
+}
 
 export function t(english, params) {
   const urdu = language === "ur" && URDU[english];

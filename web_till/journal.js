@@ -5,7 +5,8 @@
 import { canonicalJson } from "./canonical.js";
 
 const DB_NAME = "posline";
-const DB_VERSION = 3;
+export const JOURNAL_NAME = DB_NAME;
+const DB_VERSION = 4;
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -48,6 +49,13 @@ export function openJournal() {
         case 2:
           // FBR / PRA invoices (issue 9): { id (the document's), receipt_number, status, fbr_number, pos_id, qr }.
           db.createObjectStore("fiscal", { keyPath: "id" });
+        // falls through
+        case 3: {
+          // Khata (issue 10): the box's customers with balances, cached for search while cut off, and
+          // this tablet's own khata documents found by customer (sales, refunds, payments, adjustments).
+          db.createObjectStore("customers", { keyPath: "customer_id" });
+          req.transaction.objectStore("documents").createIndex("customer_id", "document.customer_id");
+        }
       }
     };
     req.onsuccess = () => resolve(new Journal(req.result));
@@ -72,6 +80,15 @@ export class Journal {
     return row ? row.value : undefined;
   }
 
+  /** Several meta values (and the catalog) in one transaction, asked at once: start-up's reads. */
+  async startupReads(keys) {
+    const tx = this.db.transaction(["meta", "catalog"]);
+    const meta = tx.objectStore("meta");
+    const [catalog, ...rows] = await Promise.all([request(tx.objectStore("catalog").get("current")),
+      ...keys.map((key) => request(meta.get(key)))]);
+    return { catalog, meta: Object.fromEntries(keys.map((key, i) => [key, rows[i] ? rows[i].value : undefined])) };
+  }
+
   async setMeta(key, value) {
     const tx = this.db.transaction("meta", "readwrite");
     tx.objectStore("meta").put({ key, value });
@@ -81,8 +98,52 @@ export class Journal {
   /**
    * Complete a document: give it the next seq and store it, in one durable transaction.
    * Completing the same id twice (a double-tapped button) returns the first, with no new seq.
+   *
+   * The checkout waits on this, so the usual case is writes only, committed at once: the seq comes
+   * from memory (this tab holds the device's lock, app.js holdTabLock; documents are never deleted),
+   * and `add` is refused, the whole transaction undone, when the id or the seq (a unique index) is
+   * already in the journal. Then the careful path below reads first and tells which it was.
    */
   async complete(document) {
+    if (this.lastSeq === undefined) this.lastSeq = await this.storedSeq();
+    const seq = this.lastSeq + 1;
+    const completed = { ...document, seq };
+    if (await this.addNext(completed)) {
+      // Memory is a guess the unique seq index checks: a wrong one costs the careful path, never a seq.
+      if (this.lastSeq !== undefined) this.lastSeq = Math.max(this.lastSeq, seq);
+      return completed;
+    }
+    this.lastSeq = undefined;   // another completion came first (a double tap): read again next time
+    return this.completeCarefully(document);
+  }
+
+  /** The last seq given out, as stored. */
+  async storedSeq() {
+    const row = await request(this.db.transaction("meta").objectStore("meta").get("seq"));
+    return row ? row.value : 0;
+  }
+
+  /** Store `completed` (with the next seq) in one strict transaction; false, nothing written, if its id
+   *  or its seq is already in the journal. */
+  addNext(completed) {
+    return new Promise((resolve, reject) => {
+      const tx = this.db.transaction(["documents", "meta"], "readwrite", { durability: "strict" });
+      let refused = false;
+      const added = tx.objectStore("documents").add({ id: completed.id, seq: completed.seq, state: "pending",
+                                                      document: completed, completed_at: Date.now() });
+      // Not handled: the error aborts the transaction, so the seq below is not written either.
+      added.onerror = () => { refused = added.error && added.error.name === "ConstraintError"; };
+      tx.objectStore("meta").put({ key: "seq", value: completed.seq });
+      tx.oncomplete = () => resolve(true);
+      tx.onabort = () => (refused ? resolve(false) : reject(tx.error || new Error("transaction aborted")));
+      // Nothing more to ask: commit now, without waiting for the page to hear each request's answer.
+      // `complete` still fires only once the strict commit is on disk.
+      if (typeof tx.commit === "function") tx.commit();
+    });
+  }
+
+  /** complete()'s careful path: read what is stored, then write, in one durable transaction. */
+  async completeCarefully(document) {
     const tx = this.db.transaction(["documents", "meta"], "readwrite", { durability: "strict" });
     const documents = tx.objectStore("documents");
     const meta = tx.objectStore("meta");
@@ -129,6 +190,8 @@ export class Journal {
     for (const id of ids) {
       const row = await request(documents.get(id));
       if (!row || row.state === state) continue;
+      // (Rows from an earlier till may carry at_box_at: nothing reads it; khata balances go by the
+      // box's device_seq, khata.js notInCache.)
       documents.put({ ...row, state, state_at: Date.now() });
       if (reasons[id]) {
         tx.objectStore("dead_letter").put({ document_id: id, document: row.document, reason: reasons[id],
@@ -178,6 +241,32 @@ export class Journal {
     const store = this.db.transaction("fiscal").objectStore("fiscal");
     const rows = await Promise.all(ids.map((id) => request(store.get(id))));
     return new Map(rows.filter(Boolean).map((row) => [row.id, row]));
+  }
+
+  /** The box's customers (GET /api/v1/customers) in place of the cached ones, with when they were asked. */
+  async putCustomers(customers, meta) {
+    const tx = this.db.transaction(["customers", "meta"], "readwrite");
+    const store = tx.objectStore("customers");
+    store.clear();
+    for (const customer of customers) store.put(customer);
+    tx.objectStore("meta").put({ key: "customers", value: meta });
+    await finished(tx);
+  }
+
+  async customers() {
+    return request(this.db.transaction("customers").objectStore("customers").getAll());
+  }
+
+  /** This tablet's documents naming a customer, oldest first. */
+  async ofCustomer(customerId) {
+    const index = this.db.transaction("documents").objectStore("documents").index("customer_id");
+    return (await request(index.getAll(customerId))).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Every document of this tablet that names a customer (khata and customer documents). */
+  async customerDocuments() {
+    const index = this.db.transaction("documents").objectStore("documents").index("customer_id");
+    return (await request(index.getAll())).sort((a, b) => a.seq - b.seq);
   }
 
   async putCatalog(etag, catalog) {

@@ -3,6 +3,7 @@
 import { cartTotals, staleLines } from "./cart.js";
 import { h } from "./dom.js";
 import { saleTerms, tendersOf } from "./fiscal.js";
+import { customerById } from "./khata.js";
 import { t } from "./i18n.js";
 import { formatPercent, formatRs, parseRupees } from "./money.js";
 import { WALLETS, leftToPay, settle, tenderName } from "./tenders.js";
@@ -11,6 +12,9 @@ export const OFFLINE_WALLET = "Check the customer's wallet message: the shop is 
 const QUICK = [50000, 100000, 500000];
 
 /** The tender being taken, from the payment screen's fields in the store. */
+/** A name set apart (first-strong isolate): an Urdu name inside an English sentence keeps its place. */
+const isolated = (name) => `\u2068${name}\u2069`;
+
 export function currentEntry(s) {
   const typed = s.tender === "cash" ? s.received : s.tenderAmount;
   return { tender: s.tender, amount: typed && typed.trim() ? parseRupees(typed) : null,
@@ -24,10 +28,16 @@ export function paymentScreen(state, actions) {
   const changed = h("p", { class: "warning-inline", hidden: true }, t("Prices changed since this was rung up"));
   const taken = h("ul", { class: "taken", "aria-label": t("Payments") });
   const left = h("p", { class: "left-to-pay" });
-  const tenders = ["cash", "card", "wallet"].map((tender) => h("button", {
+  const tenders = ["cash", "card", "wallet", "on_account"].map((tender) => h("button", {
     class: "tender", "data-tender": tender, title: tender === "cash" ? `${t("Cash")} (F4)` : undefined,
     onclick: () => actions.setTender(tender),
-  }, t(tender[0].toUpperCase() + tender.slice(1))));
+  }, t(tenderName({ tender }))));
+  // On account: the sale goes on a customer's khata; the customer is chosen from the same search.
+  const customerName = h("span", { class: "customer-name" });
+  const chooseCustomer = h("button", { class: "small", onclick: () => actions.openCustomers("payment") });
+  const customerRow = h("p", { class: "field customer-row" }, customerName, " ", chooseCustomer);
+  // Before Complete: what the customer owes now and what is left of their credit limit (as this tablet knows).
+  const khataLine = h("p", { class: "hint khata-standing", "data-testid": "pay-khata-standing", hidden: true });
   const wallets = h("div", { class: "wallets", role: "group", "aria-label": t("Wallet service") },
     Object.entries(WALLETS).map(([key, name]) => h("button", {
       class: "tender", "data-wallet": key, onclick: () => actions.setWallet(key) }, t(name))));
@@ -84,7 +94,18 @@ export function paymentScreen(state, actions) {
     for (const button of wallets.children) button.setAttribute("aria-pressed", String(button.dataset.wallet === s.wallet));
     wallets.hidden = s.tender !== "wallet";
     cashRow.hidden = s.tender !== "cash";
-    amountRow.hidden = referenceRow.hidden = s.tender === "cash";
+    amountRow.hidden = s.tender === "cash";
+    referenceRow.hidden = s.tender === "cash" || s.tender === "on_account";
+    const customer = cart.customer;
+    customerRow.hidden = !(s.tender === "on_account" || payments.some((p) => p.tender === "on_account"));
+    customerName.textContent = customer ? t("Customer: {name}", { name: customer.name }) : t("No customer chosen");
+    chooseCustomer.textContent = customer ? t("Change customer") : t("Choose customer");
+    const known = customer && !customerRow.hidden ? customerById(customer.customer_id, s) : null;
+    khataLine.hidden = !known;
+    khataLine.textContent = !known ? "" : known.balance > known.credit_limit
+      ? t("Owes {balance} now; already past their credit limit of {limit}.", { balance: formatRs(known.balance), limit: formatRs(known.credit_limit) })
+      : t("Owes {balance} now; {left} left of their credit limit of {limit}.", { balance: formatRs(known.balance),
+        left: formatRs(known.credit_limit - known.balance), limit: formatRs(known.credit_limit) });
     amount.placeholder = formatRs(rest);
     referenceHint.textContent = s.tender === "card" ? t("The approval code on the card terminal's slip.")
       : t("The transaction id in the customer's wallet message.");
@@ -100,11 +121,15 @@ export function paymentScreen(state, actions) {
         : s.received ? t("Not enough received") : "";
     } else if (entry.amount !== null && entry.amount > rest) {
       change.textContent = t("A card or wallet pays at most what is left: {amount}", { amount: formatRs(rest) });
+    } else if (s.tender === "on_account") {
+      // Credit, not a payment: the amount goes on the customer's khata.
+      change.textContent = customer ? t("{amount} on {name}'s khata", { amount: formatRs(entry.amount ?? rest), name: isolated(customer.name) })
+        : t("{amount} on a customer's khata: choose the customer", { amount: formatRs(entry.amount ?? rest) });
     } else {
-      change.textContent = t("{tender} payment of {amount}", { tender: t(s.tender === "card" ? "Card" : "Wallet"),
+      change.textContent = t("{tender} payment of {amount}", { tender: t(tenderName({ tender: s.tender })),
                                                                amount: formatRs(entry.amount ?? rest) });
     }
-    complete.disabled = !settled;
+    complete.disabled = !settled || (settled.payments.some((p) => p.tender === "on_account") && !customer);
     split.disabled = !(entry.amount > 0 && entry.amount < rest);
     alert.textContent = s.notice ? t(s.notice) : "";
     alert.hidden = !s.notice;
@@ -113,7 +138,7 @@ export function paymentScreen(state, actions) {
   const root = h("div", { class: "card narrow payment" },
     title, summary, taxLine, changed, taken, left,
     h("div", { class: "tenders", role: "group", "aria-label": t("Tender") }, tenders),
-    wallets, cashRow, amountRow, referenceRow, offline, change,
+    wallets, customerRow, khataLine, cashRow, amountRow, referenceRow, offline, change,
     h("div", { class: "row" }, split), complete, alert,
     h("button", { class: "link", title: "Esc", onclick: () => actions.backToCart() }, t("Back to cart")));
   return { root, update };

@@ -10,7 +10,8 @@ import { state, update } from "./store.js";
 let turn = 0;   // the newest request; an older one stops asking after its job
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
-/** This tablet's printer on the box (GET /api/v1/printer), kept for a reload; asked with every catalog pull. */
+/** This tablet's printer on the box (GET /api/v1/printer), kept for a reload; asked at sign-in, when the
+ *  catalog changes and now and then (sync.js printerDue). A 404 (no_printer) is "no printer", quietly. */
 export async function pullPrinter(journal, token) {
   let found = null;
   try {

@@ -26,11 +26,18 @@ function lineName(line, products, language) {
  * and the cashier's name, and `fiscal` what the box reported of its invoice (the journal's fiscal
  * store; undefined: nothing yet). Pure: no DOM, no clock, no storage.
  */
-export function receiptModel(doc, { catalog, identity, cashierName, language = "en", duplicate = false, fiscal }) {
+export function receiptModel(doc, { catalog, identity, cashierName, language = "en", duplicate = false, fiscal,
+                                    customer = null }) {
   const settings = (catalog && catalog.settings) || {};
   const products = (catalog && catalog.products) || [];
   const refund = doc.kind === "refund";
+  // Khata (issue 10): whose account a sale on account went to, and their balance after it when known;
+  // the key only on such a receipt (the box's gateway/receipt_model.py mirrors the rest).
+  const khata = doc.customer_id && customer
+    ? { customer: { name: customer.name || "", balanceAfter: customer.balanceAfter ?? null,
+                   tabletOnly: Boolean(customer.tabletOnly) } } : {};
   return {
+    ...khata,
     refund,
     duplicate,
     shop: (catalog && catalog.shop_name) || (identity && identity.shop_name) || "",
@@ -72,7 +79,7 @@ export function receiptModel(doc, { catalog, identity, cashierName, language = "
   };
 }
 
-const TENDER_WORDS = { cash: "Cash", card: "Card", wallet: "Wallet" };
+const TENDER_WORDS = { cash: "Cash", card: "Card", wallet: "Wallet", on_account: "On account" };
 
 function row(label, value, cls = "") {
   return h("div", { class: `slip-row ${cls}` }, h("span", {}, label), h("span", { class: "slip-amount" }, value));
@@ -123,6 +130,10 @@ export function drawSlip(model) {
     h("div", { class: "slip-block" }, lines),
     h("div", { class: "slip-block" }, totals),
     h("div", { class: "slip-block" }, tenders, model.refund ? null : row(t("Change"), formatRs(model.change), "slip-total")),
+    model.customer ? h("div", { class: "slip-block", "data-testid": "receipt-customer" }, row(t("Customer"), model.customer.name),
+      model.customer.balanceAfter === null ? null
+        : row(model.customer.tabletOnly ? t("Balance after, as known to this tablet") : t("Balance after"),
+          formatRs(model.customer.balanceAfter))) : null,
     model.reason ? h("p", {}, `${t("Reason")}: ${model.reason}`) : null,
     fiscalPart(model.fiscal),
     model.footer ? h("p", { class: "slip-foot" }, model.footer) : null);

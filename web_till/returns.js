@@ -7,6 +7,7 @@ import { USIN, isoWithOffset, receiptNumber } from "./document.js";
 import { h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
 import { formatRs, ratio, westernDigits } from "./money.js";
+import { refreshCustomers } from "./khata.js";
 import { formatQty } from "./loose.js";
 import { printOriginal } from "./printing.js";
 import { offsetMs } from "./shift.js";
@@ -56,7 +57,7 @@ export function refundDocument({ id, sale, refunded, quantities, tender, referen
   const total = lines.reduce((sum, line) => sum + line.amount, 0);
   if (total === 0) throw new Error("nothing to pay back");
   const payment = { tender, amount: total };
-  if (tender !== "cash" && reference) payment.reference = reference;
+  if ((tender === "card" || tender === "wallet") && reference) payment.reference = reference;
   const doc = {
     id, kind: "refund", device_id: identity.device_id, device_code: identity.device_code,
     created_at: isoWithOffset(now), cashier_id: cashierId, clock_offset_ms: offsetMs(clockOffsetMs),
@@ -65,7 +66,52 @@ export function refundDocument({ id, sale, refunded, quantities, tender, referen
   };
   if (reason) doc.reason = reason;
   if (shiftId) doc.shift_id = shiftId;
+  // Paid back on account: it comes off the khata of the customer the sale was written to.
+  if (tender === "on_account") {
+    if (!sale.customer_id) throw new Error("only a sale to a customer is paid back on account");
+    doc.customer_id = sale.customer_id;
+  }
   return doc;
+}
+
+/**
+ * What may still be paid back of a sale, by kind: { onAccount, money } (paisa). On account: what the
+ * sale put on account less earlier on-account refunds; money (cash, card, wallet): what was paid in
+ * money (payments less change, on account aside) less earlier money refunds. `earlier` are refunds
+ * of the sale: documents, or the box's summaries ({total}, no payments: counted against both, the
+ * safe side). Pure.
+ */
+export function refundCaps(sale, earlier) {
+  const onAccount = (payments) => (payments || []).filter((p) => p.tender === "on_account").reduce((sum, p) => sum + p.amount, 0);
+  const money = (payments) => (payments || []).filter((p) => p.tender !== "on_account").reduce((sum, p) => sum + p.amount, 0);
+  let backOnAccount = 0;
+  let backInMoney = 0;
+  for (const refund of earlier) {
+    if (Array.isArray(refund.payments)) {
+      backOnAccount += onAccount(refund.payments);
+      backInMoney += money(refund.payments);
+    } else {
+      backOnAccount += refund.total || 0;
+      backInMoney += refund.total || 0;
+    }
+  }
+  const soldOnAccount = onAccount(sale.payments);
+  const paidInMoney = money(sale.payments) - (sale.change || 0);
+  return { onAccount: Math.max(0, soldOnAccount - backOnAccount), money: Math.max(0, paidInMoney - backInMoney),
+           soldOnAccount, paidInMoney, backOnAccount, backInMoney };
+}
+
+/** Why `amount` cannot be paid back in `tender`, in words, or "" when it can. */
+export function capProblem(caps, tender, amount) {
+  if (tender === "on_account" && amount > caps.onAccount) {
+    return t("At most {amount} can go back on account: the sale put {sold} on account and {back} of it is already paid back on account.",
+      { amount: formatRs(caps.onAccount), sold: formatRs(caps.soldOnAccount), back: formatRs(caps.backOnAccount) });
+  }
+  if (tender !== "on_account" && amount > caps.money) {
+    return t("At most {amount} can be paid back in money: the customer paid {paid} in money for this sale and {back} is already paid back in money. Pay the rest back on account.",
+      { amount: formatRs(caps.money), paid: formatRs(caps.paidInMoney), back: formatRs(caps.backInMoney) });
+  }
+  return "";
 }
 
 // --- finding the sale ------------------------------------------------------------------
@@ -107,11 +153,16 @@ export async function lookUpSale(key) {
     const mine = (await ownRefunds(answer.sale.id)).filter((r) => !known.has(r.id));
     const extra = refundedBy(answer.sale, mine);
     const refunded = answer.sale.lines.map((_, i) => ((answer.refunded || [])[i] || 0) + extra[i]);
-    return { sale: answer.sale, refunded, source: "box", note: "" };
+    // Earlier refunds for the caps: this tablet's own as documents (their payments known), the box's others.
+    const ownById = new Map((await ownRefunds(answer.sale.id)).map((r) => [r.id, r]));
+    const earlier = [...(answer.refunds || []).map((r) => (typeof r === "string" ? { id: r } : r))
+      .map((r) => ownById.get(r.id) || r), ...mine];
+    return { sale: answer.sale, refunded, earlier, source: "box", note: "" };
   }
   if (own) {
     // Unknown to the box means not yet sent: no other tablet can have refunded it (they would need the box).
-    return { sale: own, refunded: refundedBy(own, await ownRefunds(own.id)), source: "tablet",
+    const mine = await ownRefunds(own.id);
+    return { sale: own, refunded: refundedBy(own, mine), earlier: mine, source: "tablet",
              note: boxKnowsNot ? "" : t("The shop box cannot be reached: this return is checked against this " +
                "tablet's own records only.") };
   }
@@ -145,11 +196,19 @@ export const returnActions = {
 
   async completeReturn({ quantities, tender, reference, reason }) {
     const returning = state.returning;
-    let refunded = returning.refunded;
+    let { refunded, earlier = [] } = returning;
     if (returning.source === "box") {
       // Another tablet may have taken a return since this screen opened: ask again when the box answers.
       const again = await lookUpSale(returning.sale.id).catch(() => null);
-      if (again && again.sale) refunded = again.refunded;
+      if (again && again.sale) ({ refunded, earlier } = again);
+    }
+    const sale = returning.sale;
+    const amount = sale.lines.reduce((sum, line, i) => sum + (quantities[i] > 0 && quantities[i] <= returnable(sale, refunded)[i]
+      ? refundLineAmount(line.amount, line.qty, quantities[i], refunded[i] || 0) : 0), 0);
+    const problem = capProblem(refundCaps(sale, earlier), tender, amount);
+    if (problem) {
+      update({ returning: { ...returning, refunded, earlier }, notice: problem });
+      return;
     }
     let completed;
     try {
@@ -167,6 +226,7 @@ export const returnActions = {
     }
     update({ receipt: completed, returning: null, screen: "receipt", notice: "",
              unsynced: await ctx.journal.countUnsynced() });
+    if (completed.customer_id) refreshCustomers();
     if (ctx.sync) ctx.sync.now();
     printOriginal(completed);
   },
@@ -174,10 +234,12 @@ export const returnActions = {
 
 // --- the screen -----------------------------------------------------------------------------
 
-const TENDERS = [["cash", "Cash"], ["card", "Card"], ["wallet", "Wallet"]];
+const TENDERS = [["cash", "Cash"], ["card", "Card"], ["wallet", "Wallet"], ["on_account", "On account"]];
 
 export function returnScreen(initial, actions) {
-  let tender = "cash";
+  // A sale on account is paid back on account unless the cashier chooses otherwise.
+  let tender = (initial.returning.sale.payments || []).some((p) => p.tender === "on_account") && initial.returning.sale.customer_id
+    ? "on_account" : "cash";
   let shownLeft = null;
   const { sale } = initial.returning;
   const number = receiptNumber(sale.device_code, sale.seq);
@@ -194,8 +256,10 @@ export function returnScreen(initial, actions) {
     spins.forEach((spin) => { spin.value = spin.max; });
     refresh(actions.state());
   } }, t("Return all"));
-  const tenderButtons = TENDERS.map(([code, label]) => h("button", { type: "button", class: "tender", "data-tender": code,
-    onclick: () => { tender = code; refresh(actions.state()); } }, t(label)));
+  // On account only for a sale written to a customer: the return comes off their khata.
+  const tenderButtons = TENDERS.filter(([code]) => code !== "on_account" || sale.customer_id)
+    .map(([code, label]) => h("button", { type: "button", class: "tender", "data-tender": code,
+      onclick: () => { tender = code; refresh(actions.state()); } }, t(label)));
   const reference = h("input", { id: "return-reference", autocomplete: "off", maxlength: "64" });
   const referenceRow = h("div", {}, h("label", { for: "return-reference" }, t("Reference")), reference);
   const reason = h("input", { id: "return-reason", autocomplete: "off", maxlength: "200" });
@@ -208,7 +272,7 @@ export function returnScreen(initial, actions) {
     return spins.map((spin) => (spin.value.trim() === "" ? 0 : Number(spin.value)));
   }
   function refresh(s) {
-    const { refunded } = s.returning || initial.returning;
+    const { refunded, earlier = [] } = s.returning || initial.returning;
     const left = returnable(sale, refunded);
     if (JSON.stringify(left) !== shownLeft) {
       shownLeft = JSON.stringify(left);
@@ -224,16 +288,17 @@ export function returnScreen(initial, actions) {
     const over = qty.findIndex((q, i) => !Number.isInteger(q) || q < 0 || q > left[i]);
     const amount = over >= 0 ? 0 : qty.reduce((sum, q, i) => sum + (q ? refundLineAmount(sale.lines[i].amount, sale.lines[i].qty, q, refunded[i] || 0) : 0), 0);
     for (const b of tenderButtons) b.setAttribute("aria-pressed", String(b.dataset.tender === tender));
-    referenceRow.hidden = tender === "cash";
+    referenceRow.hidden = tender === "cash" || tender === "on_account";
     total.textContent = t("Pay back {amount}", { amount: formatRs(amount) });
+    const capped = over >= 0 ? "" : capProblem(refundCaps(sale, earlier), tender, amount);
     alert.textContent = over >= 0
       ? t("At most {n} of {name} can be returned.", { n: formatQty(left[over], sale.lines[over].unit), name: sale.lines[over].name })
-      : s.notice ? t(s.notice) : "";
-    complete.disabled = over >= 0 || amount === 0;
+      : capped || (s.notice ? t(s.notice) : "");
+    complete.disabled = over >= 0 || amount === 0 || Boolean(capped);
   }
   note.textContent = initial.returning.note;
   const form = h("form", { class: "card narrow returning", onsubmit: onSubmit(complete, () => actions.completeReturn({
-    quantities: quantities(), tender, reference: tender === "cash" ? "" : reference.value, reason: reason.value })) },
+    quantities: quantities(), tender, reference: tender === "card" || tender === "wallet" ? reference.value : "", reason: reason.value })) },
   h("h1", {}, t("Return from receipt {n}", { n: number })),
   note,
   h("ul", { class: "lines", "aria-label": t("Lines") }, rows),

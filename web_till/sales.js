@@ -7,6 +7,7 @@ import { authority } from "./fiscal.js";
 import { currentLanguage, t } from "./i18n.js";
 import { formatRs, westernDigits } from "./money.js";
 import { printControls, printDuplicate } from "./printing.js";
+import { customerById } from "./khata.js";
 import { cashierName, drawSlip, receiptModel } from "./receipt.js";
 import { update } from "./store.js";
 
@@ -50,7 +51,7 @@ export function salesScreen(state, actions) {
         h("span", { class: "number" }, number),
         h("span", { class: "time" }, doc.created_at.slice(11, 16)),
         h("span", { class: "what" }, refund ? t("Return of {n}", { n: doc.original_receipt || "" }) : t("Sale"),
-          reporter ? fiscalMark(reporter, fiscal.get(doc.id)) : null),
+          onAccountNote(doc, actions.state()), reporter ? fiscalMark(reporter, fiscal.get(doc.id)) : null),
         h("span", { class: "amount" }, refund ? `−${formatRs(doc.total)}` : formatRs(doc.total)),
         h("span", { class: `sync sync-${row.state}` }, t(SYNC_WORDS[row.state] || row.state)),
         h("button", { class: "small", onclick: () => actions.reprint(doc) }, t("Reprint")),
@@ -88,6 +89,14 @@ export function salesScreen(state, actions) {
 }
 
 /** Where a sale's FBR / PRA invoice is: the box's answer, or pending until this tablet hears of it. */
+/** " · On account · Bilal Ahmed": a sale or return on a customer's khata, by the name this tablet knows. */
+function onAccountNote(doc, s) {
+  if (!doc.customer_id || !(doc.payments || []).some((p) => p.tender === "on_account")) return null;
+  const known = customerById(doc.customer_id, s);
+  return h("small", { class: "khata-on-account", "data-testid": "sale-on-account" },
+    ` · ${t("On account")}${known ? ` · ${known.name}` : ""}`);
+}
+
 function fiscalMark(reporter, record) {
   const words = { authority: reporter };
   const status = record && (record.status === "fiscalized" || record.status === "failed") ? record.status : "pending";
@@ -98,9 +107,14 @@ function fiscalMark(reporter, record) {
 }
 
 function slipFor(state, doc, duplicate, fiscal) {
+  // The customer of a sale on account: their name as this tablet knows it; the balance after, on the
+  // receipt made with the sale (the credit check worked it out).
+  const known = doc.customer_id && customerById(doc.customer_id, state);
+  const fresh = state.receiptKhata && state.receiptKhata.id === doc.id && !duplicate ? state.receiptKhata : null;
+  const customer = fresh || (known ? { name: known.name, balanceAfter: null } : null);
   return drawSlip(receiptModel(doc, {
     catalog: state.catalog, identity: state.identity, cashierName: cashierName(state.catalog, doc.cashier_id),
-    language: currentLanguage(), duplicate, fiscal }));
+    language: currentLanguage(), duplicate, fiscal, customer }));
 }
 
 /**

@@ -3,7 +3,7 @@
 // it in place so a focused field or tile keeps its focus while the till syncs.
 import { cartTotals, isLoose, linePrice, pricedLines, staleLines } from "./cart.js";
 import { dayToolbar } from "./day.js";
-import { h } from "./dom.js";
+import { h, setChildren } from "./dom.js";
 import { saleTerms } from "./fiscal.js";
 import { currentLanguage, t } from "./i18n.js";
 import { formatQty, parseLoose } from "./loose.js";
@@ -121,6 +121,8 @@ export function sellingScreen(state, actions) {
     h("span", {}, t("Prices changed since this was rung up")),
     h("button", { class: "small", onclick: () => actions.updatePrices() }, t("Update prices")));
   const discountRow = h("p", { class: "discount-total", hidden: true });
+  // The customer the sale goes on account to (khata, issue 10), chosen from Customers or at payment.
+  const customerLine = h("p", { class: "cart-customer", hidden: true });
   const total = h("p", { class: "total" });
   const alert = h("p", { role: "alert", class: "notice", hidden: true });
   const pay = h("button", { class: "primary big pay", title: `${t("Pay")} (${KEYS.pay})`,
@@ -130,19 +132,35 @@ export function sellingScreen(state, actions) {
   const clearButton = h("button", { onclick: () => openPanel("clear") }, t("Clear cart"));
   let editing = null;   // the line whose quantity is being typed
 
+  // Each cart line's row, kept while what it shows is the same: a tap redraws only the rows it changed.
+  let rows = new Map();   // line key -> { shows (what the row was drawn from), el }
+
   function drawLines(s) {
     const cart = s.cart || { lines: [] };
     const priced = pricedLines(cart);
     const stale = new Set(staleLines(cart, s.catalog ? s.catalog.products : []).map((line) => line.key));
-    lines.replaceChildren(...cart.lines.map((line, i) => lineItem(line, priced[i], stale.has(line.key), s.catalog)));
-    if (cart.lines.length === 0) lines.append(h("li", { class: "hint" }, t("Tap a product to add it.")));
+    const drawn = new Map();
+    const items = cart.lines.map((line, i) => {
+      const shows = JSON.stringify([line, priced[i], stale.has(line.key), lineName(line, s.catalog), currentLanguage()]);
+      const before = rows.get(line.key);
+      const el = before && before.shows === shows && editing !== line.key
+        ? before.el : lineItem(line, priced[i], stale.has(line.key), s.catalog);
+      drawn.set(line.key, { shows: editing === line.key ? null : shows, el });
+      return el;
+    });
+    rows = drawn;
+    if (cart.lines.length === 0) items.push(h("li", { class: "hint" }, t("Tap a product to add it.")));
     changed.hidden = stale.size === 0;
     const totals = cartTotals(cart, saleTerms(s.catalog));
     // The FBR / PRA POS service fee: a row of its own, inside the total, on every sale.
     if (totals.fee) {
-      lines.append(h("li", { class: "fee" }, h("span", { class: "name" }, t("POS service fee")), h("span", { class: "qty" }),
+      items.push(h("li", { class: "fee" }, h("span", { class: "name" }, t("POS service fee")), h("span", { class: "qty" }),
         h("span", { class: "amount" }, formatRs(totals.fee)), h("span", {})));
     }
+    setChildren(lines, items);
+    customerLine.hidden = !cart.customer;
+    customerLine.replaceChildren(...(cart.customer ? [t("Customer: {name}", { name: cart.customer.name }), " ",
+      h("button", { class: "small", onclick: () => actions.setCartCustomer(null) }, t("Remove customer"))] : []));
     discountRow.hidden = totals.discount === 0;
     discountRow.textContent = t("Discount {amount}", { amount: `−${formatRs(totals.discount)}` });
     total.textContent = t("Total {amount}", { amount: formatRs(totals.total) });
@@ -285,7 +303,10 @@ export function sellingScreen(state, actions) {
   function openPanel(name) {
     const s = actions.state();
     if (name === "discount") fillDiscount(s);
-    if (name === "clear") clearText.textContent = t("Clear all {n} lines from the cart?", { n: (s.cart || { lines: [] }).lines.length });
+    if (name === "clear") {
+      const n = (s.cart || { lines: [] }).lines.length;
+      clearText.textContent = n === 1 ? t("Clear the one line from the cart?") : t("Clear all {n} lines from the cart?", { n });
+    }
     for (const [key, panel] of Object.entries(panels)) panel.hidden = key !== name;
     const first = panels[name].querySelector("input, select, button");
     if (first) first.focus();
@@ -297,7 +318,7 @@ export function sellingScreen(state, actions) {
   const root = h("div", { class: "selling" },
     h("section", { class: "catalog" }, toolbar, tabs, grid),
     h("aside", { class: "cart card" },
-      h("h2", {}, t("Cart")), changed, lines, Object.values(panels), alert,
+      h("h2", {}, t("Cart")), customerLine, changed, lines, Object.values(panels), alert,
       h("div", { class: "cart-actions" }, discountButton, parkButton, clearButton),
       h("div", { class: "paybar" }, discountRow, total, pay)));
   root.addEventListener("keydown", (event) => {

@@ -12,7 +12,8 @@ import { documentTime } from "./receipt.js";
 import { state, update } from "./store.js";
 import { confirmUnsynced } from "./unsynced.js";
 
-const TENDERS = ["cash", "card", "wallet"];
+const TENDERS = ["cash", "card", "wallet", "on_account"];
+const MONEY_TENDERS = ["cash", "card", "wallet"];   // what a khata payment is received in
 
 /** The clock offset as documents carry it: an integer or null, never -0 (Math.round of a small negative). */
 export function offsetMs(clockOffsetMs) {
@@ -58,6 +59,12 @@ export function zReport(open, documents, close = null) {
   const sales = mine.filter((d) => d.kind === "sale");
   const refunds = mine.filter((d) => d.kind === "refund");
   const moves = mine.filter((d) => d.kind === "cash_movement");
+  // Khata (issue 10): money customers paid against their balance in this shift, by tender. On-account
+  // sales (by_tender.on_account) bring no money: the expected cash leaves them out by construction.
+  const khataCollected = Object.fromEntries(MONEY_TENDERS.map((tender) => [tender, 0]));
+  for (const paid of mine.filter((d) => d.kind === "khata_payment")) {
+    for (const p of paid.payments) khataCollected[p.tender] += p.amount;
+  }
   const sum = (list, f) => list.reduce((total, x) => total + f(x), 0);
   const byTender = Object.fromEntries(TENDERS.map((tender) => [tender, 0]));
   for (const sale of sales) {
@@ -71,7 +78,7 @@ export function zReport(open, documents, close = null) {
   for (const r of refunds) { cashierRow(r.cashier_id).returns_count += 1; cashierRow(r.cashier_id).returns_total += r.total; }
   const paidIn = sum(moves.filter((m) => m.direction === "in"), (m) => m.amount);
   const paidOut = sum(moves.filter((m) => m.direction === "out"), (m) => m.amount);
-  const expectedCash = open.opening_float + byTender.cash + paidIn - paidOut;
+  const expectedCash = open.opening_float + byTender.cash + khataCollected.cash + paidIn - paidOut;
   return {
     shift_id: open.id,
     opened_at: open.created_at,
@@ -86,6 +93,7 @@ export function zReport(open, documents, close = null) {
     service_fees: sum(sales, (s) => s.service_fee || 0),
     tax: sum(sales, (s) => s.tax) - sum(refunds, (r) => r.tax),
     by_tender: byTender,
+    khata_collected: khataCollected,
     by_cashier: byCashier,
     paid_in: paidIn,
     paid_out: paidOut,
@@ -111,7 +119,7 @@ function shiftState(doc) {
 }
 
 async function shiftDocuments(shiftId) {
-  const rows = await ctx.journal.byKinds(["shift_open", "sale", "refund", "cash_movement", "shift_close"]);
+  const rows = await ctx.journal.byKinds(["shift_open", "sale", "refund", "cash_movement", "khata_payment", "shift_close"]);
   const docs = rows.map((r) => r.document);
   return { open: docs.find((d) => d.kind === "shift_open" && d.id === shiftId), docs };
 }
@@ -264,6 +272,7 @@ export function shiftCloseScreen(state, actions) {
   const wallet = h("input", { id: "confirm-wallet", inputmode: "decimal", autocomplete: "off" });
   const cardHint = h("span", { class: "hint" });
   const walletHint = h("span", { class: "hint" });
+  const khataNote = h("p", { class: "hint shift-note", "data-testid": "close-khata-note", hidden: true });
   const alert = h("p", { role: "alert", class: "notice" });
   const button = h("button", { type: "submit", class: "primary big" }, t("Close shift"));
   // The till's card and wallet figures, for the cashier to confirm against the terminal and the
@@ -271,10 +280,19 @@ export function shiftCloseScreen(state, actions) {
   if (state.shift) {
     shiftDocuments(state.shift.id).then(({ open, docs }) => {
       const report = zReport(open, docs);
-      card.value = String(report.by_tender.card / 100);
-      wallet.value = String(report.by_tender.wallet / 100);
-      cardHint.textContent = ` ${t("This till: {a}", { a: formatRs(report.by_tender.card) })}`;
-      walletHint.textContent = ` ${t("This till: {a}", { a: formatRs(report.by_tender.wallet) })}`;
+      // Khata payments by card or wallet went through the same terminal and wallets.
+      const cardTotal = report.by_tender.card + report.khata_collected.card;
+      const walletTotal = report.by_tender.wallet + report.khata_collected.wallet;
+      card.value = String(cardTotal / 100);
+      wallet.value = String(walletTotal / 100);
+      cardHint.textContent = ` ${t("This till: {a}", { a: formatRs(cardTotal) })}`;
+      walletHint.textContent = ` ${t("This till: {a}", { a: formatRs(walletTotal) })}`;
+      // The cashier compares these with the terminal and the wallets: say what in them is not sales.
+      const { card: khataCard, wallet: khataWallet } = report.khata_collected;
+      khataNote.hidden = !(khataCard || khataWallet);
+      khataNote.textContent = khataNote.hidden ? ""
+        : t("These card and wallet totals include khata payments received: card {card}, wallet {wallet}.",
+          { card: formatRs(khataCard), wallet: formatRs(khataWallet) });
     }).catch((err) => console.error("shift figures", err));
   }
   const form = h("form", { class: "card narrow",
@@ -283,7 +301,7 @@ export function shiftCloseScreen(state, actions) {
   h("p", { class: "hint" }, t("Count the cash in the drawer and type it. Check the card and wallet totals.")),
   h("label", { for: "counted-cash" }, t("Counted cash")), counted,
   h("label", { for: "confirm-card" }, t("Card total"), cardHint), card,
-  h("label", { for: "confirm-wallet" }, t("Wallet total"), walletHint), wallet,
+  h("label", { for: "confirm-wallet" }, t("Wallet total"), walletHint), wallet, khataNote,
   button, alert, backButton(actions));
   const update = (s) => { alert.textContent = s.notice ? t(s.notice) : ""; };
   update(state);
@@ -314,7 +332,12 @@ export function drawZReport(report, { shopName, deviceCode, number, cashierNames
     h("div", { class: "slip-block" }, h("p", {}, t("By tender")),
       figure(t("Cash"), "z-tender-cash", report.by_tender.cash),
       figure(t("Card"), "z-tender-card", report.by_tender.card),
-      figure(t("Wallet"), "z-tender-wallet", report.by_tender.wallet)),
+      figure(t("Wallet"), "z-tender-wallet", report.by_tender.wallet),
+      figure(t("On account"), "z-tender-on-account", report.by_tender.on_account)),
+    h("div", { class: "slip-block" }, h("p", {}, t("Khata payments received")),
+      figure(t("Cash"), "z-khata-cash", report.khata_collected.cash),
+      figure(t("Card"), "z-khata-card", report.khata_collected.card),
+      figure(t("Wallet"), "z-khata-wallet", report.khata_collected.wallet)),
     h("div", { class: "slip-block" }, h("p", {}, t("By cashier")),
       Object.entries(report.by_cashier).map(([id, row]) => h("div", { class: "slip-row" },
         h("span", {}, `${cashierNames(id)}: ${row.sales_count} ${t("sales")}, ${row.returns_count} ${t("returns")}`),

@@ -23,6 +23,12 @@ export const state = {
   clockOffsetMs: null,
   printer: null,           // this tablet's printer on the box ({printer_id, name}), or null: the browser prints
   printing: null,          // the last print asked of the box: {key (document or shift id), outcome} (printing.js)
+  customers: [],           // customers this tablet knows, with balances (khata.js knownCustomers)
+  customersAskedAt: null,  // when the box's customers were last fetched (tablet ms), or null
+  customerId: null,        // the customer whose khata is open
+  picking: null,           // "payment": the customers list chooses the sale's customer
+  khataDone: "",           // what the khata screen just did ("Received Rs 500 from ..."): a status, not an error
+  receiptKhata: null,      // the sale on account just made: {id, name, balanceAfter, tabletOnly}
   fiscalSeen: 0,           // bumped when the box's FBR / PRA outcomes reach the journal's fiscal store
 };
 

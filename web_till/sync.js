@@ -3,6 +3,7 @@
 import { ApiError, Unreachable, call, clockOffset, sayWhy } from "./api.js";
 import { withHash } from "./canonical.js";
 import { authority } from "./fiscal.js";
+import { pullCustomers } from "./khata.js";
 import { keepCart } from "./parked.js";
 import { pullPrinter } from "./printing.js";
 import { state, update } from "./store.js";
@@ -31,10 +32,11 @@ export function startSync(journal) {
       if (token) {
         await push(journal, token);
         await learnAcks(journal, token);
-        await pullCatalog(journal, token);
-        await pullPrinter(journal, token);
+        const catalogChanged = await pullCatalog(journal, token);
+        if (printerDue(catalogChanged)) await pullPrinter(journal, token);
         await signOutDisabledCashier();
         await pullStock(journal, token);
+        await pullCustomers(journal, token);
         await pullFiscal(journal, token);
       }
       const status = await call("status", { token });   // an unpaired till still learns its link
@@ -165,9 +167,24 @@ async function pullCatalog(journal, token) {
     if (err instanceof ApiError && err.code === "not_provisioned") return;   // not yet from the cloud
     throw err;
   }
-  if (answer.status === 304) return;
+  if (answer.status === 304) return false;
   await journal.putCatalog(answer.etag, answer.json);
   update({ catalog: answer.json });
+  return true;
+}
+
+// GET /api/v1/printer is asked when a cashier signs in, when the catalog changes, and otherwise at
+// most every PRINTER_RECHECK_MS (a printer the owner gives this tablet on the box's /admin/printers
+// reaches no catalog: it is learned within that long). Not every sync cycle: with no printer the box
+// answers 404 (gateway/print_api.py: no_printer), which the browser logs on every request.
+export const PRINTER_RECHECK_MS = 20000;
+let printerAsked = { at: 0, cashier: null };
+
+function printerDue(catalogChanged) {
+  const cashier = state.cashier ? state.cashier.cashier_id : null;
+  const due = catalogChanged || cashier !== printerAsked.cashier || Date.now() - printerAsked.at >= PRINTER_RECHECK_MS;
+  if (due) printerAsked = { at: Date.now(), cashier };
+  return due;
 }
 
 /**

@@ -17,7 +17,8 @@ export function leftToPay(total, payments) {
 export function paymentOf(entry, amount, online) {
   const payment = { tender: entry.tender, amount };
   const reference = (entry.reference || "").trim();
-  if (entry.tender !== "cash" && reference) payment.reference = reference.slice(0, 64);
+  // Cash and credit on the khata (on_account) carry no reference.
+  if (entry.tender !== "cash" && entry.tender !== "on_account" && reference) payment.reference = reference.slice(0, 64);
   if (entry.tender === "wallet") {
     payment.wallet = entry.wallet || "jazzcash";
     if (!online) payment.unverified = true;
@@ -33,6 +34,7 @@ export function settle(total, payments, entry, online) {
   const rest = leftToPay(total, payments);
   const amount = entry.amount ?? (entry.tender === "cash" ? null : rest);
   if (rest <= 0 || amount === null || amount < rest) return null;
+  if (entry.tender === "on_account" && payments.some((p) => p.tender === "on_account")) return null;
   if (entry.tender !== "cash" && amount !== rest) return null;
   return { payments: [...payments, paymentOf(entry, amount, online)], change: amount - rest };
 }
@@ -46,11 +48,14 @@ export function splitOff(total, payments, entry, online) {
   const amount = entry.amount;
   if (!amount) return { problem: "Type the amount this tender pays, then Split." };
   if (amount >= rest) return { problem: "That pays all that is left: Complete sale." };
+  if (entry.tender === "on_account" && payments.some((p) => p.tender === "on_account")) {
+    return { problem: "A sale goes on account once: change the amount on account instead." };
+  }
   return { payment: paymentOf(entry, amount, online) };
 }
 
 /** The words a tender is shown by. */
 export function tenderName(payment) {
   if (payment.tender === "wallet") return WALLETS[payment.wallet] || "Wallet";
-  return payment.tender === "card" ? "Card" : "Cash";
+  return payment.tender === "card" ? "Card" : payment.tender === "on_account" ? "On account" : "Cash";
 }

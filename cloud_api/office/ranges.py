@@ -24,7 +24,8 @@ def t(phrase: str) -> str:
 
 
 # The names the tills use for tenders, as the pages say them.
-TENDERS = {"cash": t("Cash"), "card": t("Card"), "wallet": t("Wallet")}
+# on_account is credit written to a customer's khata (issue 10): how a sale was paid, not money taken.
+TENDERS = {"cash": t("Cash"), "card": t("Card"), "wallet": t("Wallet"), "on_account": t("On account")}
 
 
 def shop_today(tz: str) -> date:

@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from markupsafe import Markup
 
-from .. import range_reports
+from .. import khata, range_reports
 from ..database import reading
 from ..gateway_api import ENGINE
 from ..owners import OwnerShop
@@ -38,6 +38,7 @@ class Column:
     key: str
     label: str                 # English, marked for translation; the CSV's header as written
     kind: str = "text"   # text | money | count | qty | unit | tender | category | rate | receipt | original
+    #                      | till_or_office | cashier_or_owner (the khata report: "" is the back office)
     total: bool = False        # summed in the footer
 
 
@@ -94,7 +95,17 @@ REPORTS: dict[str, Report] = {
         Column("expected_cash", t("Cash expected"), "money"), Column("counted_cash", t("Cash counted"), "money"),
         Column("over_short", t("Over / short"), "money", True),
         Column("drawer_opened", t("Drawer opened without a sale"))], per_shop=True,
-        note=t("Cash expected = float + cash taken - cash paid back + paid in - paid out.")),
+        note=t("Cash expected = float + cash taken - cash paid back + khata cash received + paid in - paid out.")),
+    "khata": Report(t("Credit and collections"), khata.khata_report, [
+        Column("day", t("Day")), Column("device", t("Till"), "till_or_office"),
+        Column("cashier", t("Cashier"), "cashier_or_owner"),
+        Column("credit_sales", t("Sold on account"), "money", True),
+        Column("credit_returns", t("Returned to account"), "money", True),
+        Column("collected_cash", t("Collected in cash"), "money", True),
+        Column("collected_card", t("Collected by card"), "money", True),
+        Column("collected_wallet", t("Collected by wallet"), "money", True),
+        Column("collected", t("Collected"), "money", True), Column("adjusted", t("Adjusted"), "money", True)],
+        per_shop=True, note=t("Khata payments are not sales, so they are here and not in the sales reports.")),
     "gst": Report(t("GST summary"), range_reports.gst, [
         Column("gst_bp", t("GST rate"), "rate"), Column("sales", t("Sales"), "money", True),
         Column("returns", t("Returns"), "money", True), Column("amount", t("Net, with GST"), "money", True),
@@ -111,11 +122,15 @@ def rate(gst_bp: int) -> str:
 UNITS = {"each": t("pieces"), "kg": "kg", "l": "l"}
 # range_reports.UNCATEGORISED, marked here so the page says it in the owner's language.
 NO_CATEGORY = t("Uncategorised")
+# Who made a khata entry from the back office: no tablet and no cashier, the owner (khata.khata_report's "").
+BY_OFFICE = {"till_or_office": t("Back office"), "cashier_or_owner": t("Owner")}
 
 
 def cell(column: Column, row: dict[str, Any], csv_text: bool) -> str:
     """A cell's text: the same figure on the page and in the CSV, written for each."""
     value = row.get(column.key)
+    if column.kind in BY_OFFICE and not value:
+        return BY_OFFICE[column.kind]   # the page translates it (report.html); a CSV keeps the English
     if value is None or value == "":
         return ""
     if column.kind == "money":

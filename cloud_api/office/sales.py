@@ -115,8 +115,14 @@ async def receipt(request: web.Request) -> web.Response:
             original = (await conn.execute(select(_f.document_id, _f.receipt).where(
                 _f.shop_id == shop.shop_id, _f.document_id == body["original_id"]))).first()
         names = await _cashier_names(conn, shop.shop_id)
+        # A sale or return on a customer's khata (issue 10) names them, linked to their statement.
+        customer_name = None
+        if body.get("customer_id"):
+            cu = schema.customers.c
+            customer_name = (await conn.execute(select(cu.name).where(
+                cu.shop_id == shop.shop_id, cu.customer_id == body["customer_id"]))).scalar()
     number = receipt_number(body["device_code"], body["seq"])
     return render(request, session, "receipt.html", shop=shop, section="sales", doc=body, number=number,
                   business_date=row.business_date, received_at=row.received_at, ingested_at=row.ingested_at,
                   returns=returns, original=original, names=names, tenders=TENDERS,
-                  returned=sum(int(r.total) for r in returns), quantity=quantity)
+                  returned=sum(int(r.total) for r in returns), quantity=quantity, customer_name=customer_name)

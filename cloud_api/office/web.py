@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 from multidict import MultiDictProxy
 
 from ..database import reading
@@ -167,13 +168,20 @@ def secure_cookie(request: web.Request) -> bool:
     return request.secure or request.headers.get("X-Forwarded-Proto") == "https"
 
 
+def money(paisa: int | None) -> Markup:
+    """Rupees on a page (the templates' `rupees`): a left-to-right isolate, so an Urdu (right-to-left) page
+    shows -Rs 12.05 as written and not "Rs 12.05-" (the minus would follow the page's direction)."""
+    text = rupees(paisa)
+    return Markup('<bdi class="money" dir="ltr">{}</bdi>').format(text) if text else Markup("")
+
+
 def page_context(request: web.Request, session: Session | None) -> dict[str, Any]:
     lang = language(request)
     return {
         "lang": lang, "dir": "rtl" if lang == "ur" else "ltr",
         "t": lambda phrase, **kw: translate(phrase, lang, **kw),
         "session": session, "csrf": session.csrf if session else "",
-        "shops": session.shops if session else [], "path": request.path_qs, "rupees": rupees,
+        "shops": session.shops if session else [], "path": request.path_qs, "rupees": money,
         # Times on the shop's clock (its zone), whatever zone the tablet or the box wrote them in.
         "local_time": local_time,
     }

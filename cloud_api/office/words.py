@@ -9,6 +9,7 @@ from typing import Any
 
 from .words_catalog import URDU as _CATALOG
 from .words_fiscal import URDU as _FISCAL
+from .words_khata import URDU as _KHATA
 from .words_stock import URDU as _STOCK
 from .words_today import URDU as _TODAY
 
@@ -53,7 +54,7 @@ _COMMON = {
     "choose a date between the years 2000 and 2999": "سال 2000 سے 2999 کے درمیان کی تاریخ چنیں",
 }
 
-URDU: dict[str, str] = {**_COMMON, **_TODAY, **_CATALOG, **_STOCK, **_FISCAL}
+URDU: dict[str, str] = {**_COMMON, **_TODAY, **_CATALOG, **_STOCK, **_FISCAL, **_KHATA}
 
 
 def translate(phrase: str, lang: str, **values: Any) -> str:

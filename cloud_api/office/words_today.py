@@ -115,8 +115,8 @@ URDU: dict[str, str] = {
     "Net of returns, by each product's category in the catalog today.":
         "واپسی منہا کر کے، ہر چیز کے آج کے کیٹلاگ والے زمرے کے مطابق۔",
     "Cash is net of change given.": "نقد میں سے دیا گیا بقایا منہا ہے۔",
-    "Cash expected = float + cash taken - cash paid back + paid in - paid out.":
-        "متوقع نقدی = ابتدائی نقدی + وصول نقد - واپس ادا نقد + جمع - نکالی گئی رقم۔",
+    "Cash expected = float + cash taken - cash paid back + khata cash received + paid in - paid out.":
+        "متوقع نقدی = ابتدائی نقدی + وصول نقد - واپس ادا نقد + کھاتے کی وصول نقدی + جمع - نکالی گئی رقم۔",
     "Prices include GST: taxable value = net amount - GST.":
         "قیمتوں میں جی ایس ٹی شامل ہے: قابلِ ٹیکس مالیت = خالص رقم - جی ایس ٹی۔",
     # Errors

@@ -15,6 +15,7 @@ the app's cleanup (which flushes and closes the database), then exit 0.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -70,6 +71,7 @@ async def run_service(app: web.Application, host: str, port: int, name: str,
         if http_port is not None:
             await site(http_port).start()
             print(f"{name} serving plain http on http://{host}:{http_port}", flush=True)
+        freeze_startup_heap()
         notifier.ready(f"serving on {host}:{port}")   # only now: the sockets are bound and accepting
         interval = watchdog_interval_s()
         if interval:
@@ -87,6 +89,19 @@ async def run_service(app: web.Application, host: str, port: int, name: str,
         await runner.cleanup()
         notifier.close()
         log.info("%s stopped", name)
+
+
+def freeze_startup_heap() -> None:
+    """Move everything start-up made (modules, the app, its routes, models, the database's
+    schema objects: 110-137k objects in the cloud and the box) out of the garbage collector's sight.
+
+    They live as long as the process, yet every full collection walks them all: 75-180 ms during
+    which nothing is served, which showed up as the box's ack p99 (200-300 ms at 10 tablets, batch 50)
+    and cost the cloud's ingest a third of its rate. Frozen, a full pass walks only what was made
+    since; objects made later are collected as before. Once, after the app is built and started.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _report_status(app: web.Application, notifier: Notifier, status_line: StatusLine) -> None:

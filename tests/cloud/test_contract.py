@@ -152,3 +152,6 @@ def test_pra_taxes_a_split_sale_at_the_highest_rate_of_its_tenders():
     rates = {"cash": 1600, "card": 500}
     assert tender_tax_bp(rates, ["card"]) == 500 and tender_tax_bp(rates, ["cash", "card"]) == 1600
     assert tender_tax_bp(rates, ["wallet"]) is None and tender_tax_bp({}, ["cash"]) is None
+    # Credit is taxed as cash (it is reported to PRA as cash), alone or beside another tender.
+    assert tender_tax_bp(rates, ["on_account"]) == 1600 and tender_tax_bp(rates, ["card", "on_account"]) == 1600
+    assert tender_tax_bp({"card": 500}, ["on_account"]) is None

@@ -25,8 +25,12 @@ from cloud_api.contract import (
     MAX_SEQ,
     CashMovement,
     CashierIn,
+    Customer,
+    CustomerRecord,
     InvalidDocument,
     JournalBatch,
+    KhataAdjustment,
+    KhataPayment,
     Payment,
     ProductIn,
     Refund,
@@ -43,12 +47,13 @@ from cloud_api.contract import (
 from cloud_api.settings import CloudSettings
 from tests.conftest import _pg_or_skip, make_sale, new_cloud_shop
 
-KINDS = (Sale, Refund, ShiftOpen, ShiftClose, CashMovement)
+KINDS = (Sale, Refund, ShiftOpen, ShiftClose, CashMovement, Customer, KhataPayment, KhataAdjustment)
 
 # Where the cloud stores each field of the contract (see cloud_api/ingest.py and owner_api.py).
 d, f, t, s = (schema.documents.c, schema.sale_facts.c, schema.tender_facts.c, schema.stock_ledger.c)
 lf, sh, cm, p, c = (schema.line_facts.c, schema.shifts.c, schema.cash_movements.c, schema.products.c,
                     schema.cashiers.c)
+cu, k = schema.customers.c, schema.khata_entries.c
 STORED_IN = {
     **{(kind, "id"): d.id for kind in KINDS},
     **{(kind, "kind"): d.kind for kind in KINDS},
@@ -78,6 +83,16 @@ STORED_IN = {
     (ProductIn, "unit"): p.unit, (ProductIn, "name_ur"): p.name_ur, (ProductIn, "low_stock_at"): p.low_stock_at,
     (CashierIn, "max_discount_bp"): c.max_discount_bp,
     **{(ShopSettings, name): getattr(schema.shops.c, name) for name in ShopSettings.model_fields},
+    # Customers and khata (cloud_api/projections.py, khata.py).
+    **{(Customer, name): getattr(cu, name) for name in ("customer_id", "name", "phone", "cnic", "ntn", "credit_limit")},
+    **{(CustomerRecord, name): getattr(cu, name) for name in ("customer_id", "name", "phone", "cnic", "ntn",
+                                                              "credit_limit", "updated_at")},
+    (Sale, "customer_id"): k.customer_id, (Refund, "customer_id"): k.customer_id,
+    (KhataPayment, "customer_id"): k.customer_id, (KhataPayment, "amount"): k.amount,
+    (KhataPayment, "note"): k.note, (KhataPayment, "shift_id"): k.shift_id,
+    (KhataAdjustment, "customer_id"): k.customer_id, (KhataAdjustment, "amount"): k.amount,
+    (KhataAdjustment, "reason"): k.note,
+    (KhataPayment, "device_code"): k.device_code, (KhataPayment, "cashier_id"): k.cashier_id,
 }
 INTEGER_RANGE = {BigInteger: 2**63 - 1, Integer: 2**31 - 1}
 

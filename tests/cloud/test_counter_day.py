@@ -304,7 +304,8 @@ async def test_receipt_settings_change_the_catalog_etag(cloud_client, cloud_db_u
     first = await cloud_client.get("/v1/catalog", headers=shop["gateway"])
     etag = first.headers["ETag"]
     settings = {"address": "12 Liberty Market, Gulberg III, Lahore", "phone": "042-35712345", "ntn": "1234567-8",
-                "strn": "3277876123456", "receipt_footer": "شکریہ! Thank you"}
+                "strn": "3277876123456", "receipt_footer": "شکریہ! Thank you",
+                "default_credit_limit": 750000, "offline_credit_allowance": 100000}   # khata (issue 10)
     saved = await cloud_client.put(url, headers=shop["owner"], json=settings)
     assert saved.status == 200 and await saved.json() == settings
     unchanged = await cloud_client.get("/v1/catalog", headers={**shop["gateway"], "If-None-Match": etag})

@@ -243,7 +243,9 @@ async def test_shop_settings_reach_the_catalog(cloud_client: Any, cloud_db_url: 
     etag2, catalog = await _catalog(cloud_client, gateway)
     assert etag2 != etag and catalog["shop_name"] == "Madina Cash & Carry"
     assert catalog["settings"] == {"address": "Plot 4, Saddar, Karachi", "phone": "021-1234567", "ntn": "7654321-0",
-                                   "strn": "1122334455667", "receipt_footer": "No returns without receipt"}
+                                   "strn": "1122334455667", "receipt_footer": "No returns without receipt",
+                                   # a form without the khata's settings keeps them (the defaults here)
+                                   "default_credit_limit": 500000, "offline_credit_allowance": 200000}
     shown = await (await cloud_client.get(page)).text()
     assert 'value="Asia/Dubai"' in shown and "Madina Cash &amp; Carry" in shown
 

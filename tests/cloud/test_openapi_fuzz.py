@@ -44,7 +44,13 @@ def test_the_cloud_answers_every_fuzzed_request_as_its_document_says(fuzzed_clou
     sold = httpx.post(f"{base_url}/v1/journal:batch", headers=gateway, json={"documents": [make_sale("dev-1")]})
     assert [r["status"] for r in sold.json()["results"]] == ["stored"], sold.text
 
+    # A customer, so the routes of one customer (issue 10) get past their 404 for unknown customers.
+    made = httpx.post(f"{base_url}/v1/shops/{shop.shop_id}/customers", json={"name": "Bilal"},
+                      headers={"Authorization": f"Bearer {shop.owner_token}"})
+    assert made.status_code == 201, made.text
+
     failures = fuzz_document(base_url, "/v1/openapi.json",
                              auth={"gateway": enrolled.json()["api_key"], "owner": shop.owner_token},
-                             path_parameters={"shop_id": shop.shop_id, "device_id": "dev-1"})
+                             path_parameters={"shop_id": shop.shop_id, "device_id": "dev-1",
+                                              "customer_id": made.json()["customer_id"]})
     assert not failures, "\n".join(failures)

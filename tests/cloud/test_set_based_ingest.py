@@ -25,6 +25,7 @@ from cloud_api.database import create_engine
 from cloud_api.ingest import ingest_batch
 from cloud_api.shops import GatewayIdentity, create_shop
 from tests.cloud import counter_documents as cd
+from tests.cloud import khata_documents as kd
 
 NOW = "2026-11-28T09:00:00Z"   # ingest's clock, fixed so every *_at column compares too
 GATEWAY_ID = "box-1"
@@ -42,6 +43,8 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     "shifts": (schema.shifts, ("shop_id",), ("shift_id",)),
     "cash_movements": (schema.cash_movements, ("shop_id",), ("document_id",)),
     "devices": (schema.devices, ("shop_id",), ("device_id",)),
+    "customers": (schema.customers, ("shop_id",), ("customer_id",)),
+    "khata_entries": (schema.khata_entries, ("shop_id",), ("entry_id",)),
 }
 
 RECEIVED_AT = [None, "2026-11-27T13:06:00Z", "2026-11-27T12:00:00Z", "2026-11-26T18:00:00Z"]
@@ -77,6 +80,19 @@ def _device_day(device_code: str, draw: Any) -> list[dict[str, Any]]:
     second = cd.shift_open(next(seq), 100000, cashier_id="c2", **base)
     docs.append(second)
     docs.append(cd.shift_close(next(seq), second["id"], 100000, 100000, cashier_id="c2", **base))
+    # Khata (issue 10): a customer, their details changed (later, or from a clock behind), a sale on account,
+    # a payment in the shift and an adjustment; in a batch in any order, the sale may come before the customer.
+    made = kd.customer(next(seq), f"Customer of {device_code}", **base)
+    cid = made["customer_id"]
+    docs.append(made)
+    edited_at = draw(st.sampled_from(["2026-11-27T10:00:00+05:00", "2026-11-27T19:00:00+05:00"]))
+    docs.append(kd.customer(next(seq), draw(st.sampled_from(["Renamed", "Renamed again"])), customer_id=cid,
+                            created_at=edited_at, **base))
+    docs.append(kd.sale_on_account(next(seq), cid, draw(st.integers(2, 90000)), cash=draw(st.sampled_from([0, 1])),
+                                   shift_id=second["id"], **base))
+    docs.append(kd.khata_payment(next(seq), cid, [{"tender": "cash", "amount": draw(st.integers(1, 5000))}],
+                                 shift_id=second["id"], **base))
+    docs.append(kd.khata_adjustment(next(seq), cid, draw(st.sampled_from([-700, 700])), **base))
     if draw(st.booleans()):   # a tablet that measured its clock's offset from the box
         for doc in docs:
             doc["clock_offset_ms"] = 90_000

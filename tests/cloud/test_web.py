@@ -65,7 +65,8 @@ async def test_every_cloud_body_answers_a_hostile_envelope_with_400(cloud_client
     operations = _json_operations(DOCUMENT)
     assert len(operations) >= 6   # enrol, batch, heartbeat, product, cashier, stock movement
     for method, path, scheme in operations:
-        url = path.format(shop_id=shop["shop_id"], sku="TAPAL-190", cashier_id="c1", device_id="dev-1")
+        url = path.format(shop_id=shop["shop_id"], sku="TAPAL-190", cashier_id="c1", device_id="dev-1",
+                          customer_id="c-unknown")
         headers = {"Content-Type": "application/json", **(shop[scheme] if scheme else {})}
         for name, body in HOSTILE_BODIES.items():
             response = await cloud_client.request(method, url, data=body, headers=headers)

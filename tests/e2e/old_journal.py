@@ -12,6 +12,7 @@ _STEPS = {
     2: """const older = open.transaction.objectStore("documents");
       older.createIndex("kind", "document.kind");
       older.createIndex("original_id", "document.original_id");""",
+    3: """db.createObjectStore("fiscal", { keyPath: "id" });""",
 }
 
 

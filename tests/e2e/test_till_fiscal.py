@@ -190,7 +190,8 @@ def test_the_tills_tender_tax_rule_matches_the_contracts(rig, tablets):
     cases = []
     for _ in range(300):
         rates = {t: rng.choice([0, 500, 1000, 1600, 1700]) for t in tenders if rng.random() < 0.6}
-        cases.append((rates, [rng.choice(tenders) for _ in range(rng.randrange(1, 4))]))
+        # A sale may also be paid on account (credit), which is taxed at the cash rate.
+        cases.append((rates, [rng.choice(tenders + ["on_account"]) for _ in range(rng.randrange(1, 4))]))
     cases += [({}, ["cash"]), ({"card": 0}, ["card", "wallet"]), ({"cash": 1600}, ["wallet"])]
     got = page.evaluate("""async (cases) => {
         const { tenderTaxBp } = await import("/tax.js");
@@ -266,8 +267,8 @@ def test_the_upgrade_adds_the_fiscal_store_and_keeps_every_document(rig, tablets
     tablet.open()
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
     after = page.evaluate(READ_JOURNAL)
-    assert after["version"] == 3
-    assert after["stores"] == ["catalog", "dead_letter", "documents", "fiscal", "meta"]
+    assert after["version"] >= 3   # later versions add more (4: the khata's customers, test_till_khata.py)
+    assert {"catalog", "dead_letter", "documents", "fiscal", "meta"} <= set(after["stores"])
     assert [row["document"] for row in after["sales"]] == [sale] and after["sales"][0]["state"] == "at_gateway"
     # The store takes what the box reports, and gives it back by document id.
     found = page.evaluate("""async (id) => {

@@ -44,3 +44,63 @@ def make_loose_sale(*, device_id: str, device_code: str, seq: int, grams: int, s
         "payments": [{"tender": "cash", "amount": amount}], "total": amount, "tax": tax, "change": 0}
     doc["hash"] = document_hash(doc)
     return doc
+
+
+# --- khata (issue 10) -----------------------------------------------------------------------
+
+def _khata_document(kind: str, *, device_id: str, device_code: str, seq: int, created_at: str,
+                    **fields: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": fields.pop("doc_id", None) or str(uuid.uuid4()), "kind": kind,
+                           "device_id": device_id, "device_code": device_code, "seq": seq,
+                           "created_at": created_at, "cashier_id": "c1", **fields}
+    doc["hash"] = document_hash(doc)
+    return doc
+
+
+def make_customer(name: str, *, device_id: str, device_code: str, seq: int, customer_id: str | None = None,
+                  created_at: str = "2026-11-27T17:00:00+05:00", credit_limit: int = 500_000,
+                  **details: Any) -> dict[str, Any]:
+    """A customer document: a new customer (customer_id == its id) unless customer_id names an earlier one."""
+    doc_id = str(uuid.uuid4())
+    return _khata_document("customer", device_id=device_id, device_code=device_code, seq=seq, created_at=created_at,
+                           doc_id=doc_id, customer_id=customer_id or doc_id, name=name, credit_limit=credit_limit,
+                           **details)
+
+
+def make_credit_sale(customer_id: str, *, device_id: str, device_code: str, seq: int, qty: int = 2,
+                     price: int = 55000, cash: int = 0, created_at: str = "2026-11-27T18:05:09+05:00",
+                     credit_approval_id: str | None = None) -> dict[str, Any]:
+    """A sale of `qty` x TAPAL-190 written to the customer's khata (less `cash` paid at the counter)."""
+    amount = qty * price
+    tax = line_tax(amount, 1800)
+    payments = ([{"tender": "cash", "amount": cash}] if cash else []) + [{"tender": "on_account",
+                                                                           "amount": amount - cash}]
+    extra = {"credit_approval_id": credit_approval_id} if credit_approval_id else {}
+    return _khata_document("sale", device_id=device_id, device_code=device_code, seq=seq, created_at=created_at,
+                           lines=[{"sku": "TAPAL-190", "name": "Tapal Danedar 190g", "qty": qty, "unit_price": price,
+                                   "gst_bp": 1800, "amount": amount, "tax": tax}],
+                           payments=payments, total=amount, tax=tax, change=0, customer_id=customer_id, **extra)
+
+
+def make_khata_payment(customer_id: str, payments: dict[str, int], *, device_id: str, device_code: str, seq: int,
+                       created_at: str = "2026-11-27T19:30:00+05:00", shift_id: str | None = None,
+                       note: str | None = None) -> dict[str, Any]:
+    """Money received against a khata: {tender: paisa} (card / wallet with a reference)."""
+    paid = [{"tender": tender, "amount": amount, **({"reference": "REF-1"} if tender != "cash" else {})}
+            for tender, amount in payments.items()]
+    extra: dict[str, Any] = {}
+    if shift_id:
+        extra["shift_id"] = shift_id
+    if note:
+        extra["note"] = note
+    return _khata_document("khata_payment", device_id=device_id, device_code=device_code, seq=seq,
+                           created_at=created_at, customer_id=customer_id, payments=paid,
+                           amount=sum(payments.values()), **extra)
+
+
+def make_adjustment(customer_id: str, amount: int, *, device_id: str, device_code: str, seq: int,
+                    approval_id: str | None = None, reason: str = "Opening balance from the paper khata",
+                    created_at: str = "2026-11-27T16:00:00+05:00") -> dict[str, Any]:
+    extra = {"approval_id": approval_id} if approval_id else {}
+    return _khata_document("khata_adjustment", device_id=device_id, device_code=device_code, seq=seq,
+                           created_at=created_at, customer_id=customer_id, amount=amount, reason=reason, **extra)

@@ -139,3 +139,44 @@ def shift_documents(device_id: str = DEVICE_ID) -> tuple[dict[str, Any], list[di
     closing = doc("shift_close", 6, shift_id=shift_id, counted_cash=550000, expected_cash=580000,
                   confirmed={"card": 55000, "wallet": 0})
     return opening, [first, second, back, out], closing
+
+
+# --- khata (issue 10) -----------------------------------------------------------------------
+
+CUSTOMER_ID = "7d1c0a52-3b8e-4f6a-9c2d-1e5f7a9b3c4d"
+
+
+def credit_sale(*, seq: int = 1, cash: int = 0, shift_id: str | None = None, device_id: str = DEVICE_ID,
+                customer_id: str = CUSTOMER_ID, created_at: str = "2026-11-27T18:05:09+05:00") -> dict[str, Any]:
+    """Two packs of tea written to a customer's khata, less `cash` paid at the counter."""
+    line = _line("TAPAL-190", "Tapal Danedar 190g", 2, 55000, 1800)
+    payments = ([{"tender": "cash", "amount": cash}] if cash else []) + [
+        {"tender": "on_account", "amount": line["amount"] - cash}]
+    doc = sale(seq=seq, lines=[line], payments=payments, shift_id=shift_id, device_id=device_id, created_at=created_at)
+    return hashed({**{k: v for k, v in doc.items() if k != "hash"}, "customer_id": customer_id})
+
+
+def khata_shift_documents(device_id: str = DEVICE_ID) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """A shift with khata: a cash sale, a credit sale (part cash), a return of one pack put back on account,
+    khata payments in cash and by card, a paid-in; and its closing."""
+    shift_id = str(uuid.uuid4())
+
+    def doc(kind: str, seq: int, **body: Any) -> dict[str, Any]:
+        return hashed({"id": str(uuid.uuid4()), "kind": kind, "device_id": device_id, "device_code": "T1", "seq": seq,
+                       "created_at": f"2026-11-27T{9 + seq:02d}:00:00+05:00", "cashier_id": "c1", **body})
+    opening = doc("shift_open", 1, opening_float=300000, id=shift_id)
+    cash_sale = sale(seq=2, shift_id=shift_id, device_id=device_id)
+    on_credit = credit_sale(seq=3, cash=10000, shift_id=shift_id, device_id=device_id)
+    back = refund(on_credit, seq=4, shift_id=shift_id, device_id=device_id, tender="on_account", reason=None)
+    back = hashed({**{k: v for k, v in back.items() if k != "hash"}, "customer_id": CUSTOMER_ID})
+    paid_cash = doc("khata_payment", 5, customer_id=CUSTOMER_ID, payments=[{"tender": "cash", "amount": 40000}],
+                    amount=40000, shift_id=shift_id)
+    paid_card = doc("khata_payment", 6, customer_id=CUSTOMER_ID,
+                    payments=[{"tender": "card", "amount": 25000, "reference": "AUTH-9"}], amount=25000,
+                    shift_id=shift_id)
+    other_shift = doc("khata_payment", 7, customer_id=CUSTOMER_ID, payments=[{"tender": "cash", "amount": 99900}],
+                      amount=99900, shift_id=str(uuid.uuid4()))
+    paid_in = doc("cash_movement", 8, direction="in", amount=5000, reason="Float top-up", shift_id=shift_id)
+    closing = doc("shift_close", 9, shift_id=shift_id, counted_cash=470000, expected_cash=470000,
+                  confirmed={"card": 25000, "wallet": 0})
+    return opening, [cash_sale, on_credit, back, paid_cash, paid_card, other_shift, paid_in], closing

@@ -179,6 +179,8 @@ def test_pra_tender_based_tax_is_reported_as_the_till_computed_it(tender: str, r
 @pytest.mark.parametrize("tenders, mode", [
     (["cash"], 1), (["cash", "cash"], 1), (["card"], 2), (["wallet"], 2), (["card", "wallet"], 2),
     (["cash", "card"], 5), (["wallet", "cash"], 5), ([], 1),
+    # Khata credit is reported as cash (fiscal_invoice.TENDER_MODES says why): never as card.
+    (["on_account"], 1), (["cash", "on_account"], 1), (["card", "on_account"], 5),
 ])
 def test_payment_mode(tenders: list[str], mode: int) -> None:
     assert payment_mode([{"tender": t, "amount": 100} for t in tenders]) == mode

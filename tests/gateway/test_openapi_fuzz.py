@@ -19,7 +19,10 @@ from gateway.pairing import new_pairing_code
 from gateway.settings import GatewaySettings
 from gateway.store import Store
 from tests.conftest import make_sale, new_cloud_shop
+from tests.gateway.documents import make_customer
 from tests.openapi_fuzz import BackgroundLoop, fuzz_document, wait_for
+
+CUSTOMER_ID = "5a0c2f6e-1b7d-4c8e-9f3a-2d4b6c8e0a1f"
 
 
 async def _provision(cloud_url: str, db_url: str, settings: GatewaySettings) -> None:
@@ -59,9 +62,12 @@ def fuzzed_box(tmp_path: Path) -> Iterator[tuple[str, str]]:
                                    headers={"Authorization": f"Bearer {token}"}).status_code == 200)
         # One sale on the box, so GET /api/v1/sales/{ref} (pinned to it) has something to answer.
         sale = make_sale(device_id=paired.json()["device_id"], device_code=paired.json()["device_code"], seq=1)
-        stored = httpx.post(f"{base_url}/api/v1/journal:batch", json={"documents": [sale]},
+        # And one customer (the demo's id), so GET /api/v1/customers/{customer_id} (pinned to it) answers too.
+        customer = make_customer("Ali Raza", device_id=paired.json()["device_id"],
+                                 device_code=paired.json()["device_code"], seq=2, customer_id=CUSTOMER_ID)
+        stored = httpx.post(f"{base_url}/api/v1/journal:batch", json={"documents": [sale, customer]},
                             headers={"Authorization": f"Bearer {token}"})
-        assert stored.json()["results"][0]["status"] == "stored", stored.text
+        assert [r["status"] for r in stored.json()["results"]] == ["stored", "stored"], stored.text
 
         async def give_printer() -> None:   # nothing listens there: the till's print jobs just wait
             async with app[STORE].transaction() as db:
@@ -80,5 +86,6 @@ def fuzzed_box(tmp_path: Path) -> Iterator[tuple[str, str]]:
 def test_the_box_answers_every_fuzzed_request_as_its_document_says(fuzzed_box: tuple[str, str]):
     base_url, token = fuzzed_box
     failures = fuzz_document(base_url, "/api/v1/openapi.json", auth={"bearer": token},
-                             path_parameters={"ref": "T1-000001", "job_id": 1})
+                             path_parameters={"ref": "T1-000001", "job_id": 1,
+                                                  "customer_id": CUSTOMER_ID})
     assert not failures, "\n".join(failures)

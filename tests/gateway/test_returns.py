@@ -49,7 +49,8 @@ async def test_a_sale_from_one_tablet_is_returned_on_another(gateway, provisione
     body = await (await lookup(gateway, t1, sale["id"])).json()   # by id, from T1 now
     assert body["refunded"] == [2]
     assert body["refunds"] == [{"id": refund["id"], "receipt_number": "T2-000001",
-                                "created_at": refund["created_at"], "total": refund["total"]}]
+                                "created_at": refund["created_at"], "total": refund["total"],
+                                "on_account": 0, "money": refund["total"]}]   # paid back in cash
     assert await push(gateway, t2, refund) == ["duplicate"]          # a resend counts once
     assert (await (await lookup(gateway, t1, "T1-000004")).json())["refunded"] == [2]
 

@@ -27,33 +27,48 @@ T1 = Device("dev-1", "T1", "Counter")
 T2 = Device("dev-2", "T2", "Back counter")
 
 
-class FakeCloud:
-    """The cloud's journal as the box meets it: an ingest_seq per stored document, snapshots by watermark."""
+class CloudJournal:
+    """The cloud's journal as the box's uplink meets it: an ingest_seq per stored document (the fake
+    clouds of the stock and khata tests answer their snapshots by that watermark)."""
 
-    def __init__(self, base: dict[str, int]):
-        self.base = dict(base)
+    def __init__(self) -> None:
         self.journal: list[dict[str, Any]] = []
         self.seq_of: dict[str, int] = {}
-        self.lag = 0                 # answer snapshots this many documents behind the journal
-        self.stock_status = 200      # 404: a cloud older than GET /v1/stock
-        self.stock_calls = 0
 
     def client(self) -> CloudClient:
         return CloudClient("http://cloud.test", "key", 5, transport=httpx.MockTransport(self.handle))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        raise NotImplementedError
+
+    def ingest(self, request: httpx.Request) -> httpx.Response:
+        """POST /v1/journal:batch: each new id stored at the next ingest_seq, a known one a duplicate."""
+        results = []
+        for document in json.loads(gzip.decompress(request.content))["documents"]:
+            status = "duplicate" if document["id"] in self.seq_of else "stored"
+            if status == "stored":
+                self.journal.append(document)
+                self.seq_of[document["id"]] = len(self.journal)
+            results.append({"id": document["id"], "status": status, "ingest_seq": self.seq_of[document["id"]]})
+        return httpx.Response(200, json={"server_time": utc_now(), "results": results})
+
+
+class FakeCloud(CloudJournal):
+    """The cloud's journal as the box meets it: an ingest_seq per stored document, snapshots by watermark."""
+
+    def __init__(self, base: dict[str, int]):
+        super().__init__()
+        self.base = dict(base)
+        self.lag = 0                 # answer snapshots this many documents behind the journal
+        self.stock_status = 200      # 404: a cloud older than GET /v1/stock
+        self.stock_calls = 0
 
     def stock_at(self, watermark: int) -> dict[str, int]:
         return moved(self.base, self.journal[:watermark])
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v1/journal:batch":
-            results = []
-            for document in json.loads(gzip.decompress(request.content))["documents"]:
-                status = "duplicate" if document["id"] in self.seq_of else "stored"
-                if status == "stored":
-                    self.journal.append(document)
-                    self.seq_of[document["id"]] = len(self.journal)
-                results.append({"id": document["id"], "status": status, "ingest_seq": self.seq_of[document["id"]]})
-            return httpx.Response(200, json={"server_time": utc_now(), "results": results})
+            return self.ingest(request)
         assert request.url.path == "/v1/stock" and request.headers["authorization"] == "Bearer key"
         self.stock_calls += 1
         if self.stock_status != 200:

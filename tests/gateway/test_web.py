@@ -17,7 +17,8 @@ async def test_every_till_body_answers_a_hostile_envelope_with_400(gateway: Any,
     operations = [(method.upper(), path, bool(op["security"])) for path, item in DOCUMENT["paths"].items()
                   for method, op in item.items() if "requestBody" in op]
     assert {path for _, path, _ in operations} == {"/api/v1/pair", "/api/v1/journal:batch", "/api/v1/journal:acks",
-                                                   "/api/v1/cashiers:verify", "/api/v1/print"}
+                                                   "/api/v1/cashiers:verify", "/api/v1/print",
+                                                   "/api/v1/khata/approvals"}
     for method, path, needs_token in operations:
         headers = {"Content-Type": "application/json", **(till["headers"] if needs_token else {})}
         for name, body in HOSTILE_BODIES.items():
