@@ -66,3 +66,11 @@ async def paired(gateway: Any, settings: GatewaySettings, **extra: Any) -> dict[
     body = await response.json()
     body["headers"] = {"Authorization": f"Bearer {body['token']}"}
     return body
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> Any:
+    """The box's database, fresh and migrated, for tests of one module."""
+    store = await Store.open(tmp_path / "gw")
+    yield store
+    await store.close()

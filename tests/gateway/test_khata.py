@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 
 from cloud_api.contract import document_hash
 from cloud_api.service.clock import utc_now
@@ -22,7 +21,7 @@ from gateway.store import Store
 from gateway.uplink import Uplink
 from tests.conftest import make_sale
 from tests.gateway.documents import make_adjustment, make_credit_sale, make_customer, make_khata_payment, make_refund
-from tests.gateway.test_stock import CloudJournal
+from tests.gateway.test_stock import CloudJournal, receive
 
 T1 = Device("dev-1", "T1", "Counter")
 T2 = Device("dev-2", "T2", "Back counter")
@@ -98,19 +97,6 @@ class Snapshots:
 
     def set(self, watermark: int, customers: list[dict[str, Any]]) -> None:
         self.answer = (200, {"watermark": watermark, "customers": customers})
-
-
-@pytest.fixture
-async def store(tmp_path):
-    store = await Store.open(tmp_path / "gw")
-    yield store
-    await store.close()
-
-
-async def receive(store: Store, device: Device, *documents: dict[str, Any]) -> None:
-    async with store.transaction() as db:
-        results = await receive_batch(db, device, list(documents))
-    assert {r.status for r in results} == {"stored"}
 
 
 async def ack(store: Store, document: dict[str, Any], ingest_seq: int | None) -> None:

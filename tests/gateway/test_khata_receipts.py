@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 
 from gateway import print_jobs
 from gateway.journal import receive_batch
 from gateway.pairing import Device
 from gateway.receipt_model import cashier_name, receipt_model, z_report
 from gateway.slip import receipt_rows, z_report_rows
-from gateway.store import Store
 from tests.gateway import print_documents as docs
 from tests.gateway.documents import make_customer
 from tests.gateway.test_minify import node_or_skip
@@ -91,13 +89,6 @@ def test_slips_print_on_account_the_customer_and_khata_collected() -> None:
     z_ur = [r.text for r in z_report_rows(report, shop_name="Shop", device_code="T1", number="", language="ur",
                                           cashier_names=lambda c: c)]
     assert "کھاتے کی وصولیاں" in z_ur
-
-
-@pytest.fixture
-async def store(tmp_path):
-    store = await Store.open(tmp_path / "gw")
-    yield store
-    await store.close()
 
 
 async def test_the_box_prints_the_customers_name_and_balance_after(store, monkeypatch) -> None:

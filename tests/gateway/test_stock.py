@@ -8,7 +8,6 @@ import random
 from typing import Any
 
 import httpx
-import pytest
 
 import gateway.app as gateway_app
 from cloud_api.service.clock import utc_now
@@ -36,10 +35,9 @@ class CloudJournal:
         self.seq_of: dict[str, int] = {}
 
     def client(self) -> CloudClient:
-        return CloudClient("http://cloud.test", "key", 5, transport=httpx.MockTransport(self.handle))
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        raise NotImplementedError
+        # Each fake cloud's handle() answers its snapshot and hands journal batches to ingest().
+        return CloudClient("http://cloud.test", "key", 5,
+                           transport=httpx.MockTransport(self.handle))   # type: ignore[attr-defined]
 
     def ingest(self, request: httpx.Request) -> httpx.Response:
         """POST /v1/journal:batch: each new id stored at the next ingest_seq, a known one a duplicate."""
@@ -99,13 +97,6 @@ class Snapshots:
 
     def set(self, watermark: int, figures: dict[str, int]) -> None:
         self.answer = (200, {"watermark": watermark, "stock": figures})
-
-
-@pytest.fixture
-async def store(tmp_path):
-    store = await Store.open(tmp_path / "gw")
-    yield store
-    await store.close()
 
 
 async def receive(store: Store, device: Device, *documents: dict[str, Any]) -> None:

@@ -23,13 +23,6 @@ from tests.conftest import make_sale
 DEVICE = Device("dev-1", "T1", "Counter")
 
 
-@pytest.fixture
-async def store(tmp_path):
-    store = await Store.open(tmp_path / "gw")
-    yield store
-    await store.close()
-
-
 async def fill(store: Store, n: int) -> list[dict]:
     sales = [make_sale(device_id=DEVICE.device_id, seq=i) for i in range(1, n + 1)]
     async with store.transaction() as db:
