@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Boolean, Integer, String, Table, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -84,6 +85,77 @@ def insert_or_ignore(conn: AsyncConnection, table: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     return insert(table).on_conflict_do_nothing()
+
+
+# SQLite binds at most 32,766 values in one statement (3.32+); a multi-row VALUES stays well below.
+_SQLITE_VALUES_PER_STATEMENT = 16_000
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                      *, ignore_conflicts: bool = False, returning: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+    """INSERT `rows` (tuples in the order of `columns`) into `table` straight through the driver, in
+    the caller's transaction; the `returning` columns of each inserted row, in the rows' order.
+
+    For the hot path (ingest writes several rows per document): SQLAlchemy's per-row parameter
+    processing cost as much as the database's own work. The values go to the driver as they are, so
+    they must already be what the driver binds (str, int, bool, None). The statement still runs
+    through the connection, so a refused row raises the SQLAlchemy exception conn.execute would
+    (IntegrityError for a constraint, ...). `ignore_conflicts`: ON CONFLICT DO NOTHING (RETURNING
+    then omits the rows it skipped).
+
+    PostgreSQL: one statement, one array per column through unnest (a fixed number of parameters and
+    one prepared statement whatever the row count; the rows are inserted, and serial keys drawn, in
+    their order). SQLite: executemany, or with `returning` one multi-row VALUES per 16,000 values.
+    """
+    if not rows:
+        return []
+    postgres = conn.dialect.name == "postgresql"
+    head, tail = _insert_sql(postgres, table, tuple(columns), ignore_conflicts, tuple(returning))
+    if postgres:
+        arrays = tuple(list(values) for values in zip(*rows, strict=True))   # a short row is an error, not a shift
+        result = await conn.exec_driver_sql(head + tail, arrays)
+        return [tuple(row) for row in result.all()] if returning else []
+    one_row = "(" + ", ".join("?" * len(columns)) + ")"
+    if not returning:
+        await conn.exec_driver_sql(f"{head} VALUES {one_row}{tail}", list(rows))
+        return []
+    out: list[tuple[Any, ...]] = []
+    per_statement = max(1, _SQLITE_VALUES_PER_STATEMENT // len(columns))
+    for start in range(0, len(rows), per_statement):
+        part = rows[start:start + per_statement]
+        marks = ", ".join([one_row] * len(part))
+        result = await conn.exec_driver_sql(f"{head} VALUES {marks}{tail}",
+                                            tuple(value for row in part for value in row))
+        out.extend(tuple(row) for row in result.all())
+    return out
+
+
+@lru_cache(maxsize=None)
+def _insert_sql(postgres: bool, table: Table, columns: tuple[str, ...], ignore_conflicts: bool,
+                returning: tuple[str, ...]) -> tuple[str, str]:
+    """The statement around its values: (INSERT INTO ... [SELECT FROM unnest(...)], [ON CONFLICT ...][RETURNING ...])."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    head = f'INSERT INTO "{table.name}" ({names})'
+    if postgres:
+        arrays = ", ".join(f"${n}::{_pg_array_type(table.c[name].type)}[]" for n, name in enumerate(columns, 1))
+        head += f" SELECT * FROM unnest({arrays})"
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if returning:
+        tail += " RETURNING " + ", ".join(f'"{name}"' for name in returning)
+    return head, tail
+
+
+def _pg_array_type(column_type: Any) -> str:
+    # Strings travel as text[]: a cast to varchar(n)[] would silently cut a long value short, where
+    # the column itself refuses it, as it refuses a one-row insert's. Integers as bigint[]: an int
+    # column refuses what does not fit rather than wrap it.
+    if isinstance(column_type, String):
+        return "text"
+    if isinstance(column_type, Boolean):
+        return "boolean"
+    if isinstance(column_type, Integer):   # BigInteger included
+        return "bigint"
+    raise TypeError(f"insert_rows has no PostgreSQL array type for {column_type!r}")
 
 
 def _alembic_config() -> Config:

@@ -12,7 +12,8 @@ fresh documents go in with one `INSERT ... ON CONFLICT DO NOTHING RETURNING`
 (multi-row VALUES on SQLite, one array per column through unnest on PostgreSQL),
 each body the very JSON its hash check encoded (contract.parse_document_and_body),
 quarantine and rejected rows and every projection with one multi-row insert per
-table, and each device's bookkeeping once per batch.
+table, and each device's bookkeeping once per batch. The documents and the
+projection rows go straight through the driver (database.insert_rows).
 One document at a time (`set_based=False`) is the reference implementation
 the set-based path must agree with (tests/cloud/test_set_based_ingest.py), and
 the fallback when the database refuses the set-based batch.
@@ -31,10 +32,10 @@ snapshots (cloud_api/stock.py) count up to.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 import json
 import logging
+from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, select, update
@@ -53,7 +54,7 @@ from .contract import (
     clock_skew_ms,
     parse_document_and_body,
 )
-from .database import insert_or_ignore
+from .database import insert_or_ignore, insert_rows
 from .projections import Projection, project
 from .shops import GatewayIdentity, shop_timezone
 from .stock import hold_journal_for_ingest
@@ -214,38 +215,21 @@ async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: Jo
 
 _DOCUMENT_COLUMNS = ("shop_id", "id", "kind", "device_id", "device_code", "seq", "created_at", "business_date",
                      "cashier_id", "hash", "body", "gateway_id", "received_at", "ingested_at")
-# A full batch (500 documents x 14 columns = 7,000 bound values) in one statement: SQLite 3.32+ allows 32,766.
-_SQLITE_ROWS_PER_STATEMENT = 500
+_DOCUMENT_ROW = itemgetter(*_DOCUMENT_COLUMNS)
 
 
 async def _insert_documents(conn: AsyncConnection, rows: list[dict[str, Any]]) -> dict[str, int]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id, ingest_seq of `rows`, in their order: id -> ingest_seq.
 
-    ingest_seq is drawn in the rows' order (the one-at-a-time order). On PostgreSQL the rows travel
-    as one array per column (`INSERT ... SELECT * FROM unnest(...)`): 14 parameters and one prepared
-    statement whatever the batch holds, where multi-row VALUES took 14 per row and most of the
-    statement's time. On SQLite one multi-row VALUES statement, its values bound as they are: the
-    statement compiler's per-row parameter processing cost as much as SQLite's own work.
+    ingest_seq is drawn in the rows' order (the one-at-a-time order). database.insert_rows: on
+    PostgreSQL one array per column through unnest (14 parameters and one prepared statement whatever
+    the batch holds, where multi-row VALUES took 14 per row and most of the statement's time); on
+    SQLite one multi-row VALUES statement. The values go to the driver as they are: SQLAlchemy's
+    per-row parameter processing cost as much as the database's own work.
     """
-    d = schema.documents.c
-    if conn.dialect.name == "postgresql":
-        arrays = [bindparam(f"a_{name}", [row[name] for row in rows], type_=ARRAY(schema.documents.c[name].type))
-                  for name in _DOCUMENT_COLUMNS]
-        values = func.unnest(*arrays).table_valued(*_DOCUMENT_COLUMNS).render_derived("incoming")
-        statement = (insert_or_ignore(conn, schema.documents)
-                     .from_select(list(_DOCUMENT_COLUMNS), select(*values.c))
-                     .returning(d.id, d.ingest_seq))
-        return {row.id: row.ingest_seq for row in (await conn.execute(statement)).all()}
-    out: dict[str, int] = {}
-    columns = ", ".join(_DOCUMENT_COLUMNS)
-    for start in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
-        part = rows[start:start + _SQLITE_ROWS_PER_STATEMENT]
-        marks = ", ".join(["(" + ", ".join("?" * len(_DOCUMENT_COLUMNS)) + ")"] * len(part))
-        params = tuple(row[name] for row in part for name in _DOCUMENT_COLUMNS)
-        result = await conn.exec_driver_sql(
-            f"INSERT INTO documents ({columns}) VALUES {marks} ON CONFLICT DO NOTHING RETURNING id, ingest_seq", params)
-        out.update((doc_id, seq) for doc_id, seq in result.all())
-    return out
+    inserted = await insert_rows(conn, schema.documents, _DOCUMENT_COLUMNS, list(map(_DOCUMENT_ROW, rows)),
+                                 ignore_conflicts=True, returning=("id", "ingest_seq"))
+    return dict(inserted)
 
 
 async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch,

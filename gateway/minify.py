@@ -1,6 +1,17 @@
 """Smaller copies of the till's JavaScript and CSS for the box to serve; the source keeps its comments.
 
-JavaScript is thinned, not rewritten: comments, indentation, trailing spaces, blank lines and runs
+JavaScript goes through esbuild (Debian's `esbuild` package, on the box and on every test machine):
+all the till's scripts in ONE process at start-up, `--minify` without bundling, so each module stays
+a module with its own import and export names, and a classic script (the service worker) stays a
+classic script (no `--format`: esbuild converts nothing, it only shortens). It renames locals, which
+the till allows: nothing in it reads a function's or a class's `.name` or `Function.toString`, and
+modules are strict code. `--charset=utf8` keeps the Urdu dictionary as UTF-8 (2 bytes a letter)
+instead of 6-byte escapes. No `--target`: esbuild then lowers none of the till's syntax, and its
+own rewrites use nothing newer than ES2021 (`||=`), which the till's source already uses.
+Without esbuild on PATH, or when it fails, one log line says so and the box serves the till thinned
+by the reader below instead: larger (about 10% more to a tablet), never broken.
+
+The thinner does not rewrite: comments, indentation, trailing spaces, blank lines and runs
 of spaces go, and nothing else. Every line break left in code stays (automatic semicolon insertion
 reads them), and every string, template literal (nested ones too) and regular expression is copied
 byte for byte, so the till runs the same program. rjsmin was tried first and left out: it takes a
@@ -8,12 +19,18 @@ template literal for `[^`]*`, so a nested one (`${ref ? ` · ${ref}` : ""}` on a
 spaces while the output still parsed. A module this reader cannot follow to its end (an unclosed
 string, template, comment or regular expression) is served as written.
 
-CSS goes through rcssmin, which knows CSS's own strings, comments and `calc()` spacing.
+CSS goes through rcssmin, which knows CSS's own strings, comments and `calc()` spacing (esbuild's
+CSS minifier was measured too: no smaller once compressed).
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import rcssmin
 
@@ -34,6 +51,58 @@ class _Unfinished(ValueError):
 def minify_css(source: str) -> str:
     """The stylesheet without comments and spaces CSS does not read."""
     return rcssmin.cssmin(source)
+
+
+ESBUILD = "esbuild"
+# Stable flags of esbuild 0.17 (Debian 12's): no renaming across files, no bundling, no format change.
+ESBUILD_FLAGS = ("--minify", "--charset=utf8", "--log-level=error")
+# Seconds for the whole till (0.1 s on a laptop, about 1 s on a Raspberry Pi). It runs before the box
+# tells systemd it is ready (TimeoutStartSec=90 in systemd/posline-gateway.service): a wedged esbuild
+# must give way to the thinner well before systemd would kill a box that could have served its till.
+ESBUILD_TIMEOUT_S = 20
+
+
+class EsbuildFailed(RuntimeError):
+    """esbuild ran and did not minify every script (a syntax it refuses, a crash, a missing output)."""
+
+
+def minify_scripts(sources: dict[str, str]) -> tuple[dict[str, str], str]:
+    """Every script minified, and by what: esbuild (one process) when on PATH, else the thinner."""
+    if not sources:
+        return {}, "nothing"
+    esbuild = shutil.which(ESBUILD)
+    try:
+        if esbuild is None:
+            raise FileNotFoundError("esbuild is not on PATH (apt install esbuild)")
+        return dict(_esbuild(esbuild, tuple(sorted(sources.items())))), "esbuild"
+    except (OSError, subprocess.SubprocessError, EsbuildFailed, UnicodeDecodeError) as err:
+        log.warning("serving the till's JavaScript thinned by gateway/minify.py, not minified by esbuild: %s",
+                    err)
+    return {name: minify_js(source, name) for name, source in sources.items()}, "gateway/minify.py"
+
+
+@functools.lru_cache(maxsize=4)
+def _esbuild(esbuild: str, sources: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """esbuild's output for each (name, source). Remembered by content: every app a test process makes
+    (hundreds) serves the same till, and a failure is not remembered (an exception is not cached)."""
+    with tempfile.TemporaryDirectory(prefix="posline-esbuild-") as tmp:
+        src, out = Path(tmp, "src"), Path(tmp, "out")
+        src.mkdir()
+        for name, source in sources:
+            (src / name).write_bytes(source.encode())   # bytes: line breaks reach esbuild as written
+        try:
+            run = subprocess.run([esbuild, *ESBUILD_FLAGS, f"--outdir={out}", *(str(src / name) for name, _ in sources)],
+                                 capture_output=True, text=True, timeout=ESBUILD_TIMEOUT_S)
+        except subprocess.TimeoutExpired as err:
+            # Said shortly: the exception's own text holds the whole command line, every path in it.
+            raise EsbuildFailed(f"{esbuild} took more than {ESBUILD_TIMEOUT_S} s") from err
+        if run.returncode != 0:
+            said = " ".join(run.stderr.split())[:400] or "no message"
+            raise EsbuildFailed(f"{esbuild} exited with {run.returncode}: {said}")
+        try:
+            return tuple((name, (out / name).read_bytes().decode()) for name, _ in sources)
+        except FileNotFoundError as err:
+            raise EsbuildFailed(f"{esbuild} wrote no {Path(err.filename).name}") from err
 
 
 def minify_js(source: str, name: str = "<module>") -> str:

@@ -50,8 +50,9 @@ class GatewaySettings(BaseSettings):
     catalog_interval_s: float = 60.0
     heartbeat_interval_s: float = 60.0
     pairing_code_ttl_s: int = 600
-    # Serve the till's JavaScript and CSS without comments and indentation (gateway/minify.py), a
-    # quarter less to every tablet; False serves the files as written, for reading them in a browser.
+    # Serve the till's JavaScript and CSS minified (gateway/minify.py): by esbuild when it is on PATH
+    # (Debian's package), else only thinned, with a log line; False serves the files as written, for
+    # reading them in a browser.
     minify: bool = True
     # What a LAN client may hold (cloud_api/service/connections.py), per socket (HTTPS and plain HTTP):
     # a shop's 30 tablets keep about 6 connections each, far below max_connections; systemd's

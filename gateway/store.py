@@ -7,6 +7,10 @@ Reads use their own connection and so only ever see committed data.
 Tills' batches go through `grouped()` instead: those waiting for the writer
 share one transaction and one fsync (group commit), each still answered only
 after that COMMIT, each failure still its own (a SAVEPOINT per request).
+A group's writes run whole in the writer connection's own thread
+(`_write_group`): one hand-over for the group instead of one per statement,
+so they never wait for the event loop, busy validating the next tablets'
+batches, to pass each statement's result along.
 
 Private to the service's user however the box is started (by systemd with
 UMask=0077, or by hand with a permissive umask): the state directory is 0700
@@ -33,7 +37,117 @@ from .migrations import apply_migrations
 
 DB_NAME = "gateway.db"
 GROUP_MAX = 32   # requests per shared transaction: 32 full till batches is well under a second's work
+# The writer's thread gives up the GIL around every statement and must then win it back from the event
+# loop, which is busy validating the next tablets' batches: at CPython's default of 5 ms a turn, a
+# request's handful of statements could wait tens of ms. 1 ms keeps a group's writes short. The whole
+# process's setting: the serve command sets it (gateway/cli.py), not a library call.
+GIL_SWITCH_S = 0.001
 T = TypeVar("T")
+
+
+class NotOnlyTheDatabase(RuntimeError):
+    """Grouped work awaited something other than the writer connection (see Store.grouped)."""
+
+
+class _Cursor:
+    """What an aiosqlite cursor offers the ingest code, over a sqlite3 cursor in the writer's thread."""
+
+    def __init__(self, cursor: sqlite3.Cursor):
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class _WriterInThread:
+    """The writer connection as grouped work sees it inside the writer's own thread: aiosqlite's calls
+    (execute, executemany, execute_fetchall, in_transaction, total_changes), each done at once on the
+    sqlite3 connection, so an `await` on them completes without leaving the thread."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self._connection = connection
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._connection.in_transaction
+
+    @property
+    def total_changes(self) -> int:
+        return self._connection.total_changes
+
+    async def execute(self, sql: str, parameters: Any = None) -> _Cursor:
+        return _Cursor(self._connection.execute(sql, [] if parameters is None else parameters))
+
+    async def executemany(self, sql: str, parameters: Any) -> _Cursor:
+        return _Cursor(self._connection.executemany(sql, parameters))
+
+    async def execute_fetchall(self, sql: str, parameters: Any = None) -> list[Any]:
+        return self._connection.execute(sql, [] if parameters is None else parameters).fetchall()
+
+
+def _run_to_end(work: Callable[[Any], Awaitable[T]], connection: sqlite3.Connection, savepoint: bool) -> T:
+    """Run `work` to its end here, in the writer's thread, inside a SAVEPOINT when asked (released on
+    success; on failure left for the caller to roll back to, as it would be on the event loop)."""
+    if savepoint:
+        connection.execute("SAVEPOINT request")
+    coroutine = work(_WriterInThread(connection))   # type: ignore[arg-type]
+    try:
+        coroutine.send(None)   # type: ignore[attr-defined]
+    except StopIteration as done:
+        if savepoint:
+            connection.execute("RELEASE request")
+        return done.value
+    coroutine.close()   # type: ignore[attr-defined]
+    raise NotOnlyTheDatabase("grouped work may await only the writer connection")
+
+
+def _write_group(connection: sqlite3.Connection,
+                 works: list[Callable[[Any], Awaitable[Any]]]) -> tuple[list[tuple[bool, Any]], bool] | None:
+    """In the writer's thread: BEGIN, then each work in its own SAVEPOINT, in order; None if BEGIN failed.
+
+    Else (outcomes, lost): (True, result) or (False, error) per work that ran. A work that raised is
+    rolled back to its savepoint alone; when that cannot be done (SQLite abandoned the transaction, or
+    the rollback failed), `lost` is True, the last outcome is that work's and nothing after it ran.
+    """
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error:
+        return None
+    outcomes: list[tuple[bool, Any]] = []
+    for work in works:
+        try:
+            outcomes.append((True, _run_to_end(work, connection, savepoint=True)))
+        except Exception as err:  # noqa: BLE001 -- the request's own failure, for it to raise
+            outcomes.append((False, err))
+            if not _undo_savepoint(connection):
+                return outcomes, True
+    return outcomes, False
+
+
+def _undo_savepoint(connection: sqlite3.Connection) -> bool:
+    """Roll the group's transaction back to the failed request's savepoint; False if it cannot be."""
+    if not connection.in_transaction:
+        return False   # SQLite rolled the whole transaction back (SQLITE_FULL can)
+    try:
+        connection.execute("ROLLBACK TO request")
+        connection.execute("RELEASE request")
+    except sqlite3.Error:
+        return False   # the caller rolls back what is left
+    return True
 
 
 class StorageClosed(Exception):
@@ -135,6 +249,9 @@ class Store:
         abandoning the transaction), each request is run again alone in its own transaction, so it
         gets exactly the answer it would have had without grouping. `work` must therefore touch
         nothing but the database (it may run twice; only one run is ever committed).
+
+        `work` runs in the writer's thread (_run_to_end): the connection it is given answers
+        aiosqlite's calls at once, and awaiting anything else fails it with NotOnlyTheDatabase.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((work, future))
@@ -163,10 +280,16 @@ class Store:
                         self._queue = []
                         raise
 
+    async def _in_writer_thread(self, work: Callable[[aiosqlite.Connection], Awaitable[T]], savepoint: bool) -> T:
+        """Run `work` whole in the writer connection's thread (_run_to_end): one hand-over, however
+        many statements it makes. (aiosqlite's _execute is how that thread is given a call.)"""
+        writer = self._writer
+        return await writer._execute(lambda: _run_to_end(work, writer._conn, savepoint))
+
     async def _run_alone(self, work: Callable[[aiosqlite.Connection], Awaitable[Any]], future: asyncio.Future) -> None:
         try:
-            async with self._transaction() as db:
-                result = await work(db)
+            async with self._transaction():
+                result = await self._in_writer_thread(work, savepoint=False)
         except Exception as err:  # noqa: BLE001 -- the request's own failure, for it to raise
             _fail(future, err)
         else:
@@ -178,26 +301,24 @@ class Store:
         failed: list[tuple[asyncio.Future, Exception]] = []
         alone: list[tuple[Callable, asyncio.Future]] = []   # to run again, each in its own transaction
         try:
-            try:
-                await db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error:
-                alone = list(jobs)   # each will meet (and report) the same trouble on its own
+            # BEGIN and every request's write in one hand-over to the writer's thread (_write_group).
+            ran = await db._execute(lambda: _write_group(db._conn, [work for work, _ in jobs]))
+            if ran is None:
+                alone = list(jobs)   # BEGIN failed: each will meet (and report) the same trouble on its own
             else:
-                for position, (work, future) in enumerate(jobs):
-                    try:
-                        await db.execute("SAVEPOINT request")
-                        result = await work(db)
-                        await db.execute("RELEASE request")
-                    except Exception as err:  # noqa: BLE001
-                        if not await self._undo_savepoint():
-                            # The transaction is gone or suspect: nothing of the group is committed; all again, alone.
-                            alone = [(w, f) for w, f, _ in done] + list(jobs[position:])
-                            done = []
-                            break
-                        failed.append((future, _storage_error(err)))
+                outcomes, lost = ran
+                for (work, future), (ok, value) in zip(jobs, outcomes[:-1] if lost else outcomes):
+                    if ok:
+                        done.append((work, future, value))
                     else:
-                        done.append((work, future, result))
-                if not alone:
+                        failed.append((future, _storage_error(value)))
+                if lost:
+                    # The transaction is gone or suspect: nothing of the group is committed; all again, alone.
+                    if self._writer.in_transaction:
+                        await self._rollback()
+                    alone = [(w, f) for w, f, _ in done] + list(jobs[len(outcomes) - 1:])
+                    done = []
+                else:
                     try:
                         await db.execute("COMMIT")
                     except sqlite3.Error:
@@ -206,8 +327,9 @@ class Store:
                         alone = [(w, f) for w, f, _ in done]
                         done = []
         except BaseException:
-            if self._writer.in_transaction:
-                await self._rollback()
+            # Even when not yet begun: cancelled, the group's call may still be running in the writer's
+            # thread, and this ROLLBACK, queued behind it there, ends whatever it began.
+            await self._rollback()
             raise
         for future, err in failed:
             _fail(future, err)
@@ -215,19 +337,6 @@ class Store:
             _succeed(future, result)
         for work, future in alone:
             await self._run_alone(work, future)
-
-    async def _undo_savepoint(self) -> bool:
-        """Roll the group's transaction back to the failed request's savepoint; False if it cannot be."""
-        if not self._writer.in_transaction:
-            return False   # SQLite rolled the whole transaction back (SQLITE_FULL can)
-        try:
-            await self._writer.execute("ROLLBACK TO request")
-            await self._writer.execute("RELEASE request")
-        except sqlite3.Error:
-            if self._writer.in_transaction:
-                await self._rollback()
-            return False
-        return True
 
     async def _rollback(self) -> None:
         """Roll back; if even that fails, replace the writer so the next transaction starts clean.

@@ -43,11 +43,16 @@ systemd-sysusers --root="$root" "$(under "/usr/lib/sysusers.d/posline-$role.conf
 say "user: $(grep -E '^posline(-cloud)?:' "$(under /etc/passwd)" | cut -d: -f1 | tr '\n' ' ')"
 
 # 1b. A box draws Urdu receipts for its printers with Pillow's raqm layout (libfribidi) and Noto's
-# Arabic-script fonts. Only on the real root: a scratch root (tests) has no package manager of its own.
+# Arabic-script fonts, and minifies the till it serves with esbuild at start-up (without it the till
+# is served larger, never broken). Only on the real root: a scratch root (tests) has no package
+# manager of its own.
 if [ "$role" = gateway ] && [ "$root" = / ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-core libfribidi0 >/dev/null \
     && say "fonts: fonts-noto-core, libfribidi0" \
     || say "fonts: apt-get could not install fonts-noto-core libfribidi0; Urdu slips will not print until it does"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq esbuild >/dev/null \
+    && say "esbuild: installed" \
+    || say "esbuild: apt-get could not install it; the box will serve the till larger (thinned, not minified)"
 fi
 
 # 2. The package, in its own virtual environment (upgrades replace it whole).

@@ -244,22 +244,25 @@ const actions = {
       if (!khata) return;
     }
     let completed;
+    const receiptKhata = khata ? { id: state.cart.id, name: state.cart.customer.name, balanceAfter: khata.balanceAfter,
+                                  tabletOnly: Boolean(khata.tabletOnly) } : null;
     try {
       const doc = saleDocument({
         cart: state.cart, identity: state.identity, cashierId: state.cashier.cashier_id, settled,
         shiftId: state.shift ? state.shift.id : null, now: new Date(), clockOffsetMs: state.clockOffsetMs,
         catalog: state.catalog, approvalId: khata && khata.approvalId,
       });
-      completed = await journal.complete(doc);
+      // While the commit is on its way to disk the page has nothing to do: the receipt screen is drawn
+      // then, off screen, and shown (render) only once the document is durable.
+      completed = await journal.complete(doc, (storing) => prepare("receipt", { ...state, receipt: storing, receiptKhata }));
     } catch (err) {
       // Not saved means not sold: the cart stays as it was, and the cashier is told why in words.
+      prepared = null;
       console.error("sale not saved", err);
       update({ notice: t("The sale was NOT saved. {why}", { why: t(sayWhy(err)) }) });
       return;
     }
     const cart = carts.newCart(crypto.randomUUID());
-    const receiptKhata = khata ? { id: completed.id, name: state.cart.customer.name, balanceAfter: khata.balanceAfter,
-                                  tabletOnly: Boolean(khata.tabletOnly) } : null;
     update({ receipt: completed, receiptKhata, screen: "receipt", notice: "", cart, splits: [] });
     // After the receipt has painted: the kept cart, the push, the printing, the counts and the stock.
     afterPaint(async () => {
@@ -357,6 +360,21 @@ function tooManyPins(waitS) {
 // --- rendering ------------------------------------------------------------------
 
 let shown = { screen: null, view: null };
+// A screen drawn before it may show: {screen, receipt (the document it shows), view}. Detached from the
+// page until render() finds the state it was drawn for (the same screen and the same document object).
+let prepared = null;
+// Screens that can be shown again as they were built (a view with `again`: the selling screen, whose
+// product grid need not be built anew after every sale), by screen; forgotten when the language changes.
+const kept = new Map();
+
+function prepare(screen, s) {
+  try {
+    prepared = { screen, receipt: s.receipt, view: SCREENS[screen](s, actions) };
+  } catch (err) {
+    prepared = null;   // drawn the usual way, once shown
+    console.error("could not draw ahead", err);
+  }
+}
 
 /**
  * Build the open screen again (after a language switch), keeping what was typed in its fields and
@@ -367,6 +385,7 @@ function redrawScreen() {
   const typed = [...main.querySelectorAll("input[id]")].filter((i) => i.value).map((i) => [i.id, i.value]);
   const focused = document.activeElement && main.contains(document.activeElement) ? document.activeElement.id : "";
   shown = { screen: null, view: null };
+  kept.clear();   // drawn in the new language
   render(state);
   for (const [id, value] of typed) {
     const input = document.getElementById(id);
@@ -384,7 +403,13 @@ function render(s) {
   const screen = untrusted ? "insecure" : s.screen;   // nothing else may show once that is known
   const changed = shown.screen !== screen;
   if (changed) {
-    shown = { screen, view: SCREENS[screen](s, actions) };
+    const ready = prepared && prepared.screen === screen && prepared.receipt === s.receipt ? prepared.view : null;
+    prepared = null;
+    if (shown.view && shown.view.again) kept.set(shown.screen, shown.view);
+    const before = kept.get(screen);
+    if (ready) ready.update(s);   // anything that changed while it waited
+    else if (before) before.again(s);
+    shown = { screen, view: ready || before || SCREENS[screen](s, actions) };
     main.replaceChildren(shown.view.root);
   } else {
     shown.view.update(s);
@@ -498,9 +523,9 @@ async function start() {
   const fresh = freshTablet();   // asked before the open below makes the database
   const opening = openJournal();
   const reading = opening.then((opened) => Promise.all([
-    opened.startupReads(["language", "identity", "clock_offset_ms", "stock", "printer", "seq", "parked_sales",
+    opened.startupReads(["language", "identity", "clock_offset_ms", "stock", "printer", "parked_sales",
                          ...(cartKey ? [cartKey] : [])]),
-    opened.countUnsynced(), pendingSold(opened)]));
+    opened.countUnsynced(), pendingSold(opened), opened.storedSeq()]));
   reading.catch(() => {});
   // A tablet with no journal yet has no identity either: it pairs, and need not wait for the lock or
   // for its new database to be made (Pair waits for both, actions.pair; a second tab turns "locked").
@@ -511,7 +536,7 @@ async function start() {
     return;
   }
   journal = ctx.journal = await opening;
-  const [{ catalog: stored, meta }, unsynced, soldHere] = await reading;
+  const [{ catalog: stored, meta }, unsynced, soldHere, lastSeq] = await reading;
   // Parked sales and the kept cart, less any sold meanwhile (as parked.js parkedSales and keptCart read
   // them, meta "parked_sales" and "open_cart:<cashier>"): a recall must never reuse a sold sale's id.
   const held = meta.parked_sales || [];
@@ -521,7 +546,7 @@ async function start() {
   const kept = keptOpen && !sold[held.length] ? keptOpen : null;
   const identity = meta.identity;
   const selling = Boolean(identity && stored && cashier);
-  journal.lastSeq = meta.seq || 0;   // the seq checkout gives next (journal.js complete)
+  journal.lastSeq = lastSeq;   // the last seq given out: checkout gives the next (journal.js complete)
   // The tablet's language, before the first real screen is drawn in it.
   setLanguage(meta.language || "en");
   update({

@@ -64,6 +64,16 @@ export function openJournal() {
   });
 }
 
+/**
+ * The last seq given out, in a transaction over documents and meta: the highest in the seq index, or
+ * meta "seq" if that is higher (a journal some till wrote otherwise). Both are written with each document.
+ */
+async function lastSeqIn(tx) {
+  const [row, cursor] = await Promise.all([request(tx.objectStore("meta").get("seq")),
+    request(tx.objectStore("documents").index("seq").openKeyCursor(null, "prev"))]);
+  return Math.max(row ? row.value : 0, cursor ? cursor.key : 0);
+}
+
 /** Whether two completions are the same document (its time aside: a double tap reads the clock twice). */
 function sameContent(a, b) {
   const body = ({ created_at: _at, seq: _seq, hash: _hash, ...rest }) => canonicalJson(rest);
@@ -101,14 +111,19 @@ export class Journal {
    *
    * The checkout waits on this, so the usual case is writes only, committed at once: the seq comes
    * from memory (this tab holds the device's lock, app.js holdTabLock; documents are never deleted),
-   * and `add` is refused, the whole transaction undone, when the id or the seq (a unique index) is
-   * already in the journal. Then the careful path below reads first and tells which it was.
+   * and `add` is refused, the transaction undone, when the id or the seq (a unique index) is already
+   * in the journal. Then the careful path below reads first and tells which it was.
+   * `meanwhile`, when given, is called with the document as it is being stored, seq and all, while the
+   * commit is on its way to disk (app.js draws its receipt off screen then); the document returned,
+   * once durable, is the one to show (a double tap's careful path returns another object).
    */
-  async complete(document) {
+  async complete(document, meanwhile = null) {
     if (this.lastSeq === undefined) this.lastSeq = await this.storedSeq();
     const seq = this.lastSeq + 1;
     const completed = { ...document, seq };
-    if (await this.addNext(completed)) {
+    const adding = this.addNext(completed);
+    if (meanwhile) meanwhile(completed);
+    if (await adding) {
       // Memory is a guess the unique seq index checks: a wrong one costs the careful path, never a seq.
       if (this.lastSeq !== undefined) this.lastSeq = Math.max(this.lastSeq, seq);
       return completed;
@@ -119,8 +134,8 @@ export class Journal {
 
   /** The last seq given out, as stored. */
   async storedSeq() {
-    const row = await request(this.db.transaction("meta").objectStore("meta").get("seq"));
-    return row ? row.value : 0;
+    const tx = this.db.transaction(["documents", "meta"]);
+    return lastSeqIn(tx);
   }
 
   /** Store `completed` (with the next seq) in one strict transaction; false, nothing written, if its id
@@ -133,6 +148,9 @@ export class Journal {
                                                       document: completed, completed_at: Date.now() });
       // Not handled: the error aborts the transaction, so the seq below is not written either.
       added.onerror = () => { refused = added.error && added.error.name === "ConstraintError"; };
+      // The seq index is this till's record of seqs given out (lastSeqIn); meta "seq" is kept too, in
+      // the same commit, because an older till (a box rolled back to its last version) reads only it:
+      // without it that till would number from a stale seq and refuse every sale after.
       tx.objectStore("meta").put({ key: "seq", value: completed.seq });
       tx.oncomplete = () => resolve(true);
       tx.onabort = () => (refused ? resolve(false) : reject(tx.error || new Error("transaction aborted")));
@@ -146,7 +164,6 @@ export class Journal {
   async completeCarefully(document) {
     const tx = this.db.transaction(["documents", "meta"], "readwrite", { durability: "strict" });
     const documents = tx.objectStore("documents");
-    const meta = tx.objectStore("meta");
     const existing = await request(documents.get(document.id));
     if (existing) {
       await finished(tx);
@@ -155,11 +172,10 @@ export class Journal {
       if (sameContent(existing.document, document)) return existing.document;
       throw new Error("this sale's id was already used by another document");
     }
-    const last = await request(meta.get("seq"));
-    const seq = (last ? last.value : 0) + 1;
+    const seq = (await lastSeqIn(tx)) + 1;
     const completed = { ...document, seq };
     documents.put({ id: completed.id, seq, state: "pending", document: completed, completed_at: Date.now() });
-    meta.put({ key: "seq", value: seq });
+    tx.objectStore("meta").put({ key: "seq", value: seq });   // for an older till, as in addNext
     await finished(tx);
     return completed;
   }
@@ -175,6 +191,16 @@ export class Journal {
     const [pending, atGateway] = await Promise.all([
       request(index.count("pending")), request(index.count("at_gateway"))]);
     return pending + atGateway;
+  }
+
+  /** The ids of the documents in one state, and the rows of those of them not in `known` (ids: a Set or a Map's keys),
+   *  in one transaction: a caller that keeps what it read before reads only what is new. */
+  async idsInState(state, known) {
+    const tx = this.db.transaction("documents");
+    const store = tx.objectStore("documents");
+    const ids = await request(store.index("state").getAllKeys(state));
+    const rows = await Promise.all(ids.filter((id) => !known.has(id)).map((id) => request(store.get(id))));
+    return { ids, rows };
   }
 
   /** How many documents are in one state (e.g. "pending": not yet at the shop box). */

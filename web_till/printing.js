@@ -112,12 +112,14 @@ export function printControls(key, again) {
   const said = h("p", { class: "print-outcome no-print", "aria-live": "polite", "data-testid": "print-outcome" });
   let box = false;
   const button = h("button", { class: "big no-print", onclick: () => (box ? again() : window.print()) });
+  // Text set only when it changes: refreshed on every state change, a receipt's first paint among them.
+  const say = (el, text) => { if (el.textContent !== text) el.textContent = text; };
   function refresh(s) {
     const outcome = s.printing && s.printing.key === key ? s.printing.outcome : "";
-    said.textContent = outcome && words(outcome);
+    say(said, outcome ? words(outcome) : "");
     said.hidden = !outcome;
     box = Boolean(s.printer) && !["browser", "expired", "failed"].includes(outcome);
-    button.textContent = box ? t("Reprint") : t("Print");
+    say(button, box ? t("Reprint") : t("Print"));
   }
   refresh(state);
   return { said, button, refresh };

@@ -336,6 +336,19 @@ export function sellingScreen(state, actions) {
     alert.textContent = s.notice ? t(s.notice) : "";
     alert.hidden = !s.notice;
   }
+  /** Shown again (after a receipt, say): as a fresh screen starts, with the grid and the rows it had. */
+  function again(s) {
+    search.value = "";
+    category = "";
+    editing = null;
+    closePanels();
+    tabs.scrollLeft = 0;
+    drawDayButtons();   // they depend on the cashier too, who may have changed meanwhile
+    filter();
+    seen.cart = undefined;   // the cart's rows drawn again from what it holds now
+    update(s);
+  }
+
   update(state);
-  return { root, update };
+  return { root, update, again };
 }

@@ -29,6 +29,9 @@ export function startSync(journal) {
     waiting = [];
     try {
       const token = state.identity && state.identity.token;
+      // Cut off from the box: one cheap request says whether it is back before the pending documents
+      // are read and hashed for a push that cannot leave (it throws Unreachable while still cut off).
+      if (token && state.link === "offline") await call("status", { token });
       if (token) {
         await push(journal, token);
         await learnAcks(journal, token);
@@ -100,14 +103,26 @@ export function startSync(journal) {
   };
 }
 
+// Each pending document's effect on the shelf, by id: documents never change, so each is read once
+// while it is pending, not on every count (after every sale and every sync cycle).
+const shelfEffects = new Map();
+
 /** What this tablet sold that the box does not know of yet (pending sales), per SKU: the box's stock less this. */
 export async function pendingSold(journal) {
-  const sold = {};
-  for (const row of await journal.byState("pending", 100000)) {
+  const { ids, rows } = await journal.idsInState("pending", shelfEffects);
+  for (const row of rows) {
+    if (!row) continue;
     // Sold here and not yet at the box: off the shelf; returned here: back on it (negative).
     const sign = { sale: 1, refund: -1 }[row.document.kind];
-    if (!sign) continue;
-    for (const line of row.document.lines) sold[line.sku] = (sold[line.sku] || 0) + sign * line.qty;
+    const effect = [];
+    if (sign) for (const line of row.document.lines) effect.push([line.sku, sign * line.qty]);
+    shelfEffects.set(row.id, effect);
+  }
+  const pending = new Set(ids);
+  for (const id of shelfEffects.keys()) if (!pending.has(id)) shelfEffects.delete(id);
+  const sold = {};
+  for (const id of ids) {
+    for (const [sku, qty] of shelfEffects.get(id) || []) sold[sku] = (sold[sku] || 0) + qty;
   }
   return sold;
 }
@@ -121,11 +136,18 @@ async function forgetToken(journal) {
   sessionStorage.removeItem("posline-cashier");
 }
 
+// The hashed documents of the push under way, by id: a batch the box did not take (cut off, refused
+// whole) is sent again as it was, not hashed again. Dropped once the box has answered for them.
+const hashed = new Map();
+
 async function push(journal, token) {
   for (;;) {
     const pending = await journal.byState("pending", 200);
     if (pending.length === 0) return;
-    const documents = await Promise.all(pending.map((row) => withHash(row.document)));
+    const documents = await Promise.all(pending.map(async (row) => {
+      if (!hashed.has(row.id)) hashed.set(row.id, await withHash(row.document));
+      return hashed.get(row.id);
+    }));
     const answer = await call("journal:batch", { method: "POST", token, body: { documents } });
     if (answer.json.results.length !== pending.length) {
       // Never guess which result is whose: keep them all pending and try again later.
@@ -136,6 +158,7 @@ async function push(journal, token) {
     const delivered = [];
     const dead = [];
     const reasons = {};
+    for (const row of pending) hashed.delete(row.id);
     answer.json.results.forEach((result, i) => {
       const id = pending[i].id;
       if (result.status === "stored" || result.status === "duplicate") delivered.push(id);
@@ -158,17 +181,24 @@ async function learnAcks(journal, token) {
   await journal.setState(unknown, "pending");
 }
 
+// The stored catalog's ETag, read from the journal once (the catalog itself is not read every cycle).
+let catalogEtag;
+
 async function pullCatalog(journal, token) {
-  const stored = await journal.getCatalog();
+  if (catalogEtag === undefined) {
+    const stored = await journal.getCatalog();
+    catalogEtag = stored ? stored.etag : null;
+  }
   let answer;
   try {
-    answer = await call("catalog", { token, etag: stored && stored.etag });
+    answer = await call("catalog", { token, etag: catalogEtag });
   } catch (err) {
     if (err instanceof ApiError && err.code === "not_provisioned") return;   // not yet from the cloud
     throw err;
   }
   if (answer.status === 304) return false;
   await journal.putCatalog(answer.etag, answer.json);
+  catalogEtag = answer.etag;
   update({ catalog: answer.json });
   return true;
 }

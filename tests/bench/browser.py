@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import web_till
-from gateway.shell import SHELL_SUFFIXES, StaticFile, shell_bodies
+from gateway.shell import served_size
 from tests.bench.floors import IDB_PUT_FLOOR_JS, ONE_ELEMENT_PAGE
 from tests.bench.report import Figure, percentile
 from tests.bench.rig import chromium, shop_rig
@@ -25,6 +25,7 @@ WARM_UP = 3
 THROTTLE = 4
 LOAD_RUNS = 5   # a navigation is cheap; five steady the median on a shared machine
 BUDGET_BYTES = 60 * 1024
+CHECKOUT_BUDGET_MS = 20   # issue 7's budget: Complete sale -> receipt painted, p95, 4x throttle
 
 # From the click on Complete sale (seen first, in the capture phase) to the frame after the receipt
 # number is in the DOM: requestAnimationFrame runs before that frame paints, the task after it runs
@@ -123,11 +124,18 @@ def bench_browser(tmp: Path) -> list[Figure]:
         finally:
             tablet.close()
         for label, times, floor in (("online", online, floor_online), ("offline", offline, floor_offline)):
-            p95, floor_p95 = percentile(times, 95), percentile(floor, 95)
+            p95, floor_p95 = percentile(times, 95), percentile(floor["frame"], 95)
+            # Issue 12's goal is the ratio to the floor. Issue 7's 20 ms is shown beside it: measured to
+            # the frame after the receipt, it is about the floor itself (a put, then the next frame of
+            # 16.7 ms at 60 Hz), so it says whether the receipt always makes the first frame.
             figures.append(Figure(
                 f"Checkout p95, {label}, {THROTTLE}x CPU throttle", "ms", p95, floor_p95,
-                f"one strict IndexedDB put, p95 of {FLOOR_PUTS}", "≤ 2x floor (≤ 20 ms idle)", p95 <= 2 * floor_p95,
-                samples=times, note=f"Complete sale -> receipt painted, {SALES} sales after {WARM_UP} warm-up"))
+                f"one strict IndexedDB put, then its frame painted, p95 of {FLOOR_PUTS}",
+                "≤ 2x floor (issue 12)", p95 <= 2 * floor_p95, samples=times,
+                note=f"Complete sale -> receipt painted, {SALES} sales after {WARM_UP} warm-up, "
+                     f"median {statistics.median(times):.1f} ms; issue 7's ≤ {CHECKOUT_BUDGET_MS} ms "
+                     f"{'met' if p95 <= CHECKOUT_BUDGET_MS else 'not met'}; "
+                     f"the bare put alone p95 {percentile(floor['put'], 95):.2f} ms"))
 
         for rate, goal_ms in ((1, 500), (THROTTLE, 800)):
             till = [_first_load(browser, rig.till_url, rate) for _ in range(LOAD_RUNS)]
@@ -142,12 +150,14 @@ def bench_browser(tmp: Path) -> list[Figure]:
 
 
 def bench_size() -> Figure:
-    """The till's JavaScript and CSS as the box sends them: minified, then gzip -9, made once at start-up."""
-    served = {n: body for n, body in shell_bodies(web_till.ROOT).items() if n.endswith((".js", ".css"))}
-    packed = raw = 0
-    for name, body in served.items():
-        static = StaticFile.of(body, SHELL_SUFFIXES[Path(name).suffix])
-        packed += len(static.gzipped or body)
-        raw += len(body)
-    return Figure("Till JS + CSS, gzipped", "B", packed, None, "", "≤ 60 KB (61,440 B)", packed <= BUDGET_BYTES,
-                  note=f"{len(served)} files, {raw:,} B minified")
+    """The till's JavaScript and CSS as the box sends them to Chromium: minified (esbuild), then each file
+    in the coding the box answers Chromium's Accept-Encoding with (brotli q11), made once at start-up.
+
+    The same count as tests/till/test_urdu.py (gateway/shell.py served_size); gzip -9 per file, what a
+    browser without brotli receives, is in the note, so both figures stay visible.
+    """
+    size = served_size(web_till.ROOT)
+    return Figure("Till JS + CSS, as sent (brotli)", "B", size.sent, None, "", "≤ 60 KB (61,440 B)",
+                  size.sent <= BUDGET_BYTES,
+                  note=f"{len(size.names)} files, {size.minified:,} B minified by {size.minifier}; "
+                       f"gzip -9 per file {size.gzipped:,} B")

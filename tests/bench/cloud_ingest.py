@@ -3,8 +3,11 @@
 Each run: a fresh migrated database with one shop; the documents go through cloud_api's public
 `ingest_batch` in batches of 500, one transaction each, as the cloud's batch route runs it; then
 the same batches again (all duplicates). The floor is the same rows (documents and every
-projection, read back from the database the ingest wrote) inserted with `executemany` in one
-transaction into another fresh database in the same state: what the database itself costs.
+projection, read back from the database the ingest wrote) inserted with `executemany` into another
+fresh database in the same state, one transaction per 500 documents' worth of rows, as the ingest
+commits once per batch it answers: what the database itself costs for the same work. (A floor of one
+transaction for all 2,000 would count three fewer durable commits than any ingest of four batches can
+make; on SQLite that is a quarter of the floor's time.)
 """
 from __future__ import annotations
 
@@ -120,20 +123,33 @@ async def _one_run(url: str, floor_url: str) -> tuple[float, float, float, float
     rows = _new_rows(before, after)
     assert len(rows["documents"][1]) == DOCS, "the ingest did not store every document"
 
-    # The floor: a database in the state the ingest started from, then the same new rows at once.
-    # PostgreSQL has one database for both: the ingest's is read, dropped and made again.
+    # The floor: a database in the state the ingest started from, then the same new rows, one
+    # transaction per batch's share of them. PostgreSQL has one database for both: the ingest's is
+    # read, dropped and made again.
     await _fresh_database(floor_url)
+    parts = _per_batch(rows, -(-DOCS // BATCH))
     if floor_url.startswith("sqlite"):
         path = floor_url.split("///", 1)[1]
         sqlite_insert_rows(path, before)          # the shop, the catalog: not timed
-        floor_s = sqlite_insert_rows(path, rows)
-        floor_dup_s = sqlite_insert_rows(path, rows)   # every row again: all ignored, as duplicates are
+        floor_s = sqlite_insert_rows(path, *parts)
+        floor_dup_s = sqlite_insert_rows(path, *parts)   # every row again: all ignored, as duplicates are
     else:
         dsn = _asyncpg_dsn(floor_url)
         await pg_insert_rows(dsn, before)
-        floor_s = await pg_insert_rows(dsn, rows)
-        floor_dup_s = await pg_insert_rows(dsn, rows)
+        floor_s = await pg_insert_rows(dsn, *parts)
+        floor_dup_s = await pg_insert_rows(dsn, *parts)
     return DOCS / fresh_s, DOCS / duplicate_s, DOCS / floor_s, DOCS / floor_dup_s
+
+
+def _per_batch(rows: Rows, batches: int) -> list[Rows]:
+    """Every table's rows cut into `batches` parts in their order: one transaction's share each."""
+    parts: list[Rows] = [{} for _ in range(batches)]
+    for table, (columns, values) in rows.items():
+        size = -(-len(values) // batches)
+        for n in range(batches):
+            if values[n * size:(n + 1) * size]:
+                parts[n][table] = (columns, values[n * size:(n + 1) * size])
+    return parts
 
 
 def bench_cloud(backend: str, tmp: Path) -> list[Figure]:
@@ -145,7 +161,8 @@ def bench_cloud(backend: str, tmp: Path) -> list[Figure]:
             url = floor_url = os.environ["POSLINE_TEST_PG_DSN"]
         runs.append(asyncio.run(_one_run(url, floor_url)))
     fresh, duplicate, floor, floor_dup = (statistics.median(r[i] for r in runs) for i in range(4))
-    where = "executemany, 1 transaction" if backend == "SQLite" else "asyncpg executemany, ON CONFLICT DO NOTHING"
+    where = (f"executemany, 1 transaction per {BATCH} docs' rows" if backend == "SQLite"
+             else f"asyncpg executemany, ON CONFLICT DO NOTHING, 1 transaction per {BATCH} docs' rows")
     fresh_goal, fresh_met = "≥ 50% of floor", fresh >= 0.5 * floor
     if backend == "PostgreSQL":
         fresh_goal, fresh_met = "≥ 5,000 docs/s and ≥ 50% of floor", fresh >= 5000 and fresh_met

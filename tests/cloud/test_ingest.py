@@ -196,18 +196,19 @@ async def test_other_kinds_are_stored_by_their_own_strict_model(cloud_client, cl
     assert results[1]["status"] == "invalid" and "anything" in results[1]["reason"]
 
 
-async def _poison_trigger(cloud_db_url: str, condition: str) -> None:
-    """Make the database itself refuse some document inserts, as a constraint would."""
+async def _poison_trigger(cloud_db_url: str, condition: str, table: str = "documents") -> None:
+    """Make the database itself refuse some inserts into `table` (documents, or a projection's), as a
+    constraint would."""
     engine = create_engine(cloud_db_url)
     async with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
-            await conn.execute(text(f"CREATE TRIGGER poison BEFORE INSERT ON documents WHEN {condition} "
-                                    "BEGIN SELECT RAISE(ABORT, 'poison document'); END"))
+            await conn.execute(text(f"CREATE TRIGGER poison BEFORE INSERT ON {table} WHEN {condition} "
+                                    f"BEGIN SELECT RAISE(ABORT, 'poison {table}'); END"))
         else:
             await conn.execute(text("CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                                    f"IF {condition} THEN RAISE EXCEPTION 'poison document' "
+                                    f"IF {condition} THEN RAISE EXCEPTION 'poison {table}' "
                                     "USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$"))
-            await conn.execute(text("CREATE TRIGGER poison BEFORE INSERT ON documents "
+            await conn.execute(text(f"CREATE TRIGGER poison BEFORE INSERT ON {table} "
                                     "FOR EACH ROW EXECUTE FUNCTION poison()"))
     await engine.dispose()
 

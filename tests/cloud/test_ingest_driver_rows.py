@@ -1,0 +1,201 @@
+"""Ingest's rows go straight through the driver (database.insert_rows), on SQLite and PostgreSQL:
+what the database refuses still comes back as SQLAlchemy's exceptions (IntegrityError, ...), so a batch
+still answers per document; nothing is cut short on its way in; a failure after the documents went in
+leaves the connection usable and nothing half-stored."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+import cloud_api.ingest
+from cloud_api import schema
+from cloud_api.contract import JournalBatch
+from cloud_api.database import create_engine, insert_rows
+from cloud_api.ingest import ingest_batch
+from cloud_api.shops import GatewayIdentity, create_shop
+from tests.cloud.test_ingest import _poison_trigger
+from tests.conftest import make_sale
+
+
+async def _shop(url: str) -> str:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        shop_id = (await create_shop(conn, "Madina")).shop_id
+    await engine.dispose()
+    return shop_id
+
+
+async def _count(url: str, table, shop_id: str) -> int:
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        n = (await conn.execute(select(func.count()).select_from(table).where(table.c.shop_id == shop_id))).scalar_one()
+    await engine.dispose()
+    return n
+
+
+async def _ingest(url: str, shop_id: str, documents: list) -> list:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            return await ingest_batch(conn, GatewayIdentity("box-1", shop_id), JournalBatch(documents=documents))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_refused_projection_row_makes_its_document_invalid_and_keeps_the_rest(cloud_db_url: str) -> None:
+    shop_id = await _shop(cloud_db_url)
+    sales = [make_sale(seq=n) for n in range(1, 6)]
+    # The database refuses one document's line facts, as a constraint would (a projection, not the document).
+    await _poison_trigger(cloud_db_url, f"NEW.document_id = '{sales[3]['id']}'", table="line_facts")
+    results = await _ingest(cloud_db_url, shop_id, sales)
+    assert [r.status for r in results] == ["stored", "stored", "stored", "invalid", "stored"]
+    assert "poison line" in results[3].reason
+    # The refused document went with its projections; the others are whole.
+    assert await _count(cloud_db_url, schema.documents, shop_id) == 4
+    assert await _count(cloud_db_url, schema.sale_facts, shop_id) == 4
+    assert await _count(cloud_db_url, schema.line_facts, shop_id) == 4
+    assert await _count(cloud_db_url, schema.tender_facts, shop_id) == 8   # payment and change of each
+    assert await _count(cloud_db_url, schema.rejected_documents, shop_id) == 1
+
+
+async def test_insert_rows_raises_what_conn_execute_raises(cloud_db_url: str) -> None:
+    shop_id = await _shop(cloud_db_url)
+    row = (shop_id, "d-1", 0, "2026-11-27", "TAPAL-190", "each", 1, 55000, 0, 1800, "Tapal")
+    columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount", "tax",
+               "gst_bp", "name")
+    engine = create_engine(cloud_db_url)
+    try:
+        with pytest.raises(IntegrityError):   # the same line twice: its primary key
+            async with engine.begin() as conn:
+                await insert_rows(conn, schema.line_facts, columns, [row, row])
+        async with engine.begin() as conn:    # nothing of the failed statement stayed
+            assert (await conn.execute(select(func.count()).select_from(schema.line_facts))).scalar_one() == 0
+            await insert_rows(conn, schema.line_facts, columns, [row])
+        async with engine.begin() as conn:
+            stored = (await conn.execute(select(schema.line_facts.c.sku, schema.line_facts.c.qty))).all()
+        assert [tuple(r) for r in stored] == [("TAPAL-190", 1)]
+    finally:
+        await engine.dispose()
+
+
+async def test_insert_rows_never_cuts_a_long_value_short(cloud_db_url: str) -> None:
+    """PostgreSQL: the arrays travel as text[], so the column's own length check refuses a long value
+    (a cast to varchar(200)[] would silently keep its first 200 characters). SQLite keeps it whole.
+    (The contract bounds every field, so ingest never meets this: it is the last line, not the first.)"""
+    shop_id = await _shop(cloud_db_url)
+    long_sku = "S" * 201
+    columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount")
+    row = (shop_id, "d-1", 0, "2026-11-27", long_sku, "each", 1, 55000)
+    engine = create_engine(cloud_db_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with pytest.raises(DBAPIError, match="too long"):   # as asyncpg's error reaches conn.execute too
+                async with engine.begin() as conn:
+                    await insert_rows(conn, schema.line_facts, columns, [row])
+        else:
+            async with engine.begin() as conn:
+                await insert_rows(conn, schema.line_facts, columns, [row])
+                assert (await conn.execute(select(schema.line_facts.c.sku))).scalar_one() == long_sku
+    finally:
+        await engine.dispose()
+
+
+async def test_insert_rows_returns_new_rows_in_order_and_skips_conflicts(cloud_db_url: str) -> None:
+    shop_id = await _shop(cloud_db_url)
+    columns = ("shop_id", "id", "kind", "device_id", "device_code", "seq", "created_at", "business_date",
+               "cashier_id", "hash", "body", "ingested_at")
+
+    def doc(n: int) -> tuple:
+        return (shop_id, f"id-{n}", "sale", "dev", "T1", n, "2026-11-27T10:00:00Z", "2026-11-27", "c1", "h", "{}",
+                "2026-11-27T10:00:00Z")
+    engine = create_engine(cloud_db_url)
+    try:
+        async with engine.begin() as conn:
+            first = await insert_rows(conn, schema.documents, columns, [doc(1), doc(2)],
+                                      ignore_conflicts=True, returning=("id", "ingest_seq"))
+            again = await insert_rows(conn, schema.documents, columns, [doc(3), doc(1), doc(4)],
+                                      ignore_conflicts=True, returning=("id", "ingest_seq"))
+    finally:
+        await engine.dispose()
+    assert [doc_id for doc_id, _ in first] == ["id-1", "id-2"]
+    assert [doc_id for doc_id, _ in again] == ["id-3", "id-4"]     # id-1 was there: skipped, not returned
+    seqs = [seq for _, seq in first + again]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 4             # drawn in the rows' order
+
+
+async def test_a_failure_after_the_documents_went_in_leaves_nothing_and_a_usable_connection(
+        cloud_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The projections are worked out once the documents' insert has returned: a bug there fails the
+    batch, and the transaction rolls back whole, the documents' rows with it."""
+    shop_id = await _shop(cloud_db_url)
+    sales = [make_sale(seq=n) for n in range(1, 4)]
+    project = cloud_api.ingest.project
+
+    async def failing(rows, shop, document, when, now):
+        if document.id == sales[1]["id"]:
+            raise RuntimeError("a cloud bug")
+        await project(rows, shop, document, when, now)
+    monkeypatch.setattr(cloud_api.ingest, "project", failing)
+    engine = create_engine(cloud_db_url)
+    try:
+        with pytest.raises(RuntimeError, match="a cloud bug"):
+            async with engine.begin() as conn:
+                await ingest_batch(conn, GatewayIdentity("box-1", shop_id), JournalBatch(documents=sales))
+        monkeypatch.setattr(cloud_api.ingest, "project", project)
+        async with engine.begin() as conn:   # the same pool, the same connection: still good
+            results = await ingest_batch(conn, GatewayIdentity("box-1", shop_id), JournalBatch(documents=sales))
+    finally:
+        await engine.dispose()
+    assert [r.status for r in results] == ["stored"] * 3
+    assert await _count(cloud_db_url, schema.documents, shop_id) == 3
+    assert await _count(cloud_db_url, schema.sale_facts, shop_id) == 3
+
+
+async def test_projection_rows_through_the_driver_match_sqlalchemy_core(cloud_db_url: str) -> None:
+    """Every kind of document, its projections written by database.insert_rows in one shop and by
+    SQLAlchemy Core's insert (what the driver path replaced) in another: the same rows, value for value.
+    (test_set_based_ingest.py compares the two ingest paths, which share Projection.write; this holds
+    that shared writer to Core's.)"""
+    from contextlib import nullcontext
+    from unittest import mock
+
+    from sqlalchemy import select as core_select
+
+    from tests.cloud.test_set_based_ingest import GATEWAY_ID, NOW, TABLES, _device_day, _FirstChoice
+
+    async def core_insert_rows(conn, table, columns, rows, **_options):
+        await conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+        return []
+
+    day = _device_day("T1", _FirstChoice()) + _device_day("T2", _FirstChoice())
+    batches = [day[::2], day[1::2]]   # a shift's closing may come in the batch before its opening
+    engine = create_engine(cloud_db_url)
+    try:
+        async with engine.begin() as conn:
+            shops = {"driver": (await create_shop(conn, "A")).shop_id, "core": (await create_shop(conn, "B")).shop_id}
+        with mock.patch("cloud_api.ingest.utc_now", lambda: NOW):
+            for documents in batches:
+                for how, shop_id in shops.items():
+                    with mock.patch("cloud_api.projections.insert_rows", core_insert_rows) if how == "core" \
+                            else nullcontext():
+                        async with engine.begin() as conn:
+                            results = await ingest_batch(conn, GatewayIdentity(GATEWAY_ID, shop_id),
+                                                         JournalBatch(documents=documents))
+                    assert {r.status for r in results} == {"stored"}
+        rows = {}
+        async with engine.connect() as conn:
+            for how, shop_id in shops.items():
+                rows[how] = {}
+                for name, (table, left_out, order) in TABLES.items():
+                    kept = [c for c in table.columns if c.name not in left_out]
+                    rows[how][name] = [tuple(row) for row in (await conn.execute(
+                        core_select(*kept).where(table.c.shop_id == shop_id)
+                        .order_by(*(table.c[o] for o in order)))).all()]
+    finally:
+        await engine.dispose()
+    for name in TABLES:
+        assert rows["driver"][name] == rows["core"][name], name
+    for name in ("sale_facts", "tender_facts", "line_facts", "stock_ledger", "shifts", "cash_movements",
+                 "customers", "khata_entries"):
+        assert rows["driver"][name], f"the documents made no {name} rows: the comparison proves nothing there"
