@@ -18,7 +18,7 @@ import { printOriginal } from "./printing.js";
 import { listenForScans } from "./scanner.js";
 import { sellingScreen } from "./selling.js";
 import { state, subscribe, update } from "./store.js";
-import { pendingSold, startSync } from "./sync.js";
+import { countSoldHere, pendingSold, startSync } from "./sync.js";
 import { leftToPay, settle, splitOff } from "./tenders.js";
 import * as views from "./views.js";
 
@@ -270,7 +270,7 @@ const actions = {
       keepCart(state.cashier && state.cashier.cashier_id, cart);
       sync.now();
       printOriginal(completed);   // through the box, when this tablet has a printer there
-      update({ unsynced: await journal.countUnsynced(), soldHere: await pendingSold(journal) });
+      update({ unsynced: await journal.countUnsynced(), soldHere: await countSoldHere(journal) });
     });
   },
 

@@ -65,7 +65,7 @@ export function startSync(journal) {
     } finally {
       running = false;
       try {
-        update({ unsynced: await journal.countUnsynced(), soldHere: await pendingSold(journal) });
+        update({ unsynced: await journal.countUnsynced(), soldHere: await countSoldHere(journal) });
       } finally {
         schedule(again || waiting.length ? 0 : nextDelay());
         again = false;
@@ -106,9 +106,27 @@ export function startSync(journal) {
 // Each pending document's effect on the shelf, by id: documents never change, so each is read once
 // while it is pending, not on every count (after every sale and every sync cycle).
 const shelfEffects = new Map();
+// Documents the box has just taken, until a stock answer fetched after that (later in the same cycle)
+// counts them: still subtracted here meanwhile, or a tile's "N left" would jump back up by a sale for
+// a moment (no longer pending here, not yet in the stock this tablet holds).
+const deliveredSinceStock = new Set();
+// Counts every change of the stock held (state.stock) and of what it counts: a count of soldHere made
+// across one is of the other stock, and is made again (countSoldHere).
+let stockGeneration = 0;
 
-/** What this tablet sold that the box does not know of yet (pending sales), per SKU: the box's stock less this. */
-export async function pendingSold(journal) {
+/** pendingSold, made again until no stock answer arrived while it was made: the soldHere to show with
+ *  state.stock. Callers pass it to update() straight after this await, so nothing comes between. */
+export async function countSoldHere(journal) {
+  for (;;) {
+    const generation = stockGeneration;
+    const sold = await pendingSold(journal);
+    if (generation === stockGeneration) return sold;
+  }
+}
+
+/** What this tablet sold that the box's stock held here does not count yet (pending sales, and those
+ *  just delivered: deliveredSinceStock, less `settled`), per SKU: the box's stock less this. */
+export async function pendingSold(journal, settled = new Set()) {
   const { ids, rows } = await journal.idsInState("pending", shelfEffects);
   for (const row of rows) {
     if (!row) continue;
@@ -118,10 +136,11 @@ export async function pendingSold(journal) {
     if (sign) for (const line of row.document.lines) effect.push([line.sku, sign * line.qty]);
     shelfEffects.set(row.id, effect);
   }
-  const pending = new Set(ids);
-  for (const id of shelfEffects.keys()) if (!pending.has(id)) shelfEffects.delete(id);
+  const counted = new Set(ids);
+  for (const id of deliveredSinceStock) if (!settled.has(id)) counted.add(id);
+  for (const id of shelfEffects.keys()) if (!counted.has(id)) shelfEffects.delete(id);
   const sold = {};
-  for (const id of ids) {
+  for (const id of counted) {
     for (const [sku, qty] of shelfEffects.get(id) || []) sold[sku] = (sold[sku] || 0) + qty;
   }
   return sold;
@@ -164,6 +183,8 @@ async function push(journal, token) {
       if (result.status === "stored" || result.status === "duplicate") delivered.push(id);
       else { dead.push(id); reasons[id] = `${result.status}: ${result.reason || ""}`; }
     });
+    // Before the state changes: a count made meanwhile finds each sale pending or in this set.
+    for (const id of delivered) deliveredSinceStock.add(id);
     await journal.setState(delivered, "at_gateway");
     await journal.setState(dead, "dead", reasons);
   }
@@ -243,11 +264,19 @@ async function pullStock(journal, token) {
     if (err instanceof ApiError && err.status !== 401) return;
     throw err;
   }
-  if (answer.status === 304) return;
-  stockEtag = answer.etag;
-  const stock = (answer.json && answer.json.stock) || {};
-  await journal.setMeta("stock", stock);
-  update({ stock });
+  // Either answer was made after this cycle's push had been answered: it counts what was delivered.
+  const settled = new Set(deliveredSinceStock);
+  let stock = state.stock;
+  if (answer.status !== 304) {
+    stockEtag = answer.etag;
+    stock = (answer.json && answer.json.stock) || {};
+    await journal.setMeta("stock", stock);
+  }
+  const soldHere = await pendingSold(journal, settled);
+  // One update for both, with nothing between: a tile never shows the new stock less the old count.
+  for (const id of settled) deliveredSinceStock.delete(id);
+  stockGeneration += 1;
+  update({ stock, soldHere });
 }
 
 const FISCAL_PAGES = 20;   // a long outage's invoices come in several answers; the rest wait for the next cycle

@@ -46,3 +46,37 @@ def test_the_grid_shows_what_is_left_and_marks_low_stock_without_blocking_a_sale
     tablet.expect(second.get_by_role("heading", name="POS Line is open in another tab")).to_be_visible()
     tablet.expect(second.get_by_role("button", name="Sync now")).to_have_count(0)
     second.close()
+
+
+# Every "N left" the Coca-Cola tile shows, as the page draws it: a MutationObserver sees each change,
+# however brief, where polling from the test would miss most of them.
+WATCH_LEFT_JS = """() => {
+  window.__left = [];
+  const read = () => {
+    const tile = [...document.querySelectorAll("button")].find((b) => b.textContent.includes("Coca-Cola 1.5L"));
+    const part = tile && [...tile.querySelectorAll("*")].find((el) => /^-?\\d+ left$/.test(el.textContent.trim()));
+    const match = part && part.textContent.trim().match(/^(-?\\d+) left$/);
+    const left = match ? Number(match[1]) : null;
+    if (left !== null && window.__left[window.__left.length - 1] !== left) window.__left.push(left);
+  };
+  read();
+  new MutationObserver(read).observe(document.body, { childList: true, subtree: true, characterData: true });
+}"""
+
+
+def test_what_is_left_never_jumps_back_up_while_sales_reach_the_box(rig, tablets):
+    # A sale the box has just taken is no longer pending here; until the tablet holds the box's stock
+    # that counts it, it must still be subtracted, or the tile shows one more than is left for a moment.
+    receive(rig, "COKE-1500", 10)
+    tablet = tablets().open_and_pair()
+    page = tablet.page
+    tile = page.get_by_role("button", name="Coca-Cola 1.5L", exact=True)
+    tablet.expect(tile).to_contain_text("10 left", timeout=30000)
+    page.evaluate(WATCH_LEFT_JS)
+    for _ in range(5):
+        tablet.sell(["Coca-Cola 1.5L"])
+        tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)   # each one reaches the box
+    tablet.expect(tile).to_contain_text("5 left", timeout=30000)
+    left = page.evaluate("() => window.__left")
+    assert left[0] == 10 and left[-1] == 5, left
+    assert left == sorted(left, reverse=True), f"the count went back up on the way: {left}"
