@@ -263,7 +263,10 @@ const actions = {
       return;
     }
     const cart = carts.newCart(crypto.randomUUID());
-    update({ receipt: completed, receiptKhata, screen: "receipt", notice: "", cart, splits: [] });
+    // The sale is one more unsynced document from now: the status says so with the receipt (counted
+    // for real after the paint), never "0 unsynced" while it waits here.
+    update({ receipt: completed, receiptKhata, screen: "receipt", notice: "", cart, splits: [],
+             unsynced: state.unsynced + 1 });
     // After the receipt has painted: the kept cart, the push, the printing, the counts and the stock.
     afterPaint(async () => {
       if (khata) refreshCustomers();

@@ -246,7 +246,9 @@ class Tablet:
 
     def wait_shell_cached(self) -> None:
         """A service worker controls the page: only possible on a trusted secure origin."""
-        wait_js(self.page, "document.body.dataset.shell === 'cached'", timeout_s=15)
+        # 30 s: the worker fetches every file of the shell once; on a loaded 2-core CI machine that
+        # has taken more than 15 s (the till sells meanwhile: only offline start-up needs it).
+        wait_js(self.page, "document.body.dataset.shell === 'cached'", timeout_s=30)
         assert self.page.evaluate("navigator.serviceWorker.controller !== null") is True
 
     def sell(self, items: list[str], cash_rs: int | None = 5000, tender: str = "Cash", stay: bool = False) -> str:
