@@ -5,11 +5,15 @@ driver (aiosqlite, asyncpg) here so nobody else has to know.
 """
 from __future__ import annotations
 
+import asyncio
 import os
-from contextlib import asynccontextmanager
+import sqlite3
+import weakref
+from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Iterator, Sequence
 
 from alembic import command
 from alembic.config import Config
@@ -17,6 +21,7 @@ from sqlalchemy import Boolean, Integer, String, Table, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .service.errors import BadRequest
@@ -72,6 +77,34 @@ def create_engine(url: str) -> AsyncEngine:
 
 READ_ONLY = "posline_read_only"
 
+# Locks that queue a process's requests for something one engine's database can do one at a time,
+# by (engine, what). Per engine, as an asyncio.Lock belongs to the event loop it first waits in.
+_ENGINE_LOCKS: weakref.WeakKeyDictionary[Any, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+def engine_lock(engine: AsyncEngine, what: str) -> asyncio.Lock:
+    """The process's one lock for `what` on `engine`'s database (see `writing`, ingest.receive_batch)."""
+    return _ENGINE_LOCKS.setdefault(engine.sync_engine, {}).setdefault(what, asyncio.Lock())
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """engine.begin() for the busy writers (journal batches, heartbeats): on SQLite, queued in this
+    process for the write lock in the order they asked; on PostgreSQL, just a transaction (its locks
+    are per row, and ingest's per shop: stock.hold_journal_for_ingest).
+
+    SQLite has one writer at a time. A writer that finds the lock taken sleeps in SQLite's busy handler
+    (1, 2, 5, ... 100 ms naps) and notices its turn up to tens of milliseconds late; writers queued on
+    an asyncio.Lock instead each start the moment the last one commits.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            yield conn
+        return
+    lock = engine_lock(engine, "write")
+    async with lock, engine.begin() as conn:
+        yield conn
+
 
 @asynccontextmanager
 async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
@@ -115,19 +148,35 @@ async def insert_rows(conn: AsyncConnection, table: Table, columns: Sequence[str
         arrays = tuple(list(values) for values in zip(*rows, strict=True))   # a short row is an error, not a shift
         result = await conn.exec_driver_sql(head + tail, arrays)
         return [tuple(row) for row in result.all()] if returning else []
+    # SQLite: on aiosqlite's own connection, inside the transaction SQLAlchemy began on it. Each
+    # statement is one hand-off to the database's thread, where SQLAlchemy's cursor makes four
+    # (cursor, execute, fetch, close) and half a millisecond of Python around them.
+    driver = (await conn.get_raw_connection()).driver_connection
     one_row = "(" + ", ".join("?" * len(columns)) + ")"
     if not returning:
-        await conn.exec_driver_sql(f"{head} VALUES {one_row}{tail}", list(rows))
+        sql = f"{head} VALUES {one_row}{tail}"
+        with _as_sqlalchemy_error(sql):
+            await driver.executemany(sql, rows)
         return []
     out: list[tuple[Any, ...]] = []
     per_statement = max(1, _SQLITE_VALUES_PER_STATEMENT // len(columns))
     for start in range(0, len(rows), per_statement):
         part = rows[start:start + per_statement]
-        marks = ", ".join([one_row] * len(part))
-        result = await conn.exec_driver_sql(f"{head} VALUES {marks}{tail}",
-                                            tuple(value for row in part for value in row))
-        out.extend(tuple(row) for row in result.all())
+        sql = f"{head} VALUES {', '.join([one_row] * len(part))}{tail}"
+        with _as_sqlalchemy_error(sql):
+            out.extend(await driver.execute_fetchall(sql, tuple(chain.from_iterable(part))))
     return out
+
+
+@contextmanager
+def _as_sqlalchemy_error(sql: str) -> Iterator[None]:
+    """A refusal from sqlite3 as the SQLAlchemy exception conn.execute would raise (IntegrityError for a
+    constraint, OperationalError for a locked or full database, ...), which ingest and the error
+    middleware (database_faults) tell apart."""
+    try:
+        yield
+    except sqlite3.Error as err:
+        raise DBAPIError.instance(sql, None, err, sqlite3.Error, hide_parameters=True) from err
 
 
 @lru_cache(maxsize=None)

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from . import schema
 from .catalog import catalog_etag, catalog_version, load_catalog
 from .contract import BatchResponse, EnrolRequest, Heartbeat, JournalBatch, KhataSnapshot, canonical_json
-from .database import reading
-from .ingest import ingest_batch
+from .database import reading, writing
+from .ingest import receive_batch
 from .khata import khata_snapshot
 from .service.clock import utc_now
 from .service.web import bearer_token, json_with_etag, read_model
@@ -42,10 +42,7 @@ async def journal_batch(request: web.Request) -> web.Response:
     gateway = await _gateway(request)
     batch = await read_model(request, JournalBatch)
     # One transaction for the whole batch: its results are only sent after it commits.
-    async with request.app[ENGINE].begin() as conn:
-        results = await ingest_batch(conn, gateway, batch)
-        await conn.execute(update(schema.gateways).where(schema.gateways.c.id == gateway.gateway_id)
-                           .values(last_heard_at=utc_now()))
+    results = await receive_batch(request.app[ENGINE], gateway, batch)
     return web.json_response(BatchResponse(results=results, server_time=utc_now()).model_dump())
 
 
@@ -89,7 +86,7 @@ async def khata(request: web.Request) -> web.Response:
 async def heartbeat(request: web.Request) -> web.Response:
     gateway = await _gateway(request)
     beat = await read_model(request, Heartbeat)
-    async with request.app[ENGINE].begin() as conn:
+    async with writing(request.app[ENGINE]) as conn:
         await conn.execute(update(schema.gateways).where(schema.gateways.c.id == gateway.gateway_id)
                            .values(last_heard_at=utc_now(), last_heartbeat=json.dumps(beat.model_dump())))
     return web.json_response({"server_time": utc_now()})

@@ -26,7 +26,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
-from .contract import (AnyDocument, CashMovement, Customer, KhataAdjustment, KhataPayment, Payment, Refund, Sale,
+from .contract import (AnyDocument, CashMovement, Customer, KhataAdjustment, KhataPayment, Refund, Sale,
                        ShiftClose, ShiftOpen, khata_entry_amounts)
 from .database import insert_or_ignore, insert_rows
 
@@ -40,40 +40,73 @@ class _ShiftChange:
     values: dict[str, Any]
 
 
+# The fact tables every sale and refund writes, several rows each: their rows are made as tuples in
+# these columns' order and go to the driver as they are (dicts cost a third of a batch's projection).
+SALE_FACT_COLUMNS = ("shop_id", "document_id", "kind", "business_date", "device_code", "total", "tax", "cashier_id",
+                     "shift_id", "discount", "change", "original_id", "receipt", "hour", "service_fee")
+TENDER_FACT_COLUMNS = ("shop_id", "document_id", "business_date", "tender", "amount", "reference", "wallet",
+                       "unverified")
+LINE_FACT_COLUMNS = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount", "tax",
+                     "gst_bp", "name")
+STOCK_LEDGER_COLUMNS = ("shop_id", "sku", "qty", "reason", "document_id", "created_at")
+
+
 @dataclass
 class Projection:
-    """The projection rows of newly stored documents of one shop, in the order they were stored."""
+    """The projection rows of newly stored documents of one shop, in the order they were stored.
+
+    The fact tables' rows are tuples in their *_COLUMNS order; the rest are dicts of their columns.
+    """
 
     shop_id: str
-    sale_facts: list[dict[str, Any]] = field(default_factory=list)
-    tender_facts: list[dict[str, Any]] = field(default_factory=list)
-    line_facts: list[dict[str, Any]] = field(default_factory=list)
-    stock_ledger: list[dict[str, Any]] = field(default_factory=list)
+    sale_facts: list[tuple[Any, ...]] = field(default_factory=list)
+    tender_facts: list[tuple[Any, ...]] = field(default_factory=list)
+    line_facts: list[tuple[Any, ...]] = field(default_factory=list)
+    stock_ledger: list[tuple[Any, ...]] = field(default_factory=list)
     cash_movements: list[dict[str, Any]] = field(default_factory=list)
     shift_changes: list[_ShiftChange] = field(default_factory=list)
     khata_entries: list[dict[str, Any]] = field(default_factory=list)
     customers: list[dict[str, Any]] = field(default_factory=list)   # customer documents' details
 
+    def plain_rows(self) -> list[tuple[Table, tuple[str, ...], list[tuple[Any, ...]]]]:
+        """(table, columns, rows as tuples) of every table whose rows are inserted as they are: all but
+        shifts and customers, which are worked out over the rows already stored (write)."""
+        out = [(schema.sale_facts, SALE_FACT_COLUMNS, self.sale_facts),
+               (schema.tender_facts, TENDER_FACT_COLUMNS, self.tender_facts),
+               (schema.line_facts, LINE_FACT_COLUMNS, self.line_facts),
+               (schema.stock_ledger, STOCK_LEDGER_COLUMNS, self.stock_ledger)]
+        out += [(table, *_as_tuples(rows)) for table, rows in ((schema.cash_movements, self.cash_movements),
+                                                               (schema.khata_entries, self.khata_entries))]
+        return [(table, columns, rows) for table, columns, rows in out if rows]
+
     async def write(self, conn: AsyncConnection) -> None:
-        """Store every row held, one statement per table, straight through the driver (_insert)."""
-        for table, rows in ((schema.sale_facts, self.sale_facts), (schema.tender_facts, self.tender_facts),
-                            (schema.line_facts, self.line_facts), (schema.stock_ledger, self.stock_ledger),
-                            (schema.cash_movements, self.cash_movements)):
-            await _insert(conn, table, rows)
+        """Store every row held, one statement per table, straight through the driver (database.insert_rows:
+        SQLAlchemy's per-row parameter processing doubled the cost of each row). Khata entries go after
+        the customers they name (a placeholder for one not known yet)."""
+        for table, columns, rows in self.plain_rows():
+            if table is not schema.khata_entries:
+                await insert_rows(conn, table, columns, rows)
         if self.shift_changes:
             await _write_shifts(conn, self.shop_id, self.shift_changes)
         if self.customers or self.khata_entries:
             await _write_customers(conn, self.shop_id, self.customers, self.khata_entries)
-        await _insert(conn, schema.khata_entries, self.khata_entries)
+        if self.khata_entries:
+            await insert_rows(conn, schema.khata_entries, *_as_tuples(self.khata_entries))
+
+
+def _as_tuples(rows: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """(columns, rows as tuples) of rows made here as dicts with the same keys (plain values)."""
+    if not rows:
+        return (), []
+    columns = tuple(rows[0])   # every row has these keys (a missing one is a KeyError, not a NULL)
+    return columns, ([tuple(row[c] for c in columns) for row in rows] if len(columns) == 1
+                     else list(map(itemgetter(*columns), rows)))   # itemgetter of one key gives no tuple
 
 
 async def _insert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows made here (dicts with the same keys, plain str / int / bool / None values) with
-    database.insert_rows: SQLAlchemy's per-row parameter processing doubled the cost of each row."""
+    """Insert rows made here as dicts (see _as_tuples) with database.insert_rows."""
     if rows:
-        columns = tuple(rows[0])   # every row has these keys (a missing one is a KeyError, not a NULL)
-        await insert_rows(conn, table, columns, [tuple(row[c] for c in columns) for row in rows] if len(columns) == 1
-                          else list(map(itemgetter(*columns), rows)))   # itemgetter of one key gives no tuple
+        await insert_rows(conn, table, *_as_tuples(rows))
 
 
 async def project(rows: Projection, shop_id: str, document: AnyDocument, when: datetime, now: str) -> None:
@@ -144,31 +177,24 @@ def _khata_entry(rows: Projection, shop_id: str, document: AnyDocument, day: str
 
 def _sale_or_refund(rows: Projection, shop_id: str, document: Sale | Refund, day: str, hour: int, now: str,
                     sign: int, change: int, discount: int, original_id: str | None) -> None:
-    # sign: +1 money in and goods out (a sale), -1 money out and goods back (a refund).
-    rows.sale_facts.append(dict(
-        shop_id=shop_id, document_id=document.id, kind=document.kind, business_date=day,
-        device_code=document.device_code, total=document.total, tax=document.tax,
-        cashier_id=document.cashier_id, shift_id=document.shift_id, discount=discount, change=change,
-        original_id=original_id, receipt=document.receipt_number, hour=hour,
-        service_fee=document.service_fee if isinstance(document, Sale) else 0))
-    rows.tender_facts.extend(_tender(shop_id, document.id, day, p, sign * p.amount) for p in document.payments)
+    # sign: +1 money in and goods out (a sale), -1 money out and goods back (a refund). Tuples in the
+    # *_COLUMNS orders above.
+    doc_id, kind = document.id, document.kind
+    rows.sale_facts.append((
+        shop_id, doc_id, kind, day, document.device_code, document.total, document.tax, document.cashier_id,
+        document.shift_id, discount, change, original_id, document.receipt_number, hour,
+        document.service_fee if kind == "sale" else 0))
+    tenders = rows.tender_facts
+    for p in document.payments:
+        tenders.append((shop_id, doc_id, day, p.tender, sign * p.amount, p.reference, p.wallet, p.unverified))
     if change:   # change leaves the drawer as cash
-        rows.tender_facts.append(dict(shop_id=shop_id, document_id=document.id, business_date=day, tender="cash",
-                                      amount=-change, reference=None, wallet=None, unverified=False))
-    rows.line_facts.extend(
-        dict(shop_id=shop_id, document_id=document.id, line_no=n, business_date=day, sku=line.sku,
-             unit=line.unit, qty=sign * line.qty, amount=sign * line.amount, tax=sign * line.tax,
-             gst_bp=line.gst_bp, name=line.name)
-        for n, line in enumerate(document.lines))
-    rows.stock_ledger.extend(
-        dict(shop_id=shop_id, sku=line.sku, qty=-sign * line.qty, reason=document.kind, document_id=document.id,
-             created_at=now)
-        for line in document.lines)
-
-
-def _tender(shop_id: str, document_id: str, day: str, payment: Payment, amount: int) -> dict[str, Any]:
-    return dict(shop_id=shop_id, document_id=document_id, business_date=day, tender=payment.tender, amount=amount,
-                reference=payment.reference, wallet=payment.wallet, unverified=payment.unverified)
+        tenders.append((shop_id, doc_id, day, "cash", -change, None, None, False))
+    lines, ledger = rows.line_facts, rows.stock_ledger
+    for n, line in enumerate(document.lines):
+        qty = sign * line.qty
+        lines.append((shop_id, doc_id, n, day, line.sku, line.unit, qty, sign * line.amount, sign * line.tax,
+                      line.gst_bp, line.name))
+        ledger.append((shop_id, line.sku, -qty, kind, doc_id, now))
 
 
 @dataclass

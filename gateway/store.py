@@ -7,10 +7,14 @@ Reads use their own connection and so only ever see committed data.
 Tills' batches go through `grouped()` instead: those waiting for the writer
 share one transaction and one fsync (group commit), each still answered only
 after that COMMIT, each failure still its own (a SAVEPOINT per request).
-A group's writes run whole in the writer connection's own thread
-(`_write_group`): one hand-over for the group instead of one per statement,
-so they never wait for the event loop, busy validating the next tablets'
-batches, to pass each statement's result along.
+A group's writes, BEGIN to COMMIT, run whole in the writer connection's own
+thread (`_write_group`): one hand-over for the group instead of one per
+statement, so they never wait for the event loop, busy validating the next
+tablets' batches, to pass each statement's result along; and the thread goes on
+to the next group, whatever queued meanwhile, without waiting for the loop
+either (`_write_groups`), letting a waiting `transaction()` in between two
+groups. The writer is a plain sqlite3 connection and a thread of our own
+(gateway/writer.py).
 
 Private to the service's user however the box is started (by systemd with
 UMask=0077, or by hand with a permissive umask): the state directory is 0700
@@ -26,6 +30,8 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import threading
+from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
@@ -34,6 +40,9 @@ import aiosqlite
 
 from .errors import StorageFull
 from .migrations import apply_migrations
+from .writer import NotOnlyTheDatabase, Writer, run_to_end
+
+__all__ = ["DB_NAME", "GIL_SWITCH_S", "NotOnlyTheDatabase", "StorageClosed", "Store", "make_private"]
 
 DB_NAME = "gateway.db"
 GROUP_MAX = 32   # requests per shared transaction: 32 full till batches is well under a second's work
@@ -45,97 +54,66 @@ GIL_SWITCH_S = 0.001
 T = TypeVar("T")
 
 
-class NotOnlyTheDatabase(RuntimeError):
-    """Grouped work awaited something other than the writer connection (see Store.grouped)."""
+def _write_group(connection: sqlite3.Connection, works: list[Callable[[Any], Awaitable[Any]]]) -> "_Group":
+    """In the writer's thread: BEGIN, each work in its own SAVEPOINT in order, COMMIT; one hand-over.
 
-
-class _Cursor:
-    """What an aiosqlite cursor offers the ingest code, over a sqlite3 cursor in the writer's thread."""
-
-    def __init__(self, cursor: sqlite3.Cursor):
-        self._cursor = cursor
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    async def close(self) -> None:
-        self._cursor.close()
-
-
-class _WriterInThread:
-    """The writer connection as grouped work sees it inside the writer's own thread: aiosqlite's calls
-    (execute, executemany, execute_fetchall, in_transaction, total_changes), each done at once on the
-    sqlite3 connection, so an `await` on them completes without leaving the thread."""
-
-    def __init__(self, connection: sqlite3.Connection):
-        self._connection = connection
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._connection.in_transaction
-
-    @property
-    def total_changes(self) -> int:
-        return self._connection.total_changes
-
-    async def execute(self, sql: str, parameters: Any = None) -> _Cursor:
-        return _Cursor(self._connection.execute(sql, [] if parameters is None else parameters))
-
-    async def executemany(self, sql: str, parameters: Any) -> _Cursor:
-        return _Cursor(self._connection.executemany(sql, parameters))
-
-    async def execute_fetchall(self, sql: str, parameters: Any = None) -> list[Any]:
-        return self._connection.execute(sql, [] if parameters is None else parameters).fetchall()
-
-
-def _run_to_end(work: Callable[[Any], Awaitable[T]], connection: sqlite3.Connection, savepoint: bool) -> T:
-    """Run `work` to its end here, in the writer's thread, inside a SAVEPOINT when asked (released on
-    success; on failure left for the caller to roll back to, as it would be on the event loop)."""
-    if savepoint:
-        connection.execute("SAVEPOINT request")
-    coroutine = work(_WriterInThread(connection))   # type: ignore[arg-type]
-    try:
-        coroutine.send(None)   # type: ignore[attr-defined]
-    except StopIteration as done:
-        if savepoint:
-            connection.execute("RELEASE request")
-        return done.value
-    coroutine.close()   # type: ignore[attr-defined]
-    raise NotOnlyTheDatabase("grouped work may await only the writer connection")
-
-
-def _write_group(connection: sqlite3.Connection,
-                 works: list[Callable[[Any], Awaitable[Any]]]) -> tuple[list[tuple[bool, Any]], bool] | None:
-    """In the writer's thread: BEGIN, then each work in its own SAVEPOINT, in order; None if BEGIN failed.
-
-    Else (outcomes, lost): (True, result) or (False, error) per work that ran. A work that raised is
-    rolled back to its savepoint alone; when that cannot be done (SQLite abandoned the transaction, or
-    the rollback failed), `lost` is True, the last outcome is that work's and nothing after it ran.
+    A work that raised is rolled back to its savepoint alone and the others go on. When that cannot be
+    done (SQLite abandoned the transaction, or the rollback failed) nothing after it runs and `lost` is
+    set; when BEGIN or COMMIT fails, `error` is. Either way nothing is committed, and what is left of
+    the transaction is for the event loop to roll back (Store._rollback, which can replace the writer).
     """
+    group = _Group()
     try:
         connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error:
-        return None
-    outcomes: list[tuple[bool, Any]] = []
+    except sqlite3.Error as err:
+        group.error = err
+        return group
     for work in works:
         try:
-            outcomes.append((True, _run_to_end(work, connection, savepoint=True)))
+            connection.execute("SAVEPOINT request")
+            result = run_to_end(work, connection)
+            connection.execute("RELEASE request")
         except Exception as err:  # noqa: BLE001 -- the request's own failure, for it to raise
-            outcomes.append((False, err))
+            group.outcomes.append((False, err))
             if not _undo_savepoint(connection):
-                return outcomes, True
-    return outcomes, False
+                group.lost = True
+                return group
+        else:
+            group.outcomes.append((True, result))
+    try:
+        # Durable before anyone hears of it: with synchronous=FULL this returns after the WAL's fsync.
+        connection.execute("COMMIT")
+    except sqlite3.Error as err:
+        group.error = err
+        return group
+    group.committed = True
+    return group
+
+
+class _Group:
+    """What _write_group did: (True, result) or (False, error) per work that ran, and whether it committed."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[tuple[bool, Any]] = []
+        self.committed = False
+        self.lost = False                        # a work's failure took the transaction with it
+        self.error: sqlite3.Error | None = None  # BEGIN or COMMIT failed
+
+
+def _write_groups(connection: sqlite3.Connection, take: Callable[[bool], list[Any]],
+                  answer: Callable[[list[Any], _Group], None]) -> tuple[list[Any], _Group] | None:
+    """In the writer's thread: group after group of what `take` gives, each committed, then answered,
+    until `take` gives nothing (None) or a group does not commit (it and its jobs are returned)."""
+    first = True
+    while True:
+        jobs = take(first)
+        first = False
+        if not jobs:
+            return None
+        group = _write_group(connection, [work for work, _ in jobs])
+        if not group.committed:
+            return jobs, group
+        answer(jobs, group)
 
 
 def _undo_savepoint(connection: sqlite3.Connection) -> bool:
@@ -173,8 +151,8 @@ def _fail(future: asyncio.Future, err: BaseException) -> None:
         future.set_exception(err)
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
-    # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a transaction is exactly what we wrote.
+async def _connect_reader(path: Path) -> aiosqlite.Connection:
+    # The reader stays an aiosqlite connection (its own thread): reads never queue behind the writer's.
     db = await aiosqlite.connect(path, isolation_level=None)
     db.row_factory = aiosqlite.Row
     await db.execute("PRAGMA journal_mode=WAL")
@@ -184,13 +162,26 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     return db
 
 
+Job = tuple[Callable[[Any], Awaitable[Any]], asyncio.Future]
+
+
 class Store:
     """The gateway's database: `transaction()` to write, `read()` to read."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path):
+    def __init__(self, writer: Writer, reader: aiosqlite.Connection, path: Path):
         self._writer, self._reader, self._path = writer, reader, path
         self._lock = asyncio.Lock()
-        self._queue: list[tuple[Callable[[aiosqlite.Connection], Awaitable[Any]], asyncio.Future]] = []
+        # Tills' requests waiting for the writer. Appended on the event loop, taken by the writer's thread
+        # (_take) as it goes from group to group; _queue_lock keeps a take and a shutdown's sweep apart.
+        self._queue: deque[Job] = deque()
+        self._queue_lock = threading.Lock()
+        # Every request taken from the queue in this round of _run_groups (the writer's thread adds each
+        # group it takes; a failed group's reruns are among them): on a fault outside any request's
+        # work, all of them are answered.
+        self._round: list[Job] = []
+        self._closed = False
+        self._chain_open = False        # the writer's thread may take another group
+        self._waiting = 0               # transaction() callers waiting for the lock
         self._grouper: asyncio.Task | None = None
 
     @classmethod
@@ -198,11 +189,17 @@ class Store:
         """Open (creating if needed) the state directory's database and migrate it."""
         state_dir.mkdir(parents=True, exist_ok=True)
         make_private(state_dir)
-        writer = await _connect(state_dir / DB_NAME)
-        await apply_migrations(writer)
-        return cls(writer, await _connect(state_dir / DB_NAME), state_dir / DB_NAME)
+        writer = await Writer.open(state_dir / DB_NAME)
+        try:
+            await apply_migrations(writer)
+            reader = await _connect_reader(state_dir / DB_NAME)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(writer, reader, state_dir / DB_NAME)
 
     async def close(self) -> None:
+        self._closed = True   # new writes hear StorageClosed; those already queued finish first
         if self._grouper is not None and not self._grouper.done():
             # Writes already queued finish (and commit) before the connections go.
             await asyncio.gather(self._grouper, return_exceptions=True)
@@ -210,17 +207,33 @@ class Store:
         await self._writer.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; committed when the block ends, rolled back on error."""
-        async with self._lock:
+    async def transaction(self) -> AsyncIterator[Writer]:
+        """One write transaction; committed when the block ends, rolled back on error. The connection
+        it yields answers the calls of an aiosqlite connection (gateway/writer.py)."""
+        if self._closed:
+            raise StorageClosed()
+        self._waiting += 1   # the writer's thread, going from group to group, lets us in after its current one
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
             async with self._transaction() as db:
                 yield db
+        finally:
+            self._lock.release()
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self) -> AsyncIterator[Writer]:
         """transaction() for a caller already holding the lock."""
         try:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                # Cancelled, the BEGIN may still run in the writer's thread: end it there, behind it, or
+                # the writer would hold SQLite's write lock with nobody to COMMIT. (Failed: a no-op.)
+                await self._rollback()
+                raise
             try:
                 yield self._writer
                 await self._writer.execute("COMMIT")
@@ -235,7 +248,7 @@ class Store:
                 raise StorageFull() from err
             raise
 
-    async def grouped(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+    async def grouped(self, work: Callable[[Any], Awaitable[T]]) -> T:
         """Run `work` in a write transaction it may share with other requests waiting for the writer
         (group commit); its result once that transaction has committed.
 
@@ -250,9 +263,13 @@ class Store:
         gets exactly the answer it would have had without grouping. `work` must therefore touch
         nothing but the database (it may run twice; only one run is ever committed).
 
-        `work` runs in the writer's thread (_run_to_end): the connection it is given answers
-        aiosqlite's calls at once, and awaiting anything else fails it with NotOnlyTheDatabase.
+        The whole group, BEGIN to COMMIT, is one hand-over to the writer's thread (_write_group),
+        so its statements never wait for the event loop, busy validating the next tablets' batches,
+        to pass each result along. `work` runs there (writer.run_to_end): the connection it is given
+        answers each call at once, and awaiting anything else fails it with NotOnlyTheDatabase.
         """
+        if self._closed:
+            raise StorageClosed()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((work, future))
         if self._grouper is None or self._grouper.done():
@@ -263,80 +280,113 @@ class Store:
     async def _run_groups(self) -> None:
         while self._queue:
             async with self._lock:
-                # Whatever queued while the lock was held (by the last group or another writer) goes now.
-                jobs, self._queue = self._queue[:GROUP_MAX], self._queue[GROUP_MAX:]
+                self._round = []
                 try:
-                    if len(jobs) == 1:
-                        await self._run_alone(*jobs[0])
-                    else:
-                        await self._run_group(jobs)
+                    await self._write_queued()
                 except BaseException as err:
-                    # Cancelled (shutdown) or a fault outside any request's work: nobody is left waiting.
-                    for _, future in jobs:
+                    # Cancelled (shutdown) or a fault outside any request's work: nobody taken is left
+                    # waiting (one already answered keeps its answer).
+                    for _, future in self._round:
                         _fail(future, err if isinstance(err, Exception) else StorageClosed())
+                    if isinstance(err, Exception) and self._round:
+                        continue   # the rest of the queue gets its turn
+                    # Cancelled, or the writer refused before taking anything (closed, or not to be
+                    # reopened): the queue would only meet the same; answer it all rather than spin.
+                    with self._queue_lock:
+                        left, self._queue = list(self._queue), deque()
+                    for _, future in left:
+                        _fail(future, StorageClosed() if not isinstance(err, Exception) else err)
                     if not isinstance(err, Exception):
-                        for _, future in self._queue:
-                            _fail(future, StorageClosed())
-                        self._queue = []
                         raise
+                    return
 
-    async def _in_writer_thread(self, work: Callable[[aiosqlite.Connection], Awaitable[T]], savepoint: bool) -> T:
-        """Run `work` whole in the writer connection's thread (_run_to_end): one hand-over, however
-        many statements it makes. (aiosqlite's _execute is how that thread is given a call.)"""
-        writer = self._writer
-        return await writer._execute(lambda: _run_to_end(work, writer._conn, savepoint))
+    async def _write_queued(self) -> None:
+        """Write what is queued, group after group, in one hand-over to the writer's thread (_write_groups).
 
-    async def _run_alone(self, work: Callable[[aiosqlite.Connection], Awaitable[Any]], future: asyncio.Future) -> None:
+        There each group is committed and its requests answered (through the event loop, which need not
+        be free for the thread to go on), and the next group, whatever queued meanwhile, begins at once:
+        the writer never waits for the event loop, busy validating the next tablets' batches, between
+        groups. It stops when the queue is empty, when a transaction() caller is waiting for the writer
+        (it goes next, then the tills' requests again), or at a group that did not commit, which comes
+        back here to be settled.
+        """
+        loop = asyncio.get_running_loop()
+
+        def answer(jobs: list[Job], group: _Group) -> None:
+            with contextlib.suppress(RuntimeError):   # the loop closed: nobody is left to answer
+                loop.call_soon_threadsafe(self._settle_committed, jobs, group)
+        self._chain_open = True
         try:
-            async with self._transaction():
-                result = await self._in_writer_thread(work, savepoint=False)
-        except Exception as err:  # noqa: BLE001 -- the request's own failure, for it to raise
-            _fail(future, err)
-        else:
-            _succeed(future, result)
+            failed = await self._in_writer(_write_groups, self._take, answer)
+        finally:
+            self._chain_open = False
+        if failed is not None:
+            await self._settle(*failed)
 
-    async def _run_group(self, jobs: list[tuple[Callable[[aiosqlite.Connection], Awaitable[Any]], asyncio.Future]]) -> None:
-        db = self._writer
-        done: list[tuple[Callable, asyncio.Future, Any]] = []
-        failed: list[tuple[asyncio.Future, Exception]] = []
-        alone: list[tuple[Callable, asyncio.Future]] = []   # to run again, each in its own transaction
-        try:
-            # BEGIN and every request's write in one hand-over to the writer's thread (_write_group).
-            ran = await db._execute(lambda: _write_group(db._conn, [work for work, _ in jobs]))
-            if ran is None:
-                alone = list(jobs)   # BEGIN failed: each will meet (and report) the same trouble on its own
+    def _take(self, first: bool) -> list[Job]:
+        """In the writer's thread: the next group's requests, or none (see _write_queued)."""
+        with self._queue_lock:
+            if not self._chain_open or (self._waiting and not first):
+                jobs = []
             else:
-                outcomes, lost = ran
-                for (work, future), (ok, value) in zip(jobs, outcomes[:-1] if lost else outcomes):
-                    if ok:
-                        done.append((work, future, value))
-                    else:
-                        failed.append((future, _storage_error(value)))
-                if lost:
-                    # The transaction is gone or suspect: nothing of the group is committed; all again, alone.
-                    if self._writer.in_transaction:
-                        await self._rollback()
-                    alone = [(w, f) for w, f, _ in done] + list(jobs[len(outcomes) - 1:])
-                    done = []
-                else:
-                    try:
-                        await db.execute("COMMIT")
-                    except sqlite3.Error:
-                        if self._writer.in_transaction:
-                            await self._rollback()
-                        alone = [(w, f) for w, f, _ in done]
-                        done = []
+                jobs = [self._queue.popleft() for _ in range(min(GROUP_MAX, len(self._queue)))]
+            self._round.extend(jobs)
+            return jobs
+
+    async def _in_writer(self, function: Callable[..., T], *args: Any) -> T:
+        """self._writer.run, leaving no transaction behind should the caller be cancelled meanwhile."""
+        try:
+            return await self._writer.run(function, *args)
         except BaseException:
-            # Even when not yet begun: cancelled, the group's call may still be running in the writer's
-            # thread, and this ROLLBACK, queued behind it there, ends whatever it began.
+            # Cancelled, the writer's thread may still be writing: this ROLLBACK, queued behind it there,
+            # ends whatever it began (a COMMIT that got there first stands; its requests, unless already
+            # answered, hear StorageClosed: the tills send those documents again and hear "duplicate").
+            # No further group is taken meanwhile.
+            self._chain_open = False
             await self._rollback()
             raise
-        for future, err in failed:
-            _fail(future, err)
-        for _, future, result in done:   # committed: only now does any of them hear "stored"
-            _succeed(future, result)
-        for work, future in alone:
-            await self._run_alone(work, future)
+
+    async def _run_group(self, jobs: list[Job]) -> None:
+        """Write the jobs in one transaction, one hand-over; answer each once committed (or failed)."""
+        await self._settle(jobs, await self._in_writer(_write_group, [work for work, _ in jobs]))
+
+    @staticmethod
+    def _settle_committed(jobs: list[Job], group: "_Group") -> None:
+        for (_, future), (ok, value) in zip(jobs, group.outcomes):   # only now does any of them hear
+            if ok:
+                _succeed(future, value)
+            else:
+                _fail(future, _storage_error(value))
+
+    async def _settle(self, jobs: list[Job], group: "_Group") -> None:
+        """Answer a group's requests. A job alone is a group of one: its failure, or its transaction's, is
+        its answer. In a larger group, when the transaction is lost or will not commit, nothing of it is
+        kept and every job whose answer that leaves open runs again alone."""
+        if group.committed:
+            self._settle_committed(jobs, group)
+            return
+        if self._writer.in_transaction:
+            await self._rollback()
+        if len(jobs) == 1:
+            failed = [value for ok, value in group.outcomes if not ok]
+            _fail(jobs[0][1], _storage_error(failed[0] if failed else group.error))
+            return
+        alone: list[Job] = []
+        if group.lost:
+            # The transaction is gone or suspect, whoever raised last may not be at fault (a full disk).
+            alone = [job for job, (ok, _) in zip(jobs, group.outcomes) if ok] + jobs[len(group.outcomes) - 1:]
+            for job, (ok, value) in zip(jobs, group.outcomes[:-1]):
+                if not ok:
+                    _fail(job[1], _storage_error(value))
+        else:   # BEGIN or COMMIT failed: the jobs that raised keep their own errors
+            for job, (ok, value) in zip(jobs, group.outcomes):
+                if ok:
+                    alone.append(job)
+                else:
+                    _fail(job[1], _storage_error(value))
+            alone += jobs[len(group.outcomes):]   # BEGIN failed: none ran
+        for job in alone:
+            await self._run_group([job])
 
     async def _rollback(self) -> None:
         """Roll back; if even that fails, replace the writer so the next transaction starts clean.
@@ -347,14 +397,14 @@ class Store:
         try:
             await self._writer.execute("ROLLBACK")
         except sqlite3.Error:
-            # "no transaction is active" (SQLite already rolled back, or a COMMIT queued in aiosqlite's
+            # "no transaction is active" (SQLite already rolled back, or a COMMIT queued in the writer's
             # thread finished first) is harmless; anything else leaves the connection suspect.
             if not self._writer.in_transaction:
                 return
             path = self._path
-            with contextlib.suppress(sqlite3.Error, ValueError):
+            with contextlib.suppress(sqlite3.Error, ValueError, RuntimeError):
                 await self._writer.close()
-            self._writer = await _connect(path)
+            self._writer = await Writer.open(path)
 
     def read(self) -> aiosqlite.Connection:
         """The read connection (committed data only)."""

@@ -88,6 +88,13 @@ async def _rows_of(plans: list[DevicePlan], shop_id: str, gateway_id: str) -> tu
 _TABLES = ("sale_facts", "tender_facts", "line_facts", "stock_ledger", "cash_movements")
 
 
+def _plain_rows(journal: list[dict[str, Any]], rows: Projection) -> list[tuple[str, tuple[str, ...], list[tuple]]]:
+    """(table name, columns, rows as tuples): the journal's, then the projections' that go in as they are."""
+    columns = tuple(journal[0]) if journal else ()
+    out = [("documents", columns, [tuple(r[c] for c in columns) for r in journal])] if journal else []
+    return out + [(table.name, cols, records) for table, cols, records in rows.plain_rows()]
+
+
 async def _write_pg(url: str, plans: list[DevicePlan], shop_id: str, gateway_id: str) -> int:
     import asyncpg
     journal, rows = await _rows_of(plans, shop_id, gateway_id)
@@ -95,11 +102,8 @@ async def _write_pg(url: str, plans: list[DevicePlan], shop_id: str, gateway_id:
     conn = await asyncpg.connect(_plain_dsn(url), server_settings={"synchronous_commit": "off"})
     try:
         async with conn.transaction():
-            for table, records in (("documents", journal), *((t, getattr(rows, t)) for t in _TABLES)):
-                if records:
-                    columns = list(records[0])
-                    await conn.copy_records_to_table(table, columns=columns,
-                                                     records=[tuple(r[c] for c in columns) for r in records])
+            for table, columns, records in _plain_rows(journal, rows):
+                await conn.copy_records_to_table(table, columns=list(columns), records=records)
     finally:
         await conn.close()
     # The shifts through Projection.write itself: the one projection that reads before it writes.
@@ -121,11 +125,9 @@ async def _write_sqlite(url: str, plans: list[DevicePlan], shop_id: str, gateway
     db = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
     try:
         db.execute("BEGIN IMMEDIATE")
-        for table, records in (("documents", journal), *((t, getattr(rows, t)) for t in _TABLES)):
-            if records:
-                columns = list(records[0])
-                db.executemany(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES '
-                               f'({", ".join("?" for _ in columns)})', [tuple(r[c] for c in columns) for r in records])
+        for table, columns, records in _plain_rows(journal, rows):
+            db.executemany(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES '
+                           f'({", ".join("?" for _ in columns)})', records)
         db.execute("COMMIT")
     finally:
         db.close()

@@ -1,6 +1,7 @@
 """The chaos controller: one fault at a time on the LAN, on the WAN, or a SIGKILL of the box or the cloud.
 
-Every network fault kind comes once first (in a seeded order), then kinds are drawn at random
+Every network fault kind comes once first (those acting on requests first, each half in a seeded
+order; one that found no request comes again while the tablets sell), then kinds are drawn at random
 while the tablets sell, now and then a LAN fault and a WAN fault at once. Kills are spread over the run: kill i falls due when the sales are
 (i + 0.5) / kills of the way through, alternating box and cloud, after a random wait so it lands
 at a random moment of the traffic. A killed process stays down a random while, then is started
@@ -59,10 +60,17 @@ class Chaos:
     def run(self, progress: Callable[[], float], selling: Callable[[], bool], stop: threading.Event,
             deadline: float) -> None:
         """Inject faults until the tablets stop selling and every kill is done (or `stop`, or the deadline)."""
-        first = list(NETWORK_FAULTS)
+        # The first round: the faults that act on requests first, while the tablets are selling and
+        # requests flow (a lost reply, a duplicate or a reorder needs a request to act on), then cuts
+        # and delays, which act on whatever is there; each half in a seeded order.
+        first = [kind for kind in NETWORK_FAULTS if not kind.endswith(("_cut", "_delay"))]
+        rest = [kind for kind in NETWORK_FAULTS if kind.endswith(("_cut", "_delay"))]
         self.rng.shuffle(first)
+        self.rng.shuffle(rest)
+        first += rest
         kinds = iter(first)
         pending = len(first)
+        unacted: list[str] = []   # request faults of the first round that had nothing to act on
         order = list(KILLS)
         self.rng.shuffle(order)
         while not stop.is_set():
@@ -74,7 +82,15 @@ class Chaos:
                 self.kill(order[killed % 2], stop)
             elif pending:
                 pending -= 1
-                self.fault(next(kinds), stop)
+                kind = next(kinds)
+                if not self.fault(kind, stop):
+                    unacted.append(kind)
+            elif selling() and unacted:
+                # A request fault that found no request to act on (the uplink was backing off from a
+                # cut, the cloud was down): again, while the tablets sell, until it has acted once.
+                kind = unacted.pop(0)
+                if not self.fault(kind, stop):
+                    unacted.append(kind)
             elif selling() and self.rng.random() < OVERLAP:
                 self.both(self.rng.choice(NETWORK_FAULTS[:5]), self.rng.choice(NETWORK_FAULTS[5:]), stop)
             elif selling():
@@ -108,7 +124,8 @@ class Chaos:
         finally:
             lan.join(ACTING_CAP_S + 10)
 
-    def fault(self, kind: str, stop: threading.Event) -> None:
+    def fault(self, kind: str, stop: threading.Event) -> bool:
+        """One episode of `kind`; whether it acted (a request fault may find no request in its time)."""
         self.episodes[kind] += 1
         side, what = kind.split("_", 1)
         proxy = self.rig.lan if side == "lan" else self.rig.wan
@@ -116,24 +133,29 @@ class Chaos:
             if what == "cut":
                 proxy.set_mode("cut")
                 stop.wait(self.rng.uniform(0.3, 2.5 if side == "lan" else 4.0))
-            elif what == "delay":
+                return True
+            if what == "delay":
                 proxy.set_mode("delay", delay_s=self.rng.uniform(0.05, 0.3 if side == "lan" else 0.8))
                 stop.wait(self.rng.uniform(1.0, 3.0))
-            elif what == "lost_reply":
+                return True
+            if what == "lost_reply":
                 count = self.rng.randint(1, 3)
                 before = proxy.dropped_replies
                 proxy.set_mode("drop_reply", drop=count)
                 self._until(lambda: proxy.dropped_replies >= before + count, stop)
-            elif side == "lan":   # duplicate, reorder: the tablets' own Wi-Fi
+                return proxy.dropped_replies > before
+            if side == "lan":   # duplicate, reorder: the tablets' own Wi-Fi
                 tricks = self.rig.tricks
+                done = tricks.done[what]
                 tricks.arm(what, self.rng.randint(1, 4))
                 self._until(lambda: tricks.armed(what) == 0, stop)
-            else:
-                counter = "duplicated_requests" if what == "duplicate" else "reordered_requests"
-                count = self.rng.randint(1, 3)
-                before = getattr(proxy, counter)
-                proxy.set_mode(what, drop=count)
-                self._until(lambda: getattr(proxy, counter) >= before + count, stop)
+                return tricks.done[what] > done
+            counter = "duplicated_requests" if what == "duplicate" else "reordered_requests"
+            count = self.rng.randint(1, 3)
+            before = getattr(proxy, counter)
+            proxy.set_mode(what, drop=count)
+            self._until(lambda: getattr(proxy, counter) >= before + count, stop)
+            return getattr(proxy, counter) > before
         finally:
             proxy.set_mode("pass")
             if side == "lan":

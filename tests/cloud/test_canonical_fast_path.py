@@ -143,7 +143,7 @@ def test_hash_and_body_is_document_hash_and_canonical_json(extra: dict[str, Any]
         raw["a-echo"] = {"hash": HASH}
         raw["zz-echo"] = ['"hash":"' + HASH + '"', {"hash": HASH}]
     expected = outcome(lambda r: (old_document_hash(r), old_canonical_json(r).decode()), raw)
-    assert outcome(_hash_and_body, raw, HASH) == expected
+    assert outcome(_hash_and_body, raw, HASH, _surely_canonical(raw)) == expected
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -202,3 +202,71 @@ def test_document_hash_unchanged() -> None:
     sale = make_sale(extra={"hash": "0" * 64})
     assert document_hash(sale) == old_document_hash(sale)
     assert canonical_json(sale) == old_canonical_json(sale)
+
+
+# Every code point but the surrogates, control characters and the planes' edges weighted in: the
+# escapes (\u001f, \b, \n, \u2028 kept) and the key order (code point order, astral keys last) are
+# where a second encoder could differ from json.dumps by a byte, and so by a whole hash.
+any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+edge_text = st.text(st.sampled_from([chr(c) for c in (*range(0x20), 0x22, 0x5C, 0x7F, 0x80, 0xFF, 0x2028,
+                                                        0xFEFF, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF)]), max_size=6)
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.recursive(st.one_of(st.none(), st.booleans(), any_text, edge_text,
+                              st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)),
+                    lambda children: st.one_of(st.lists(children, max_size=4),
+                                               st.dictionaries(st.one_of(any_text, edge_text), children, max_size=5)),
+                    max_leaves=30))
+def test_the_fast_encoder_writes_json_dumps_bytes(value: Any) -> None:
+    assert contract._encode(value) == json.dumps(value, sort_keys=True, separators=(",", ":"),
+                                                 ensure_ascii=False).encode()
+
+
+def _loose_spots(schema: dict[str, Any], where: str) -> list[str]:
+    """Places in a field's JSON Schema where a value pydantic accepts might not be canonical: a number
+    that may be a float, or anything at all (Any: no type)."""
+    if "$ref" in schema or "enum" in schema or "const" in schema:
+        return []
+    if "anyOf" in schema or "oneOf" in schema:
+        return [spot for i, branch in enumerate(schema.get("anyOf") or schema["oneOf"])
+                for spot in _loose_spots(branch, f"{where}|{i}")]
+    kind = schema.get("type")
+    if kind in ("string", "boolean", "null"):
+        return []
+    if kind == "integer":
+        # Bounded inside JavaScript's safe range, or the encoder's STRICT_INTEGER stands guard.
+        return []
+    if kind == "array":
+        return _loose_spots(schema.get("items", {}), f"{where}[]")
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return _loose_spots(schema["additionalProperties"], f"{where}{{}}")
+    return [f"{where}: {schema}"]
+
+
+def test_only_the_extras_can_hold_what_the_types_do_not_vouch_for() -> None:
+    # _extras_surely_canonical walks only the fields a model lets through unnamed (extra="allow"): every
+    # named field of every document model (and the models inside them) must be strictly typed, so
+    # that whatever pydantic accepts there is canonical. A float or Any field would slip past it.
+    assert set(contract._NESTED) >= set(contract.get_args(contract.AnyDocument))
+    loose, open_models = [], set()
+    for model in contract._NESTED:
+        if model.model_config.get("extra") == "allow":
+            open_models.add(model.__name__)
+        schema = model.model_json_schema()
+        for name, field in schema.get("properties", {}).items():
+            loose += _loose_spots(field, f"{model.__name__}.{name}")
+    assert loose == []
+    # The ones _extras_surely_canonical looks inside, as the walk's docstring says.
+    assert open_models == {"Sale", "SaleLine", "Payment"}
+
+
+def test_a_float_in_an_extra_of_a_line_is_still_refused_by_name() -> None:
+    sale = make_sale()
+    sale["lines"][0]["weight_kg"] = 1.5
+    sale["payments"][0]["terminal"] = {"deep": nested(MAX_DEPTH - 3, 1)}
+    with pytest.raises(InvalidDocument, match=r"\$\.lines\[0\]\.weight_kg is a float"):
+        parse_document(sale)
+    del sale["lines"][0]["weight_kg"]
+    with pytest.raises(InvalidDocument, match="nested deeper than"):
+        parse_document(sale)

@@ -246,3 +246,14 @@ def test_documents_are_made_fresh_each_time() -> None:
     a, b = _device_day("T1", _FirstChoice()), _device_day("T1", _FirstChoice())
     assert not {d["id"] for d in a} & {d["id"] for d in b}
     assert all(uuid.UUID(d["id"]) for d in a)
+
+
+async def test_a_tills_gaps_open_and_close_across_batches(cloud_db_url: str) -> None:
+    """The device bookkeeping over batches: in order (no journal read: only what the batch stored lies
+    above the mark), a gap opened by later sales arriving first, the gap filled, in order again."""
+    sales = [cd.sale(seq, [cd.line("TAPAL-190", 1, 55000)], device_code="T1") for seq in range(1, 13)]
+    batches = [sales[0:3], sales[3:5], sales[7:9], sales[9:10], sales[5:7], sales[10:12], sales[4:6]]
+    both = await _ingest_both(cloud_db_url, [(batch, {}) for batch in batches])
+    _assert_same(both)
+    devices = both["set"]["rows"]["devices"]
+    assert len(devices) == 1 and devices[0][-4:-2] == (12, 12)   # contiguous_seq, max_seq: whole again
