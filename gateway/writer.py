@@ -130,7 +130,8 @@ class _Connection:
     _connection: sqlite3.Connection
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        raise NotImplementedError
+        """`function(connection, *args)` where this connection does its work: each subclass says where."""
+        raise NotImplementedError   # only InThread and Writer are made, and both define it
 
     @property
     def in_transaction(self) -> bool:
