@@ -47,7 +47,7 @@ from .cloud_client import CloudClient, GzipBudget
 from .errors import CloudRefused, CloudUnreachable, UplinkError
 from .journal import dead_letter
 from .settings import GatewaySettings
-from .stock import record_ingest_seq
+from .stock import record_ingest_seqs
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -330,16 +330,20 @@ class Uplink:
         if len(answer.results) != len(batch):
             raise UplinkError(f"cloud answered {len(answer.results)} results for {len(batch)} documents")
         now = utc_now()
+        # What the cloud holds is recorded together (one statement per table for the batch); what it
+        # refused, rare, one document at a time.
+        in_cloud = [(row["id"], result.ingest_seq) for row, result in zip(batch, answer.results)
+                    if result.status in ("stored", "duplicate")]
+        refused = [(row, document, result) for row, document, result in zip(batch, documents, answer.results)
+                   if result.status not in ("stored", "duplicate")]
         async with self._store.transaction() as db:
-            for row, document, result in zip(batch, documents, answer.results):
-                if result.status in ("stored", "duplicate"):
-                    await db.execute("UPDATE journal SET cloud_state = 'in_cloud', cloud_at = ? WHERE id = ?",
-                                     (now, row["id"]))
-                    await record_ingest_seq(db, row["id"], result.ingest_seq)
-                    continue
-                if result.status == "conflict":
-                    await record_ingest_seq(db, row["id"], None)   # the cloud's stock counts its own version
-                else:
+            await db.executemany("UPDATE journal SET cloud_state = 'in_cloud', cloud_at = ? WHERE id = ?",
+                                 [(now, document_id) for document_id, _ in in_cloud])
+            # A conflict: the cloud's stock counts its own version (None: any snapshot counts it).
+            await record_ingest_seqs(db, in_cloud + [(row["id"], None) for row, _, result in refused
+                                                     if result.status == "conflict"])
+            for row, document, result in refused:
+                if result.status != "conflict":
                     await khata.record_refused(db, row["id"])   # no khata counts what the cloud refused
                 reason = result.reason or ("the cloud holds another version of this document"
                                            if result.status == "conflict" else "refused by the cloud")

@@ -156,12 +156,16 @@ async function forgetToken(journal) {
 }
 
 // The hashed documents of the push under way, by id: a batch the box did not take (cut off, refused
-// whole) is sent again as it was, not hashed again. Dropped once the box has answered for them.
+// whole) is sent again as it was, not hashed again. Only the batch being sent is kept: an answer from
+// the box drops its documents, and each push drops any other (a document that left the pending state
+// some other way, a batch that shrank), so the map never holds more than one batch.
 const hashed = new Map();
 
 async function push(journal, token) {
   for (;;) {
     const pending = await journal.byState("pending", 200);
+    const sending = new Set(pending.map((row) => row.id));
+    for (const id of hashed.keys()) if (!sending.has(id)) hashed.delete(id);
     if (pending.length === 0) return;
     const documents = await Promise.all(pending.map(async (row) => {
       if (!hashed.has(row.id)) hashed.set(row.id, await withHash(row.document));

@@ -310,3 +310,42 @@ async def test_the_real_clouds_snapshot_and_the_boxs_sales_add_up(gateway, provi
     await http.aclose()
     assert box["TAPAL-190"] == after["TAPAL-190"] == before - 3
     assert box == after
+
+
+async def test_a_batchs_answers_recorded_together_file_each_document_as_one_at_a_time(tmp_path):
+    """The uplink records a batch's answers with one statement per table (record_ingest_seqs): every
+    table ends as recording them one document at a time leaves it, a missing number (None) included."""
+    from tests.gateway.documents import make_credit_sale, make_customer
+    customer = make_customer("Bilal", device_id=T1.device_id, device_code="T1", seq=1)
+    documents = [customer,
+                 make_credit_sale(customer["customer_id"], device_id=T1.device_id, device_code="T1", seq=2),
+                 make_sale(device_id=T1.device_id, seq=3, qty=2),
+                 make_loose_sale(device_id=T1.device_id, device_code="T1", seq=4, grams=750),
+                 make_sale(device_id=T1.device_id, seq=5, qty=1)]   # not answered yet: stays NULL
+    filed = [(documents[0]["id"], 7), (documents[1]["id"], None), (documents[2]["id"], 9), (documents[3]["id"], 8)]
+    tables = {"journal": "id", "stock_moves": "document_id", "khata_entries": "document_id",
+              "customer_versions": "document_id"}
+    seen = []
+    for together in (False, True):
+        store = await Store.open(tmp_path / f"together-{together}")
+        try:
+            await receive(store, T1, *documents)
+            async with store.transaction() as db:
+                if together:
+                    await stock.record_ingest_seqs(db, filed)
+                else:
+                    for document_id, ingest_seq in filed:
+                        await stock.record_ingest_seq(db, document_id, ingest_seq)
+            db = store.read()
+            seen.append({table: sorted(tuple(row) for row in await db.execute_fetchall(
+                f"SELECT {key}, ingest_seq FROM {table}")) for table, key in tables.items()})
+        finally:
+            await store.close()
+    one_at_a_time, together = seen
+    assert together == one_at_a_time
+    # And what they hold is the rule: the number given, COVERED for None, NULL for the unanswered.
+    assert dict(together["journal"]) == {documents[0]["id"]: 7, documents[1]["id"]: stock.COVERED,
+                                         documents[2]["id"]: 9, documents[3]["id"]: 8, documents[4]["id"]: None}
+    assert {seq for _, seq in together["khata_entries"]} == {stock.COVERED}
+    assert {seq for _, seq in together["customer_versions"]} == {7}
+    assert {seq for document_id, seq in together["stock_moves"] if document_id == documents[4]["id"]} == {None}
