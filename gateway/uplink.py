@@ -337,8 +337,9 @@ class Uplink:
         refused = [(row, document, result) for row, document, result in zip(batch, documents, answer.results)
                    if result.status not in ("stored", "duplicate")]
         async with self._store.transaction() as db:
-            await db.executemany("UPDATE journal SET cloud_state = 'in_cloud', cloud_at = ? WHERE id = ?",
-                                 [(now, document_id) for document_id, _ in in_cloud])
+            if in_cloud:
+                await db.executemany("UPDATE journal SET cloud_state = 'in_cloud', cloud_at = ? WHERE id = ?",
+                                     [(now, document_id) for document_id, _ in in_cloud])
             # A conflict: the cloud's stock counts its own version (None: any snapshot counts it).
             await record_ingest_seqs(db, in_cloud + [(row["id"], None) for row, _, result in refused
                                                      if result.status == "conflict"])

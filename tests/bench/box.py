@@ -62,15 +62,16 @@ async def _push(url: str, tls: Any, tablets: list[Tablet], batch: int, requests:
     latencies: list[float] = []
 
     async def tablet(t: Tablet, batches: list[bytes]) -> None:
-        headers = {**t.headers, "Content-Type": "application/json"}
-        connector = aiohttp.TCPConnector(ssl=tls, limit=1)
-        async with aiohttp.ClientSession(url, connector=connector, headers=headers) as session:
+        connector = aiohttp.TCPConnector(ssl=tls, limit=1)   # the box's CA, verified
+        async with aiohttp.ClientSession(url, connector=connector, headers=t.headers,
+                                         timeout=aiohttp.ClientTimeout(total=60)) as session:
             async with session.get("/api/v1/time") as response:   # the connection and its TLS handshake
                 response.raise_for_status()
             await ready.wait()
             for body in batches:
                 start = time.perf_counter()
-                async with session.post("/api/v1/journal:batch", data=body) as response:
+                async with session.post("/api/v1/journal:batch", data=body,
+                                        headers={"Content-Type": "application/json"}) as response:
                     raw = await response.read()
                 latencies.append((time.perf_counter() - start) * 1000)
                 assert response.status == 200, raw[:300]

@@ -77,6 +77,52 @@ async def test_results_are_applied_per_document(store, tmp_path):
     await client.aclose()
 
 
+async def test_every_kind_of_answer_files_each_document_where_its_answer_says(store, tmp_path):
+    """One batch answered stored (with its number), duplicate (without one: an older cloud), conflict
+    and invalid: the journal, the stock moves, the khata's projections and the dead letters each end
+    as that document's answer says, whatever the others in its batch were told."""
+    from gateway.khata import REFUSED
+    from gateway.stock import COVERED
+    from tests.gateway.documents import make_credit_sale, make_customer
+    customer = make_customer("Bilal", device_id=DEVICE.device_id, device_code="T1", seq=1)
+    documents = [customer,
+                 make_credit_sale(customer["customer_id"], device_id=DEVICE.device_id, device_code="T1", seq=2),
+                 make_sale(device_id=DEVICE.device_id, seq=3),
+                 make_credit_sale(customer["customer_id"], device_id=DEVICE.device_id, device_code="T1", seq=4)]
+    async with store.transaction() as db:
+        await receive_batch(db, DEVICE, documents)
+    ids = [document["id"] for document in documents]
+    answers = [{"status": "stored", "ingest_seq": 41}, {"status": "duplicate"},
+               {"status": "conflict", "ingest_seq": 7}, {"status": "invalid", "reason": "total: wrong"}]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent = [document["id"] for document in json.loads(gzip.decompress(request.content))["documents"]]
+        assert sent == ids
+        return httpx.Response(200, json={"server_time": utc_now(), "results": [
+            {"id": document_id, **answer} for document_id, answer in zip(sent, answers)]})
+
+    client = cloud(handler)
+    assert await Uplink(store, client, GatewaySettings(state_dir=tmp_path / "gw")).push_once() == 4
+    db = store.read()
+    journal = {row["id"]: (row["cloud_state"], row["ingest_seq"]) for row in
+               await db.execute_fetchall("SELECT id, cloud_state, ingest_seq FROM journal")}
+    # The conflict's own number is not the box's to keep: the cloud counts its own version (COVERED).
+    assert journal == {ids[0]: ("in_cloud", 41), ids[1]: ("in_cloud", COVERED), ids[2]: ("rejected", COVERED),
+                       ids[3]: ("rejected", None)}
+    moves = {row["document_id"]: row["ingest_seq"] for row in
+             await db.execute_fetchall("SELECT document_id, ingest_seq FROM stock_moves")}
+    # A sale the cloud refused still took its goods off the shelf: the box keeps counting it (NULL).
+    assert moves == {ids[1]: COVERED, ids[2]: COVERED, ids[3]: None}
+    assert {tuple(row) for row in await db.execute_fetchall(
+        "SELECT document_id, ingest_seq FROM khata_entries")} == {(ids[1], COVERED), (ids[3], REFUSED)}
+    assert {tuple(row) for row in await db.execute_fetchall(
+        "SELECT document_id, ingest_seq FROM customer_versions")} == {(ids[0], 41)}
+    dead = await db.execute_fetchall("SELECT document_id, reason FROM dead_letter ORDER BY pk")
+    assert [row["document_id"] for row in dead] == [ids[2], ids[3]]
+    assert dead[0]["reason"].startswith("conflict: ") and dead[1]["reason"] == "invalid: total: wrong"
+    await client.aclose()
+
+
 async def test_a_down_cloud_leaves_everything_pending(store, tmp_path):
     await fill(store, 2)
 
