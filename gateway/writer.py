@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
@@ -123,15 +124,15 @@ def execute_fetchall(connection: sqlite3.Connection, sql: str, parameters: Any =
     return connection.execute(sql, () if parameters is None else parameters).fetchall()
 
 
-class _Connection:
+class _Connection(ABC):
     """The calls of an aiosqlite connection the box's writes use, over the writer's sqlite3 connection;
     `_run` says where each is done (InThread: at once; Writer: handed over to the writer's thread)."""
 
     _connection: sqlite3.Connection
 
+    @abstractmethod
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(connection, *args)` where this connection does its work: each subclass says where."""
-        raise NotImplementedError   # only InThread and Writer are made, and both define it
 
     @property
     def in_transaction(self) -> bool:
