@@ -150,6 +150,10 @@ class FaultProxy:
         try:
             await asyncio.gather(self._pipe(client_reader, up_writer, conn, upstream=True),
                                  self._pipe(up_reader, client_writer, conn, upstream=False))
+        except asyncio.CancelledError:
+            # stop() cancels every task. The handler ends here instead of ending cancelled: Python 3.11's
+            # start_server callback calls exception() on its task and logs a cancelled one as an error.
+            pass
         finally:
             for writer in (client_writer, up_writer):
                 self._writers.discard(writer)
