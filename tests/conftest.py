@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import time
 import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -87,6 +89,16 @@ async def cloud_client(cloud_db_url: str, aiohttp_client: Any) -> Any:
     return await aiohttp_client(create_app(CloudSettings(db_url=cloud_db_url)))
 
 
+def document_id(now_ms: int | None = None) -> str:
+    """A document id as the till makes one (web_till/ids.js): a UUID version 7, its first 48 bits the
+    Unix milliseconds it was made at, the rest random but for the version and variant bits."""
+    ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    value = (ms << 80) | secrets.randbits(80)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)   # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)   # the RFC's variant
+    return str(uuid.UUID(int=value))
+
+
 def make_sale(device_id: str = "dev-1", device_code: str = "T1", seq: int = 1, *, qty: int = 2,
               price: int = 55000, doc_id: str | None = None, created_at: str = "2026-11-27T18:05:09+05:00",
               discount: int = 0, tender: str = "cash", **overrides: Any) -> dict[str, Any]:
@@ -99,7 +111,7 @@ def make_sale(device_id: str = "dev-1", device_code: str = "T1", seq: int = 1, *
     line: dict[str, Any] = {"sku": "TAPAL-190", "name": "Tapal Danedar 190g", "qty": qty, "unit_price": price,
                             "gst_bp": 1800, "amount": amount, "tax": tax}
     doc: dict[str, Any] = {
-        "id": doc_id or str(uuid.uuid4()), "kind": "sale", "device_id": device_id, "device_code": device_code,
+        "id": doc_id or document_id(), "kind": "sale", "device_id": device_id, "device_code": device_code,
         "seq": seq, "created_at": created_at, "cashier_id": "c1", "lines": [line],
         "payments": [{"tender": "cash", "amount": amount + 10000}],
         "total": amount, "tax": tax, "change": 10000,

@@ -7,6 +7,7 @@ import * as day from "./day.js";
 import { dayActions, dayScreens } from "./day.js";
 import { afterPaint, h } from "./dom.js";
 import { saleTerms } from "./fiscal.js";
+import { newId } from "./ids.js";
 import { creditCheck, ownerApprovalDialog, refreshCustomers } from "./khata.js";
 import { LANGUAGES, currentLanguage, otherLanguage, retranslate, setLanguage, t } from "./i18n.js";
 import { JOURNAL_NAME, openJournal } from "./journal.js";
@@ -111,7 +112,7 @@ const actions = {
     const signedIn = { cashier_id: cashier.cashier_id, name: cashier.name };
     sessionStorage.setItem("posline-cashier", JSON.stringify(signedIn));
     // The cashier's own cart comes back: a sign-out (a tea break) loses nothing.
-    const cart = (await keptCart(signedIn.cashier_id)) || carts.newCart(crypto.randomUUID());
+    const cart = (await keptCart(signedIn.cashier_id)) || carts.newCart(newId());
     update({ cashier: signedIn, notice: "", cart, screen: "selling" });
   },
 
@@ -176,7 +177,7 @@ const actions = {
     if (!state.cart || state.cart.lines.length === 0) return;
     const held = { cart: state.cart, at: Date.now(), cashier_name: state.cashier ? state.cashier.name : "" };
     setParked([...(state.parked || []), held]);
-    setCart(carts.newCart(crypto.randomUUID()), { notice: t("Sale parked. Recall it from Parked sales.") });
+    setCart(carts.newCart(newId()), { notice: t("Sale parked. Recall it from Parked sales.") });
   },
 
   async recall(cartId) {
@@ -262,7 +263,7 @@ const actions = {
       update({ notice: t("The sale was NOT saved. {why}", { why: t(sayWhy(err)) }) });
       return;
     }
-    const cart = carts.newCart(crypto.randomUUID());
+    const cart = carts.newCart(newId());
     // The sale is one more unsynced document from now: the status says so with the receipt (counted
     // for real after the paint), never "0 unsynced" while it waits here.
     update({ receipt: completed, receiptKhata, screen: "receipt", notice: "", cart, splits: [],
@@ -278,7 +279,7 @@ const actions = {
   },
 
   newSale() {
-    update({ cart: state.cart || carts.newCart(crypto.randomUUID()), receipt: null, screen: "selling" });
+    update({ cart: state.cart || carts.newCart(newId()), receipt: null, screen: "selling" });
   },
   syncNow() { return sync.now(); },
 
@@ -563,7 +564,7 @@ async function start() {
     parked,
     cashier: identity && stored ? cashier : null,
     // A reload (or a power cut) brings the open cart back as it was.
-    cart: selling ? kept || carts.newCart(crypto.randomUUID()) : null,
+    cart: selling ? kept || carts.newCart(newId()) : null,
     screen: !identity ? "pairing" : selling ? "selling" : "signin",
   });
   sync = ctx.sync = startSync(journal);

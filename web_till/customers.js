@@ -6,6 +6,7 @@ import { h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
 import { CNIC, PHONE, asOfWords, customerById, phoneDigits, customerDocument, fromBox, khataAdjustmentDocument, khataEntry,
          khataPaymentDocument, matches, ownEntry, record, refreshCustomers, askApproval } from "./khata.js";
+import { newId } from "./ids.js";
 import { formatRs, parseRupees, westernDigits } from "./money.js";
 import { keepCart } from "./parked.js";
 import { documentTime } from "./receipt.js";
@@ -212,7 +213,7 @@ export function customersScreen(state, actions) {
 }
 
 export function customerNewScreen(state, actions) {
-  const id = crypto.randomUUID();   // made when the screen opens: a double tap cannot make two customers
+  const id = newId();   // made when the screen opens: a double tap cannot make two customers
   const name = h("input", { id: "customer-name", autocomplete: "off", maxlength: "100" });
   const phone = h("input", { id: "customer-phone", inputmode: "tel", autocomplete: "off", maxlength: "20" });
   const cnic = h("input", { id: "customer-cnic", inputmode: "numeric", autocomplete: "off", maxlength: "15" });
@@ -322,7 +323,7 @@ function backToKhata(actions) {
 }
 
 export function khataPayScreen(state, actions) {
-  const id = crypto.randomUUID();
+  const id = newId();
   const customer = customerById(state.customerId) || { name: "", balance: 0 };
   let tender = "cash";
   let wallet = "jazzcash";
@@ -360,7 +361,7 @@ export function khataPayScreen(state, actions) {
 }
 
 export function khataAdjustScreen(state, actions) {
-  const id = crypto.randomUUID();
+  const id = newId();
   const customer = customerById(state.customerId) || { name: "", balance: 0 };
   let sign = 1;
   const signs = [[1, t("Owes more")], [-1, t("Owes less")]].map(([value, label]) =>

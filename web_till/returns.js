@@ -6,6 +6,7 @@ import { ctx } from "./context.js";
 import { USIN, isoWithOffset, receiptNumber } from "./document.js";
 import { h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
+import { newId } from "./ids.js";
 import { formatRs, ratio, westernDigits } from "./money.js";
 import { refreshCustomers } from "./khata.js";
 import { formatQty } from "./loose.js";
@@ -191,7 +192,7 @@ export const returnActions = {
       return;
     }
     if (found.refused) { update({ notice: found.refused }); return; }
-    update({ returning: { ...found, id: crypto.randomUUID() }, notice: "", screen: "return" });
+    update({ returning: { ...found, id: newId() }, notice: "", screen: "return" });
   },
 
   async completeReturn({ quantities, tender, reference, reason }) {

@@ -6,6 +6,7 @@ import { ctx } from "./context.js";
 import { isoWithOffset, receiptNumber } from "./document.js";
 import { h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
+import { newId } from "./ids.js";
 import { formatRs, parseRupees } from "./money.js";
 import { followDrawer, printControls, printZ } from "./printing.js";
 import { documentTime } from "./receipt.js";
@@ -218,7 +219,7 @@ function backButton(actions) {
 }
 
 export function shiftOpenScreen(state, actions) {
-  const id = crypto.randomUUID();   // made when the screen opens: a double tap cannot open two shifts
+  const id = newId();   // made when the screen opens: a double tap cannot open two shifts
   const counted = h("input", { id: "opening-float", inputmode: "decimal", autocomplete: "off" });
   const alert = h("p", { role: "alert", class: "notice" });
   const button = h("button", { type: "submit", class: "primary big" }, t("Open shift"));
@@ -232,7 +233,7 @@ export function shiftOpenScreen(state, actions) {
 }
 
 export function cashMoveScreen(state, actions) {
-  const id = crypto.randomUUID();
+  const id = newId();
   const direction = state.cashMove === "in" ? "in" : "out";
   const title = direction === "in" ? t("Paid in") : t("Paid out");
   const amount = h("input", { id: "move-amount", inputmode: "decimal", autocomplete: "off" });
@@ -252,7 +253,7 @@ export function cashMoveScreen(state, actions) {
 const DRAWER_REASONS = () => [t("Change for a customer"), t("Check the float"), t("Correct a customer's change")];
 
 export function drawerScreen(state, actions) {
-  const id = crypto.randomUUID();
+  const id = newId();
   const reason = h("input", { id: "drawer-reason", autocomplete: "off", maxlength: "200" });
   const alert = h("p", { role: "alert", class: "notice" });
   const button = h("button", { type: "submit", class: "primary big" }, t("Open drawer"));
@@ -266,7 +267,7 @@ export function drawerScreen(state, actions) {
 }
 
 export function shiftCloseScreen(state, actions) {
-  const id = crypto.randomUUID();
+  const id = newId();
   const counted = h("input", { id: "counted-cash", inputmode: "decimal", autocomplete: "off" });
   const card = h("input", { id: "confirm-card", inputmode: "decimal", autocomplete: "off" });
   const wallet = h("input", { id: "confirm-wallet", inputmode: "decimal", autocomplete: "off" });

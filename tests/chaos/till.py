@@ -26,7 +26,6 @@ import sqlite3
 import ssl
 import threading
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from cloud_api.contract import document_hash, line_tax
+from tests.conftest import document_id
 
 SHOP_ZONE = ZoneInfo("Asia/Karachi")
 PUSH_BATCH = 200          # sync.js: journal.byState("pending", 200)
@@ -309,7 +309,7 @@ class Tablet:
         else:
             payments, change = [{"tender": tender, "amount": total}], 0
         identity = self.identity
-        return {"id": str(uuid.uuid4()), "kind": "sale", "device_id": identity["device_id"],
+        return {"id": document_id(), "kind": "sale", "device_id": identity["device_id"],
                 "device_code": identity["device_code"],
                 "created_at": datetime.now(SHOP_ZONE).isoformat(timespec="seconds"), "cashier_id": "c1",
                 "clock_offset_ms": self.journal.get_meta("clock_offset_ms"),

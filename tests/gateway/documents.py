@@ -1,10 +1,10 @@
 """Refunds and loose sales as a till writes them, for the box's stock and returns tests."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from cloud_api.contract import document_hash, line_tax, loose_amount, receipt_number, refund_line_amount
+from tests.conftest import document_id
 
 
 def make_refund(sale: dict[str, Any], returned: dict[int, int], *, device_id: str, device_code: str, seq: int,
@@ -22,7 +22,7 @@ def make_refund(sale: dict[str, Any], returned: dict[int, int], *, device_id: st
         lines.append(line)
     total = sum(line["amount"] for line in lines)
     doc: dict[str, Any] = {
-        "id": doc_id or str(uuid.uuid4()), "kind": "refund", "device_id": device_id, "device_code": device_code,
+        "id": doc_id or document_id(), "kind": "refund", "device_id": device_id, "device_code": device_code,
         "seq": seq, "created_at": "2026-11-27T19:00:00+05:00", "cashier_id": "c1",
         "original_id": sale["id"], "original_receipt": receipt_number(sale["device_code"], sale["seq"]),
         "lines": lines, "payments": [{"tender": "cash", "amount": total}] if total else [],
@@ -37,7 +37,7 @@ def make_loose_sale(*, device_id: str, device_code: str, seq: int, grams: int, s
     amount = loose_amount(grams, price_per_kg)
     tax = line_tax(amount, 0)
     doc: dict[str, Any] = {
-        "id": str(uuid.uuid4()), "kind": "sale", "device_id": device_id, "device_code": device_code, "seq": seq,
+        "id": document_id(), "kind": "sale", "device_id": device_id, "device_code": device_code, "seq": seq,
         "created_at": "2026-11-27T18:10:00+05:00", "cashier_id": "c1",
         "lines": [{"sku": sku, "name": name, "qty": grams, "unit": "kg", "priced_by": "weight",
                    "unit_price": price_per_kg, "gst_bp": 0, "amount": amount, "tax": tax}],
@@ -50,7 +50,7 @@ def make_loose_sale(*, device_id: str, device_code: str, seq: int, grams: int, s
 
 def _khata_document(kind: str, *, device_id: str, device_code: str, seq: int, created_at: str,
                     **fields: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {"id": fields.pop("doc_id", None) or str(uuid.uuid4()), "kind": kind,
+    doc: dict[str, Any] = {"id": fields.pop("doc_id", None) or document_id(), "kind": kind,
                            "device_id": device_id, "device_code": device_code, "seq": seq,
                            "created_at": created_at, "cashier_id": "c1", **fields}
     doc["hash"] = document_hash(doc)
@@ -61,7 +61,7 @@ def make_customer(name: str, *, device_id: str, device_code: str, seq: int, cust
                   created_at: str = "2026-11-27T17:00:00+05:00", credit_limit: int = 500_000,
                   **details: Any) -> dict[str, Any]:
     """A customer document: a new customer (customer_id == its id) unless customer_id names an earlier one."""
-    doc_id = str(uuid.uuid4())
+    doc_id = document_id()
     return _khata_document("customer", device_id=device_id, device_code=device_code, seq=seq, created_at=created_at,
                            doc_id=doc_id, customer_id=customer_id or doc_id, name=name, credit_limit=credit_limit,
                            **details)
