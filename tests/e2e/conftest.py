@@ -214,6 +214,16 @@ def browser(rig: ShopRig, tmp_path: Path) -> Iterator[Any]:
         chromium.close()
 
 
+# Where the page's service worker stands, for a failure to say why the shell is not cached.
+WORKER_STATE_JS = """async () => {
+  const r = await navigator.serviceWorker.getRegistration();
+  const state = (w) => (w ? w.state : null);
+  return { controlled: Boolean(navigator.serviceWorker.controller), registered: Boolean(r),
+           active: state(r && r.active), installing: state(r && r.installing), waiting: state(r && r.waiting),
+           caches: await caches.keys() };
+}"""
+
+
 class Tablet:
     """One counter tablet: its own browser profile, so its own IndexedDB and service worker."""
 
@@ -248,7 +258,10 @@ class Tablet:
         """A service worker controls the page: only possible on a trusted secure origin."""
         # 30 s: the worker fetches every file of the shell once; on a loaded 2-core CI machine that
         # has taken more than 15 s (the till sells meanwhile: only offline start-up needs it).
-        wait_js(self.page, "document.body.dataset.shell === 'cached'", timeout_s=30)
+        try:
+            wait_js(self.page, "document.body.dataset.shell === 'cached'", timeout_s=30)
+        except AssertionError as err:
+            raise AssertionError(f"{err}; the worker as the page sees it: {self.page.evaluate(WORKER_STATE_JS)}") from None
         assert self.page.evaluate("navigator.serviceWorker.controller !== null") is True
 
     def sell(self, items: list[str], cash_rs: int | None = 5000, tender: str = "Cash", stay: bool = False) -> str:
