@@ -53,8 +53,8 @@ DEFAULT_PCT_CODE = "00000000"
 
 # Receipt numbers are "{device_code}-{seq:06d}"; device codes are T1, T2, ...
 DEVICE_CODE = r"^T[1-9][0-9]{0,3}$"
-# Document ids are the idempotency key: one spelling only (crypto.randomUUID's), so an
-# upper-case copy of a sale can never become a second sale.
+# Document ids are the idempotency key: one spelling only (lower-case, as web_till/ids.js writes its
+# version 7 UUIDs), so an upper-case copy of a sale can never become a second sale.
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 USIN_PATTERN = r"^T[1-9][0-9]{0,3}-[0-9]{6,}$"
 # RFC 3339 with seconds and an explicit offset, as the till writes it (isoWithOffset).

@@ -170,7 +170,7 @@ async def default_credit_limit(conn: AsyncConnection, shop_id: str) -> int:
 
 
 async def create_customer(conn: AsyncConnection, shop_id: str, details: CustomerIn) -> dict[str, Any]:
-    """A new customer from the back office (a uuid4 id, as a till's document id would be)."""
+    """A new customer from the back office (a random UUID id, in the spelling of a till's document id)."""
     now = utc_now()
     limit = details.credit_limit if details.credit_limit is not None else await default_credit_limit(conn, shop_id)
     row = dict(shop_id=shop_id, customer_id=str(uuid.uuid4()), name=details.name, phone=details.phone,

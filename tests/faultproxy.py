@@ -140,9 +140,12 @@ class FaultProxy:
             self.cut_connections += 1
             client_writer.transport.abort()
             return
+        # stop() cancels every task. A handler cancelled anywhere below ends instead of ending cancelled:
+        # Python 3.11's start_server callback calls exception() on its task and logs a cancelled one as
+        # an error. Either way its connections are aborted.
         try:
             up_reader, up_writer = await asyncio.open_connection(self.host, self.upstream_port)
-        except OSError:
+        except (OSError, asyncio.CancelledError):
             client_writer.transport.abort()
             return
         self._writers.update({client_writer, up_writer})
@@ -151,8 +154,6 @@ class FaultProxy:
             await asyncio.gather(self._pipe(client_reader, up_writer, conn, upstream=True),
                                  self._pipe(up_reader, client_writer, conn, upstream=False))
         except asyncio.CancelledError:
-            # stop() cancels every task. The handler ends here instead of ending cancelled: Python 3.11's
-            # start_server callback calls exception() on its task and logs a cancelled one as an error.
             pass
         finally:
             for writer in (client_writer, up_writer):

@@ -25,7 +25,9 @@ def _answer(status: int, code: str | None) -> httpx.Response:
     (403, None, True),
     (403, "owner_approval_needed", False),  # the box's khata verdict, after the token was accepted
     (403, "wrong_pin", False),
-    (401, "wrong_pin", False),
+    (401, "wrong_pin", False),              # a cashier's PIN, after the tablet's token
+    (403, "http_error", True),              # anything else refuses: a new way of refusing never passes
+    (401, "owner_approval_needed", True),
     (400, "invalid_request", False),
     (200, None, False),
 ])

@@ -261,7 +261,11 @@ class Tablet:
         try:
             wait_js(self.page, "document.body.dataset.shell === 'cached'", timeout_s=30)
         except AssertionError as err:
-            raise AssertionError(f"{err}; the worker as the page sees it: {self.page.evaluate(WORKER_STATE_JS)}") from None
+            try:
+                worker = self.page.evaluate(WORKER_STATE_JS)
+            except Exception as unread:  # noqa: BLE001 -- a crashed page: the failure still says why
+                worker = f"unreadable ({unread})"
+            raise AssertionError(f"{err}; the worker as the page sees it: {worker}") from None
         assert self.page.evaluate("navigator.serviceWorker.controller !== null") is True
 
     def sell(self, items: list[str], cash_rs: int | None = 5000, tender: str = "Cash", stay: bool = False) -> str:
