@@ -39,15 +39,13 @@ their ingest_seq is copied with the cloud's ack (stock.record_ingest_seq).
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import json
 import uuid
 import weakref
-from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, Iterable
 
 import aiosqlite
 
@@ -58,7 +56,7 @@ from cloud_api.service.clock import utc_after, utc_now
 from . import stock
 from .cloud_client import CloudClient
 from .dashboard import format_rs
-from .store import Store
+from .store import Store, one_read
 
 ENTRY_LIMIT = 50            # entries a till is shown per customer, newest first
 HOLD_S = 120                # an unused credit approval holds its amount against the limit this long
@@ -373,25 +371,6 @@ def _unknown(customer_id: str, credit_limit: int) -> dict[str, Any]:
             "credit_limit": credit_limit, "balance": 0, "updated_at": None, "last_entry_at": None}
 
 
-# One reader's consistent view: the reader connection is shared, so its read transactions take turns.
-_READ_LOCKS: "weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock]" = weakref.WeakKeyDictionary()
-
-
-@asynccontextmanager
-async def _one_read(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """Every statement inside sees the same committed state (a read transaction; WAL readers never block
-    the writer). Inside a caller's transaction (the writer), that transaction already does. `db` is the
-    store's reader or the writer inside a transaction: never the writer outside one (no lock is taken)."""
-    if db.in_transaction:
-        yield db
-        return
-    lock = _READ_LOCKS.setdefault(db, asyncio.Lock())
-    async with lock:
-        await db.execute("BEGIN")
-        try:
-            yield db
-        finally:
-            await db.execute("COMMIT")   # it only read
 
 
 async def device_seq(db: aiosqlite.Connection, device_id: str) -> int:
@@ -430,7 +409,7 @@ async def _version(db: aiosqlite.Connection) -> tuple[Any, ...]:
 async def customers_for_tills(db: aiosqlite.Connection, device_id: str) -> tuple[str, str]:
     """(ETag, JSON body) of GET /api/v1/customers for this tablet: every customer by name, with balances,
     and device_seq read in the same read transaction as the balances."""
-    async with _one_read(db):
+    async with one_read(db):
         version = await _version(db)
         seq = await device_seq(db, device_id)
         held = _LISTS.get(db)
@@ -449,7 +428,7 @@ async def customers_for_tills(db: aiosqlite.Connection, device_id: str) -> tuple
 async def customer_khata(db: aiosqlite.Connection, customer_id: str, device_id: str) -> dict[str, Any] | None:
     """One customer with the last ENTRY_LIMIT entries the box saw, newest first, and the asking tablet's
     device_seq (one read transaction); None if unknown. A document the cloud refused is not an entry."""
-    async with _one_read(db):
+    async with one_read(db):
         records, snapshot_at = await customers(db, [customer_id])
         record = records.get(customer_id)
         if record is None:
@@ -484,7 +463,7 @@ async def receipt_customer(db: aiosqlite.Connection, document: dict[str, Any]) -
     customer_id = document.get("customer_id")
     if not customer_id:
         return None
-    async with _one_read(db):
+    async with one_read(db):
         records, _ = await customers(db, [customer_id])
         record = records.get(customer_id) or _unknown(customer_id, await default_credit_limit(db))
         row = await (await db.execute("SELECT pk, ingest_seq FROM khata_entries WHERE document_id = ?",

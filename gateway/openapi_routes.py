@@ -60,9 +60,12 @@ class BoxStatus(BaseModel):
 
 class TillStock(BaseModel):
     """On hand per SKU (pieces, or grams / ml for loose goods), shop-wide; empty before the cloud's first
-    snapshot. May be negative: stock informs, it never blocks a sale."""
+    snapshot. May be negative: stock informs, it never blocks a sale. device_seq: the highest seq of the
+    asking tablet's documents the box holds, read with the stock (0: none), so the tablet takes off only
+    its own documents above it."""
 
     stock: dict[str, int]
+    device_seq: int
 
 
 class RefundSummary(BaseModel):

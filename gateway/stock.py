@@ -33,7 +33,7 @@ from cloud_api.contract import AnyDocument, Refund, Sale
 from cloud_api.service.clock import utc_now
 
 from .cloud_client import CloudClient
-from .store import Store
+from .store import Store, one_read
 
 
 def movements(document: AnyDocument) -> dict[str, int]:
@@ -136,9 +136,20 @@ def _snapshot(body: str) -> tuple[tuple[str, int], ...]:
     return tuple(json.loads(body).items())
 
 
-async def stock_for_tills(db: aiosqlite.Connection) -> tuple[str, str]:
-    """(ETag, JSON body) of GET /api/v1/stock: {"stock": {sku: on_hand}}."""
-    stock = await on_hand(db)
-    body = json.dumps({"stock": dict(sorted((stock or {}).items()))}, ensure_ascii=False, separators=(",", ":"))
+async def stock_for_tills(db: aiosqlite.Connection, device_id: str) -> tuple[str, str]:
+    """(ETag, JSON body) of GET /api/v1/stock for this tablet: {"stock": {sku: on_hand}, "device_seq": n}.
+
+    device_seq is the highest seq of the asking tablet's documents the box holds, read in the same read
+    transaction as the stock, so the stock counts exactly those of its documents up to it: a tablet
+    pushes in seq order, and the box counts every document it holds. The till takes off its own
+    documents above it (sync.js), the same after a reload or offline. 0 when the box holds none of them
+    (a new tablet, or a replaced box): the till then takes off all of its documents not yet in the cloud.
+    """
+    async with one_read(db):
+        stock = await on_hand(db)
+        row = await (await db.execute("SELECT coalesce(max(seq), 0) FROM journal WHERE device_id = ?",
+                                      (device_id,))).fetchone()
+    body = json.dumps({"stock": dict(sorted((stock or {}).items())), "device_seq": row[0]},
+                      ensure_ascii=False, separators=(",", ":"))
     return f'"{hashlib.sha256(body.encode()).hexdigest()[:24]}"', body
 

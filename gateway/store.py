@@ -31,6 +31,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -420,3 +421,24 @@ def make_private(state_dir: Path) -> None:
     for path in (database, state_dir / f"{DB_NAME}-wal", state_dir / f"{DB_NAME}-shm"):
         if path.exists():
             os.chmod(path, 0o600)
+
+
+# One reader's consistent view: the reader connection is shared, so its read transactions take turns.
+_READ_LOCKS: "weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def one_read(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """Every statement inside sees the same committed state (a read transaction; WAL readers never block
+    the writer). Inside a caller's transaction (the writer), that transaction already does. `db` is the
+    store's reader or the writer inside a transaction: never the writer outside one (no lock is taken)."""
+    if db.in_transaction:
+        yield db
+        return
+    lock = _READ_LOCKS.setdefault(db, asyncio.Lock())
+    async with lock:
+        await db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            await db.execute("COMMIT")   # it only read

@@ -229,8 +229,8 @@ async def catalog(request: web.Request) -> web.Response:
 @routes.get("/api/v1/stock")
 async def stock(request: web.Request) -> web.Response:
     """On hand per SKU, shop-wide (gateway/stock.py); {} before the cloud's first snapshot. Never blocks a sale."""
-    await _device(request)
-    return json_with_etag(request, *await stock_for_tills(request.app[STORE].read()))
+    device = await _device(request)
+    return json_with_etag(request, *await stock_for_tills(request.app[STORE].read(), device.device_id))
 
 
 @routes.get("/api/v1/sales/{ref}")

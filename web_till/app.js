@@ -19,7 +19,7 @@ import { printOriginal } from "./printing.js";
 import { listenForScans } from "./scanner.js";
 import { sellingScreen } from "./selling.js";
 import { state, subscribe, update } from "./store.js";
-import { countSoldHere, pendingSold, startSync } from "./sync.js";
+import { countSoldHere, heldStock, pendingSold, startSync } from "./sync.js";
 import { leftToPay, settle, splitOff } from "./tenders.js";
 import * as views from "./views.js";
 
@@ -526,10 +526,16 @@ async function start() {
   const cartKey = cashier ? `open_cart:${cashier.cashier_id}` : "";
   const fresh = freshTablet();   // asked before the open below makes the database
   const opening = openJournal();
-  const reading = opening.then((opened) => Promise.all([
-    opened.startupReads(["language", "identity", "clock_offset_ms", "stock", "printer", "parked_sales",
-                         ...(cartKey ? [cartKey] : [])]),
-    opened.countUnsynced(), pendingSold(opened), opened.storedSeq()]));
+  const reading = opening.then(async (opened) => {
+    const [read, unsynced, lastSeq] = await Promise.all([
+      opened.startupReads(["language", "identity", "clock_offset_ms", "stock_held", "stock", "printer",
+                           "parked_sales", ...(cartKey ? [cartKey] : [])]),
+      opened.countUnsynced(), opened.storedSeq()]);
+    // What this tablet sold that the stock it holds leaves out: by that stock's device_seq.
+    const stockHeld = heldStock(read.meta);
+    const soldHere = await pendingSold(opened, stockHeld.deviceSeq, read.meta.identity && read.meta.identity.device_id);
+    return [read, unsynced, soldHere, lastSeq, stockHeld];
+  });
   reading.catch(() => {});
   // A tablet with no journal yet has no identity either: it pairs, and need not wait for the lock or
   // for its new database to be made (Pair waits for both, actions.pair; a second tab turns "locked").
@@ -540,7 +546,7 @@ async function start() {
     return;
   }
   journal = ctx.journal = await opening;
-  const [{ catalog: stored, meta }, unsynced, soldHere, lastSeq] = await reading;
+  const [{ catalog: stored, meta }, unsynced, soldHere, lastSeq, stockHeld] = await reading;
   // Parked sales and the kept cart, less any sold meanwhile (as parked.js parkedSales and keptCart read
   // them, meta "parked_sales" and "open_cart:<cashier>"): a recall must never reuse a sold sale's id.
   const held = meta.parked_sales || [];
@@ -558,7 +564,8 @@ async function start() {
     catalog: stored ? stored.catalog : null,
     clockOffsetMs: meta.clock_offset_ms ?? null,
     unsynced,
-    stock: meta.stock || null,
+    stock: stockHeld.stock,
+    stockSeq: stockHeld.deviceSeq,
     printer: meta.printer || null,
     soldHere,
     parked,

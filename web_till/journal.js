@@ -203,6 +203,30 @@ export class Journal {
     return { ids, rows };
   }
 
+  /** idsInState for several states at once, in one transaction. */
+  async idsInStates(states, known) {
+    const tx = this.db.transaction("documents");
+    const store = tx.objectStore("documents");
+    const ids = (await Promise.all(states.map((state) => request(store.index("state").getAllKeys(state))))).flat();
+    const rows = await Promise.all(ids.filter((id) => !known.has(id)).map((id) => request(store.get(id))));
+    return { ids, rows };
+  }
+
+  /** The ids of the documents above `seq` that are not dead (refused), and the rows of those of them not
+   *  in `known`, in one transaction (as idsInState). Few in the usual case: what the box's last stock
+   *  answer had not yet got from this tablet. */
+  async idsAboveSeq(seq, known) {
+    const tx = this.db.transaction("documents");
+    const store = tx.objectStore("documents");
+    const [above, dead] = await Promise.all([
+      request(store.index("seq").getAllKeys(IDBKeyRange.lowerBound(seq, true))),
+      request(store.index("state").getAllKeys("dead"))]);
+    const refused = new Set(dead);
+    const ids = above.filter((id) => !refused.has(id));
+    const rows = await Promise.all(ids.filter((id) => !known.has(id)).map((id) => request(store.get(id))));
+    return { ids, rows };
+  }
+
   /** How many documents are in one state (e.g. "pending": not yet at the shop box). */
   async countState(state) {
     return request(this.db.transaction("documents").objectStore("documents").index("state").count(state));

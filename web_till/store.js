@@ -14,7 +14,8 @@ export const state = {
   wallet: "jazzcash",
   splits: [],              // payments already taken for this sale (Split)
   stock: null,             // the box's on-hand per SKU, or null when the box has none
-  soldHere: {},            // per SKU, what this tablet sold that the box has not yet seen
+  stockSeq: null,          // the device_seq of that stock: this tablet's documents up to it are in it
+  soldHere: {},            // per SKU, what this tablet sold that the stock does not count yet
   shift: null,             // the open shift (day.js)
   receipt: null,           // the last completed document
   link: "unknown",         // online | cloud_offline | offline | unknown

@@ -103,45 +103,65 @@ export function startSync(journal) {
   };
 }
 
-// Each pending document's effect on the shelf, by id: documents never change, so each is read once
-// while it is pending, not on every count (after every sale and every sync cycle).
+// The shelf effect of each document counted here, by id, with the device that made it: documents never
+// change, so each is read once, not on every count (after every sale and every sync cycle).
 const shelfEffects = new Map();
-// Documents the box has just taken, until a stock answer fetched after that (later in the same cycle)
-// counts them: still subtracted here meanwhile, or a tile's "N left" would jump back up by a sale for
-// a moment (no longer pending here, not yet in the stock this tablet holds).
-const deliveredSinceStock = new Set();
-// Counts every change of the stock held (state.stock) and of what it counts: a count of soldHere made
-// across one is of the other stock, and is made again (countSoldHere).
-let stockGeneration = 0;
 
-/** pendingSold, made again until no stock answer arrived while it was made: the soldHere to show with
- *  state.stock. Callers pass it to update() straight after this await, so nothing comes between. */
+/**
+ * The stock this tablet holds: the box's last answer (meta "stock_held": its stock and device_seq, kept
+ * together so a reload counts exactly as before it), or a stock an older till kept (meta "stock") with
+ * no device_seq. { stock: per SKU or null, deviceSeq: an integer or null }.
+ */
+export function heldStock(meta) {
+  const held = meta.stock_held;
+  if (held && held.stock) return { stock: held.stock, deviceSeq: Number.isInteger(held.device_seq) ? held.device_seq : null };
+  return { stock: meta.stock || null, deviceSeq: null };
+}
+
+/** pendingSold for the stock held now (state.stockSeq), made again if another stock answer arrived
+ *  meanwhile: the soldHere to show with state.stock. It depends on that answer's device_seq only, so a
+ *  new stock with the same device_seq leaves it right. Callers pass it to update() straight after. */
 export async function countSoldHere(journal) {
   for (;;) {
-    const generation = stockGeneration;
-    const sold = await pendingSold(journal);
-    if (generation === stockGeneration) return sold;
+    const seq = state.stockSeq;
+    const sold = await pendingSold(journal, seq, state.identity && state.identity.device_id);
+    if (state.stockSeq === seq) return sold;
   }
 }
 
-/** What this tablet sold that the box's stock held here does not count yet (pending sales, and those
- *  just delivered: deliveredSinceStock, less `settled`), per SKU: the box's stock less this. */
-export async function pendingSold(journal, settled = new Set()) {
-  const { ids, rows } = await journal.idsInState("pending", shelfEffects);
+/**
+ * What this tablet sold (less what it took back) that a stock answer does not count, per SKU: the box's
+ * stock less this is what is on the shelf.
+ *
+ * The box's answer counts every document of this tablet it holds up to its device_seq, and a tablet
+ * pushes in seq order: so its own documents above that seq, less the refused, are what it leaves out,
+ * whether they are still pending here or reached the box after it answered. Exact after a reload and
+ * offline too. device_seq 0 (the box held none of them): every document not yet in the cloud, as a
+ * replaced box's stock, from the cloud, counts those that are. No device_seq (`deviceSeq` null: an older
+ * box, or a stock kept by an older till): only the pending documents are taken off.
+ */
+export async function pendingSold(journal, deviceSeq, deviceId) {
+  const counting = Number.isInteger(deviceSeq) && deviceId;
+  const { ids, rows } = !counting ? await journal.idsInState("pending", shelfEffects)
+    : deviceSeq > 0 ? await journal.idsAboveSeq(deviceSeq, shelfEffects)
+      : await journal.idsInStates(["pending", "at_gateway"], shelfEffects);
   for (const row of rows) {
     if (!row) continue;
-    // Sold here and not yet at the box: off the shelf; returned here: back on it (negative).
+    // Sold here: off the shelf; returned here: back on it (negative).
     const sign = { sale: 1, refund: -1 }[row.document.kind];
     const effect = [];
     if (sign) for (const line of row.document.lines) effect.push([line.sku, sign * line.qty]);
-    shelfEffects.set(row.id, effect);
+    shelfEffects.set(row.id, { device: row.document.device_id, effect });
   }
   const counted = new Set(ids);
-  for (const id of deliveredSinceStock) if (!settled.has(id)) counted.add(id);
   for (const id of shelfEffects.keys()) if (!counted.has(id)) shelfEffects.delete(id);
   const sold = {};
   for (const id of counted) {
-    for (const [sku, qty] of shelfEffects.get(id) || []) sold[sku] = (sold[sku] || 0) + qty;
+    const held = shelfEffects.get(id);
+    // Above the seq, only this device's own documents: one kept from an identity before a new pairing
+    // was never this device's to count.
+    if (!held || (counting && held.device !== deviceId)) continue;
+    for (const [sku, qty] of held.effect) sold[sku] = (sold[sku] || 0) + qty;
   }
   return sold;
 }
@@ -187,8 +207,6 @@ async function push(journal, token) {
       if (result.status === "stored" || result.status === "duplicate") delivered.push(id);
       else { dead.push(id); reasons[id] = `${result.status}: ${result.reason || ""}`; }
     });
-    // Before the state changes: a count made meanwhile finds each sale pending or in this set.
-    for (const id of delivered) deliveredSinceStock.add(id);
     await journal.setState(delivered, "at_gateway");
     await journal.setState(dead, "dead", reasons);
   }
@@ -268,19 +286,17 @@ async function pullStock(journal, token) {
     if (err instanceof ApiError && err.status !== 401) return;
     throw err;
   }
-  // Either answer was made after this cycle's push had been answered: it counts what was delivered.
-  const settled = new Set(deliveredSinceStock);
-  let stock = state.stock;
+  let { stock, stockSeq } = state;
   if (answer.status !== 304) {
     stockEtag = answer.etag;
     stock = (answer.json && answer.json.stock) || {};
-    await journal.setMeta("stock", stock);
+    stockSeq = answer.json && Number.isInteger(answer.json.device_seq) ? answer.json.device_seq : null;
+    // One record: a reload finds the stock with the very device_seq it counts up to.
+    await journal.setMeta("stock_held", { stock, device_seq: stockSeq });
   }
-  const soldHere = await pendingSold(journal, settled);
-  // One update for both, with nothing between: a tile never shows the new stock less the old count.
-  for (const id of settled) deliveredSinceStock.delete(id);
-  stockGeneration += 1;
-  update({ stock, soldHere });
+  const soldHere = await pendingSold(journal, stockSeq, state.identity && state.identity.device_id);
+  // One update for the three, with nothing between: a tile never shows a stock less another's count.
+  update({ stock, stockSeq, soldHere });
 }
 
 const FISCAL_PAGES = 20;   // a long outage's invoices come in several answers; the rest wait for the next cycle

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from cloud_api.demo_shop import PRODUCTS
+from tests.e2e.conftest import wait_until
 
 pytestmark = __import__("pytest").mark.e2e
 COKE = next({"name": name, "price": price, "gst_bp": 1800, "barcode": barcode, "category": category}
@@ -80,3 +81,53 @@ def test_what_is_left_never_jumps_back_up_while_sales_reach_the_box(rig, tablets
     left = page.evaluate("() => window.__left")
     assert left[0] == 10 and left[-1] == 5, left
     assert left == sorted(left, reverse=True), f"the count went back up on the way: {left}"
+
+
+# The stock this tablet keeps for a reload (meta "stock_held", sync.js pullStock), read from its journal.
+HELD_JS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("posline");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const get = open.result.transaction("meta").objectStore("meta").get("stock_held");
+    get.onsuccess = () => { resolve(get.result && get.result.value); open.result.close(); };
+  };
+})"""
+
+
+def test_a_reload_counts_sales_the_box_took_after_the_stock_this_tablet_holds(rig, tablets):
+    # The box answers the stock with device_seq, the highest seq of this tablet's documents it counts.
+    # Sales the box took after the stock this tablet holds are above it: still taken off after a reload,
+    # while no newer stock can be had, instead of the tile showing them back on the shelf.
+    receive(rig, "COKE-1500", 10)
+    tablet = tablets().open_and_pair()
+    page = tablet.page
+    tile = page.get_by_role("button", name="Coca-Cola 1.5L", exact=True)
+    tablet.expect(tile).to_contain_text("10 left", timeout=30000)
+    tablet.sell(["Coca-Cola 1.5L"])
+    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)
+    tablet.expect(tile).to_contain_text("9 left")
+    wait_until(lambda: (page.evaluate(HELD_JS) or {}).get("device_seq", 0) >= 1, 30,
+               what="a stock answer that counts this tablet's first sale")
+    counted = page.evaluate(HELD_JS)
+    assert counted["stock"]["COKE-1500"] == 9, counted
+
+    page.route("**/api/v1/stock", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"error": {"code": "unavailable", "message": "the stock cannot be had just now"}}'))
+    for _ in range(2):
+        tablet.sell(["Coca-Cola 1.5L"])
+    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)   # both at the box; its stock not fetched
+    tablet.expect(tile).to_contain_text("7 left")
+    assert page.evaluate(HELD_JS) == counted   # the stock held is still the one before these two
+    page.reload()
+    tablet.expect(tile).to_contain_text("7 left", timeout=30000)
+    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)
+    tablet.expect(tile).to_contain_text("7 left")
+
+    page.unroute("**/api/v1/stock")
+    tablet.sell(["Coca-Cola 1.5L"])   # the next cycle fetches the box's stock, all four sales in it
+    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)
+    tablet.expect(tile).to_contain_text("6 left", timeout=30000)
+    wait_until(lambda: (page.evaluate(HELD_JS) or {}).get("stock", {}).get("COKE-1500") == 6, 30,
+               what="the box's stock with all four sales")
+    assert page.evaluate(HELD_JS)["device_seq"] >= counted["device_seq"] + 3

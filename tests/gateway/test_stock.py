@@ -124,7 +124,7 @@ async def test_each_document_counts_once_whether_the_snapshot_covers_it_or_not(s
 
     assert not await stock.pull_stock(store, client)          # an older cloud: 404, no snapshot yet
     assert await stock.on_hand(db) is None
-    assert json.loads((await stock.stock_for_tills(db))[1]) == {"stock": {}}
+    assert json.loads((await stock.stock_for_tills(db, T1.device_id))[1]) == {"stock": {}, "device_seq": 3}
 
     cloud.set(10, {"TAPAL-190": 100, "SUGAR-LOOSE": 5000, "LIPTON-95": 7})
     assert await stock.pull_stock(store, client)
@@ -260,17 +260,21 @@ async def test_tills_get_shop_wide_stock_with_an_etag(gateway, provisioned, monk
         raise AssertionError("no stock snapshot reached the box")
 
     first, body = await figures()
-    assert body == {"stock": {"TAPAL-190": 40}}
+    assert body == {"stock": {"TAPAL-190": 40}, "device_seq": 0}   # the box holds none of t2's documents
     etag = first.headers["ETag"]
     unchanged = await gateway.get("/api/v1/stock", headers={**t2["headers"], "If-None-Match": etag})
     assert unchanged.status == 304
 
-    sale = make_sale(device_id=t1["device_id"], device_code=t1["device_code"], seq=1, qty=3)
-    stored = await gateway.post("/api/v1/journal:batch", headers=t1["headers"], json={"documents": [sale]})
-    assert (await stored.json())["results"][0]["status"] == "stored"
+    sales = [make_sale(device_id=t1["device_id"], device_code=t1["device_code"], seq=seq, qty=3) for seq in (1, 2)]
+    stored = await gateway.post("/api/v1/journal:batch", headers=t1["headers"], json={"documents": sales})
+    assert [r["status"] for r in (await stored.json())["results"]] == ["stored", "stored"]
     moved_on = await gateway.get("/api/v1/stock", headers={**t2["headers"], "If-None-Match": etag})
     assert moved_on.status == 200 and moved_on.headers["ETag"] != etag
-    assert await moved_on.json() == {"stock": {"TAPAL-190": 37}}
+    assert await moved_on.json() == {"stock": {"TAPAL-190": 34}, "device_seq": 0}
+    # Each tablet hears its own highest seq the box holds, counted in the stock with the rest.
+    mine = await gateway.get("/api/v1/stock", headers=t1["headers"])
+    assert await mine.json() == {"stock": {"TAPAL-190": 34}, "device_seq": 2}
+    assert mine.headers["ETag"] != moved_on.headers["ETag"]
     await fake.aclose()
 
 
