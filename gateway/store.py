@@ -430,9 +430,13 @@ _READ_LOCKS: "weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock]" = w
 @asynccontextmanager
 async def one_read(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """Every statement inside sees the same committed state (a read transaction; WAL readers never block
-    the writer). Inside a caller's transaction (the writer), that transaction already does. `db` is the
-    store's reader or the writer inside a transaction: never the writer outside one (no lock is taken)."""
-    if db.in_transaction:
+    the writer). `db` is the store's reader, or the writer inside a caller's transaction, which already is
+    one consistent view (never the writer outside one: no lock is taken for it).
+
+    The reader is shared by every request: one read transaction at a time, in turn. Another request's
+    open transaction is no view of ours (it commits when that request is done, and our later
+    statements would see newer data), so the reader always waits for its turn."""
+    if not isinstance(db, aiosqlite.Connection):   # the writer, inside its caller's transaction
         yield db
         return
     lock = _READ_LOCKS.setdefault(db, asyncio.Lock())

@@ -533,7 +533,8 @@ async function start() {
       opened.countUnsynced(), opened.storedSeq()]);
     // What this tablet sold that the stock it holds leaves out: by that stock's device_seq.
     const stockHeld = heldStock(read.meta);
-    const soldHere = await pendingSold(opened, stockHeld.deviceSeq, read.meta.identity && read.meta.identity.device_id);
+    const soldHere = await pendingSold(opened, stockHeld.deviceSeq, read.meta.identity && read.meta.identity.device_id,
+                                       stockHeld.madeBefore);
     return [read, unsynced, soldHere, lastSeq, stockHeld];
   });
   reading.catch(() => {});
@@ -566,6 +567,7 @@ async function start() {
     unsynced,
     stock: stockHeld.stock,
     stockSeq: stockHeld.deviceSeq,
+    stockMadeBefore: stockHeld.madeBefore,
     printer: meta.printer || null,
     soldHere,
     parked,

@@ -34,7 +34,9 @@ export function startSync(journal) {
       if (token && state.link === "offline") await call("status", { token });
       if (token) {
         await push(journal, token);
-        await learnAcks(journal, token);
+        // Documents a replaced box does not hold go back to pending: sent again at once, before the
+        // stock is asked for, or the box's device_seq would be above documents it does not count.
+        if (await learnAcks(journal, token)) await push(journal, token);
         const catalogChanged = await pullCatalog(journal, token);
         if (printerDue(catalogChanged)) await pullPrinter(journal, token);
         await signOutDisabledCashier();
@@ -114,8 +116,11 @@ const shelfEffects = new Map();
  */
 export function heldStock(meta) {
   const held = meta.stock_held;
-  if (held && held.stock) return { stock: held.stock, deviceSeq: Number.isInteger(held.device_seq) ? held.device_seq : null };
-  return { stock: meta.stock || null, deviceSeq: null };
+  if (held && held.stock) {
+    return { stock: held.stock, deviceSeq: Number.isInteger(held.device_seq) ? held.device_seq : null,
+             madeBefore: Number.isInteger(held.made_before) ? held.made_before : 0 };
+  }
+  return { stock: meta.stock || null, deviceSeq: null, madeBefore: 0 };
 }
 
 /** pendingSold for the stock held now (state.stockSeq), made again if another stock answer arrived
@@ -123,9 +128,9 @@ export function heldStock(meta) {
  *  new stock with the same device_seq leaves it right. Callers pass it to update() straight after. */
 export async function countSoldHere(journal) {
   for (;;) {
-    const seq = state.stockSeq;
-    const sold = await pendingSold(journal, seq, state.identity && state.identity.device_id);
-    if (state.stockSeq === seq) return sold;
+    const { stockSeq: seq, stockMadeBefore: madeBefore } = state;
+    const sold = await pendingSold(journal, seq, state.identity && state.identity.device_id, madeBefore);
+    if (state.stockSeq === seq && state.stockMadeBefore === madeBefore) return sold;
   }
 }
 
@@ -136,15 +141,27 @@ export async function countSoldHere(journal) {
  * The box's answer counts every document of this tablet it holds up to its device_seq, and a tablet
  * pushes in seq order: so its own documents above that seq, less the refused, are what it leaves out,
  * whether they are still pending here or reached the box after it answered. Exact after a reload and
- * offline too. device_seq 0 (the box held none of them): every document not yet in the cloud, as a
- * replaced box's stock, from the cloud, counts those that are. No device_seq (`deviceSeq` null: an older
- * box, or a stock kept by an older till): only the pending documents are taken off.
+ * offline too. device_seq 0 (the box held none of them): every document made after the stock was asked
+ * for (`madeBefore`, the last seq given out then), and of those made before, the ones not yet in the
+ * cloud (a replaced box's stock comes from the cloud's, which counts those that are). No device_seq
+ * (`deviceSeq` null: an older box, or a stock kept by an older till): only the pending documents.
  */
-export async function pendingSold(journal, deviceSeq, deviceId) {
+export async function pendingSold(journal, deviceSeq, deviceId, madeBefore = 0) {
   const counting = Number.isInteger(deviceSeq) && deviceId;
-  const { ids, rows } = !counting ? await journal.idsInState("pending", shelfEffects)
-    : deviceSeq > 0 ? await journal.idsAboveSeq(deviceSeq, shelfEffects)
-      : await journal.idsInStates(["pending", "at_gateway"], shelfEffects);
+  let ids;
+  let rows;
+  if (!counting) ({ ids, rows } = await journal.idsInState("pending", shelfEffects));
+  else if (deviceSeq > 0) ({ ids, rows } = await journal.idsAboveSeq(deviceSeq, shelfEffects));
+  else {
+    const [made, held] = await Promise.all([journal.idsAboveSeq(madeBefore, shelfEffects),
+      journal.idsInStates(["pending", "at_gateway"], shelfEffects)]);
+    ids = [...new Set([...made.ids, ...held.ids])];
+    rows = [...made.rows, ...held.rows];
+  }
+  // A count running beside this one may have dropped an entry this one took as read: read it again.
+  const read = new Set(rows.filter(Boolean).map((row) => row.id));
+  const missing = ids.filter((id) => !shelfEffects.has(id) && !read.has(id));
+  rows = rows.concat(await Promise.all(missing.map((id) => journal.get(id))));
   for (const row of rows) {
     if (!row) continue;
     // Sold here: off the shelf; returned here: back on it (negative).
@@ -214,7 +231,7 @@ async function push(journal, token) {
 
 async function learnAcks(journal, token) {
   const held = await journal.byState("at_gateway", 1000);
-  if (held.length === 0) return;
+  if (held.length === 0) return false;
   const answer = await call("journal:acks", { method: "POST", token, body: { ids: held.map((row) => row.id) } });
   const { in_cloud: inCloud, rejected, unknown } = answer.json;
   await journal.setState(inCloud, "in_cloud");
@@ -222,6 +239,7 @@ async function learnAcks(journal, token) {
   await journal.setState(rejected.map((r) => r.id), "dead", reasons);
   // The gateway does not hold these (a replaced box): send them again.
   await journal.setState(unknown, "pending");
+  return unknown.length > 0;
 }
 
 // The stored catalog's ETag, read from the journal once (the catalog itself is not read every cycle).
@@ -278,6 +296,8 @@ let stockEtag = null;
 
 /** The box's on-hand per SKU (GET /api/v1/stock); an older box without it answers 404: no stock shown. */
 async function pullStock(journal, token) {
+  // The last seq given out before the box is asked: a document above it cannot be in the answer.
+  const madeBefore = journal.lastSeq !== undefined ? journal.lastSeq : await journal.storedSeq();
   let answer;
   try {
     answer = await call("stock", { token, etag: stockEtag });
@@ -286,17 +306,19 @@ async function pullStock(journal, token) {
     if (err instanceof ApiError && err.status !== 401) return;
     throw err;
   }
-  let { stock, stockSeq } = state;
+  let { stock, stockSeq, stockMadeBefore } = state;
   if (answer.status !== 304) {
     stockEtag = answer.etag;
     stock = (answer.json && answer.json.stock) || {};
     stockSeq = answer.json && Number.isInteger(answer.json.device_seq) ? answer.json.device_seq : null;
+    stockMadeBefore = madeBefore;
     // One record: a reload finds the stock with the very device_seq it counts up to.
-    await journal.setMeta("stock_held", { stock, device_seq: stockSeq });
+    await journal.setMeta("stock_held", { stock, device_seq: stockSeq, made_before: madeBefore });
+    await journal.setMeta("stock", stock);   // what a till before device_seq reads, should it come back
   }
-  const soldHere = await pendingSold(journal, stockSeq, state.identity && state.identity.device_id);
-  // One update for the three, with nothing between: a tile never shows a stock less another's count.
-  update({ stock, stockSeq, soldHere });
+  const soldHere = await pendingSold(journal, stockSeq, state.identity && state.identity.device_id, stockMadeBefore);
+  // One update, with nothing between: a tile never shows a stock less another's count.
+  update({ stock, stockSeq, stockMadeBefore, soldHere });
 }
 
 const FISCAL_PAGES = 20;   // a long outage's invoices come in several answers; the rest wait for the next cycle

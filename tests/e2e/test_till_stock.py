@@ -96,38 +96,47 @@ HELD_JS = """() => new Promise((resolve, reject) => {
 
 def test_a_reload_counts_sales_the_box_took_after_the_stock_this_tablet_holds(rig, tablets):
     # The box answers the stock with device_seq, the highest seq of this tablet's documents it counts.
-    # Sales the box took after the stock this tablet holds are above it: still taken off after a reload,
-    # while no newer stock can be had, instead of the tile showing them back on the shelf.
+    # Sales the box took after the stock this tablet holds are not in it: still taken off after a reload,
+    # while no newer stock can be had, instead of the tile showing them back on the shelf. First with a
+    # stock from before this tablet's first sale (device_seq 0), then with one that counts a sale.
     receive(rig, "COKE-1500", 10)
     tablet = tablets().open_and_pair()
     page = tablet.page
     tile = page.get_by_role("button", name="Coca-Cola 1.5L", exact=True)
     tablet.expect(tile).to_contain_text("10 left", timeout=30000)
-    tablet.sell(["Coca-Cola 1.5L"])
-    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)
-    tablet.expect(tile).to_contain_text("9 left")
+    before_any = page.evaluate(HELD_JS)
+    assert before_any["device_seq"] == 0 and before_any["stock"]["COKE-1500"] == 10, before_any
+
+    def refuse_stock() -> None:
+        page.route("**/api/v1/stock", lambda route: route.fulfill(
+            status=503, content_type="application/json",
+            body='{"error": {"code": "unavailable", "message": "the stock cannot be had just now"}}'))
+
+    def sell_reload_and_see(count: int, left: str, held: dict) -> None:
+        for _ in range(count):
+            tablet.sell(["Coca-Cola 1.5L"])
+        tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)   # at the box; its stock not fetched
+        tablet.expect(tile).to_contain_text(left)
+        assert page.evaluate(HELD_JS) == held   # the stock held is still the one from before these
+        page.reload()
+        tablet.expect(tile).to_contain_text(left, timeout=30000)
+        tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)
+        tablet.expect(tile).to_contain_text(left)
+        assert page.evaluate(HELD_JS) == held
+
+    refuse_stock()
+    sell_reload_and_see(1, "9 left", before_any)
+    page.unroute("**/api/v1/stock")
     wait_until(lambda: (page.evaluate(HELD_JS) or {}).get("device_seq", 0) >= 1, 30,
                what="a stock answer that counts this tablet's first sale")
     counted = page.evaluate(HELD_JS)
     assert counted["stock"]["COKE-1500"] == 9, counted
+    tablet.expect(tile).to_contain_text("9 left")
 
-    page.route("**/api/v1/stock", lambda route: route.fulfill(
-        status=503, content_type="application/json",
-        body='{"error": {"code": "unavailable", "message": "the stock cannot be had just now"}}'))
-    for _ in range(2):
-        tablet.sell(["Coca-Cola 1.5L"])
-    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)   # both at the box; its stock not fetched
-    tablet.expect(tile).to_contain_text("7 left")
-    assert page.evaluate(HELD_JS) == counted   # the stock held is still the one before these two
-    page.reload()
-    tablet.expect(tile).to_contain_text("7 left", timeout=30000)
-    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)
-    tablet.expect(tile).to_contain_text("7 left")
-
+    refuse_stock()
+    sell_reload_and_see(2, "7 left", counted)
     page.unroute("**/api/v1/stock")
-    tablet.sell(["Coca-Cola 1.5L"])   # the next cycle fetches the box's stock, all four sales in it
-    tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)
-    tablet.expect(tile).to_contain_text("6 left", timeout=30000)
-    wait_until(lambda: (page.evaluate(HELD_JS) or {}).get("stock", {}).get("COKE-1500") == 6, 30,
-               what="the box's stock with all four sales")
-    assert page.evaluate(HELD_JS)["device_seq"] >= counted["device_seq"] + 3
+    wait_until(lambda: (page.evaluate(HELD_JS) or {}).get("stock", {}).get("COKE-1500") == 7, 30,
+               what="the box's stock with all three sales")
+    assert page.evaluate(HELD_JS)["device_seq"] >= counted["device_seq"] + 2
+    tablet.expect(tile).to_contain_text("7 left")

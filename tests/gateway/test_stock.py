@@ -16,7 +16,7 @@ from gateway.cloud_client import CloudClient
 from gateway.journal import receive_batch
 from gateway.pairing import Device
 from gateway.settings import GatewaySettings
-from gateway.store import Store
+from gateway.store import Store, one_read
 from gateway.uplink import Uplink
 from tests.conftest import make_sale
 from tests.gateway.conftest import paired
@@ -356,3 +356,39 @@ async def test_a_batchs_answers_recorded_together_file_each_document_as_one_at_a
     assert {seq for _, seq in together["customer_versions"]} == {7}
     assert {document_id: seq for document_id, seq in together["stock_moves"]} == {
         documents[2]["id"]: 9, documents[3]["id"]: 8, documents[1]["id"]: stock.COVERED, documents[4]["id"]: None}
+
+
+async def test_a_consistent_read_is_never_another_requests_transaction(store):
+    """Two requests reading through the shared reader at once (store.one_read: the stock with its
+    device_seq, a khata list with its): each one's statements see one committed state, even when the
+    other's read ends and writes commit in between. The second waits for its turn; it never runs inside
+    the first's transaction, which ends (and lets newer data in) when the first request is done."""
+    db = store.read()
+    first_in, first_may_end, read_a, go_b = (asyncio.Event() for _ in range(4))
+
+    async def first() -> None:
+        async with one_read(db):
+            await db.execute_fetchall("SELECT count(*) FROM journal")
+            first_in.set()
+            await first_may_end.wait()
+
+    async def second() -> tuple[int, int]:
+        async with one_read(db):
+            a = (await db.execute_fetchall("SELECT count(*) FROM journal"))[0][0]
+            read_a.set()
+            await go_b.wait()
+            b = (await db.execute_fetchall("SELECT count(*) FROM journal"))[0][0]
+        return a, b
+
+    reading = asyncio.create_task(first())
+    await first_in.wait()
+    counting = asyncio.create_task(second())
+    await asyncio.sleep(0.05)
+    await receive(store, T1, make_sale(device_id=T1.device_id, seq=1))   # committed while the first reads
+    first_may_end.set()
+    await reading
+    await asyncio.wait_for(read_a.wait(), 5)
+    await receive(store, T1, make_sale(device_id=T1.device_id, seq=2))   # committed between the second's reads
+    go_b.set()
+    a, b = await asyncio.wait_for(counting, 5)
+    assert a == b, f"the second read saw {a} sales, then {b}, inside one consistent read"
