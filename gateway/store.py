@@ -441,8 +441,13 @@ async def one_read(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connecti
         return
     lock = _READ_LOCKS.setdefault(db, asyncio.Lock())
     async with lock:
-        await db.execute("BEGIN")
+        if db.in_transaction:
+            # A read left open by a request cancelled between its BEGIN and its COMMIT: end it, or no
+            # consistent read could begin on this connection again.
+            await db.execute("COMMIT")
         try:
+            await db.execute("BEGIN")
             yield db
         finally:
-            await db.execute("COMMIT")   # it only read
+            if db.in_transaction:
+                await db.execute("COMMIT")   # it only read

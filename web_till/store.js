@@ -15,7 +15,7 @@ export const state = {
   splits: [],              // payments already taken for this sale (Split)
   stock: null,             // the box's on-hand per SKU, or null when the box has none
   stockSeq: null,          // the device_seq of that stock: this tablet's documents up to it are in it
-  stockMadeBefore: 0,      // the last seq this tablet had given out when it asked for that stock
+  stockMadeBefore: null,   // the last seq this tablet had given out when it asked for that stock
   soldHere: {},            // per SKU, what this tablet sold that the stock does not count yet
   shift: null,             // the open shift (day.js)
   receipt: null,           // the last completed document

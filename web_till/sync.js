@@ -35,7 +35,8 @@ export function startSync(journal) {
       if (token) {
         await push(journal, token);
         // Documents a replaced box does not hold go back to pending: sent again at once, before the
-        // stock is asked for, or the box's device_seq would be above documents it does not count.
+        // stock is asked for, or the box's device_seq would be above documents it does not count (of
+        // those this cycle asked about: learnAcks asks about the first 1000 held at the box).
         if (await learnAcks(journal, token)) await push(journal, token);
         const catalogChanged = await pullCatalog(journal, token);
         if (printerDue(catalogChanged)) await pullPrinter(journal, token);
@@ -118,9 +119,9 @@ export function heldStock(meta) {
   const held = meta.stock_held;
   if (held && held.stock) {
     return { stock: held.stock, deviceSeq: Number.isInteger(held.device_seq) ? held.device_seq : null,
-             madeBefore: Number.isInteger(held.made_before) ? held.made_before : 0 };
+             madeBefore: Number.isInteger(held.made_before) ? held.made_before : null };
   }
-  return { stock: meta.stock || null, deviceSeq: null, madeBefore: 0 };
+  return { stock: meta.stock || null, deviceSeq: null, madeBefore: null };
 }
 
 /** pendingSold for the stock held now (state.stockSeq), made again if another stock answer arrived
@@ -146,35 +147,38 @@ export async function countSoldHere(journal) {
  * cloud (a replaced box's stock comes from the cloud's, which counts those that are). No device_seq
  * (`deviceSeq` null: an older box, or a stock kept by an older till): only the pending documents.
  */
-export async function pendingSold(journal, deviceSeq, deviceId, madeBefore = 0) {
+export async function pendingSold(journal, deviceSeq, deviceId, madeBefore = null) {
   const counting = Number.isInteger(deviceSeq) && deviceId;
+  // This count's own copy of what is known: a count running beside it (another stock's, another range)
+  // may drop entries from the shared map while this one awaits the journal.
+  const known = new Map(shelfEffects);
   let ids;
   let rows;
-  if (!counting) ({ ids, rows } = await journal.idsInState("pending", shelfEffects));
-  else if (deviceSeq > 0) ({ ids, rows } = await journal.idsAboveSeq(deviceSeq, shelfEffects));
+  if (!counting) ({ ids, rows } = await journal.idsInState("pending", known));
+  else if (deviceSeq > 0) ({ ids, rows } = await journal.idsAboveSeq(deviceSeq, known));
   else {
-    const [made, held] = await Promise.all([journal.idsAboveSeq(madeBefore, shelfEffects),
-      journal.idsInStates(["pending", "at_gateway"], shelfEffects)]);
+    // Without made_before (not kept with this stock), only the documents not yet in the cloud.
+    const [made, held] = await Promise.all([
+      Number.isInteger(madeBefore) ? journal.idsAboveSeq(madeBefore, known) : { ids: [], rows: [] },
+      journal.idsInStates(["pending", "at_gateway"], known)]);
     ids = [...new Set([...made.ids, ...held.ids])];
     rows = [...made.rows, ...held.rows];
   }
-  // A count running beside this one may have dropped an entry this one took as read: read it again.
-  const read = new Set(rows.filter(Boolean).map((row) => row.id));
-  const missing = ids.filter((id) => !shelfEffects.has(id) && !read.has(id));
-  rows = rows.concat(await Promise.all(missing.map((id) => journal.get(id))));
   for (const row of rows) {
     if (!row) continue;
     // Sold here: off the shelf; returned here: back on it (negative).
     const sign = { sale: 1, refund: -1 }[row.document.kind];
     const effect = [];
     if (sign) for (const line of row.document.lines) effect.push([line.sku, sign * line.qty]);
-    shelfEffects.set(row.id, { device: row.document.device_id, effect });
+    known.set(row.id, { device: row.document.device_id, effect });
   }
   const counted = new Set(ids);
-  for (const id of shelfEffects.keys()) if (!counted.has(id)) shelfEffects.delete(id);
+  // The shared map keeps what this count read, and only that: it never grows past one count's documents.
+  shelfEffects.clear();
+  for (const id of counted) if (known.has(id)) shelfEffects.set(id, known.get(id));
   const sold = {};
   for (const id of counted) {
-    const held = shelfEffects.get(id);
+    const held = known.get(id);
     // Above the seq, only this device's own documents: one kept from an identity before a new pairing
     // was never this device's to count.
     if (!held || (counting && held.device !== deviceId)) continue;

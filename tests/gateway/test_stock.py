@@ -392,3 +392,14 @@ async def test_a_consistent_read_is_never_another_requests_transaction(store):
     go_b.set()
     a, b = await asyncio.wait_for(counting, 5)
     assert a == b, f"the second read saw {a} sales, then {b}, inside one consistent read"
+
+
+async def test_a_read_left_open_by_a_cancelled_request_does_not_stop_the_next(store):
+    """A request cancelled between its read's BEGIN and COMMIT leaves the shared reader in a transaction;
+    the next consistent read ends it and begins its own, instead of failing for good."""
+    db = store.read()
+    await db.execute("BEGIN")
+    await receive(store, T1, make_sale(device_id=T1.device_id, seq=1))
+    async with one_read(db):
+        assert (await db.execute_fetchall("SELECT count(*) FROM journal"))[0][0] == 1   # a fresh view
+    assert not db.in_transaction
