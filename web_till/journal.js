@@ -196,11 +196,7 @@ export class Journal {
   /** The ids of the documents in one state, and the rows of those of them not in `known` (ids: a Set or a Map's keys),
    *  in one transaction: a caller that keeps what it read before reads only what is new. */
   async idsInState(state, known) {
-    const tx = this.db.transaction("documents");
-    const store = tx.objectStore("documents");
-    const ids = await request(store.index("state").getAllKeys(state));
-    const rows = await Promise.all(ids.filter((id) => !known.has(id)).map((id) => request(store.get(id))));
-    return { ids, rows };
+    return this.idsInStates([state], known);
   }
 
   /** idsInState for several states at once, in one transaction. */

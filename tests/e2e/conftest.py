@@ -214,6 +214,18 @@ def browser(rig: ShopRig, tmp_path: Path) -> Iterator[Any]:
         chromium.close()
 
 
+# One value of the till's journal meta store (web_till/journal.js), by key: read as the till stores it.
+JOURNAL_META_JS = """(key) => new Promise((resolve, reject) => {
+  const open = indexedDB.open("posline");
+  open.onsuccess = () => {
+    const get = open.result.transaction("meta").objectStore("meta").get(key);
+    get.onsuccess = () => { open.result.close(); resolve(get.result ? get.result.value : null); };
+    get.onerror = () => reject(get.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+
 # Where the page's service worker stands, for a failure to say why the shell is not cached.
 WORKER_STATE_JS = """async () => {
   const r = await navigator.serviceWorker.getRegistration();

@@ -12,6 +12,8 @@ import re
 
 import pytest
 
+from tests.e2e.conftest import JOURNAL_META_JS
+
 pytestmark = pytest.mark.e2e
 
 # Another handle on the same journal, beside the till's own: it completes documents the till's
@@ -55,17 +57,6 @@ OLD_META_SEQ_JS = """(seq) => new Promise((resolve, reject) => {
 })"""
 
 
-META_SEQ_JS = """() => new Promise((resolve, reject) => {
-  const open = indexedDB.open("posline");
-  open.onsuccess = () => {
-    const get = open.result.transaction("meta").objectStore("meta").get("seq");
-    get.onsuccess = () => { open.result.close(); resolve(get.result ? get.result.value : null); };
-    get.onerror = () => reject(get.error);
-  };
-  open.onerror = () => reject(open.error);
-})"""
-
-
 def _seq(number: str) -> int:
     match = re.fullmatch(r"T\d+-(\d{6})", number)
     assert match, number
@@ -96,7 +87,7 @@ def test_a_wrong_guess_never_repeats_or_skips_a_receipt_number(tablets):
     seqs = sorted(row["seq"] for row in tablet.journal())
     assert seqs == list(range(1, first + 7)), "a receipt number was given twice or skipped"
     # An older till (the box rolled back a version) numbers from meta "seq" alone: it must be the last.
-    assert page.evaluate(META_SEQ_JS) == first + 6
+    assert page.evaluate(JOURNAL_META_JS, "seq") == first + 6
 
 
 def test_an_older_tills_last_seq_in_meta_is_numbered_on_from(tablets):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from cloud_api.demo_shop import PRODUCTS
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import JOURNAL_META_JS, wait_until
 
 pytestmark = __import__("pytest").mark.e2e
 COKE = next({"name": name, "price": price, "gst_bp": 1800, "barcode": barcode, "category": category}
@@ -65,14 +65,19 @@ WATCH_LEFT_JS = """() => {
 }"""
 
 
+def ten_cokes_on_a_paired_tablet(rig, tablets):
+    """10 Coca-Cola received in the cloud, a tablet paired and selling, its tile showing them: (tablet, page, tile)."""
+    receive(rig, "COKE-1500", 10)
+    tablet = tablets().open_and_pair()
+    tile = tablet.page.get_by_role("button", name="Coca-Cola 1.5L", exact=True)
+    tablet.expect(tile).to_contain_text("10 left", timeout=30000)
+    return tablet, tablet.page, tile
+
+
 def test_what_is_left_never_jumps_back_up_while_sales_reach_the_box(rig, tablets):
     # A sale the box has just taken is no longer pending here; until the tablet holds the box's stock
     # that counts it, it must still be subtracted, or the tile shows one more than is left for a moment.
-    receive(rig, "COKE-1500", 10)
-    tablet = tablets().open_and_pair()
-    page = tablet.page
-    tile = page.get_by_role("button", name="Coca-Cola 1.5L", exact=True)
-    tablet.expect(tile).to_contain_text("10 left", timeout=30000)
+    tablet, page, tile = ten_cokes_on_a_paired_tablet(rig, tablets)
     page.evaluate(WATCH_LEFT_JS)
     for _ in range(5):
         tablet.sell(["Coca-Cola 1.5L"])
@@ -83,28 +88,13 @@ def test_what_is_left_never_jumps_back_up_while_sales_reach_the_box(rig, tablets
     assert left == sorted(left, reverse=True), f"the count went back up on the way: {left}"
 
 
-# The stock this tablet keeps for a reload (meta "stock_held", sync.js pullStock), read from its journal.
-HELD_JS = """() => new Promise((resolve, reject) => {
-  const open = indexedDB.open("posline");
-  open.onerror = () => reject(open.error);
-  open.onsuccess = () => {
-    const get = open.result.transaction("meta").objectStore("meta").get("stock_held");
-    get.onsuccess = () => { resolve(get.result && get.result.value); open.result.close(); };
-  };
-})"""
-
-
 def test_a_reload_counts_sales_the_box_took_after_the_stock_this_tablet_holds(rig, tablets):
     # The box answers the stock with device_seq, the highest seq of this tablet's documents it counts.
     # Sales the box took after the stock this tablet holds are not in it: still taken off after a reload,
     # while no newer stock can be had, instead of the tile showing them back on the shelf. First with a
     # stock from before this tablet's first sale (device_seq 0), then with one that counts a sale.
-    receive(rig, "COKE-1500", 10)
-    tablet = tablets().open_and_pair()
-    page = tablet.page
-    tile = page.get_by_role("button", name="Coca-Cola 1.5L", exact=True)
-    tablet.expect(tile).to_contain_text("10 left", timeout=30000)
-    before_any = page.evaluate(HELD_JS)
+    tablet, page, tile = ten_cokes_on_a_paired_tablet(rig, tablets)
+    before_any = page.evaluate(JOURNAL_META_JS, "stock_held")
     assert before_any["device_seq"] == 0 and before_any["stock"]["COKE-1500"] == 10, before_any
 
     def refuse_stock() -> None:
@@ -117,26 +107,26 @@ def test_a_reload_counts_sales_the_box_took_after_the_stock_this_tablet_holds(ri
             tablet.sell(["Coca-Cola 1.5L"])
         tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)   # at the box; its stock not fetched
         tablet.expect(tile).to_contain_text(left)
-        assert page.evaluate(HELD_JS) == held   # the stock held is still the one from before these
+        assert page.evaluate(JOURNAL_META_JS, "stock_held") == held   # the stock held is still the one from before these
         page.reload()
         tablet.expect(tile).to_contain_text(left, timeout=30000)
         tablet.wait_status(r"^Online · 0 unsynced$", timeout_s=30)
         tablet.expect(tile).to_contain_text(left)
-        assert page.evaluate(HELD_JS) == held
+        assert page.evaluate(JOURNAL_META_JS, "stock_held") == held
 
     refuse_stock()
     sell_reload_and_see(1, "9 left", before_any)
     page.unroute("**/api/v1/stock")
-    wait_until(lambda: (page.evaluate(HELD_JS) or {}).get("device_seq", 0) >= 1, 30,
+    wait_until(lambda: (page.evaluate(JOURNAL_META_JS, "stock_held") or {}).get("device_seq", 0) >= 1, 30,
                what="a stock answer that counts this tablet's first sale")
-    counted = page.evaluate(HELD_JS)
+    counted = page.evaluate(JOURNAL_META_JS, "stock_held")
     assert counted["stock"]["COKE-1500"] == 9, counted
     tablet.expect(tile).to_contain_text("9 left")
 
     refuse_stock()
     sell_reload_and_see(2, "7 left", counted)
     page.unroute("**/api/v1/stock")
-    wait_until(lambda: (page.evaluate(HELD_JS) or {}).get("stock", {}).get("COKE-1500") == 7, 30,
+    wait_until(lambda: (page.evaluate(JOURNAL_META_JS, "stock_held") or {}).get("stock", {}).get("COKE-1500") == 7, 30,
                what="the box's stock with all three sales")
-    assert page.evaluate(HELD_JS)["device_seq"] >= counted["device_seq"] + 2
+    assert page.evaluate(JOURNAL_META_JS, "stock_held")["device_seq"] >= counted["device_seq"] + 2
     tablet.expect(tile).to_contain_text("7 left")
