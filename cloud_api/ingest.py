@@ -13,7 +13,9 @@ fresh documents go in with one `INSERT ... ON CONFLICT DO NOTHING RETURNING`
 each body the very JSON its hash check encoded (contract.parse_document_and_body),
 quarantine and rejected rows and every projection with one multi-row insert per
 table, and each device's bookkeeping once per batch. The documents and the
-projection rows go straight through the driver (database.insert_rows).
+projection rows go straight through the driver (database.insert_rows). Storing is
+plain synchronous SQLAlchemy, handed to the database at once (database.write_at_once:
+on SQLite the whole transaction runs on the writer's thread).
 One document at a time (`set_based=False`) is the reference implementation
 the set-based path must agree with (tests/cloud/test_set_based_ingest.py), and
 the fallback when the database refuses the set-based batch.
@@ -39,7 +41,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, select, update
+from sqlalchemy import ARRAY, Connection, String, and_, any_, bindparam, func, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -55,7 +57,7 @@ from .contract import (
     clock_skew_ms,
     parse_document_and_body,
 )
-from .database import engine_lock, insert_or_ignore, insert_rows, writing
+from .database import engine_lock, insert_or_ignore, insert_rows, write_at_once
 from .projections import Projection, project
 from .shops import GatewayIdentity, shop_timezone
 from .stock import hold_journal_for_ingest
@@ -86,10 +88,14 @@ async def receive_batch(engine: AsyncEngine, gateway: GatewayIdentity, batch: Jo
     # first and stored while the next is checked, rather than all of them ready together, late.
     async with engine_lock(engine, "parse"):
         parsed = await parse_batch(batch)
-    async with writing(engine) as conn:
-        results = await ingest_batch(conn, gateway, parsed)
-        await conn.execute(update(schema.gateways).where(schema.gateways.c.id == gateway.gateway_id)
-                           .values(last_heard_at=utc_now()))
+    # Storing needs nothing from the event loop: one hand-off to the database (write_at_once).
+    return await write_at_once(engine, _store_received, gateway, parsed)
+
+
+def _store_received(conn: Connection, gateway: GatewayIdentity, parsed: ParsedBatch) -> list[DocumentResult]:
+    results = store_batch(conn, gateway, parsed)
+    conn.execute(update(schema.gateways).where(schema.gateways.c.id == gateway.gateway_id)
+                 .values(last_heard_at=utc_now()))
     return results
 
 
@@ -123,7 +129,7 @@ async def parse_batch(batch: JournalBatch) -> ParsedBatch:
 
 async def ingest_batch(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch | ParsedBatch, *,
                        set_based: bool = True) -> list[DocumentResult]:
-    """Store a batch from a gateway inside the caller's transaction; answer per document.
+    """Store a batch from a gateway inside the caller's (async) transaction; answer per document.
 
     `batch` is best parsed before the transaction (parse_batch; receive_batch does); a JournalBatch
     is parsed here. `set_based=False` stores one document at a time: the reference implementation
@@ -131,33 +137,40 @@ async def ingest_batch(conn: AsyncConnection, gateway: GatewayIdentity, batch: J
     """
     if isinstance(batch, JournalBatch):
         batch = await parse_batch(batch)
-    parsed, batch = batch.parsed, batch.batch
+    return await conn.run_sync(store_batch, gateway, batch, set_based)
+
+
+def store_batch(conn: Connection, gateway: GatewayIdentity, batch: ParsedBatch,
+                set_based: bool = True) -> list[DocumentResult]:
+    """ingest_batch's work, as synchronous SQLAlchemy: run by write_at_once (receive_batch), or on an
+    async connection through run_sync (ingest_batch)."""
+    parsed, sent = batch.parsed, batch.batch
     now = utc_now()
     # Before any ingest_seq is drawn, so stock snapshots see this batch whole or not at all.
-    await hold_journal_for_ingest(conn, gateway.shop_id)
-    tz = await shop_timezone(conn, gateway.shop_id)
+    hold_journal_for_ingest(conn, gateway.shop_id)
+    tz = shop_timezone(conn, gateway.shop_id)
     try:
-        async with conn.begin_nested():   # the whole batch at once: the fast, usual path
+        with conn.begin_nested():   # the whole batch at once: the fast, usual path
             if set_based:
-                return await _ingest_set(conn, gateway, batch, parsed, tz, now)
-            return await _ingest(conn, gateway, batch, parsed, tz, now, one_by_one=False)
+                return _ingest_set(conn, gateway, sent, parsed, tz, now)
+            return _ingest(conn, gateway, sent, parsed, tz, now, one_by_one=False)
     except _DOCUMENT_FAULTS as err:
         log.warning("ingest: a batch of %d failed in the database (%s); retrying one document per savepoint",
-                    len(batch.documents), _db_message(err))
+                    len(sent.documents), _db_message(err))
     except _Raced:
         log.warning("ingest: a batch of %d met a concurrent writer; retrying one document per savepoint",
-                    len(batch.documents))
-    return await _ingest(conn, gateway, batch, parsed, tz, now, one_by_one=True)
+                    len(sent.documents))
+    return _ingest(conn, gateway, sent, parsed, tz, now, one_by_one=True)
 
 
-def _among(conn: AsyncConnection, column: Any, values: list[str]) -> Any:
+def _among(conn: Connection, column: Any, values: list[str]) -> Any:
     """column IN (values); on PostgreSQL `= ANY(array)`, one parameter and so one prepared statement."""
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam("among", values, type_=ARRAY(String)))
     return column.in_(values)
 
 
-def _held(conn: AsyncConnection, shop_id: str, ids: list[str]) -> Any:
+def _held(conn: Connection, shop_id: str, ids: list[str]) -> Any:
     """The query for what the journal holds of `ids`: (id, hash, ingest_seq).
 
     On PostgreSQL a join with unnest(array): one parameter whatever the batch holds, and a join the
@@ -193,8 +206,8 @@ def _parse(raw: Any) -> _Parsed | InvalidDocument:
         return err
 
 
-async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch,
-                      parsed: list[_Parsed | InvalidDocument], tz: str, now: str) -> list[DocumentResult]:
+def _ingest_set(conn: Connection, gateway: GatewayIdentity, batch: JournalBatch,
+                parsed: list[_Parsed | InvalidDocument], tz: str, now: str) -> list[DocumentResult]:
     """The whole batch in a few multi-row statements, answering as one-at-a-time ingestion would."""
     shop_id = gateway.shop_id
     results: list[dict[str, Any] | None] = [None] * len(parsed)   # made DocumentResults at the end, together
@@ -211,7 +224,7 @@ async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: Jo
     held: dict[str, tuple[str, int | None]] = {}
     if valid:
         ids = list({document.id for _, _, document in valid})
-        held = {row.id: (row.hash, row.ingest_seq) for row in (await conn.execute(_held(conn, shop_id, ids))).all()}
+        held = {row.id: (row.hash, row.ingest_seq) for row in conn.execute(_held(conn, shop_id, ids)).all()}
 
     # Verdicts in batch order. The first copy of a fresh id is stored; later copies meet it as they
     # would meet a stored document (duplicate or conflict), and learn its ingest_seq after the insert.
@@ -247,7 +260,7 @@ async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: Jo
     if fresh:
         # ON CONFLICT DO NOTHING keeps the unique key the judge, and RETURNING hands back each new
         # row's ingest_seq.
-        inserted = await _insert_documents(conn, list(fresh.values()))
+        inserted = _insert_documents(conn, list(fresh.values()))
         if len(inserted) != len(fresh):
             # Only a writer outside the shop's lock could do this; the savepoint undoes our part.
             raise _Raced()
@@ -255,18 +268,18 @@ async def _ingest_set(conn: AsyncConnection, gateway: GatewayIdentity, batch: Jo
             results[i] = dict(id=doc_id, status=status, ingest_seq=inserted[doc_id])
         rows = Projection(shop_id)
         for document, when in stored:
-            await project(rows, shop_id, document, when, now)
-        await rows.write(conn)
+            project(rows, shop_id, document, when, now)
+        rows.write(conn)
     if quarantined:
-        await conn.execute(schema.quarantine.insert(), quarantined)
+        conn.execute(schema.quarantine.insert(), quarantined)
     if rejected:
-        await conn.execute(schema.rejected_documents.insert(), rejected)
+        conn.execute(schema.rejected_documents.insert(), rejected)
     newest: dict[str, AnyDocument] = {}
     seqs: dict[str, list[int]] = {}
     for document, _ in stored:   # the last stored document of each device, as one-at-a-time leaves it
         newest[document.device_id] = document
         seqs.setdefault(document.device_id, []).append(document.seq)
-    await _advance_devices(conn, gateway, newest, seqs, batch.received_at, now)
+    _advance_devices(conn, gateway, newest, seqs, batch.received_at, now)
     # One validation for the batch's answers: a DocumentResult(...) each cost a tenth of the batch's Python.
     return _RESULTS.validate_python(results)
 
@@ -275,7 +288,7 @@ _DOCUMENT_COLUMNS = ("shop_id", "id", "kind", "device_id", "device_code", "seq",
                      "cashier_id", "hash", "body", "gateway_id", "received_at", "ingested_at")
 
 
-async def _insert_documents(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> dict[str, int]:
+def _insert_documents(conn: Connection, rows: list[tuple[Any, ...]]) -> dict[str, int]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id, ingest_seq of `rows`, in their order: id -> ingest_seq.
 
     ingest_seq is drawn in the rows' order (the one-at-a-time order). database.insert_rows: on
@@ -284,21 +297,21 @@ async def _insert_documents(conn: AsyncConnection, rows: list[tuple[Any, ...]]) 
     SQLite one multi-row VALUES statement. The values go to the driver as they are: SQLAlchemy's
     per-row parameter processing cost as much as the database's own work.
     """
-    inserted = await insert_rows(conn, schema.documents, _DOCUMENT_COLUMNS, rows,
-                                 ignore_conflicts=True, returning=("id", "ingest_seq"))
+    inserted = insert_rows(conn, schema.documents, _DOCUMENT_COLUMNS, rows,
+                           ignore_conflicts=True, returning=("id", "ingest_seq"))
     return dict(inserted)
 
 
-async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: JournalBatch,
-                  parsed: list[_Parsed | InvalidDocument], tz: str, now: str,
-                  one_by_one: bool) -> list[DocumentResult]:
+def _ingest(conn: Connection, gateway: GatewayIdentity, batch: JournalBatch,
+            parsed: list[_Parsed | InvalidDocument], tz: str, now: str,
+            one_by_one: bool) -> list[DocumentResult]:
     """One document at a time: the reference path; with `one_by_one`, each in its own savepoint."""
     results: list[DocumentResult] = []
     touched: dict[str, AnyDocument] = {}
     valid, faults = 0, []
     for raw, outcome in zip(batch.documents, parsed):
         if isinstance(outcome, InvalidDocument):
-            await _reject(conn, gateway, raw, outcome, now)
+            _reject(conn, gateway, raw, outcome, now)
             results.append(DocumentResult(id=outcome.document_id, status="invalid", reason=outcome.reason))
             continue
         # The reference path encodes the body itself (canonical_json), so the equivalence test also
@@ -308,16 +321,16 @@ async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: Journa
         received_at = batch.received_at.get(document.id)
         if one_by_one:
             try:
-                async with conn.begin_nested():
-                    status, ingest_seq = await _store(conn, gateway, document, raw, received_at, tz, now)
+                with conn.begin_nested():
+                    status, ingest_seq = _store(conn, gateway, document, raw, received_at, tz, now)
             except _DOCUMENT_FAULTS as err:
                 faults.append(err)
                 refused = InvalidDocument(f"the cloud's database cannot store it: {_db_message(err)}", document.id)
-                await _reject(conn, gateway, raw, refused, now)
+                _reject(conn, gateway, raw, refused, now)
                 results.append(DocumentResult(id=document.id, status="invalid", reason=refused.reason))
                 continue
         else:
-            status, ingest_seq = await _store(conn, gateway, document, raw, received_at, tz, now)
+            status, ingest_seq = _store(conn, gateway, document, raw, received_at, tz, now)
         results.append(DocumentResult(id=document.id, status=status, ingest_seq=ingest_seq))
         if status == "stored":
             touched[document.device_id] = document
@@ -329,7 +342,7 @@ async def _ingest(conn: AsyncConnection, gateway: GatewayIdentity, batch: Journa
         # invalid is not.
         raise faults[-1]
     for document in touched.values():
-        await _advance_device(conn, gateway, document, batch.received_at.get(document.id), now)
+        _advance_device(conn, gateway, document, batch.received_at.get(document.id), now)
     return results
 
 
@@ -356,32 +369,32 @@ def _rejected_row(gateway: GatewayIdentity, raw: Any, err: InvalidDocument, now:
                 reason=err.reason, gateway_id=gateway.gateway_id, rejected_at=now)
 
 
-async def _reject(conn: AsyncConnection, gateway: GatewayIdentity, raw: Any, err: InvalidDocument, now: str) -> None:
-    await conn.execute(schema.rejected_documents.insert().values(_rejected_row(gateway, raw, err, now)))
+def _reject(conn: Connection, gateway: GatewayIdentity, raw: Any, err: InvalidDocument, now: str) -> None:
+    conn.execute(schema.rejected_documents.insert().values(_rejected_row(gateway, raw, err, now)))
 
 
-async def _store(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
-                 raw: dict[str, Any], received_at: str | None, tz: str, now: str) -> tuple[str, int | None]:
+def _store(conn: Connection, gateway: GatewayIdentity, document: AnyDocument,
+           raw: dict[str, Any], received_at: str | None, tz: str, now: str) -> tuple[str, int | None]:
     """Store one document: its status and, unless it is a conflict, its ingest_seq."""
     d = schema.documents.c
     when = shop_time(document.created_at, tz, document.clock_offset_ms, received_at)
     day = when.date().isoformat()
-    inserted = (await conn.execute(insert_or_ignore(conn, schema.documents).values(
+    inserted = conn.execute(insert_or_ignore(conn, schema.documents).values(
         shop_id=gateway.shop_id, id=document.id, kind=document.kind, device_id=document.device_id,
         device_code=document.device_code, seq=document.seq, created_at=document.created_at,
         business_date=day, cashier_id=document.cashier_id, hash=document.hash,
         body=canonical_json(raw).decode(), gateway_id=gateway.gateway_id,
-        received_at=received_at, ingested_at=now).returning(d.ingest_seq))).first()
+        received_at=received_at, ingested_at=now).returning(d.ingest_seq)).first()
     if inserted is not None:
         rows = Projection(gateway.shop_id)
-        await project(rows, gateway.shop_id, document, when, now)
-        await rows.write(conn)
+        project(rows, gateway.shop_id, document, when, now)
+        rows.write(conn)
         return "stored", inserted.ingest_seq
-    stored_hash, ingest_seq = (await conn.execute(
-        select(d.hash, d.ingest_seq).where(d.shop_id == gateway.shop_id, d.id == document.id))).one()
+    stored_hash, ingest_seq = conn.execute(
+        select(d.hash, d.ingest_seq).where(d.shop_id == gateway.shop_id, d.id == document.id)).one()
     if stored_hash == document.hash:
         return "duplicate", ingest_seq
-    await conn.execute(schema.quarantine.insert().values(
+    conn.execute(schema.quarantine.insert().values(
         shop_id=gateway.shop_id, document_id=document.id, stored_hash=stored_hash,
         incoming_hash=document.hash, incoming_body=canonical_json(raw).decode(),
         gateway_id=gateway.gateway_id, quarantined_at=now))
@@ -398,14 +411,14 @@ def _contiguous(contiguous: int, seqs: list[int]) -> tuple[int, int]:
     return top, max([top, *seqs])
 
 
-async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, document: AnyDocument,
-                          received_at: str | None, now: str) -> None:
+def _advance_device(conn: Connection, gateway: GatewayIdentity, document: AnyDocument,
+                    received_at: str | None, now: str) -> None:
     """Keep each device's highest contiguous seq, so gaps can be reported, and its clock's skew."""
     dv, d = schema.devices.c, schema.documents.c
     key = (dv.shop_id == gateway.shop_id, dv.device_id == document.device_id)
-    row = (await conn.execute(select(dv.contiguous_seq, dv.max_seq).where(*key))).first()
+    row = conn.execute(select(dv.contiguous_seq, dv.max_seq).where(*key)).first()
     if row is None:
-        await conn.execute(insert_or_ignore(conn, schema.devices).values(
+        conn.execute(insert_or_ignore(conn, schema.devices).values(
             shop_id=gateway.shop_id, device_id=document.device_id, device_code=document.device_code,
             gateway_id=gateway.gateway_id, first_seen_at=now, last_heard_at=now, contiguous_seq=0, max_seq=0))
         contiguous, newest = 0, 0
@@ -413,18 +426,18 @@ async def _advance_device(conn: AsyncConnection, gateway: GatewayIdentity, docum
         contiguous, newest = row.contiguous_seq, row.max_seq
     if document.seq >= newest:   # the device's clock as its newest document found it
         skew = clock_skew_ms(document.created_at, document.clock_offset_ms, received_at)
-        await conn.execute(update(schema.devices).where(*key).values(clock_skew_ms=skew))
-    seqs = (await conn.execute(select(d.seq).where(
+        conn.execute(update(schema.devices).where(*key).values(clock_skew_ms=skew))
+    seqs = conn.execute(select(d.seq).where(
         d.shop_id == gateway.shop_id, d.device_id == document.device_id, d.seq > contiguous)
-        .order_by(d.seq))).scalars().all()
+        .order_by(d.seq)).scalars().all()
     contiguous, top = _contiguous(contiguous, list(seqs))
-    await conn.execute(update(schema.devices).where(*key).values(
+    conn.execute(update(schema.devices).where(*key).values(
         contiguous_seq=contiguous, max_seq=top, last_heard_at=now,
         gateway_id=gateway.gateway_id, device_code=document.device_code))
 
 
-async def _advance_devices(conn: AsyncConnection, gateway: GatewayIdentity, newest: dict[str, AnyDocument],
-                           stored_seqs: dict[str, list[int]], received_at: dict[str, str], now: str) -> None:
+def _advance_devices(conn: Connection, gateway: GatewayIdentity, newest: dict[str, AnyDocument],
+                     stored_seqs: dict[str, list[int]], received_at: dict[str, str], now: str) -> None:
     """_advance_device for every device of a batch at once: a few statements, however many devices.
 
     `newest` is each device's last stored document in the batch, the one whose clock is recorded;
@@ -434,12 +447,12 @@ async def _advance_devices(conn: AsyncConnection, gateway: GatewayIdentity, newe
         return
     dv, d = schema.devices.c, schema.documents.c
     shop_id, ids = gateway.shop_id, list(newest)
-    known = {row.device_id: row for row in (await conn.execute(
+    known = {row.device_id: row for row in conn.execute(
         select(dv.device_id, dv.contiguous_seq, dv.max_seq, dv.clock_skew_ms)
-        .where(dv.shop_id == shop_id, _among(conn, dv.device_id, ids)))).all()}
+        .where(dv.shop_id == shop_id, _among(conn, dv.device_id, ids))).all()}
     unseen = [device_id for device_id in ids if device_id not in known]
     if unseen:
-        await conn.execute(insert_or_ignore(conn, schema.devices), [dict(
+        conn.execute(insert_or_ignore(conn, schema.devices), [dict(
             shop_id=shop_id, device_id=device_id, device_code=newest[device_id].device_code,
             gateway_id=gateway.gateway_id, first_seen_at=now, last_heard_at=now, contiguous_seq=0, max_seq=0)
             for device_id in unseen])
@@ -457,12 +470,12 @@ async def _advance_devices(conn: AsyncConnection, gateway: GatewayIdentity, newe
             above[device_id] = []
             gapped.append(device_id)
     if gapped:
-        for device_id, seq in (await conn.execute(
+        for device_id, seq in conn.execute(
                 select(d.device_id, d.seq)
                 .join_from(schema.documents, schema.devices,
                            and_(dv.shop_id == d.shop_id, dv.device_id == d.device_id))
                 .where(d.shop_id == shop_id, _among(conn, d.device_id, gapped), d.seq > dv.contiguous_seq)
-                .order_by(d.device_id, d.seq))).all():
+                .order_by(d.device_id, d.seq)).all():
             above[device_id].append(seq)
     changes = []
     for device_id, document in newest.items():
@@ -473,7 +486,7 @@ async def _advance_devices(conn: AsyncConnection, gateway: GatewayIdentity, newe
         contiguous, top = _contiguous(contiguous, above[device_id])
         changes.append(dict(k_shop=shop_id, k_device=device_id, v_contiguous=contiguous, v_max=top, v_skew=skew,
                             v_heard=now, v_gateway=gateway.gateway_id, v_code=document.device_code))
-    await conn.execute(
+    conn.execute(
         update(schema.devices).where(dv.shop_id == bindparam("k_shop"), dv.device_id == bindparam("k_device"))
         .values(contiguous_seq=bindparam("v_contiguous"), max_seq=bindparam("v_max"),
                 clock_skew_ms=bindparam("v_skew"), last_heard_at=bindparam("v_heard"),

@@ -99,7 +99,7 @@ async def customer(conn: AsyncConnection, shop_id: str, customer_id: str) -> dic
     entries = (await conn.execute(select(k.amount, k.business_date).where(
         k.shop_id == shop_id, k.customer_id == customer_id).order_by(k.at, k.entry_id))).all()
     balance = sum(int(e.amount) for e in entries)
-    today = _today(await shop_timezone(conn, shop_id))
+    today = _today(await conn.run_sync(shop_timezone, shop_id))
     return {**_record(row, balance), "ageing": ageing([(e.business_date, int(e.amount)) for e in entries], today)}
 
 
@@ -116,7 +116,7 @@ async def customers_with_balances(conn: AsyncConnection, shop_id: str, search: s
     wanted = search.strip().casefold()
     if wanted:
         rows = [row for row in rows if phone_matches(row.name, row.phone, wanted)]
-    today = _today(await shop_timezone(conn, shop_id))
+    today = _today(await conn.run_sync(shop_timezone, shop_id))
     debit = k.amount > 0
     by_bucket = []
     for label, low, high in AGE_BUCKETS:
@@ -211,7 +211,7 @@ async def add_adjustment(conn: AsyncConnection, shop_id: str, customer_id: str, 
     if known is None:
         raise NotFound("this shop has no customer with that id")
     now = utc_now()
-    day = datetime.now(timezone.utc).astimezone(ZoneInfo(await shop_timezone(conn, shop_id))).date().isoformat()
+    day = datetime.now(timezone.utc).astimezone(ZoneInfo(await conn.run_sync(shop_timezone, shop_id))).date().isoformat()
     entry_id = entry_id or adjustment.entry_id or str(uuid.uuid4())
     entry = dict(shop_id=shop_id, entry_id=entry_id, customer_id=customer_id,
                  kind="office_adjustment", amount=adjustment.amount, business_date=day, at=now, device_code=None,

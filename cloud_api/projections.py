@@ -22,8 +22,7 @@ from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Table, select, update
 
 from . import schema
 from .contract import (AnyDocument, CashMovement, Customer, KhataAdjustment, KhataPayment, Refund, Sale,
@@ -79,19 +78,19 @@ class Projection:
                                                                (schema.khata_entries, self.khata_entries))]
         return [(table, columns, rows) for table, columns, rows in out if rows]
 
-    async def write(self, conn: AsyncConnection) -> None:
+    def write(self, conn: Connection) -> None:
         """Store every row held, one statement per table, straight through the driver (database.insert_rows:
         SQLAlchemy's per-row parameter processing doubled the cost of each row). Khata entries go after
         the customers they name (a placeholder for one not known yet)."""
         for table, columns, rows in self.plain_rows():
             if table is not schema.khata_entries:
-                await insert_rows(conn, table, columns, rows)
+                insert_rows(conn, table, columns, rows)
         if self.shift_changes:
-            await _write_shifts(conn, self.shop_id, self.shift_changes)
+            _write_shifts(conn, self.shop_id, self.shift_changes)
         if self.customers or self.khata_entries:
-            await _write_customers(conn, self.shop_id, self.customers, self.khata_entries)
+            _write_customers(conn, self.shop_id, self.customers, self.khata_entries)
         if self.khata_entries:
-            await insert_rows(conn, schema.khata_entries, *_as_tuples(self.khata_entries))
+            insert_rows(conn, schema.khata_entries, *_as_tuples(self.khata_entries))
 
 
 def _as_tuples(rows: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
@@ -103,20 +102,20 @@ def _as_tuples(rows: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[tuple[
                      else list(map(itemgetter(*columns), rows)))   # itemgetter of one key gives no tuple
 
 
-async def _insert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows made here as dicts (see _as_tuples) with database.insert_rows."""
     if rows:
-        await insert_rows(conn, table, *_as_tuples(rows))
+        insert_rows(conn, table, *_as_tuples(rows))
 
 
-async def project(rows: Projection, shop_id: str, document: AnyDocument, when: datetime, now: str) -> None:
+def project(rows: Projection, shop_id: str, document: AnyDocument, when: datetime, now: str) -> None:
     """Derive the reporting and stock facts of a newly stored document into `rows` (written by rows.write).
 
     `when` is the document's true time on the shop's clock (contract.shop_time): its date is the
     business day the document is filed under, its hour the by-hour chart's.
 
-    Async, and the one call ingest makes per stored document, so a test can make it fail for one
-    document as a bug in the cloud would (tests/gateway/test_poison.py).
+    The one call ingest makes per stored document, so a test can make it fail for one document as a
+    bug in the cloud would (tests/gateway/test_poison.py).
     """
     day = when.date().isoformat()
     if isinstance(document, Sale):
@@ -212,10 +211,10 @@ class _RowsInHand:
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    async def read(cls, conn: AsyncConnection, table: Table, key: str, shop_id: str, ids: set[str]) -> "_RowsInHand":
+    def read(cls, conn: Connection, table: Table, key: str, shop_id: str, ids: set[str]) -> "_RowsInHand":
         c = table.c
-        known = {getattr(row, key): dict(row._mapping) for row in (await conn.execute(
-            select(table).where(c.shop_id == shop_id, c[key].in_(ids)))).all()}
+        known = {getattr(row, key): dict(row._mapping) for row in conn.execute(
+            select(table).where(c.shop_id == shop_id, c[key].in_(ids))).all()}
         return cls(table, key, shop_id, known)
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -225,19 +224,19 @@ class _RowsInHand:
             row = self.changed[key] = dict(self.known[key])
         return row
 
-    async def write(self, conn: AsyncConnection) -> None:
+    def write(self, conn: Connection) -> None:
         c = self.table.c
-        await _insert(conn, self.table, list(self.new.values()))
+        _insert(conn, self.table, list(self.new.values()))
         for key, row in self.changed.items():
             if row != self.known[key]:
-                await conn.execute(update(self.table).where(c.shop_id == self.shop_id, c[self.key] == key)
+                conn.execute(update(self.table).where(c.shop_id == self.shop_id, c[self.key] == key)
                                    .values({k: v for k, v in row.items() if k not in ("shop_id", self.key)}))
 
 
 _SHIFT_COLUMNS = [c.name for c in schema.shifts.columns]
 
 
-async def _write_shifts(conn: AsyncConnection, shop_id: str, changes: list[_ShiftChange]) -> None:
+def _write_shifts(conn: Connection, shop_id: str, changes: list[_ShiftChange]) -> None:
     """Apply shift openings and closings in order, over the rows the shifts already have.
 
     The rules, one document after another: the first document of a shift makes its row (with its
@@ -247,7 +246,7 @@ async def _write_shifts(conn: AsyncConnection, shop_id: str, changes: list[_Shif
     then written: new shifts with one multi-row insert, changed ones with one update each (a shift
     has two documents, so a batch rarely changes more than a couple).
     """
-    rows = await _RowsInHand.read(conn, schema.shifts, "shift_id", shop_id, {change.shift_id for change in changes})
+    rows = _RowsInHand.read(conn, schema.shifts, "shift_id", shop_id, {change.shift_id for change in changes})
     for change in changes:
         row = rows.get(change.shift_id)
         if row is None:
@@ -259,14 +258,14 @@ async def _write_shifts(conn: AsyncConnection, shop_id: str, changes: list[_Shif
             row.update(business_date=change.day, **change.values)
         elif row["close_document_id"] is None:
             row.update(change.values)
-    await rows.write(conn)
+    rows.write(conn)
 
 
 _CUSTOMER_DETAILS = ("name", "phone", "cnic", "ntn", "credit_limit", "updated_at", "source", "document_id")
 
 
-async def _write_customers(conn: AsyncConnection, shop_id: str, documents: list[dict[str, Any]],
-                           entries: list[dict[str, Any]]) -> None:
+def _write_customers(conn: Connection, shop_id: str, documents: list[dict[str, Any]],
+                     entries: list[dict[str, Any]]) -> None:
     """Customer documents over the rows held, the latest true time winning; then a placeholder row for
     any customer a khata entry names whom the cloud does not know yet (their document still on its way).
 
@@ -276,7 +275,7 @@ async def _write_customers(conn: AsyncConnection, shop_id: str, documents: list[
     one read, then written; tests/cloud/test_set_based_ingest.py holds it to one document at a time.
     """
     ids = {row["customer_id"] for row in documents} | {entry["customer_id"] for entry in entries}
-    rows = await _RowsInHand.read(conn, schema.customers, "customer_id", shop_id, ids)
+    rows = _RowsInHand.read(conn, schema.customers, "customer_id", shop_id, ids)
     for doc in documents:
         row = rows.get(doc["customer_id"])
         if row is None:
@@ -290,7 +289,7 @@ async def _write_customers(conn: AsyncConnection, shop_id: str, documents: list[
             row.update({name: doc[name] for name in _CUSTOMER_DETAILS})
         if row["created_at"] > doc["created_at"]:
             row["created_at"] = doc["created_at"]
-    await rows.write(conn)
+    rows.write(conn)
     unknown = {}
     for entry in entries:
         if entry["customer_id"] not in rows.known and entry["customer_id"] not in rows.new:
@@ -298,4 +297,4 @@ async def _write_customers(conn: AsyncConnection, shop_id: str, documents: list[
                 shop_id=shop_id, customer_id=entry["customer_id"], name="", phone=None, cnic=None, ntn=None,
                 credit_limit=0, created_at=entry["at"], updated_at="", source="till", document_id=None))
     if unknown:
-        await conn.execute(insert_or_ignore(conn, schema.customers), list(unknown.values()))
+        conn.execute(insert_or_ignore(conn, schema.customers), list(unknown.values()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
@@ -99,5 +99,7 @@ async def shop_for_owner_token(conn: AsyncConnection, owner_token: str) -> str:
     return row.id
 
 
-async def shop_timezone(conn: AsyncConnection, shop_id: str) -> str:
-    return (await conn.execute(select(schema.shops.c.timezone).where(schema.shops.c.id == shop_id))).scalar_one()
+def shop_timezone(conn: Connection, shop_id: str) -> str:
+    """The shop's IANA timezone (synchronous, as ingest runs; `await conn.run_sync(shop_timezone, shop_id)`
+    from async code)."""
+    return conn.execute(select(schema.shops.c.timezone).where(schema.shops.c.id == shop_id)).scalar_one()

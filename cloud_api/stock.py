@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
@@ -25,10 +25,11 @@ def _journal_lock_key(shop_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def hold_journal_for_ingest(conn: AsyncConnection, shop_id: str) -> None:
-    """Keep stock snapshots of this shop out until the caller's transaction ends."""
+def hold_journal_for_ingest(conn: Connection, shop_id: str) -> None:
+    """Keep stock snapshots of this shop out until the caller's transaction ends (synchronous, as
+    ingest runs; an async caller runs it with `await conn.run_sync(hold_journal_for_ingest, shop_id)`)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _journal_lock_key(shop_id)})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _journal_lock_key(shop_id)})
 
 
 async def hold_journal_for_reading(conn: AsyncConnection, shop_id: str) -> None:

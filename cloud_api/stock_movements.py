@@ -120,6 +120,6 @@ async def record_count(conn: AsyncConnection, shop_id: str, sku: str, counted: i
         earlier = await _replayed(conn, shop_id, key, digest)
         if earlier is not None:
             return earlier
-    await hold_journal_for_ingest(conn, shop_id)
+    await conn.run_sync(hold_journal_for_ingest, shop_id)
     difference = counted - await on_hand_of(conn, shop_id, sku)
     return await record_movement(conn, shop_id, Movement(sku, difference, "count"), key=key, digest=digest)

@@ -81,7 +81,7 @@ async def _rows_of(plans: list[DevicePlan], shop_id: str, gateway_id: str) -> tu
                 business_date=when.date().isoformat(), cashier_id=document.cashier_id, hash=document.hash,
                 body=canonical_text(raw),
                 gateway_id=gateway_id, received_at=received, ingested_at=received))
-            await project(rows, shop_id, document, when, received)
+            project(rows, shop_id, document, when, received)
     return journal, rows
 
 
@@ -110,7 +110,7 @@ async def _write_pg(url: str, plans: list[DevicePlan], shop_id: str, gateway_id:
     engine = create_engine(url)
     try:
         async with engine.begin() as sa_conn:
-            await Projection(shop_id, shift_changes=rows.shift_changes).write(sa_conn)
+            await sa_conn.run_sync(Projection(shop_id, shift_changes=rows.shift_changes).write)
     finally:
         await engine.dispose()
     return len(journal)
@@ -134,7 +134,7 @@ async def _write_sqlite(url: str, plans: list[DevicePlan], shop_id: str, gateway
     engine = create_engine(url)
     try:
         async with engine.begin() as sa_conn:
-            await Projection(shop_id, shift_changes=rows.shift_changes).write(sa_conn)
+            await sa_conn.run_sync(Projection(shop_id, shift_changes=rows.shift_changes).write)
     finally:
         await engine.dispose()
     return len(journal)

@@ -48,9 +48,11 @@ async def _ingest_all(url: str, shop_id: str, docs: list[dict[str, Any]]) -> flo
     engine = create_engine(url)
     gateway = GatewayIdentity("bench-gateway", shop_id)
     try:
-        # The connection opened before the clock, as the floor's is and a running cloud's pool is.
+        # The connections opened before the clock, as the floor's is and a running cloud's are: the
+        # engine's, and (an empty batch) the writer's that stores batches on SQLite (database.write_at_once).
         async with engine.begin():
             pass
+        await receive_batch(engine, gateway, JournalBatch(documents=[]))
         start = time.perf_counter()
         for i in range(0, len(docs), BATCH):
             await receive_batch(engine, gateway, JournalBatch(documents=docs[i:i + BATCH]))

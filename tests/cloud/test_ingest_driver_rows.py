@@ -68,10 +68,10 @@ async def test_insert_rows_raises_what_conn_execute_raises(cloud_db_url: str) ->
     try:
         with pytest.raises(IntegrityError):   # the same line twice: its primary key
             async with engine.begin() as conn:
-                await insert_rows(conn, schema.line_facts, columns, [row, row])
+                await conn.run_sync(insert_rows, schema.line_facts, columns, [row, row])
         async with engine.begin() as conn:    # nothing of the failed statement stayed
             assert (await conn.execute(select(func.count()).select_from(schema.line_facts))).scalar_one() == 0
-            await insert_rows(conn, schema.line_facts, columns, [row])
+            await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
         async with engine.begin() as conn:
             stored = (await conn.execute(select(schema.line_facts.c.sku, schema.line_facts.c.qty))).all()
         assert [tuple(r) for r in stored] == [("TAPAL-190", 1)]
@@ -92,10 +92,10 @@ async def test_insert_rows_never_cuts_a_long_value_short(cloud_db_url: str) -> N
         if engine.dialect.name == "postgresql":
             with pytest.raises(DBAPIError, match="too long"):   # as asyncpg's error reaches conn.execute too
                 async with engine.begin() as conn:
-                    await insert_rows(conn, schema.line_facts, columns, [row])
+                    await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
         else:
             async with engine.begin() as conn:
-                await insert_rows(conn, schema.line_facts, columns, [row])
+                await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
                 assert (await conn.execute(select(schema.line_facts.c.sku))).scalar_one() == long_sku
     finally:
         await engine.dispose()
@@ -112,10 +112,10 @@ async def test_insert_rows_returns_new_rows_in_order_and_skips_conflicts(cloud_d
     engine = create_engine(cloud_db_url)
     try:
         async with engine.begin() as conn:
-            first = await insert_rows(conn, schema.documents, columns, [doc(1), doc(2)],
-                                      ignore_conflicts=True, returning=("id", "ingest_seq"))
-            again = await insert_rows(conn, schema.documents, columns, [doc(3), doc(1), doc(4)],
-                                      ignore_conflicts=True, returning=("id", "ingest_seq"))
+            first = await conn.run_sync(insert_rows, schema.documents, columns, [doc(1), doc(2)],
+                                        ignore_conflicts=True, returning=("id", "ingest_seq"))
+            again = await conn.run_sync(insert_rows, schema.documents, columns, [doc(3), doc(1), doc(4)],
+                                        ignore_conflicts=True, returning=("id", "ingest_seq"))
     finally:
         await engine.dispose()
     assert [doc_id for doc_id, _ in first] == ["id-1", "id-2"]
@@ -132,10 +132,10 @@ async def test_a_failure_after_the_documents_went_in_leaves_nothing_and_a_usable
     sales = [make_sale(seq=n) for n in range(1, 4)]
     project = cloud_api.ingest.project
 
-    async def failing(rows, shop, document, when, now):
+    def failing(rows, shop, document, when, now):
         if document.id == sales[1]["id"]:
             raise RuntimeError("a cloud bug")
-        await project(rows, shop, document, when, now)
+        project(rows, shop, document, when, now)
     monkeypatch.setattr(cloud_api.ingest, "project", failing)
     engine = create_engine(cloud_db_url)
     try:
@@ -164,8 +164,8 @@ async def test_projection_rows_through_the_driver_match_sqlalchemy_core(cloud_db
 
     from tests.cloud.test_set_based_ingest import GATEWAY_ID, NOW, TABLES, _device_day, _FirstChoice
 
-    async def core_insert_rows(conn, table, columns, rows, **_options):
-        await conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+    def core_insert_rows(conn, table, columns, rows, **_options):
+        conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
         return []
 
     day = _device_day("T1", _FirstChoice()) + _device_day("T2", _FirstChoice())

@@ -5,13 +5,18 @@ test_set_based_ingest's business; these are about what waits for what."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import sqlite3
+import threading
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 import cloud_api.ingest as ingest
 from cloud_api import schema
 from cloud_api.contract import JournalBatch
-from cloud_api.database import create_engine, engine_lock, reading, writing
+from cloud_api.database import _sqlite_writer, create_engine, engine_lock, reading, write_at_once, writing
 from cloud_api.shops import GatewayIdentity, create_shop
 from tests.conftest import _pg_or_skip, make_sale
 
@@ -126,3 +131,116 @@ async def test_postgresql_writers_are_plain_transactions() -> None:
             assert engine.sync_engine.pool.checkedout() == 2
     finally:
         await engine.dispose()
+
+
+def _insert(conn, name: str) -> str:
+    """write_at_once's work in these tests: a row of `name`, and the thread it ran on."""
+    conn.execute(text("CREATE TABLE IF NOT EXISTS t (x TEXT PRIMARY KEY)"))
+    conn.execute(text("INSERT INTO t VALUES (:x)"), {"x": name})
+    return threading.current_thread().name
+
+
+async def _rows(engine) -> list[str]:
+    """The rows of t in the order they went in (SQLite's rowid; t is only ever this order's on SQLite)."""
+    order = "rowid" if engine.dialect.name == "sqlite" else "x"
+    async with reading(engine) as conn:
+        return [row.x for row in (await conn.execute(text(f"SELECT x FROM t ORDER BY {order}"))).all()]
+
+
+async def test_sqlite_batches_are_stored_on_the_writer_thread_in_turn_with_the_other_writers(tmp_path) -> None:
+    """ingest.receive_batch stores through database.write_at_once: on SQLite the whole transaction runs
+    on the writer's thread, queued behind (and in order with) the writers of `writing`."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
+    try:
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def other_writer() -> None:
+            async with writing(engine) as conn:
+                await conn.exec_driver_sql("CREATE TABLE t (x TEXT PRIMARY KEY)")
+                await conn.exec_driver_sql("INSERT INTO t VALUES ('writing')")
+                holding.set()
+                await release.wait()
+
+        other = asyncio.create_task(other_writer())
+        await holding.wait()
+        stores = [asyncio.create_task(write_at_once(engine, _insert, name)) for name in ("first", "second")]
+        await asyncio.sleep(0.2)
+        assert not any(store.done() for store in stores)
+        # Waiting their turn in the process: the writer holds no connection, so none of them is inside
+        # BEGIN IMMEDIATE, napping in SQLite's busy handler.
+        assert engine_lock(engine, "write").locked()
+        assert _sqlite_writer(engine).engine.pool.checkedout() == 0
+        release.set()
+        await other
+        threads = await asyncio.gather(*stores)
+        assert all(name.startswith("cloud-sqlite-writer") for name in threads), threads
+        assert await _rows(engine) == ["writing", "first", "second"]   # committed, in the order they asked
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failed_store_rolls_back_whole_and_raises_what_sqlalchemy_raises(cloud_db_url: str) -> None:
+    engine = create_engine(cloud_db_url)
+
+    def twice(conn, name: str) -> None:
+        _insert(conn, name)
+        _insert(conn, name)   # its primary key again
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE IF EXISTS t"))
+        with pytest.raises(IntegrityError):
+            await write_at_once(engine, twice, "again")
+        await write_at_once(engine, _insert, "after")   # the writer is still good
+        assert await _rows(engine) == ["after"]        # nothing of the failed transaction stayed
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE IF EXISTS t"))
+        await engine.dispose()
+
+
+async def test_a_cancelled_store_ends_before_the_next_writer_starts(tmp_path) -> None:
+    """A caller that goes away (its request cancelled) does not cut the transaction short: it ends,
+    committed, and the process's write lock is held until it has, so the next writer never sleeps in
+    SQLite's busy handler behind it."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
+    started, go_on = threading.Event(), threading.Event()
+
+    def slow(conn, name: str) -> str:
+        started.set()
+        go_on.wait(10)
+        return _insert(conn, name)
+
+    try:
+        store = asyncio.create_task(write_at_once(engine, slow, "cancelled"))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        store.cancel()
+        await asyncio.sleep(0.1)
+        assert not store.done() and engine_lock(engine, "write").locked()
+        go_on.set()
+        with pytest.raises(asyncio.CancelledError):
+            await store
+        assert not engine_lock(engine, "write").locked()
+        await write_at_once(engine, _insert, "next")
+        assert await _rows(engine) == ["cancelled", "next"]
+    finally:
+        go_on.set()
+        await engine.dispose()
+
+
+async def test_the_writer_closes_with_its_engine(tmp_path) -> None:
+    """The writer's thread and its connection go when the engine they serve is collected."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
+    seen = []
+    await write_at_once(engine, lambda conn: seen.append((threading.current_thread(),
+                                                          conn.connection.dbapi_connection)))
+    thread, connection = seen[0]
+    connection.execute("SELECT 1")   # open while the engine lives
+    await engine.dispose()
+    del engine
+    gc.collect()
+    thread.join(5)
+    assert not thread.is_alive()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        connection.execute("SELECT 1")

@@ -41,10 +41,10 @@ def _cloud_bug_on(doc_id: str, monkeypatch: Any) -> None:
     """The cloud's own code fails on one document: the whole batch answers 500."""
     project = cloud_api.ingest.project   # the projection ingest calls (cloud_api/projections.py)
 
-    async def failing(conn: Any, shop_id: str, document: Any, day: str, now: str) -> None:
+    def failing(rows: Any, shop_id: str, document: Any, day: str, now: str) -> None:
         if document.id == doc_id:
             raise RuntimeError("a cloud bug this document alone triggers")
-        await project(conn, shop_id, document, day, now)
+        project(rows, shop_id, document, day, now)
     monkeypatch.setattr(cloud_api.ingest, "project", failing)
 
 
