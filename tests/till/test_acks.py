@@ -1,0 +1,62 @@
+"""What the till learns of the documents it left at the box (web_till/sync.js learnAcks), run in Node
+against a stand-in box that answers POST /api/v1/journal:acks as gateway/till_api.py does."""
+from __future__ import annotations
+
+from .test_urdu import run_node
+
+# The tablet holds HELD documents at the box, none in the cloud yet, of which the box holds the first
+# BOX_HOLDS: a replaced box, which the lowest documents were sent to again, has never seen the rest.
+REPLACED_BOX = """
+  const sync = await import(till + "sync.js");
+  const rows = Array.from({ length: HELD }, (_, i) => ({ id: `d${i + 1}`, seq: i + 1, state: "at_gateway" }));
+  const journal = {
+    async byState(state, limit) {
+      return rows.filter((r) => r.state === state).sort((a, b) => a.seq - b.seq).slice(0, limit);
+    },
+    async setState(ids, state) {
+      const moved = new Set(ids);
+      for (const row of rows) if (moved.has(row.id)) row.state = state;
+    },
+  };
+  const boxHolds = new Set(rows.slice(0, BOX_HOLDS).map((r) => r.id));
+  const asked = [];
+  globalThis.fetch = async (url, options) => {
+    const { ids } = JSON.parse(options.body);
+    asked.push({ url, n: ids.length, first: ids[0], last: ids[ids.length - 1] });
+    if (ids.length > 1000) return new Response(JSON.stringify({ error: { code: "bad_request" } }), { status: 400 });
+    const body = { in_cloud: [], rejected: [], unknown: ids.filter((id) => !boxHolds.has(id)) };
+    return new Response(JSON.stringify(body), { status: 200 });
+  };
+  const cycles = [];
+  for (let cycle = 0; cycle < CYCLES; cycle++) {
+    const lost = await sync.learnAcks(journal, "token");
+    cycles.push({ lost, pending: rows.filter((r) => r.state === "pending").length });
+  }
+  process.stdout.write(JSON.stringify({ asked, cycles, page: sync.ACKS_PAGE }));
+"""
+
+
+def test_every_document_held_at_a_replaced_box_is_asked_about_within_a_few_cycles() -> None:
+    got = _learn(held=2500, box_holds=1000, cycles=4)
+    assert got["page"] == 1000
+    # One request a cycle, never more than the box takes, a page further each time and round again.
+    assert [(a["url"], a["n"], a["first"], a["last"]) for a in got["asked"]] == [
+        ("/api/v1/journal:acks", 1000, "d1", "d1000"),
+        ("/api/v1/journal:acks", 1000, "d1001", "d2000"),
+        ("/api/v1/journal:acks", 500, "d2001", "d2500"),
+        ("/api/v1/journal:acks", 1000, "d1", "d1000"),
+    ]
+    # The box holds the first page; each page after it goes back to pending, to be sent again at once.
+    assert got["cycles"] == [{"lost": False, "pending": 0}, {"lost": True, "pending": 1000},
+                             {"lost": True, "pending": 1500}, {"lost": False, "pending": 1500}]
+
+
+def test_after_the_last_full_page_the_next_cycle_asks_the_first_again() -> None:
+    got = _learn(held=2000, box_holds=2000, cycles=3)
+    assert [(a["n"], a["first"]) for a in got["asked"]] == [(1000, "d1"), (1000, "d1001"), (1000, "d1")]
+    assert all(not c["lost"] and c["pending"] == 0 for c in got["cycles"])
+
+
+def _learn(held: int, box_holds: int, cycles: int) -> dict:
+    return run_node(REPLACED_BOX.replace("HELD", str(held)).replace("BOX_HOLDS", str(box_holds))
+                    .replace("CYCLES", str(cycles)))
