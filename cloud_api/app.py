@@ -8,7 +8,7 @@ from aiohttp import web
 
 from . import gateway_api, openapi_routes, owner_api
 from .contract import MAX_BATCH_BYTES
-from .database import create_engine
+from .database import close_engine, create_engine
 from .database_faults import database_faults
 from .office import add_office
 from .office.web import office_errors
@@ -37,7 +37,7 @@ def create_app(settings: CloudSettings) -> web.Application:
         engine = create_engine(settings.db_url)
         app[ENGINE] = engine
         yield
-        await engine.dispose()
+        await close_engine(engine)
 
     app.cleanup_ctx.append(database)
     return app

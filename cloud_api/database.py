@@ -1,7 +1,9 @@
 """The cloud's database: one async engine, SQLite embedded or PostgreSQL.
 
 `--db` takes `sqlite:///file.db` or `postgresql://...`; we pick the async
-driver (aiosqlite, asyncpg) here so nobody else has to know.
+driver (aiosqlite, asyncpg) here so nobody else has to know. On SQLite a
+gateway's batches are stored by a writer of their own: a synchronous engine on
+the same file and the one thread that uses it (write_at_once).
 """
 from __future__ import annotations
 
@@ -122,30 +124,52 @@ async def write_at_once(engine: AsyncEngine, work: Callable[..., T], *args: Any)
     statements that needs nothing from the event loop while it runs (a gateway's batch): written
     as plain synchronous SQLAlchemy (a `Connection`), it is handed to the database once.
 
-    On SQLite it runs whole in the database's writer thread (`_SqliteWriter`), on a connection of
-    its own, queued behind the process's other writers as `writing` queues them. Through aiosqlite
-    each statement was a hand-off to the database's thread and back, with SQLAlchemy's async
-    machinery around it: ~0.35 ms a statement, where the same statement costs a tenth of that on
-    the thread that holds the connection. On PostgreSQL it runs on an async connection through
-    `run_sync`, each statement still one round trip to the server, as `writing` would make it.
+    On a SQLite file it runs whole in the database's writer thread (`_SqliteWriter`), on a
+    connection of its own, queued behind the process's other writers as `writing` queues them.
+    Through aiosqlite each statement was a hand-off to the database's thread and back, with
+    SQLAlchemy's async machinery around it: ~0.35 ms a statement, where the same statement costs a
+    tenth of that on the thread that holds the connection. There a cancelled caller does not cancel
+    the work: it ends (committed, or rolled back on an error) before the next writer starts, and
+    what it stored is answered to whoever asks again (ingest is idempotent).
 
-    A cancelled caller does not cancel the work: it ends (committed, or rolled back on an error)
-    before the next writer starts, and what it stored is answered to whoever asks again (ingest is
-    idempotent).
+    On PostgreSQL (and an in-memory SQLite, which another connection would not see) it runs on an
+    async connection through `run_sync`, each statement still one round trip to the server, as
+    `writing` would make it; a cancelled caller's transaction is rolled back.
     """
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name != "sqlite" or _in_memory(engine):
         async with engine.begin() as conn:
             return await conn.run_sync(work, *args)
     writer = _sqlite_writer(engine)
     async with engine_lock(engine, "write"):
         done = asyncio.get_running_loop().run_in_executor(writer.thread, writer.run, work, args)
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            # Hold the lock until the transaction has ended: the next writer then never waits in
-            # SQLite's busy handler behind it.
-            await asyncio.wait([done])
-            raise
+        cancelled = None
+        while True:
+            try:
+                result = await asyncio.shield(done)
+                break
+            except asyncio.CancelledError as err:
+                if done.done():
+                    raise
+                # Hold the lock until the transaction has ended, however often the caller is
+                # cancelled meanwhile: the next writer then never waits in SQLite's busy handler
+                # behind it (nor gives up there, after busy_timeout, with "database is locked").
+                cancelled = err
+        if cancelled is not None:
+            raise cancelled
+        return result
+
+
+def _in_memory(engine: AsyncEngine) -> bool:
+    return engine.url.database in (None, "", ":memory:") or "mode=memory" in str(engine.url)
+
+
+async def close_engine(engine: AsyncEngine) -> None:
+    """engine.dispose(), and the writer's thread and connection with it (a running cloud's engine is
+    never collected: service/serving.py freezes what start-up made)."""
+    writer = _SQLITE_WRITERS.pop(engine.sync_engine, None)
+    if writer is not None:
+        writer.close()
+    await engine.dispose()
 
 
 class _SqliteWriter:
@@ -197,7 +221,7 @@ def insert_or_ignore(conn: Connection | AsyncConnection, table: Any) -> Any:
 
 
 # SQLite binds at most 32,766 values in one statement (3.32+); a multi-row VALUES stays well below.
-_SQLITE_VALUES_PER_STATEMENT = 16_000
+_SQLITE_VALUES_PER_STATEMENT = 4_096
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
@@ -214,7 +238,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
 
     PostgreSQL: one statement, one array per column through unnest (a fixed number of parameters and
     one prepared statement whatever the row count; the rows are inserted, and serial keys drawn, in
-    their order). SQLite: one multi-row VALUES per 16,000 values.
+    their order). SQLite: multi-row VALUES of a few fixed sizes (_sqlite_chunks).
     """
     if not rows:
         return []
@@ -225,23 +249,43 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         result = conn.exec_driver_sql(head + tail, arrays)
         return [tuple(row) for row in result.all()] if returning else []
     # SQLite: a cursor of the driver's connection, inside the transaction SQLAlchemy began on it, and
-    # multi-row VALUES: one step of the statement for up to 16,000 values, where executemany steps
-    # (and lets go of Python's GIL and takes it back) once a row.
+    # multi-row VALUES: one step of a statement for many rows, where executemany steps (and lets go of
+    # Python's GIL and takes it back) once a row.
     cursor = conn.connection.dbapi_connection.cursor()
-    one_row = "(" + ", ".join("?" * len(columns)) + ")"
     out: list[tuple[Any, ...]] = []
-    per_statement = max(1, _SQLITE_VALUES_PER_STATEMENT // len(columns))
+    start = 0
     try:
-        for start in range(0, len(rows), per_statement):
-            part = rows[start:start + per_statement]
-            sql = f"{head} VALUES {', '.join([one_row] * len(part))}{tail}"
+        for count in _sqlite_chunks(len(rows), len(columns)):
+            sql = _sqlite_values_sql(head, tail, len(columns), count)
             with _as_sqlalchemy_error(sql):
-                cursor.execute(sql, tuple(chain.from_iterable(part)))
+                cursor.execute(sql, tuple(chain.from_iterable(rows[start:start + count])))
                 if returning:
                     out.extend(cursor.fetchall())
+            start += count
         return out
     finally:
         cursor.close()
+
+
+def _sqlite_chunks(n: int, width: int) -> list[int]:
+    """Rows per statement for `n` rows of `width` values: as many of the largest as fit, then the
+    remainder's binary digits (500 rows: 256, 128, 64, 32, 16, 4). So a table has a few statement
+    texts, whatever the row counts, and sqlite3's cache of prepared statements holds them: a text for
+    every row count would be prepared afresh each time and kept, up to a megabyte each, 128 of them."""
+    largest = 1 << ((_SQLITE_VALUES_PER_STATEMENT // width).bit_length() - 1)
+    chunks = [largest] * (n // largest)
+    rest = n % largest
+    while rest:
+        top = 1 << (rest.bit_length() - 1)
+        chunks.append(top)
+        rest -= top
+    return chunks
+
+
+@lru_cache(maxsize=None)
+def _sqlite_values_sql(head: str, tail: str, width: int, count: int) -> str:
+    one_row = "(" + ", ".join("?" * width) + ")"
+    return f"{head} VALUES {', '.join([one_row] * count)}{tail}"
 
 
 @contextmanager

@@ -109,15 +109,15 @@ class ParsedBatch:
         self.parsed = parsed
 
 
-# Documents checked between two turns of the event loop: ~2-3 ms of CPU on a small machine, so the
-# statements of a batch being stored meanwhile (each a hand-off to the database's thread) wait no longer.
+# Documents checked between two turns of the event loop: ~2-3 ms of CPU on a small machine, so other
+# requests (and, on PostgreSQL, the statements of a batch being stored meanwhile) wait no longer.
 _PARSE_TURN = 32
 
 
 async def parse_batch(batch: JournalBatch) -> ParsedBatch:
     """Check every document of a batch (contract.parse_document_and_body), giving the event loop a turn
     every _PARSE_TURN documents: a 500-document batch is tens of milliseconds of CPU, which would
-    otherwise stall every other request and leave the database's thread idle for as long."""
+    otherwise stall every other request for as long."""
     parsed: list[_Parsed | InvalidDocument] = []
     documents = batch.documents
     for start in range(0, len(documents), _PARSE_TURN):

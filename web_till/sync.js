@@ -36,8 +36,8 @@ export function startSync(journal) {
         await push(journal, token);
         // Documents a replaced box does not hold go back to pending: sent again at once, before the
         // stock is asked for, or the box's device_seq would be above documents it does not count (of
-        // those this cycle asked about: learnAcks asks about one page of those held at the box a
-        // cycle, every one of them in turn).
+        // those this cycle asked about: learnAcks asks about the lowest page of those held at the
+        // box and one page of the rest a cycle, every one of them in turn).
         if (await learnAcks(journal, token)) await push(journal, token);
         const catalogChanged = await pullCatalog(journal, token);
         if (printerDue(catalogChanged)) await pullPrinter(journal, token);
@@ -235,20 +235,29 @@ async function push(journal, token) {
 }
 
 // The box answers about at most ACKS_PAGE documents a request (gateway/till_api.py AcksRequest). Each
-// cycle asks about one page of the documents held at the box, the next cycle the page after it, and
-// after the last page the first again: every held document is asked about within
-// ceil(held / ACKS_PAGE) cycles, however many of them a replaced box lost. (Asking about the lowest
-// page alone left a document beyond it unasked until every one before it had reached the cloud.)
+// cycle asks about the lowest page of the documents held at the box (the first to reach the cloud)
+// and, when more are held, one page of the rest in turn, round again after the last: every held
+// document is asked about within ceil(held / ACKS_PAGE) cycles, however many of them a replaced box
+// lost. (The lowest page alone left a document beyond it unasked until every one before it was in
+// the cloud.)
 export const ACKS_PAGE = 1000;
 let acksAfterSeq = 0;
 
-/** Learn what became of one page of the documents held at the box; true if the box lost any (now pending). */
+/** Learn what became of the documents held at the box (a page or two); true if the box lost any (now pending). */
 export async function learnAcks(journal, token) {
   const held = await journal.byState("at_gateway", Infinity);   // in seq order
-  let page = held.filter((row) => row.seq > acksAfterSeq).slice(0, ACKS_PAGE);
-  if (page.length === 0) page = held.slice(0, ACKS_PAGE);          // past the last page: round again
-  acksAfterSeq = page.length === ACKS_PAGE ? page[page.length - 1].seq : 0;
-  if (page.length === 0) return false;
+  const rest = held.slice(ACKS_PAGE);
+  let more = rest.filter((row) => row.seq > acksAfterSeq).slice(0, ACKS_PAGE);
+  if (more.length === 0) more = rest.slice(0, ACKS_PAGE);        // past the last page: round again
+  let lost = false;
+  for (const page of [held.slice(0, ACKS_PAGE), more]) {
+    if (page.length > 0) lost = (await askAbout(journal, token, page)) || lost;
+  }
+  acksAfterSeq = more.length === ACKS_PAGE ? more[more.length - 1].seq : 0;   // once asked: a failed cycle asks again
+  return lost;
+}
+
+async function askAbout(journal, token, page) {
   const answer = await call("journal:acks", { method: "POST", token, body: { ids: page.map((row) => row.id) } });
   const { in_cloud: inCloud, rejected, unknown } = answer.json;
   await journal.setState(inCloud, "in_cloud");

@@ -199,3 +199,34 @@ async def test_projection_rows_through_the_driver_match_sqlalchemy_core(cloud_db
     for name in ("sale_facts", "tender_facts", "line_facts", "stock_ledger", "shifts", "cash_movements",
                  "customers", "khata_entries"):
         assert rows["driver"][name], f"the documents made no {name} rows: the comparison proves nothing there"
+
+
+def test_sqlite_statements_come_in_a_few_fixed_sizes() -> None:
+    """Each row count would otherwise be a statement text of its own, prepared afresh and kept in
+    sqlite3's cache of 128, up to a megabyte each."""
+    from cloud_api.database import _SQLITE_VALUES_PER_STATEMENT, _sqlite_chunks
+    sizes = set()
+    for n in range(0, 3000):
+        chunks = _sqlite_chunks(n, 14)
+        assert sum(chunks) == n and chunks == sorted(chunks, reverse=True)
+        assert all(size * 14 <= _SQLITE_VALUES_PER_STATEMENT for size in chunks)
+        sizes.update(chunks)
+    assert sizes == {1, 2, 4, 8, 16, 32, 64, 128, 256}
+
+
+async def test_insert_rows_returns_every_row_of_many_statements_in_order(cloud_db_url: str) -> None:
+    shop_id = await _shop(cloud_db_url)
+    columns = ("shop_id", "id", "kind", "device_id", "device_code", "seq", "created_at", "business_date",
+               "cashier_id", "hash", "body", "ingested_at")
+    rows = [(shop_id, f"id-{n}", "sale", "dev", "T1", n, "2026-11-27T10:00:00Z", "2026-11-27", "c1", "h", "{}",
+             "2026-11-27T10:00:00Z") for n in range(1, 701)]   # 256 + 256 + 128 + 32 + 16 + 8 + 4 on SQLite
+    engine = create_engine(cloud_db_url)
+    try:
+        async with engine.begin() as conn:
+            inserted = await conn.run_sync(insert_rows, schema.documents, columns, rows,
+                                           ignore_conflicts=True, returning=("id", "ingest_seq"))
+    finally:
+        await engine.dispose()
+    assert [doc_id for doc_id, _ in inserted] == [f"id-{n}" for n in range(1, 701)]
+    seqs = [seq for _, seq in inserted]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 700

@@ -39,24 +39,32 @@ REPLACED_BOX = """
 def test_every_document_held_at_a_replaced_box_is_asked_about_within_a_few_cycles() -> None:
     got = _learn(held=2500, box_holds=1000, cycles=4)
     assert got["page"] == 1000
-    # One request a cycle, never more than the box takes, a page further each time and round again.
+    # Never more than the box takes in one request: each cycle the lowest page (the first to reach
+    # the cloud), and one page of the rest in turn, round again after the last.
     assert [(a["url"], a["n"], a["first"], a["last"]) for a in got["asked"]] == [
+        ("/api/v1/journal:acks", 1000, "d1", "d1000"), ("/api/v1/journal:acks", 1000, "d1001", "d2000"),
+        ("/api/v1/journal:acks", 1000, "d1", "d1000"), ("/api/v1/journal:acks", 500, "d2001", "d2500"),
         ("/api/v1/journal:acks", 1000, "d1", "d1000"),
-        ("/api/v1/journal:acks", 1000, "d1001", "d2000"),
-        ("/api/v1/journal:acks", 500, "d2001", "d2500"),
         ("/api/v1/journal:acks", 1000, "d1", "d1000"),
     ]
-    # The box holds the first page; each page after it goes back to pending, to be sent again at once.
-    assert got["cycles"] == [{"lost": False, "pending": 0}, {"lost": True, "pending": 1000},
-                             {"lost": True, "pending": 1500}, {"lost": False, "pending": 1500}]
+    # The box holds the lowest page; every page after it goes back to pending, to be sent again at once.
+    assert got["cycles"] == [{"lost": True, "pending": 1000}, {"lost": True, "pending": 1500},
+                             {"lost": False, "pending": 1500}, {"lost": False, "pending": 1500}]
 
 
-def test_after_the_last_full_page_the_next_cycle_asks_the_first_again() -> None:
-    got = _learn(held=2000, box_holds=2000, cycles=3)
-    assert [(a["n"], a["first"]) for a in got["asked"]] == [(1000, "d1"), (1000, "d1001"), (1000, "d1")]
+def test_after_the_last_page_the_next_cycle_starts_the_rest_again() -> None:
+    got = _learn(held=3000, box_holds=3000, cycles=3)
+    assert [(a["n"], a["first"]) for a in got["asked"]] == [
+        (1000, "d1"), (1000, "d1001"), (1000, "d1"), (1000, "d2001"), (1000, "d1"), (1000, "d1001")]
     assert all(not c["lost"] and c["pending"] == 0 for c in got["cycles"])
 
 
 def _learn(held: int, box_holds: int, cycles: int) -> dict:
     return run_node(REPLACED_BOX.replace("HELD", str(held)).replace("BOX_HOLDS", str(box_holds))
                     .replace("CYCLES", str(cycles)))
+
+
+def test_a_lost_lowest_page_does_not_stop_the_next_from_being_asked() -> None:
+    got = _learn(held=2500, box_holds=0, cycles=1)
+    assert [(a["n"], a["first"]) for a in got["asked"]] == [(1000, "d1"), (1000, "d1001")]
+    assert got["cycles"] == [{"lost": True, "pending": 2000}]
