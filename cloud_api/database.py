@@ -12,7 +12,7 @@ import os
 import sqlite3
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path
@@ -137,26 +137,21 @@ async def write_at_once(engine: AsyncEngine, work: Callable[..., T], *args: Any)
     `writing` would make it; a cancelled caller's transaction is rolled back.
     """
     if engine.dialect.name != "sqlite" or _in_memory(engine):
-        async with engine.begin() as conn:
+        async with writing(engine) as conn:
             return await conn.run_sync(work, *args)
     writer = _sqlite_writer(engine)
     async with engine_lock(engine, "write"):
         done = asyncio.get_running_loop().run_in_executor(writer.thread, writer.run, work, args)
-        cancelled = None
-        while True:
-            try:
-                result = await asyncio.shield(done)
-                break
-            except asyncio.CancelledError as err:
-                if done.done():
-                    raise
-                # Hold the lock until the transaction has ended, however often the caller is
-                # cancelled meanwhile: the next writer then never waits in SQLite's busy handler
-                # behind it (nor gives up there, after busy_timeout, with "database is locked").
-                cancelled = err
-        if cancelled is not None:
-            raise cancelled
-        return result
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # Hold the lock until the transaction has ended, however often the caller is cancelled
+            # meanwhile: the next writer then never waits in SQLite's busy handler behind it (nor
+            # gives up there, after busy_timeout, with "database is locked").
+            while not done.done():
+                with suppress(asyncio.CancelledError):
+                    await asyncio.wait([done])
+            raise
 
 
 def _in_memory(engine: AsyncEngine) -> bool:

@@ -371,8 +371,6 @@ def _unknown(customer_id: str, credit_limit: int) -> dict[str, Any]:
             "credit_limit": credit_limit, "balance": 0, "updated_at": None, "last_entry_at": None}
 
 
-
-
 async def device_seq(db: aiosqlite.Connection, device_id: str) -> int:
     """The highest seq of this tablet's khata documents the box holds (0: none). The till adds to the
     box's balances only its own khata documents above it (those the box had not got when it answered):
