@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
 import statistics
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,8 @@ DRAIN_OUTAGE_S = float(os.environ.get("POSLINE_BENCH_DRAIN_OUTAGE_S", "10"))   #
 DRAIN_LIMIT_S = float(os.environ.get("POSLINE_BENCH_DRAIN_LIMIT_S", "180"))
 ONE_WAY_S = 0.1   # 200 ms round trip, as a Pakistani shop's mobile link to a cloud abroad
 SINGLE_SALES = 20
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "_artifacts" / "bench"
 
 
 class Tablet:
@@ -156,6 +160,13 @@ def bench_drain(tmp: Path) -> list[Figure]:
             time.sleep(0.05)
         landed = _cloud_count(cloud_db) - before
         cloud_db.close()
+        if drained_s is None:   # kept for whoever reads the figure: the bench's own directory is removed
+            kept = ARTIFACTS / "drain-failed"
+            shutil.rmtree(kept, ignore_errors=True)
+            kept.mkdir(parents=True)
+            for log in ("gateway.log", "cloud.log"):
+                with suppress(OSError):
+                    shutil.copy(rig.tmp / log, kept / log)
 
         # The floor: one request per sale over the same link, extrapolated to N.
         with sqlite3.connect(rig.state_dir / "gateway.db") as db:
@@ -165,7 +176,8 @@ def bench_drain(tmp: Path) -> list[Figure]:
     note = (f"{DRAIN_SALES} sales, link down {DRAIN_OUTAGE_S:.0f} s, then 200 ms RTT; shipped timers;"
             f" floor: {SINGLE_SALES} single-sale round trips x {DRAIN_SALES}")
     if drained_s is None:
-        note += f"; only {landed} of {DRAIN_SALES} had landed after {DRAIN_LIMIT_S:.0f} s"
+        note += (f"; only {landed} of {DRAIN_SALES} had landed after {DRAIN_LIMIT_S:.0f} s"
+                 f" (the box's and the cloud's logs: {ARTIFACTS.relative_to(ROOT) / 'drain-failed'})")
         return [Figure("Drain after an outage", "s", None, floor_s, "one request per sale", "≤ 10 s and ≥ 100x faster than floor",
                        False, note=note)]
     return [Figure("Drain after an outage", "s", drained_s, floor_s, "one request per sale",

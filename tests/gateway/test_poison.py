@@ -115,9 +115,14 @@ async def test_parked_documents_are_offered_again_every_hour_without_a_restart(g
     assert (await gateway.post("/api/v1/journal:batch", headers=till["headers"],
                                json={"documents": [sale]})).status == 200
     await _wait(lambda: _state_of(provisioned, sale["id"]) == "in_cloud")
-    with sqlite3.connect(provisioned.state_dir / "gateway.db") as db:   # as if the cloud had refused it
-        db.execute("UPDATE journal SET cloud_state = 'parked', cloud_reason = 'invalid: old cloud' WHERE id = ?",
-                   (sale["id"],))
+
+    def park() -> None:   # as if the cloud had refused it
+        with sqlite3.connect(provisioned.state_dir / "gateway.db", timeout=30) as db:
+            db.execute("UPDATE journal SET cloud_state = 'parked', cloud_reason = 'invalid: old cloud' WHERE id = ?",
+                       (sale["id"],))
+    # Off the event loop: the box runs on this test's loop, and a write of its own that is under way (the
+    # uplink recording an answer, a heartbeat) holds SQLite's lock until the loop lets it finish.
+    await asyncio.to_thread(park)
     job = gateway.server.app[SCHEDULER].get_job("parked")
     assert job.trigger.interval.total_seconds() == provisioned.parked_retry_s == 3600
     await job.func()

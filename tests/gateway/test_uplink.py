@@ -11,7 +11,7 @@ import pytest
 
 from cloud_api.service.clock import utc_now
 from gateway.backoff import backoff_delay
-from gateway.cloud_client import CloudClient
+from gateway.cloud_client import CloudClient, batch_body
 from gateway.errors import CloudRefused, CloudUnreachable, UplinkError
 from gateway.journal import receive_batch
 from gateway.pairing import Device
@@ -151,7 +151,7 @@ async def test_refusals_and_server_errors_are_told_apart(store):
     for status, error, wan in [(503, CloudUnreachable, "offline"), (401, CloudRefused, "refused")]:
         client = cloud(lambda request, s=status: httpx.Response(s, json={"error": {"code": "x", "message": "no"}}))
         with pytest.raises(error):
-            await client.post_batch([], {})
+            await client.post_batch(batch_body([], {}))
         assert client.wan.state == wan
         await client.aclose()
 
