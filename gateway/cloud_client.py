@@ -178,13 +178,15 @@ class BatchPacker:
 
     _AIM = 0.95   # a guess aims this far under the limit, so that it usually fits at once
     _FULL = 0.8   # a body this full of the limit is taken, though another document or two might fit
+    _LEARN_FROM = 8   # documents in a body the ratio is learned from
 
     def __init__(self, limit: int):
         self.limit = limit
         self.ratio = 0.3   # gzipped bytes per raw byte, learned from every body made
 
     def pack(self, bodies: Sequence[str], received_at: Sequence[tuple[str, str]]) -> tuple[int, bytes]:
-        """(how many of `bodies` go, their batch body); received_at holds (id, when received) for each."""
+        """(how many of `bodies` go, their batch body); received_at holds (id, when received) for each.
+        `bodies` is never empty (the uplink packs only a batch it has)."""
         ends = list(accumulate(len(body) + 1 for body in bodies))   # raw bytes of the first k + 1
         fits, too_many, packed = 0, len(bodies) + 1, b""   # `fits` documents fit (in `packed`); `too_many` do not
         guesses = 3   # then halve the gap, so that a document mix that fools the ratio still ends soon
@@ -195,7 +197,8 @@ class BatchPacker:
             else:
                 n = (fits + too_many) // 2
             body = batch_body(bodies[:n], dict(received_at[:n]))
-            self.ratio = len(body) / ends[n - 1]
+            if n >= self._LEARN_FROM:   # a few documents' body is mostly gzip's and the envelope's bytes
+                self.ratio = len(body) / ends[n - 1]
             if len(body) <= self.limit or n == 1:
                 fits, packed = n, body
                 if len(body) >= self.limit * self._FULL:

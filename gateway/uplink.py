@@ -285,8 +285,10 @@ class Uplink:
                     if not flying:
                         after = 0   # nothing in flight: start again from the oldest pending document
                     batch, body = await self._next_batch(after)
-                    if not batch or (flying and self._hunt.active):
-                        break   # a search began while this was chosen: it goes first, alone (sent later)
+                    if not batch or self._stopping or (flying and self._hunt.active):
+                        # Stopped while this was packed: nothing new leaves. A search began meanwhile:
+                        # it goes first, alone (this batch is sent later).
+                        break
                     after = batch[-1]["rx_seq"]
                     task = asyncio.ensure_future(self._send(batch, body))
                     flying[task] = [row["id"] for row in batch]
@@ -453,14 +455,13 @@ class Uplink:
 
 
 def _readable(body: str) -> bool:
-    """Whether a journal row's text is JSON the cloud can read (orjson first: a tenth of json's time)."""
+    """Whether a journal row's text is JSON at all (orjson: a tenth of json's time). The box stores the
+    canonical JSON it checked, so only a damaged row fails; orjson also refuses NaN, a lone surrogate and
+    nesting past 1024 levels, none of which canonical JSON holds or the cloud would take."""
     try:
         orjson.loads(body)
     except ValueError:
-        try:
-            json.loads(body)   # what orjson alone refuses (a number past 64 bits, say) json may read
-        except ValueError:
-            return False
+        return False
     return True
 
 

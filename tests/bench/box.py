@@ -160,10 +160,12 @@ def bench_drain(tmp: Path) -> list[Figure]:
             time.sleep(0.05)
         landed = _cloud_count(cloud_db) - before
         cloud_db.close()
-        if drained_s is None:   # kept for whoever reads the figure: the bench's own directory is removed
-            kept = ARTIFACTS / "drain-failed"
-            shutil.rmtree(kept, ignore_errors=True)
-            kept.mkdir(parents=True)
+        # The logs of a drain that did not finish, for whoever reads the figure (the bench's own directory
+        # is removed); those of an earlier failure go once a drain finishes.
+        kept = ARTIFACTS / "drain-failed"
+        shutil.rmtree(kept, ignore_errors=True)
+        if drained_s is None:
+            kept.mkdir(parents=True, exist_ok=True)
             for log in ("gateway.log", "cloud.log"):
                 with suppress(OSError):
                     shutil.copy(rig.tmp / log, kept / log)

@@ -67,7 +67,8 @@ def test_a_cut_batch_is_full_and_takes_few_compressions_once_the_ratio_is_learne
         before = len(made)
         count, body = packer.pack(bodies[start:], received[start:])
         assert count >= 1 and len(body) <= packer.limit
-        assert json.loads(gzip.decompress(body))["documents"] == [json.loads(b) for b in bodies[start:start + count]]
+        assert json.loads(gzip.decompress(body)) == {"documents": [json.loads(b) for b in bodies[start:start + count]],
+                                                     "received_at": dict(received[start:start + count])}
         if start:   # the first batch learns the ratio from a guess
             assert len(made) - before <= 3
         sizes.append(len(body))
@@ -112,7 +113,8 @@ def test_the_bound_holds_and_nothing_that_fits_is_left_for_no_reason(sizes: list
     assert 1 <= count <= len(bodies)
     # Three guesses, then halving what is left between them: never a crawl, one document at a time.
     assert len(made) <= 3 + math.ceil(math.log2(len(bodies) + 1))
-    assert json.loads(gzip.decompress(body))["documents"] == [json.loads(b) for b in bodies[:count]]
+    sent = json.loads(gzip.decompress(body))
+    assert sent == {"documents": [json.loads(b) for b in bodies[:count]], "received_at": dict(received[:count])}
     assert len(body) <= limit or count == 1
     if count < len(bodies) and len(body) < 0.8 * limit:
         assert len(batch_body(bodies[:count + 1], dict(received[:count + 1]))) > limit

@@ -5,6 +5,7 @@ import asyncio
 import gzip
 import json
 import random
+import threading
 
 import httpx
 import pytest
@@ -281,4 +282,30 @@ async def test_parked_documents_are_retried_on_start_and_a_damaged_row_is_parked
     assert final[sales[0]["id"]] == "in_cloud"       # parked before this start: sent again, and taken
     assert final.pop(sales[3]["id"]) == "parked"     # unreadable here: set aside, the rest flow
     assert set(final.values()) == {"in_cloud"}
+    await client.aclose()
+
+
+async def test_a_batch_packed_while_the_uplink_stops_is_not_sent(store, tmp_path):
+    """stop() lets batches in flight finish but sends no new one: not even one whose body was being packed
+    (on a worker thread) when it was asked to stop."""
+    await fill(store, 3)
+    requests: list[httpx.Request] = []
+    client = cloud(lambda request: requests.append(request) or httpx.Response(503))
+    uplink = Uplink(store, client, GatewaySettings(state_dir=tmp_path / "gw"))
+    packing, release = threading.Event(), threading.Event()
+    pack = uplink._packer.pack
+
+    def slow_pack(*args):
+        packing.set()
+        release.wait(10)
+        return pack(*args)
+    uplink._packer.pack = slow_pack
+    draining = asyncio.create_task(uplink.drain())
+    assert await asyncio.to_thread(packing.wait, 10)
+    stopping = asyncio.create_task(uplink.stop())
+    await asyncio.sleep(0.05)
+    release.set()
+    assert await draining == 0
+    await stopping
+    assert requests == [] and set((await states(store)).values()) == {"pending"}
     await client.aclose()
