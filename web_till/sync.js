@@ -245,20 +245,27 @@ let acksAfterSeq = 0;
 
 /** Learn what became of the documents held at the box (a page or two); true if the box lost any (now pending). */
 export async function learnAcks(journal, token) {
-  const held = await journal.byState("at_gateway", Infinity);   // in seq order
-  const rest = held.slice(ACKS_PAGE);
-  let more = rest.filter((row) => row.seq > acksAfterSeq).slice(0, ACKS_PAGE);
-  if (more.length === 0) more = rest.slice(0, ACKS_PAGE);        // past the last page: round again
-  let lost = false;
-  for (const page of [held.slice(0, ACKS_PAGE), more]) {
-    if (page.length > 0) lost = (await askAbout(journal, token, page)) || lost;
+  // Ids only, a page at a time (journal.idsByState): never every held document, however many a long
+  // cut left at the box.
+  const lowest = await journal.idsByState("at_gateway", -Infinity, ACKS_PAGE);   // in seq order
+  let more = { ids: [] };
+  if (lowest.ids.length === ACKS_PAGE) {   // more are held: one page of the rest, past the last one asked
+    const after = Math.max(acksAfterSeq, lowest.lastSeq);
+    more = await journal.idsByState("at_gateway", after, ACKS_PAGE);
+    if (more.ids.length === 0 && after > lowest.lastSeq) {   // past the last page: round again
+      more = await journal.idsByState("at_gateway", lowest.lastSeq, ACKS_PAGE);
+    }
   }
-  acksAfterSeq = more.length === ACKS_PAGE ? more[more.length - 1].seq : 0;   // once asked: a failed cycle asks again
+  let lost = false;
+  for (const ids of [lowest.ids, more.ids]) {
+    if (ids.length > 0) lost = (await askAbout(journal, token, ids)) || lost;
+  }
+  acksAfterSeq = more.ids.length === ACKS_PAGE ? more.lastSeq : 0;   // once asked: a failed cycle asks again
   return lost;
 }
 
-async function askAbout(journal, token, page) {
-  const answer = await call("journal:acks", { method: "POST", token, body: { ids: page.map((row) => row.id) } });
+async function askAbout(journal, token, ids) {
+  const answer = await call("journal:acks", { method: "POST", token, body: { ids } });
   const { in_cloud: inCloud, rejected, unknown } = answer.json;
   await journal.setState(inCloud, "in_cloud");
   const reasons = Object.fromEntries(rejected.map((r) => [r.id, r.reason]));

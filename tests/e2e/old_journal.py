@@ -13,6 +13,8 @@ _STEPS = {
       older.createIndex("kind", "document.kind");
       older.createIndex("original_id", "document.original_id");""",
     3: """db.createObjectStore("fiscal", { keyPath: "id" });""",
+    4: """db.createObjectStore("customers", { keyPath: "customer_id" });
+      open.transaction.objectStore("documents").createIndex("customer_id", "document.customer_id");""",
 }
 
 

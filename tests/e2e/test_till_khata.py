@@ -460,7 +460,7 @@ def test_the_upgrade_to_khata_keeps_the_journal(rig, tablets):
     tablet.open()
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
     after = page.evaluate(READ_JOURNAL)
-    assert after["version"] == 4
+    assert after["version"] >= 4
     assert {"customers", "fiscal", "documents", "meta", "catalog", "dead_letter"} <= set(after["stores"])
     assert {"customer_id", "kind", "original_id", "seq", "state"} <= set(after["indexes"])
     assert [row["document"] for row in after["sales"]] == [sale] and after["sales"][0]["state"] == "at_gateway"

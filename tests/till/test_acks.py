@@ -10,14 +10,18 @@ REPLACED_BOX = """
   const sync = await import(till + "sync.js");
   const rows = Array.from({ length: HELD }, (_, i) => ({ id: `d${i + 1}`, seq: i + 1, state: "at_gateway" }));
   const journal = {
-    async byState(state, limit) {
-      return rows.filter((r) => r.state === state).sort((a, b) => a.seq - b.seq).slice(0, limit);
+    async idsByState(state, afterSeq, limit) {   // as web_till/journal.js reads its (state, seq) index
+      reads.push(limit);
+      const page = rows.filter((r) => r.state === state && r.seq > afterSeq).sort((a, b) => a.seq - b.seq)
+        .slice(0, limit);
+      return { ids: page.map((r) => r.id), lastSeq: page.length ? page[page.length - 1].seq : afterSeq };
     },
     async setState(ids, state) {
       const moved = new Set(ids);
       for (const row of rows) if (moved.has(row.id)) row.state = state;
     },
   };
+  const reads = [];
   const boxHolds = new Set(rows.slice(0, BOX_HOLDS).map((r) => r.id));
   const asked = [];
   globalThis.fetch = async (url, options) => {
@@ -32,7 +36,7 @@ REPLACED_BOX = """
     const lost = await sync.learnAcks(journal, "token");
     cycles.push({ lost, pending: rows.filter((r) => r.state === "pending").length });
   }
-  process.stdout.write(JSON.stringify({ asked, cycles, page: sync.ACKS_PAGE }));
+  process.stdout.write(JSON.stringify({ asked, cycles, reads, page: sync.ACKS_PAGE }));
 """
 
 
@@ -47,6 +51,8 @@ def test_every_document_held_at_a_replaced_box_is_asked_about_within_a_few_cycle
         ("/api/v1/journal:acks", 1000, "d1", "d1000"),
         ("/api/v1/journal:acks", 1000, "d1", "d1000"),
     ]
+    # Read a page at a time, never every held document: the lowest page and one more each cycle.
+    assert got["reads"] == [1000] * 8
     # The box holds the lowest page; every page after it goes back to pending, to be sent again at once.
     assert got["cycles"] == [{"lost": True, "pending": 1000}, {"lost": True, "pending": 1500},
                              {"lost": False, "pending": 1500}, {"lost": False, "pending": 1500}]
@@ -57,6 +63,7 @@ def test_after_the_last_page_the_next_cycle_starts_the_rest_again() -> None:
     assert [(a["n"], a["first"]) for a in got["asked"]] == [
         (1000, "d1"), (1000, "d1001"), (1000, "d1"), (1000, "d2001"), (1000, "d1"), (1000, "d1001")]
     assert all(not c["lost"] and c["pending"] == 0 for c in got["cycles"])
+    assert got["reads"] == [1000] * 7   # the third cycle read past the last page, then from the second again
 
 
 def _learn(held: int, box_holds: int, cycles: int) -> dict:
