@@ -24,8 +24,18 @@ function finished(tx) {
 }
 
 export function openJournal() {
+  return openAt(DB_VERSION).catch((err) => {
+    // A newer till made this journal (the box was rolled back a version): it is opened as it is, since a
+    // version only ever adds stores and indexes. Refusing it left the tablet unable to sell, its sales
+    // in a journal the served till could not open.
+    if (err && err.name === "VersionError") return openAt(undefined);
+    throw err;
+  });
+}
+
+function openAt(version) {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, DB_VERSION);
+    const req = version === undefined ? indexedDB.open(DB_NAME) : indexedDB.open(DB_NAME, version);
     req.onupgradeneeded = (event) => {
       const db = req.result;
       // Fall through: a tablet several versions behind runs every step after its own.
@@ -94,6 +104,9 @@ function sameContent(a, b) {
 export class Journal {
   constructor(db) {
     this.db = db;
+    // A newer till (another tab, once the box is upgraded) is upgrading the journal: this connection
+    // closes rather than block it; whatever this tab does with the journal next fails and says so.
+    db.onversionchange = () => db.close();
   }
 
   async getMeta(key) {
@@ -201,7 +214,8 @@ export class Journal {
    *  the seq of the last of them (`afterSeq` if none): ids alone, not the documents. */
   async idsByState(state, afterSeq, limit) {
     const store = this.db.transaction("documents").objectStore("documents");
-    const ids = await request(store.index("state_seq").getAllKeys(inState(state, afterSeq), limit));
+    const ids = await request(store.index("state_seq").getAllKeys(inState(state, afterSeq),
+                                                                  limit === Infinity ? undefined : limit));
     const last = ids.length > 0 ? await request(store.get(ids[ids.length - 1])) : null;
     return { ids, lastSeq: last ? last.seq : afterSeq };
   }

@@ -65,16 +65,17 @@ FIRST_PAINT_JS = """window.__benchFirstPaint = new Promise((resolve) => {
 # documents at the box, through the till's own journal module; beside them, the reads journal versions
 # before 5 made (every document in the state, then sorted), and the floor: one document read by id.
 # Times in ms, `runs` of each, interleaved.
-HELD_READS_JS = """async ([held, runs, sale]) => {
+HELD_READS_JS = """async ([held, pending, runs, sale]) => {
   const { openJournal } = await import("/journal.js");
   const journal = await openJournal();
   const request = (req) => new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error); });
   const documents = () => journal.db.transaction("documents").objectStore("documents");
   const tx = journal.db.transaction("documents", "readwrite");
-  for (let seq = 1; seq <= held; seq++) {
+  for (let seq = 1; seq <= held + pending; seq++) {   // the newest not yet at the box
     const id = `0b6f0000-0000-7000-8000-${String(seq).padStart(12, "0")}`;
-    tx.objectStore("documents").put({ id, seq, state: "at_gateway", completed_at: seq, document: { ...sale, id, seq } });
+    tx.objectStore("documents").put({ id, seq, state: seq > held ? "pending" : "at_gateway", completed_at: seq,
+                                      document: { ...sale, id, seq } });
   }
   await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
   const timed = async (work) => { const start = performance.now(); await work(); return performance.now() - start; };
@@ -95,7 +96,9 @@ HELD_READS_JS = """async ([held, runs, sale]) => {
   return { now, before, floor };
 }"""
 HELD = 5000
+HELD_PENDING = 300   # sold since the box last answered: push reads the oldest 200
 HELD_RUNS = 7
+HELD_READS = f"Sync cycle's journal reads, {HELD:,} sales held, {THROTTLE}x CPU throttle"
 
 
 def throttle(context: Any, page: Any, rate: float) -> Any:
@@ -184,7 +187,11 @@ def bench_browser(tmp: Path) -> list[Figure]:
                 f"First load to pairing screen, {rate}x", "ms", value, statistics.median(floor),
                 f"one-element page ({ONE_ELEMENT_PAGE}), same server", f"≤ {goal_ms} ms", value <= goal_ms,
                 samples=till, note=f"fresh profile, median of {LOAD_RUNS}"))
-        figures.append(_held_reads(browser, rig.till_url))
+        try:
+            figures.append(_held_reads(browser, rig.till_url))
+        except Exception as err:   # noqa: BLE001 -- this figure's failure must not lose the ones above
+            figures.append(Figure(HELD_READS, "ms", None, None, "one document read by id", "", None,
+                                  note=f"failed: {err}"))
     return figures
 
 
@@ -198,14 +205,15 @@ def _held_reads(browser: Any, till_url: str) -> Figure:
         throttle(context, page, THROTTLE)
         sale = make_sale()
         sale["lines"] = sale["lines"] * 3   # a basket of three: a held sale's size, more or less
-        times = page.evaluate(HELD_READS_JS, [HELD, HELD_RUNS, sale])
+        times = page.evaluate(HELD_READS_JS, [HELD, HELD_PENDING, HELD_RUNS, sale])
     finally:
         context.close()
     value, before = statistics.median(times["now"]), statistics.median(times["before"])
-    return Figure(f"Sync cycle's journal reads, {HELD:,} sales held, {THROTTLE}x CPU throttle", "ms", value,
+    return Figure(HELD_READS, "ms", value,
                   statistics.median(times["floor"]), "one document read by id", "", None, samples=times["now"],
-                  note=f"two pages of ids (the acks) and 200 pending, median of {HELD_RUNS}; every held"
-                       f" document read and sorted, as before journal version 5: {before:.0f} ms")
+                  note=f"two pages of ids (the acks) and the oldest 200 of {HELD_PENDING} pending, median of"
+                       f" {HELD_RUNS}; every document in both states read and sorted, as before journal"
+                       f" version 5: {before:.0f} ms")
 
 
 def bench_size() -> Figure:

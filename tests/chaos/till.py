@@ -41,7 +41,8 @@ from tests.conftest import document_id
 
 SHOP_ZONE = ZoneInfo("Asia/Karachi")
 PUSH_BATCH = 200          # sync.js: journal.byState("pending", 200)
-ACKS_BATCH = 1000         # sync.js: journal.byState("at_gateway", 1000)
+ACKS_BATCH = 1000         # sync.js ACKS_PAGE: learnAcks asks about the lowest page of those held (and, past
+                          # a page, one more of the rest in turn, which this simulated till leaves out)
 MAX_PUSH_ROUNDS = 1000    # bounds one push; the till loops until nothing is pending
 
 

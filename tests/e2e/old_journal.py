@@ -15,6 +15,9 @@ _STEPS = {
     3: """db.createObjectStore("fiscal", { keyPath: "id" });""",
     4: """db.createObjectStore("customers", { keyPath: "customer_id" });
       open.transaction.objectStore("documents").createIndex("customer_id", "document.customer_id");""",
+    5: """open.transaction.objectStore("documents").createIndex("state_seq", ["state", "seq"]);""",
+    # Not a version any till has made yet: a newer till's, for the test of a box rolled back.
+    6: """db.createObjectStore("from_a_newer_till", { keyPath: "id" });""",
 }
 
 

@@ -52,7 +52,7 @@ def test_the_upgrade_keeps_old_documents_and_finds_them_by_kind(rig, tablets):
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
     after = page.evaluate(READ_JOURNAL)
     assert after["version"] >= 2
-    assert {"kind", "original_id", "seq", "state"} <= set(after["indexes"])
+    assert {"kind", "original_id", "seq", "state", "state_seq"} <= set(after["indexes"])
     assert [row["document"] for row in after["sales"]] == [sale]
     assert after["sales"][0]["state"] == "in_cloud"
 
@@ -90,3 +90,22 @@ def test_the_upgrade_to_version_5_reads_one_state_a_page_at_a_time_in_seq_order(
     assert pages["heldFirst"] == {"ids": [by_seq[20], by_seq[31]], "lastSeq": 31}
     assert pages["heldAfter"] == {"ids": [by_seq[31], by_seq[40]], "lastSeq": 40}
     assert pages["heldPast"] == {"ids": [], "lastSeq": 50}
+
+
+def test_a_journal_a_newer_till_made_is_opened_as_it_is(rig, tablets):
+    """The box was rolled back a version after a tablet had loaded the newer till: the older till opens the
+    newer journal as it stands (a version only adds stores and indexes) and sells on, its sales kept,
+    instead of failing to open and leaving the tablet unable to sell."""
+    tablet = tablets()
+    page = tablet.page
+    page.goto(rig.till_url + "setup")
+    sale = {"id": "0b6f0000-0000-4000-8000-000000000006", "kind": "sale", "device_code": "T1", "seq": 6,
+            "created_at": "2026-11-20T10:00:00+05:00", "lines": [], "payments": [], "total": 0, "tax": 0, "change": 0}
+    page.evaluate(make_journal(6), {"id": sale["id"], "seq": 6, "state": "pending", "document": sale,
+                                    "completed_at": 1})
+    tablet.open()
+    tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
+    after = page.evaluate(READ_JOURNAL)
+    assert after["version"] == 6 and "from_a_newer_till" in after["stores"]
+    assert [row["document"] for row in after["sales"]] == [sale]
+    assert page.evaluate(READ_PAGES)["pending"] == [sale["id"]]   # and read by this till's own queries

@@ -462,7 +462,7 @@ def test_the_upgrade_to_khata_keeps_the_journal(rig, tablets):
     after = page.evaluate(READ_JOURNAL)
     assert after["version"] >= 4
     assert {"customers", "fiscal", "documents", "meta", "catalog", "dead_letter"} <= set(after["stores"])
-    assert {"customer_id", "kind", "original_id", "seq", "state"} <= set(after["indexes"])
+    assert {"customer_id", "kind", "original_id", "seq", "state", "state_seq"} <= set(after["indexes"])
     assert [row["document"] for row in after["sales"]] == [sale] and after["sales"][0]["state"] == "at_gateway"
 
 
