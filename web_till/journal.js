@@ -104,9 +104,9 @@ function sameContent(a, b) {
 export class Journal {
   constructor(db) {
     this.db = db;
-    // A newer till (another tab, once the box is upgraded) is upgrading the journal: this connection
-    // closes rather than block it; whatever this tab does with the journal next fails and says so.
-    db.onversionchange = () => db.close();
+    // No onversionchange close: the tab selling at the counter keeps its journal open when a newer till
+    // in another tab asks to upgrade it (that tab waits, then says it could not open; the counter's
+    // own reload upgrades it). Closing here left the counter unable to save a sale until reloaded.
   }
 
   async getMeta(key) {
