@@ -21,6 +21,19 @@ _STEPS = {
 }
 
 
+def old_sale(seq: int, number: int | None = None) -> dict:
+    """A sale as an older till kept it (no lines: the upgrade tests look at where it is kept, not at it);
+    its id ends in `number` (seq by default)."""
+    return {"id": f"0b6f0000-0000-4000-8000-{number if number is not None else seq:012d}", "kind": "sale",
+            "device_code": "T1", "seq": seq, "created_at": "2026-11-20T10:00:00+05:00", "lines": [],
+            "payments": [], "total": 0, "tax": 0, "change": 0}
+
+
+def journal_row(sale: dict, state: str) -> dict:
+    """The journal's row of a document: what make_journal puts in."""
+    return {"id": sale["id"], "seq": sale["seq"], "state": state, "document": sale, "completed_at": 1}
+
+
 def make_journal(version: int) -> str:
     """JavaScript `(row) => Promise`: the journal database as version `version` of the till made it,
     holding the one document row `row` (and its seq as the tablet's last)."""

@@ -17,7 +17,7 @@ from cloud_api.contract import Refund, Sale, line_tax, parse_document, tender_ta
 from .conftest import give_pos_id, put_fiscal, wait_js, wait_until
 from .counter_day import (complete_return, documents, open_sales, open_shift, return_from_list, sale_row,
                           start_close, z_figures)
-from .old_journal import READ_JOURNAL, make_journal
+from .old_journal import READ_JOURNAL, journal_row, make_journal, old_sale
 
 pytestmark = pytest.mark.e2e
 
@@ -260,9 +260,8 @@ def test_the_upgrade_adds_the_fiscal_store_and_keeps_every_document(rig, tablets
     tablet = tablets()
     page = tablet.page
     page.goto(rig.till_url + "setup")   # the till's origin, not the till: only our version-2 journal exists
-    sale = {"id": "0b6f0000-0000-4000-8000-000000000007", "kind": "sale", "device_code": "T1", "seq": 7,
-            "created_at": "2026-11-20T10:00:00+05:00", "lines": [], "payments": [], "total": 0, "tax": 0, "change": 0}
-    page.evaluate(MAKE_V2, {"id": sale["id"], "seq": 7, "state": "at_gateway", "document": sale, "completed_at": 1})
+    sale = old_sale(7)
+    page.evaluate(MAKE_V2, journal_row(sale, "at_gateway"))
 
     tablet.open()
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()

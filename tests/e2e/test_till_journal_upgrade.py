@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .old_journal import READ_JOURNAL, make_journal
+from .old_journal import READ_JOURNAL, journal_row, make_journal, old_sale
 
 pytestmark = pytest.mark.e2e
 
@@ -44,9 +44,8 @@ def test_the_upgrade_keeps_old_documents_and_finds_them_by_kind(rig, tablets):
     page = tablet.page
     # Same origin as the till, but not the till: the box's setup page, so only our v1 journal exists.
     page.goto(rig.till_url + "setup")
-    sale = {"id": "0b6f0000-0000-4000-8000-000000000001", "kind": "sale", "device_code": "T1", "seq": 7,
-            "created_at": "2026-11-20T10:00:00+05:00", "lines": [], "payments": [], "total": 0, "tax": 0, "change": 0}
-    page.evaluate(MAKE_V1, {"id": sale["id"], "seq": 7, "state": "in_cloud", "document": sale, "completed_at": 1})
+    sale = old_sale(7, number=1)
+    page.evaluate(MAKE_V1, journal_row(sale, "in_cloud"))
 
     tablet.open()   # the till opens its journal: version 2 adds the indexes, in place
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
@@ -65,11 +64,7 @@ def test_the_upgrade_to_version_5_reads_one_state_a_page_at_a_time_in_seq_order(
     page.goto(rig.till_url + "setup")   # same origin, not the till: only our old journal exists
 
     def row(seq: int, state: str) -> dict:
-        doc_id = f"0b6f0000-0000-4000-8000-{seq:012d}"
-        return {"id": doc_id, "seq": seq, "state": state, "completed_at": seq,
-                "document": {"id": doc_id, "kind": "sale", "device_code": "T1", "seq": seq,
-                             "created_at": "2026-11-20T10:00:00+05:00", "lines": [], "payments": [], "total": 0,
-                             "tax": 0, "change": 0}}
+        return journal_row(old_sale(seq), state)
     page.evaluate(make_journal(4), row(1, "in_cloud"))
     # Put in neither seq nor id order; the ids sort as the seqs do, so give them another order too.
     rows = [row(seq, state) for seq, state in [(40, "at_gateway"), (12, "pending"), (9, "pending"),
@@ -99,10 +94,8 @@ def test_a_journal_a_newer_till_made_is_opened_as_it_is(rig, tablets):
     tablet = tablets()
     page = tablet.page
     page.goto(rig.till_url + "setup")
-    sale = {"id": "0b6f0000-0000-4000-8000-000000000006", "kind": "sale", "device_code": "T1", "seq": 6,
-            "created_at": "2026-11-20T10:00:00+05:00", "lines": [], "payments": [], "total": 0, "tax": 0, "change": 0}
-    page.evaluate(make_journal(6), {"id": sale["id"], "seq": 6, "state": "pending", "document": sale,
-                                    "completed_at": 1})
+    sale = old_sale(6)
+    page.evaluate(make_journal(6), journal_row(sale, "pending"))
     tablet.open()
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
     after = page.evaluate(READ_JOURNAL)

@@ -19,7 +19,7 @@ from cloud_api.contract import Customer, KhataAdjustment, KhataPayment, Refund, 
 
 from .conftest import OWNER_PIN, wait_until
 from .counter_day import complete_return, open_shift, return_from_list, start_close, z_figures
-from .old_journal import READ_JOURNAL, make_journal
+from .old_journal import READ_JOURNAL, journal_row, make_journal, old_sale
 
 pytestmark = pytest.mark.e2e
 TAPAL, NIDO = "Tapal Danedar 190g", "Nestle Nido 390g"     # Rs 550 and Rs 1,250 (cloud_api/demo_shop.py)
@@ -453,10 +453,8 @@ def test_the_upgrade_to_khata_keeps_the_journal(rig, tablets):
     tablet = tablets()
     page = tablet.page
     page.goto(rig.till_url + "setup")   # same origin, not the till: only our old journal exists
-    sale = {"id": "0b6f0000-0000-4000-8000-000000000003", "kind": "sale", "device_code": "T1", "seq": 3,
-            "created_at": "2026-11-20T10:00:00+05:00", "lines": [], "payments": [], "total": 0, "tax": 0, "change": 0}
-    page.evaluate(make_journal(3), {"id": sale["id"], "seq": 3, "state": "at_gateway", "document": sale,
-                                    "completed_at": 1})
+    sale = old_sale(3)
+    page.evaluate(make_journal(3), journal_row(sale, "at_gateway"))
     tablet.open()
     tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
     after = page.evaluate(READ_JOURNAL)
