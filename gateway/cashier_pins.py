@@ -99,7 +99,7 @@ def setup(app: web.Application) -> None:
 async def verify(request: web.Request) -> web.Response:
     """200 if the PIN is the cashier's; 401 wrong_pin if not; 429 while this tablet or cashier must wait."""
     store = request.app[STORE]
-    device = await device_for_token(store.read(), bearer_token(request))
+    device = await device_for_token(store, bearer_token(request))
     body = await read_model(request, VerifyRequest)
     async with request.app[VERIFY_LOCK]:
         locked = await lockout(store.read(), device.device_id, body.cashier_id)

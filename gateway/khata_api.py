@@ -71,7 +71,7 @@ def _needs_owner(message: str, room: dict[str, int]) -> web.Response:
 
 
 async def _device_id(request: web.Request) -> str:
-    return (await device_for_token(request.app[STORE].read(), bearer_token(request))).device_id
+    return (await device_for_token(request.app[STORE], bearer_token(request))).device_id
 
 
 @routes.get("/api/v1/customers")

@@ -39,7 +39,7 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import aiosqlite
 
@@ -47,6 +47,9 @@ from cloud_api.service.clock import utc_after, utc_now
 from cloud_api.contract import DEVICE_CODE
 from cloud_api.service.errors import Conflict, TooManyRequests, Unauthorised
 from cloud_api.service.tokens import new_token, same_secret, token_digest
+
+if TYPE_CHECKING:
+    from .store import Store
 
 FREE_FAILURES = 3           # per client: typos before any wait
 FIRST_DELAY_S = 2.0         # then 2 s, 4 s, 8 s ... per further failure
@@ -182,10 +185,11 @@ def _next_code(taken: set[str]) -> str:
     return f"T{n}"
 
 
-async def device_for_token(db: aiosqlite.Connection, token: str) -> Device:
-    """The till a bearer token belongs to, or Unauthorised (unknown, or revoked by the owner)."""
-    row = await (await db.execute("SELECT device_id, device_code, name, revoked_at FROM devices "
-                                  "WHERE token_digest = ?", (token_digest(token),))).fetchone()
+async def device_for_token(store: Store, token: str) -> Device:
+    """The till a bearer token belongs to, or Unauthorised (unknown, or revoked by the owner).
+    Asked by every request a till makes: read on the event loop (Store.read_row), by the token's index."""
+    row = await store.read_row("SELECT device_id, device_code, name, revoked_at FROM devices "
+                               "WHERE token_digest = ?", (token_digest(token),))
     if row is None:
         raise Unauthorised("this till is not paired with this gateway")
     if row["revoked_at"] is not None:

@@ -109,7 +109,7 @@ def _status(found: printers.Printer, request: web.Request) -> PrinterState | Non
 @routes.get("/api/v1/printer")
 async def my_printer(request: web.Request) -> web.Response:
     """This tablet's printer and what it last said (no round trip to it)."""
-    device = await device_for_token(request.app[STORE].read(), bearer_token(request))
+    device = await device_for_token(request.app[STORE], bearer_token(request))
     found = await printers.printer_for(request.app[STORE].read(), device.device_id)
     if found is None:
         raise NoPrinter("this tablet has no printer on the shop box")
@@ -120,7 +120,7 @@ async def my_printer(request: web.Request) -> web.Response:
 @routes.post("/api/v1/print")
 async def print_slip(request: web.Request) -> web.Response:
     store, queue = request.app[STORE], request.app[PRINT_QUEUE]
-    device = await device_for_token(store.read(), bearer_token(request))
+    device = await device_for_token(store, bearer_token(request))
     body = await read_model(request, PrintRequest)
     db = store.read()
     printer = await printers.printer_for(db, device.device_id)
@@ -189,7 +189,7 @@ async def _accepted(store: Store, job_id: int, printer: printers.Printer) -> web
 
 @routes.get("/api/v1/print/{job_id}")
 async def print_job(request: web.Request) -> web.Response:
-    device = await device_for_token(request.app[STORE].read(), bearer_token(request))
+    device = await device_for_token(request.app[STORE], bearer_token(request))
     job_id = print_jobs.row_id(request.match_info["job_id"])
     job = None if job_id is None else await print_jobs.job_for(request.app[STORE].read(), job_id)
     if job is None or job["device_id"] != device.device_id:

@@ -3,7 +3,9 @@
 WAL with synchronous=FULL: a batch the gateway acknowledged to a till survives
 a power cut. All writes go through `transaction()`, which holds a lock, so
 coroutines never interleave statements inside one another's transaction.
-Reads use their own connection and so only ever see committed data.
+Reads use their own connection and so only ever see committed data; a row
+found by its index (a tablet's token, on every request) is read on the event
+loop itself, on a third connection, without the hop to the reader's thread.
 Tills' batches go through `grouped()` instead: those waiting for the writer
 share one transaction and one fsync (group commit), each still answered only
 after that COMMIT, each failure still its own (a SAVEPOINT per request).
@@ -163,6 +165,16 @@ async def _connect_reader(path: Path) -> aiosqlite.Connection:
     return db
 
 
+def _connect_point_reader(path: Path) -> sqlite3.Connection:
+    # Read-only and quick to give up: a WAL reader is busy only in rare moments (another connection
+    # recovering the WAL), and then Store.read_row goes the reader's way, which waits.
+    db = sqlite3.connect(path, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA query_only=ON")
+    db.execute("PRAGMA busy_timeout=0")
+    return db
+
+
 Job = tuple[Callable[[Any], Awaitable[Any]], asyncio.Future]
 
 
@@ -171,6 +183,7 @@ class Store:
 
     def __init__(self, writer: Writer, reader: aiosqlite.Connection, path: Path):
         self._writer, self._reader, self._path = writer, reader, path
+        self._points = _connect_point_reader(path)   # read_row's, used on the event loop's thread only
         self._lock = asyncio.Lock()
         # Tills' requests waiting for the writer. Appended on the event loop, taken by the writer's thread
         # (_take) as it goes from group to group; _queue_lock keeps a take and a shutdown's sweep apart.
@@ -205,6 +218,7 @@ class Store:
             # Writes already queued finish (and commit) before the connections go.
             await asyncio.gather(self._grouper, return_exceptions=True)
         await self._reader.close()
+        self._points.close()
         await self._writer.close()
 
     @asynccontextmanager
@@ -410,6 +424,24 @@ class Store:
     def read(self) -> aiosqlite.Connection:
         """The read connection (committed data only)."""
         return self._reader
+
+    async def read_row(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | aiosqlite.Row | None:
+        """One row found through an index (a tablet's token, say), read on the event loop itself.
+
+        Such a read takes microseconds, while the hop to the reader's thread and back waits for the loop
+        to come round again: with 10 tablets pushing batches that was 10 ms at the median (issue 12, the
+        box's ack). Only for reads that touch a few pages; anything that may scan goes through read().
+        Committed data only, like read(); should SQLite be busy for a moment, the reader's way waits.
+        """
+        try:
+            # fetchall: stepped to its end, the statement ends its read transaction at once (one left
+            # open would hold back the WAL's checkpoints and keep showing this moment's data).
+            rows = self._points.execute(sql, params).fetchall()
+            return rows[0] if rows else None
+        except sqlite3.OperationalError as err:
+            if err.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+        return await (await self._reader.execute(sql, params)).fetchone()
 
 
 def make_private(state_dir: Path) -> None:

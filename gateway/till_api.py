@@ -146,7 +146,7 @@ def _nests_deeper_than(value: Any, limit: int) -> bool:
 
 async def _device(request: web.Request, note_seen: bool = True) -> Device:
     """The paired till behind the request's token (Unauthorised if none), noted as seen."""
-    device = await device_for_token(request.app[STORE].read(), bearer_token(request))
+    device = await device_for_token(request.app[STORE], bearer_token(request))
     if note_seen:
         await _seen(request, device)
     return device

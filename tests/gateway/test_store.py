@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 
 import pytest
@@ -116,3 +117,44 @@ async def test_a_writer_whose_rollback_fails_is_replaced_and_the_next_transactio
     rows = await store.read().execute_fetchall("SELECT value FROM box WHERE key = 'k'")
     assert [r[0] for r in rows] == ["kept"]
     await store.close()
+
+
+async def test_a_row_read_on_the_loop_sees_each_commit_at_once_and_nothing_uncommitted(tmp_path):
+    """Store.read_row (a tablet's token on every request) reads on the event loop's own connection: it
+    must not keep an old snapshot between reads, nor see a transaction still open."""
+    store = await Store.open(tmp_path / "state")
+    try:
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO box (key, value) VALUES ('k', 'one')")
+        read = "SELECT value FROM box WHERE key = ?"
+        assert (await store.read_row(read, ("k",)))["value"] == "one"
+        async with store.transaction() as db:
+            await db.execute("UPDATE box SET value = 'two' WHERE key = 'k'")
+            assert (await store.read_row(read, ("k",)))["value"] == "one"   # not committed yet
+        assert (await store.read_row(read, ("k",)))["value"] == "two"
+        assert await store.read_row(read, ("nobody",)) is None
+    finally:
+        await store.close()
+
+
+async def test_a_busy_moment_goes_the_readers_way_and_other_errors_are_raised(tmp_path):
+    store = await Store.open(tmp_path / "state")
+    try:
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO box (key, value) VALUES ('k', 'one')")
+
+        class Busy:
+            def execute(self, *_args: object) -> None:
+                err = sqlite3.OperationalError("database is locked")
+                err.sqlite_errorcode = sqlite3.SQLITE_BUSY
+                raise err
+
+            def close(self) -> None:
+                pass
+        points, store._points = store._points, Busy()
+        assert (await store.read_row("SELECT value FROM box WHERE key = ?", ("k",)))["value"] == "one"
+        store._points = points
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await store.read_row("SELECT value FROM nowhere WHERE key = ?", ("k",))
+    finally:
+        await store.close()
