@@ -9,6 +9,7 @@ import pytest
 
 from cloud_api.service.errors import BadRequest
 from cloud_api.service.web import MAX_JSON_DEPTH, parse_json
+from gateway import till_api
 from gateway.till_api import _parse_batch_body
 from tests.conftest import make_sale
 
@@ -30,6 +31,8 @@ BODIES = [
     b'{"d": ' + b'{"a": [' * 40 + b"1" + b"]}" * 40 + b"}",      # objects and arrays, 81 deep
     b"[" * 900 + b"]" * 900, b"[" * 5000 + b"]" * 5000,         # within and past orjson's own limit
     b"[1, [2, [3]], {\"k\": [[]]}]",
+    b'{"hash": "' + b"7" * 30 + b'", "n": [12345678901234567890123, 1.5]}',   # a long run in text, and a number
+    b'{"hash": "' + b"7" * 30 + b'", "n": [1234567890123456789]}',             # in text, and a 64-bit integer
 ]
 
 
@@ -52,3 +55,16 @@ def test_a_batch_body_gets_parse_jsons_verdict(body: bytes) -> None:
 
 def test_a_surrogate_survives_as_json_read_it() -> None:
     assert _parse_batch_body(b'{"s": "\\ud800"}') == {"s": "\ud800"}
+
+
+def test_a_run_of_digits_inside_text_is_read_by_orjson_alone(monkeypatch) -> None:
+    """A document's hash (hex) often holds 19 digits in a row: such a body is no reason to read it again
+    with json, unless orjson read a float somewhere, which may be an integer past 64 bits."""
+    read_again: list[bytes] = []
+    monkeypatch.setattr(till_api, "parse_json", lambda body: read_again.append(body) or parse_json(body))
+    in_text = b'{"hash": "' + b"1" * 30 + b'", "seq": 9223372036854775807}'
+    assert _parse_batch_body(in_text) == {"hash": "1" * 30, "seq": 9223372036854775807}
+    assert read_again == []
+    past_64_bits = b'{"hash": "' + b"1" * 30 + b'", "seq": 18446744073709551616}'
+    assert _parse_batch_body(past_64_bits) == {"hash": "1" * 30, "seq": 18446744073709551616}
+    assert read_again == [past_64_bits]
