@@ -18,6 +18,7 @@ valid here and are never evicted.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,25 +78,36 @@ async def receive_batch(db: aiosqlite.Connection, device: Device, documents: lis
 
 async def write_batch(db: aiosqlite.Connection, device: Device, checked: CheckedBatch, *,
                       zone: str | None = None) -> list[DocumentResult]:
-    """Write a checked batch inside the caller's transaction; the per-document verdicts.
+    """Write a checked batch inside the caller's transaction; the per-document verdicts (write_batches)."""
+    return (await write_batches(db, [(device, checked)], zone=zone))[0]
 
-    Set-based, so a batch costs a handful of statements rather than several per document:
-    the ids already held are looked up in one query, and the fresh rows, conflicts, dead letters
-    and projections are each written with one executemany. The verdicts are the ones a
-    one-document-at-a-time pass gives: within the batch, the first copy of an id is the one
-    stored and a later copy is judged against it (duplicate or conflict). `checked` is not
-    changed, so the same batch may be written again after a rolled-back attempt (store.py's
-    group commit retries a request alone when its group fails).
+
+async def write_batches(db: aiosqlite.Connection, batches: Sequence[tuple[Device, CheckedBatch]], *,
+                        zone: str | None = None) -> list[list[DocumentResult]]:
+    """Write checked batches, of one tablet or several, inside the caller's transaction; each batch's
+    per-document verdicts, exactly as writing them one after another would give.
+
+    Set-based, so any number of batches costs a handful of statements rather than several per
+    document: the ids already held are looked up in one query, and the fresh rows, conflicts, dead
+    letters and projections are each written with one executemany. The verdicts are the ones a
+    one-document-at-a-time pass gives: the first copy of an id, in its own batch or an earlier one, is
+    the one stored and a later copy is judged against it (duplicate or conflict); the projections see
+    the stored documents in that same order. The tablets' batches that share a commit are written in
+    one go (gateway/store.py Together): with 10 tablets pushing, a set of statements per batch kept
+    the writer's thread waiting, at every statement, for the GIL the event loop holds while it checks
+    the next batches (issue 12, the box's ack). `batches` are not changed, so the same batches may be
+    written again after a rolled-back attempt (store.py's group commit retries each request alone
+    when its group fails).
     """
     now = utc_now()
-    results = list(checked.results)
-    valid = checked.valid
-    dead = [(document_id, body, reason, "till", device.device_id, now) for document_id, body, reason in checked.dead]
-    # One query for every id of the batch (a till batch is at most MAX_BATCH_DOCUMENTS, far below
-    # SQLite's limit on bound variables). Inside the writer's transaction nobody else inserts, so
-    # what it says decides each verdict; the plain INSERT below would fail loudly if it did not.
+    answers = [list(checked.results) for _, checked in batches]
+    dead = [(document_id, body, reason, "till", device.device_id, now)
+            for device, checked in batches for document_id, body, reason in checked.dead]
+    # One query for every id of the batches, in chunks of 500 (within SQLite's bound variables). Inside
+    # the writer's transaction nobody else inserts, so what it says decides each verdict; the plain
+    # INSERT below would fail loudly if it did not.
     held: dict[str, str] = {}
-    ids = list({document.id for _, document, _ in valid})
+    ids = list({document.id for _, checked in batches for _, document, _ in checked.valid})
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for row in await db.execute_fetchall(
@@ -104,20 +116,21 @@ async def write_batch(db: aiosqlite.Connection, device: Device, checked: Checked
     fresh: list[tuple[Any, ...]] = []
     stored: list[AnyDocument] = []
     conflicts: list[tuple[Any, ...]] = []
-    for index, document, body in valid:
-        known = held.get(document.id)
-        if known is None:
-            fresh.append((document.id, document.kind, document.device_id, document.device_code, document.seq,
-                          document.hash, body, now))
-            stored.append(document)
-            held[document.id] = document.hash   # a second copy later in this batch meets this one
-            results[index] = DocumentResult(id=document.id, status="stored")
-        elif known == document.hash:
-            results[index] = DocumentResult(id=document.id, status="duplicate")
-        else:
-            conflicts.append((document.id, known, document.hash, body, device.device_id, now))
-            results[index] = DocumentResult(id=document.id, status="conflict",
-                                            reason="another document with this id is already stored")
+    for (device, checked), results in zip(batches, answers):
+        for index, document, body in checked.valid:
+            known = held.get(document.id)
+            if known is None:
+                fresh.append((document.id, document.kind, document.device_id, document.device_code, document.seq,
+                              document.hash, body, now))
+                stored.append(document)
+                held[document.id] = document.hash   # a second copy later on meets this one
+                results[index] = DocumentResult(id=document.id, status="stored")
+            elif known == document.hash:
+                results[index] = DocumentResult(id=document.id, status="duplicate")
+            else:
+                conflicts.append((document.id, known, document.hash, body, device.device_id, now))
+                results[index] = DocumentResult(id=document.id, status="conflict",
+                                                reason="another document with this id is already stored")
     if fresh:
         # rx_seq follows the order of the rows, so the uplink still forwards in receive order.
         await db.executemany(
@@ -136,9 +149,14 @@ async def write_batch(db: aiosqlite.Connection, device: Device, checked: Checked
     if dead:
         await db.executemany("INSERT INTO dead_letter (document_id, body, reason, source, device_id, at) "
                              "VALUES (?, ?, ?, ?, ?, ?)", dead)
-        await bound_dead_letter(db, device.device_id, DEAD_LETTER_ROWS, DEAD_LETTER_BYTES)
-    await db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = ?", (now, device.device_id))
-    return results   # type: ignore[return-value] - every None was filled above
+        # Once per tablet, after all its rows: the same rows are kept as after each batch in turn
+        # (the newest that fit the bound), and the same number counted as evicted.
+        for device_id in dict.fromkeys(device.device_id for device, checked in batches if checked.dead):
+            await bound_dead_letter(db, device_id, DEAD_LETTER_ROWS, DEAD_LETTER_BYTES)
+    seen = list(dict.fromkeys(device.device_id for device, _ in batches))   # at most GROUP_MAX tablets
+    await db.execute(f"UPDATE devices SET last_seen_at = ? WHERE device_id IN ({','.join('?' * len(seen))})",
+                     (now, *seen))
+    return answers   # type: ignore[return-value] - every None was filled above
 
 
 async def bound_dead_letter(db: aiosqlite.Connection, device_id: str, max_rows: int, max_bytes: int) -> int:

@@ -36,8 +36,9 @@ import threading
 import weakref
 from collections import deque
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Hashable, TypeVar
 
 import aiosqlite
 
@@ -45,7 +46,7 @@ from .errors import StorageFull
 from .migrations import apply_migrations
 from .writer import NotOnlyTheDatabase, Writer, run_to_end
 
-__all__ = ["DB_NAME", "GIL_SWITCH_S", "NotOnlyTheDatabase", "StorageClosed", "Store", "make_private"]
+__all__ = ["DB_NAME", "GIL_SWITCH_S", "NotOnlyTheDatabase", "StorageClosed", "Store", "Together", "make_private"]
 
 DB_NAME = "gateway.db"
 GROUP_MAX = 32   # requests per shared transaction: 32 full till batches is well under a second's work
@@ -57,13 +58,44 @@ GIL_SWITCH_S = 0.001
 T = TypeVar("T")
 
 
-def _write_group(connection: sqlite3.Connection, works: list[Callable[[Any], Awaitable[Any]]]) -> "_Group":
-    """In the writer's thread: BEGIN, each work in its own SAVEPOINT in order, COMMIT; one hand-over.
+@dataclass(frozen=True)
+class Together:
+    """A grouped() work that may be written in one go with the others of its group that share its `key`.
 
-    A work that raised is rolled back to its savepoint alone and the others go on. When that cannot be
-    done (SQLite abandoned the transaction, or the rollback failed) nothing after it runs and `lost` is
-    set; when BEGIN or COMMIT fails, `error` is. Either way nothing is committed, and what is left of
-    the transaction is for the event loop to roll back (Store._rollback, which can replace the writer).
+    `write(db, items)` writes the items of every such work of the group, in the group's order, and gives
+    one result per item: exactly what writing them one after another would give (gateway/journal.py's
+    write_batches). A group of them is one set of statements instead of a set per request, which is
+    what keeps the writer's thread from waiting, at every statement, for the GIL the event loop holds
+    while it checks the next tablets' batches. Should the merged write fail, the group's works are
+    written again one by one, each in its own savepoint, so a failure stays the request's own.
+    """
+    key: Hashable
+    write: Callable[[Any, list[Any]], Awaitable[list[Any]]]
+    item: Any
+
+    async def __call__(self, db: Any) -> Any:
+        return (await self.write(db, [self.item]))[0]
+
+
+def _together(works: list[Callable[[Any], Awaitable[Any]]]) -> Callable[[Any], Awaitable[list[Any]]] | None:
+    """The group's works as one write, when there are several and all are Together with one key."""
+    first = works[0]
+    if len(works) < 2 or not isinstance(first, Together) or \
+            not all(isinstance(work, Together) and work.key == first.key for work in works):
+        return None
+    items = [work.item for work in works]   # type: ignore[attr-defined] - all Together, checked above
+    return lambda db: first.write(db, items)
+
+
+def _write_group(connection: sqlite3.Connection, works: list[Callable[[Any], Awaitable[Any]]]) -> "_Group":
+    """In the writer's thread: BEGIN, the works in order, COMMIT; one hand-over.
+
+    The works go in one write when they can (Together), in a SAVEPOINT; else, or should that write
+    fail, each in its own SAVEPOINT. A work that raised is rolled back to its savepoint alone and the
+    others go on. When that cannot be done (SQLite abandoned the transaction, or the rollback failed)
+    nothing after it runs and `lost` is set; when BEGIN or COMMIT fails, `error` is. Either way nothing
+    is committed, and what is left of the transaction is for the event loop to roll back
+    (Store._rollback, which can replace the writer).
     """
     group = _Group()
     try:
@@ -71,6 +103,19 @@ def _write_group(connection: sqlite3.Connection, works: list[Callable[[Any], Awa
     except sqlite3.Error as err:
         group.error = err
         return group
+    merged = _together(works)
+    if merged is not None:
+        try:
+            connection.execute("SAVEPOINT request")
+            results = run_to_end(merged, connection)
+            connection.execute("RELEASE request")
+        except Exception:  # noqa: BLE001 -- written again one by one below, each hearing its own failure
+            if not _undo_savepoint(connection):
+                group.lost = True
+                return group
+        else:
+            group.outcomes = [(True, result) for result in results]
+            works = []
     for work in works:
         try:
             connection.execute("SAVEPOINT request")

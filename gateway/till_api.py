@@ -19,6 +19,7 @@ import asyncio
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 from aiohttp import web
@@ -40,11 +41,12 @@ from .fiscal_jobs import fiscal_settings, receipts_since, till_receipt
 from .fiscal_queue import FISCAL_QUEUE
 from .print_queue import PRINT_QUEUE
 from .errors import NotProvisioned, StorageFull
-from .journal import backlog, check_batch, cloud_states, write_batch
+from .journal import backlog, check_batch, cloud_states, write_batches
 from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE, UPLINK
 from .pairing import Device, PairingGuard, client_key, device_for_token, pair_device
 from .returns import find_sale
 from .stock import stock_for_tills
+from .store import Together
 
 routes = web.RouteTableDef()
 
@@ -218,7 +220,8 @@ async def journal_batch(request: web.Request) -> web.Response:
     # wait for the writer together share one transaction and one fsync (Store.grouped), each still
     # answered only after that commit; a failure in one batch's write is its own.
     # A full disk is StorageFull (507): nothing is acked, so the till keeps the documents and resends.
-    results = await request.app[STORE].grouped(lambda db: write_batch(db, device, checked, zone=zone))
+    results = await request.app[STORE].grouped(
+        Together(("journal", zone), partial(write_batches, zone=zone), (device, checked)))
     if any(r.status == "stored" for r in results):
         # Everything that acts on new documents looks now: the cloud's uplink, FBR / PRA, and the
         # printers (a drawer_open among them kicks its drawer).

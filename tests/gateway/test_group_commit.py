@@ -13,7 +13,7 @@ import pytest
 
 from gateway import journal
 from gateway.keys import STORE
-from gateway.store import Store
+from gateway.store import Store, Together
 from tests.conftest import make_sale
 from tests.gateway.conftest import paired
 
@@ -226,3 +226,52 @@ async def test_grouped_batches_judge_ids_across_the_group(gateway, provisioned, 
         assert verdicts == [["stored", "conflict"], ["duplicate"]]
     conflicts = await store.read().execute_fetchall("SELECT count(*) FROM conflicts")
     assert conflicts[0][0] == 1
+
+
+def together(n: int, writes: list[list[int]], poison: int | None = None) -> Together:
+    """A Together work inserting n; its write records the items it was given, and raises at `poison`."""
+    async def write(db: Any, items: list[int]) -> list[int]:
+        writes.append(list(items))
+        for item in items:
+            await db.execute("INSERT INTO t (n) VALUES (?)", (item,))
+            if item == poison:
+                raise Poison("a bug in one tablet's batch")
+        return items
+    return Together("t", write, n)
+
+
+async def test_together_works_share_one_write_and_each_hears_its_own_result(tmp_path):
+    store = await new_store(tmp_path)
+    writes: list[list[int]] = []
+    statements = await trace_statements(store)
+    answers = await held_then_released(store, [together(n, writes) for n in range(5)])
+    assert [result for result, _ in answers] == list(range(5))
+    assert all(seen == list(range(5)) for _, seen in answers)   # each answered after the commit
+    assert writes == [list(range(5))]                            # one write for the group
+    assert sum(sql.strip().upper().startswith("SAVEPOINT") for sql in statements) == 1
+    await store.close()
+
+
+async def test_a_together_write_that_fails_is_written_again_one_by_one(tmp_path):
+    store = await new_store(tmp_path)
+    writes: list[list[int]] = []
+    answers = await held_then_released(store, [together(n, writes, poison=2) for n in range(4)])
+    results = [result for result, _ in answers]
+    assert results[:2] == [0, 1] and results[3] == 3
+    assert isinstance(results[2], Poison)
+    assert writes == [[0, 1, 2, 3], [0], [1], [2], [3]]   # the merged write, rolled back; then each alone
+    rows = await store.read().execute_fetchall("SELECT n FROM t ORDER BY n")
+    assert [row[0] for row in rows] == [0, 1, 3]
+    await store.close()
+
+
+async def test_works_of_other_keys_or_kinds_are_not_merged(tmp_path):
+    store = await new_store(tmp_path)
+    writes: list[list[int]] = []
+    first = together(0, writes)
+    answers = await held_then_released(store, [first, Together("another key", first.write, 1)])
+    assert [result for result, _ in answers] == [0, 1] and writes == [[0], [1]]
+    writes.clear()
+    answers = await held_then_released(store, [together(2, writes), insert(3), together(4, writes)])
+    assert [result for result, _ in answers] == [2, 3, 4] and writes == [[2], [4]]
+    await store.close()

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from cloud_api.contract import document_hash
-from gateway.journal import receive_batch
+from gateway import journal
+from gateway.journal import check_batch, receive_batch, write_batch, write_batches
 from gateway.pairing import Device
 from gateway.store import Store
 from tests.conftest import make_sale
@@ -105,3 +106,73 @@ async def test_set_based_ingest_matches_one_at_a_time(tmp_path: Path, order: str
     statuses = {v["status"] for v in verdicts}
     assert statuses == {"stored", "duplicate", "conflict", "invalid"}   # the mix is really mixed
     assert tables["over_refunds"] and len(tables["conflicts"]) == 2 and len(tables["dead_letter"]) == 4
+
+
+async def _ingest_batches(path: Path, held: list[Any], batches: list[tuple[Device, list[Any]]],
+                          together: bool) -> tuple[list, dict]:
+    """Several tablets' batches written in one go (write_batches, as a group commit does), or one
+    write_batch after another in the same transaction."""
+    store = await Store.open(path)
+    try:
+        async with store.transaction() as db:
+            await receive_batch(db, DEVICE, held)
+        checked = [(device, check_batch(device, documents)) for device, documents in batches]
+        async with store.transaction() as db:
+            if together:
+                answers = await write_batches(db, checked)
+            else:
+                answers = [await write_batch(db, device, one) for device, one in checked]
+        tables = {name: [tuple(row) for row in await store.read().execute_fetchall(sql)]
+                  for name, sql in TABLES.items()}
+    finally:
+        await store.close()
+    return [[v.model_dump() for v in answer] for answer in answers], tables
+
+
+@pytest.mark.parametrize("order", ["as_written", "reversed", "shuffled_1", "shuffled_2"])
+async def test_a_groups_batches_written_together_match_one_batch_after_another(tmp_path: Path, order: str) -> None:
+    """gateway/store.py writes the tablets' batches that share a commit in one go (Together): each batch
+    must hear, and leave, what it would have written in its turn. Copies of one id across batches (a
+    tablet resending, a conflicting version) are judged against the first, as in turn."""
+    held, documents = _documents()
+    if order == "reversed":
+        documents.reverse()
+    elif order.startswith("shuffled"):
+        random.Random(order).shuffle(documents)
+    other = Device("dev-2", "T2", "Counter 2")
+    theirs = [make_sale(device_id="dev-2", device_code="T2", seq=n) for n in (1, 2)]
+    batches = [(DEVICE, documents[:9]), (other, [*theirs, {"kind": "sale"}]), (DEVICE, documents[9:]),
+               (DEVICE, documents[:4]), (other, [theirs[1], make_sale(device_id="dev-1", device_code="T1", seq=1)])]
+    answers, tables = await _ingest_batches(tmp_path / "together", held, batches, together=True)
+    expected_answers, expected_tables = await _ingest_batches(tmp_path / "in_turn", held, batches, together=False)
+    assert answers == expected_answers
+    for name in TABLES:
+        assert tables[name] == expected_tables[name], name
+    statuses = {v["status"] for answer in answers for v in answer}
+    assert statuses == {"stored", "duplicate", "conflict", "invalid"}
+    assert all(v["status"] != "stored" for v in answers[3])   # each was judged in the first batch
+    assert [v["status"] for v in answers[4]] == ["duplicate", "invalid"]
+    assert {row[4] for row in tables["dead_letter"]} == {"dev-1", "dev-2"}
+
+
+async def test_each_tablets_dead_letter_is_bounded_when_batches_are_written_together(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    monkeypatch.setattr(journal, "DEAD_LETTER_ROWS", 2)
+    store = await Store.open(tmp_path / "state")
+    try:
+        devices = [Device("dev-1", "T1", "One"), Device("dev-2", "T2", "Two")]
+        async with store.transaction() as db:
+            for n, device in enumerate(devices):
+                await db.execute("INSERT INTO devices (device_id, device_code, name, token_digest, paired_at) "
+                                 "VALUES (?, ?, ?, ?, '2026-11-29T10:00:00+05:00')",
+                                 (device.device_id, device.device_code, device.name, f"digest-{n}"))
+            junk = [{"kind": "sale", "n": n} for n in range(3)]
+            await write_batches(db, [(device, check_batch(device, junk)) for device in devices])
+        rows = await store.read().execute_fetchall(
+            "SELECT device_id, count(*) FROM dead_letter GROUP BY device_id ORDER BY device_id")
+        assert [tuple(row) for row in rows] == [("dev-1", 2), ("dev-2", 2)]   # the newest two of each
+        evicted = await store.read().execute_fetchall(
+            "SELECT device_id, dead_letter_evicted, last_seen_at IS NOT NULL FROM devices ORDER BY device_id")
+        assert [tuple(row) for row in evicted] == [("dev-1", 1, 1), ("dev-2", 1, 1)]
+    finally:
+        await store.close()

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from gateway.store import DB_NAME, StorageClosed, Store
-from gateway.writer import Writer
+from gateway.writer import MANY_ROWS, _chunk, Writer
 from tests.gateway.test_group_commit import held_then_released, insert, new_store
 
 
@@ -110,7 +110,7 @@ def test_an_acknowledged_write_survives_kill_9(tmp_path: Path) -> None:
     assert set(acked) <= stored
 
 
-@pytest.mark.parametrize("rows", [0, 1, 3, 50, 130, 301])
+@pytest.mark.parametrize("rows", [0, 1, 3, 50, 130, 250, 301, 600])
 async def test_many_row_inserts_put_in_what_executemany_would(tmp_path: Path, rows: int) -> None:
     schema = ["CREATE TABLE a (pk INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT UNIQUE, v INTEGER)",
               "CREATE TABLE b (k TEXT, total INTEGER)"]
@@ -300,3 +300,19 @@ async def test_a_grouper_stopped_while_a_failed_group_is_rerun_answers_every_req
             assert isinstance(future.exception(), (StorageClosed, RuntimeError)) or future.result() in range(6)
     finally:
         await store.close()
+
+
+def test_many_rows_go_in_few_statements_of_few_sizes() -> None:
+    """Each statement is one more wait for the GIL in the writer's thread (a group's 250 sales used to be
+    six: one per bit of 250); each size is one more text in the statement cache."""
+    sizes: set[int] = set()
+    for rows in range(1, 3 * MANY_ROWS):
+        chunks, left = [], rows
+        while left:
+            chunks.append(_chunk(min(MANY_ROWS, left)))
+            left -= chunks[-1]
+        assert sum(chunks) == rows and all(0 < chunk <= MANY_ROWS for chunk in chunks)
+        assert len(chunks) <= rows // MANY_ROWS + 5, (rows, chunks)   # full ones, a multiple of 16, and 1-2-4-8
+        sizes.update(chunks)
+    assert len(sizes) <= MANY_ROWS // 16 + 4
+    assert _chunk(250) == 240 and _chunk(10) == 8
