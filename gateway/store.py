@@ -321,7 +321,9 @@ class Store:
         others commit. Should the group's transaction itself fail (a full disk at COMMIT, or SQLite
         abandoning the transaction), each request is run again alone in its own transaction, so it
         gets exactly the answer it would have had without grouping. `work` must therefore touch
-        nothing but the database (it may run twice; only one run is ever committed).
+        nothing but the database (it may run twice; only one run is ever committed). Works that are
+        Together (the tills' batches) are written in one go, in one SAVEPOINT; should that fail, one
+        by one as above.
 
         The whole group, BEGIN to COMMIT, is one hand-over to the writer's thread (_write_group),
         so its statements never wait for the event loop, busy validating the next tablets' batches,
