@@ -1,4 +1,4 @@
-"""The gateway's one SQLite file: one writer connection, one reader connection.
+"""The gateway's one SQLite file: one writer connection, and readers.
 
 WAL with synchronous=FULL: a batch the gateway acknowledged to a till survives
 a power cut. All writes go through `transaction()`, which holds a lock, so
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -47,6 +48,8 @@ from .migrations import apply_migrations
 from .writer import NotOnlyTheDatabase, Writer, run_to_end
 
 __all__ = ["DB_NAME", "GIL_SWITCH_S", "NotOnlyTheDatabase", "StorageClosed", "Store", "Together", "make_private"]
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "gateway.db"
 GROUP_MAX = 32   # requests per shared transaction: 32 full till batches is well under a second's work
@@ -108,10 +111,16 @@ def _write_group(connection: sqlite3.Connection, works: list[Callable[[Any], Awa
         try:
             connection.execute("SAVEPOINT request")
             results = run_to_end(merged, connection)
+            if len(results) != len(works):
+                raise RuntimeError(f"a merged write gave {len(results)} results for {len(works)} requests")
             connection.execute("RELEASE request")
-        except Exception:  # noqa: BLE001 -- written again one by one below, each hearing its own failure
+        except Exception as err:  # noqa: BLE001 -- written again one by one, each hearing its own failure
+            log.warning("a group of %d tablets' batches failed written together (%r); writing each alone",
+                        len(works), err)
             if not _undo_savepoint(connection):
-                group.lost = True
+                # The transaction went with it (SQLITE_FULL can do that), and nothing of it ran but the
+                # merged write: as if BEGIN had failed, every request is written again on its own.
+                group.error = err
                 return group
         else:
             group.outcomes = [(True, result) for result in results]
@@ -145,7 +154,7 @@ class _Group:
         self.outcomes: list[tuple[bool, Any]] = []
         self.committed = False
         self.lost = False                        # a work's failure took the transaction with it
-        self.error: sqlite3.Error | None = None  # BEGIN or COMMIT failed
+        self.error: Exception | None = None  # BEGIN or COMMIT failed (or a merged write, with the transaction)
 
 
 def _write_groups(connection: sqlite3.Connection, take: Callable[[bool], list[Any]],
@@ -255,15 +264,20 @@ class Store:
         except BaseException:
             await writer.close()
             raise
-        return cls(writer, reader, state_dir / DB_NAME)
+        try:
+            return cls(writer, reader, state_dir / DB_NAME)
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
 
     async def close(self) -> None:
         self._closed = True   # new writes hear StorageClosed; those already queued finish first
         if self._grouper is not None and not self._grouper.done():
             # Writes already queued finish (and commit) before the connections go.
             await asyncio.gather(self._grouper, return_exceptions=True)
-        await self._reader.close()
         self._points.close()
+        await self._reader.close()
         await self._writer.close()
 
     @asynccontextmanager
@@ -486,7 +500,9 @@ class Store:
             rows = self._points.execute(sql, params).fetchall()
             return rows[0] if rows else None
         except sqlite3.OperationalError as err:
-            if err.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            # The primary code: Python reports the extended one (SQLITE_BUSY_RECOVERY while another
+            # connection recovers the WAL, say).
+            if err.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
         return await (await self._reader.execute(sql, params)).fetchone()
 

@@ -23,13 +23,14 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 
-# Statements prepared once and kept: an ingest makes a few dozen distinct ones (the many-row INSERTs
-# below come in a few sizes each), more than sqlite3's default cache of 128 would always hold.
+# Statements prepared once and kept: an ingest makes a few hundred distinct ones (each many-row INSERT
+# in up to 12 sizes, and id lookups as long as a group's batches), more than sqlite3's default cache of
+# 128 would hold; the least recently used go first.
 CACHED_STATEMENTS = 512
 # Rows per many-row INSERT (see executemany): sizes are multiples of 16 up to this (_chunk), so each INSERT
-# has at most 20 texts to prepare and cache; and never more bound variables than the connection allows
-# (32,766 since SQLite 3.32; 999 before).
-MANY_ROWS = 256
+# has at most 12 texts to prepare and cache (a 256-row text cached in every size cost 16 MB more memory);
+# and never more bound variables than the connection allows (32,766 since SQLite 3.32; 999 before).
+MANY_ROWS = 128
 
 
 class NotOnlyTheDatabase(RuntimeError):
@@ -121,10 +122,11 @@ def executemany(connection: sqlite3.Connection, sql: str, parameters: Any) -> Cu
 
 
 def _chunk(rows: int) -> int:
-    """How many rows the next many-row INSERT takes of `rows` (at most `most`): a multiple of 16, or
+    """How many rows the next many-row INSERT takes of `rows` (at most MANY_ROWS): a multiple of 16, or
     below 16 a power of two. So a statement has at most MANY_ROWS // 16 + 4 texts to prepare and cache,
-    and n rows go in at most three or four statements (a group's 250 sales: 240, 8, 2), where powers of
-    two alone took one per bit of n (six for 250): each statement is one more wait for the GIL."""
+    and the rows go in full chunks then at most five statements (a group's 250 sales: 128, 112, 8, 2),
+    where powers of two alone took one per bit of n (six for 250): each statement is one more wait for
+    the GIL in the writer's thread."""
     return rows - rows % 16 if rows >= 16 else 1 << (rows.bit_length() - 1)
 
 

@@ -228,13 +228,16 @@ async def test_grouped_batches_judge_ids_across_the_group(gateway, provisioned, 
     assert conflicts[0][0] == 1
 
 
-def together(n: int, writes: list[list[int]], poison: int | None = None) -> Together:
-    """A Together work inserting n; its write records the items it was given, and raises at `poison`."""
+def together(n: int, writes: list[list[int]], poison: int | None = None, abandon: bool = False) -> Together:
+    """A Together work inserting n; its write records the items it was given, and raises at `poison`
+    (after rolling the whole transaction back, as SQLITE_FULL can, when `abandon`)."""
     async def write(db: Any, items: list[int]) -> list[int]:
         writes.append(list(items))
         for item in items:
             await db.execute("INSERT INTO t (n) VALUES (?)", (item,))
             if item == poison:
+                if abandon:
+                    await db.execute("ROLLBACK")
                 raise Poison("a bug in one tablet's batch")
         return items
     return Together("t", write, n)
@@ -274,4 +277,33 @@ async def test_works_of_other_keys_or_kinds_are_not_merged(tmp_path):
     writes.clear()
     answers = await held_then_released(store, [together(2, writes), insert(3), together(4, writes)])
     assert [result for result, _ in answers] == [2, 3, 4] and writes == [[2], [4]]
+    await store.close()
+
+
+async def test_a_merged_write_that_loses_the_transaction_leaves_no_request_unanswered(tmp_path):
+    store = await new_store(tmp_path)
+    writes: list[list[int]] = []
+    commits = await count_commits(store)
+    answers = await asyncio.wait_for(
+        held_then_released(store, [together(n, writes, poison=2, abandon=True) for n in range(4)]), 10)
+    results = [result for result, _ in answers]
+    assert results[:2] == [0, 1] and results[3] == 3 and isinstance(results[2], Poison)
+    assert writes == [[0, 1, 2, 3], [0], [1], [2], [3]]
+    rows = await store.read().execute_fetchall("SELECT n FROM t ORDER BY n")
+    assert [row[0] for row in rows] == [0, 1, 3]
+    assert len(commits) == 1 + 3 and not store._writer.in_transaction
+    await store.close()
+
+
+async def test_a_merged_write_giving_too_few_results_is_written_again_one_by_one(tmp_path):
+    store = await new_store(tmp_path)
+    writes: list[list[int]] = []
+
+    async def short(db: Any, items: list[int]) -> list[int]:
+        writes.append(list(items))
+        for item in items:
+            await db.execute("INSERT INTO t (n) VALUES (?)", (item,))
+        return items[:1] if len(items) > 1 else items
+    answers = await asyncio.wait_for(held_then_released(store, [Together("t", short, n) for n in range(3)]), 10)
+    assert [result for result, _ in answers] == [0, 1, 2] and writes == [[0, 1, 2], [0], [1], [2]]
     await store.close()

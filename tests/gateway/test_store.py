@@ -145,8 +145,9 @@ async def test_a_busy_moment_goes_the_readers_way_and_other_errors_are_raised(tm
 
         class Busy:
             def execute(self, *_args: object) -> None:
+                # Python reports the extended code: here, another connection recovering the WAL.
                 err = sqlite3.OperationalError("database is locked")
-                err.sqlite_errorcode = sqlite3.SQLITE_BUSY
+                err.sqlite_errorcode = sqlite3.SQLITE_BUSY_RECOVERY
                 raise err
 
             def close(self) -> None:
