@@ -86,6 +86,13 @@ class FiscalQueue:
     def wake(self) -> None:
         self._wake.set()
 
+    def wake_for_documents(self) -> None:
+        """Sales or refunds were stored: wake, unless reporting is off, when no job was made for them.
+        Reporting is turned on by the catalog pull, which wakes the queue itself (app.py); a job made
+        before that pass has looked is found by it, or at the latest by the next idle look (fiscal_idle_s)."""
+        if self.state != "off":
+            self.wake()
+
     def start(self) -> None:
         self._http = httpx.AsyncClient(timeout=self._settings.fiscal_timeout_s, transport=self._transport)
         self._task = asyncio.create_task(self.run(), name="fiscal")
