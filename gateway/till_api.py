@@ -227,7 +227,7 @@ async def journal_batch(request: web.Request) -> web.Response:
         # What acts on these documents looks now: the cloud's uplink, FBR / PRA for sales and refunds,
         # and the printers for a drawer_open (its drawer is kicked). Only those: each look is a few
         # reads, and at 10 tablets pushing, waking the printers and FBR / PRA for every batch of
-        # sales kept the reader's thread a fifth busy doing nothing (issue 12, the box's ack).
+        # sales made each a pass of reads for nothing (issue 12, the box's ack).
         request.app[UPLINK].wake()
         if not stored.isdisjoint(FISCAL_KINDS):
             request.app[FISCAL_QUEUE].wake_for_documents()

@@ -2,7 +2,7 @@
 
 Every stored batch wakes the uplink; sales and refunds wake FBR / PRA's queue unless reporting is off;
 only a drawer_open wakes the printers. Waking the printers and the fiscal queue for every batch of sales
-cost each a few reads per batch, a fifth of the reader's thread at 10 tablets pushing.
+cost each a pass of one to three reads per batch, hundreds a second at 10 tablets pushing.
 """
 from __future__ import annotations
 
