@@ -87,10 +87,13 @@ class FiscalQueue:
         self._wake.set()
 
     def wake_for_documents(self) -> None:
-        """Sales or refunds were stored: wake, unless reporting is off, when no job was made for them.
-        Reporting is turned on by the catalog pull, which wakes the queue itself (app.py); a job made
-        before that pass has looked is found by it, or at the latest by the next idle look (fiscal_idle_s)."""
-        if self.state != "off":
+        """Sales or refunds were stored: wake the queue if it is idle (or in a pass: it looks again).
+        Not while reporting is off (no job was made for them) or stopped: each way out of those wakes
+        the queue itself (the catalog pull, app.py; the owner's Retry, admin.py), and a job made just
+        before is found by that pass or at the latest by the next idle look (fiscal_idle_s). Nor during
+        a backoff: the authority is not answering, and every batch of sales would end the wait and post
+        again at once; the jobs go when the backoff ends."""
+        if self.state in ("idle", "sending"):
             self.wake()
 
     def start(self) -> None:

@@ -1,7 +1,7 @@
 """Smaller copies of the till's JavaScript and CSS for the box to serve; the source keeps its comments.
 
 JavaScript goes through esbuild (Debian's `esbuild` package, on the box and on every test machine):
-all the till's scripts in ONE process at start-up, `--minify` without bundling, so each module stays
+all the till's scripts in one process at start-up, `--minify` without bundling, so each module stays
 a module with its own import and export names, and a classic script (the service worker) stays a
 classic script (no `--format`: esbuild converts nothing, it only shortens). It renames locals, which
 the till allows: nothing in it reads a function's or a class's `.name` or `Function.toString`, and
@@ -10,6 +10,13 @@ instead of 6-byte escapes. No `--target`: esbuild then lowers none of the till's
 own rewrites use nothing newer than ES2021 (`||=`), which the till's source already uses.
 Without esbuild on PATH, or when it fails, one log line says so and the box serves the till thinned
 by the reader below instead: larger (about 10% more to a tablet), never broken.
+
+The page itself loads one module (bundle_scripts, issue 12's first load): app.js with every module it
+imports, bundled and minified by esbuild. 32 modules were 32 requests over the six connections HTTP/1.1
+allows and 32 module records to link, which at 4x CPU throttle left the pairing screen ~1 s away;
+bundled it paints a third sooner. The modules are still served and minified one by one (above), for
+tests that import one, and as the page's fallback when bundling fails (gateway/shell.py: one log line,
+and the page loads the 32 modules as before).
 
 The thinner does not rewrite: comments, indentation, trailing spaces, blank lines and runs
 of spaces go, and nothing else. Every line break left in code stays (automatic semicolon insertion
@@ -24,12 +31,14 @@ CSS minifier was measured too: no smaller once compressed).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import rcssmin
@@ -56,9 +65,10 @@ def minify_css(source: str) -> str:
 ESBUILD = "esbuild"
 # Stable flags of esbuild 0.17 (Debian 12's): no renaming across files, no bundling, no format change.
 ESBUILD_FLAGS = ("--minify", "--charset=utf8", "--log-level=error")
-# Seconds for the whole till (0.1 s on a laptop, about 1 s on a Raspberry Pi). It runs before the box
-# tells systemd it is ready (TimeoutStartSec=90 in systemd/posline-gateway.service): a wedged esbuild
-# must give way to the thinner well before systemd would kill a box that could have served its till.
+# Seconds for each of esbuild's two runs, the modules and the bundle (each 0.1 s on a laptop, about 1 s
+# on a Raspberry Pi). They run before the box tells systemd it is ready (TimeoutStartSec=90 in
+# systemd/posline-gateway.service): a wedged esbuild must give way (to the thinner, or to the modules
+# unbundled) well before systemd would kill a box that could have served its till, 40 s at most.
 ESBUILD_TIMEOUT_S = 20
 
 
@@ -85,24 +95,61 @@ def minify_scripts(sources: dict[str, str]) -> tuple[dict[str, str], str]:
 def _esbuild(esbuild: str, sources: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """esbuild's output for each (name, source). Remembered by content: every app a test process makes
     (hundreds) serves the same till, and a failure is not remembered (an exception is not cached)."""
-    with tempfile.TemporaryDirectory(prefix="posline-esbuild-") as tmp:
-        src, out = Path(tmp, "src"), Path(tmp, "out")
-        src.mkdir()
-        for name, source in sources:
-            (src / name).write_bytes(source.encode())   # bytes: line breaks reach esbuild as written
-        try:
-            run = subprocess.run([esbuild, *ESBUILD_FLAGS, f"--outdir={out}", *(str(src / name) for name, _ in sources)],
-                                 capture_output=True, text=True, timeout=ESBUILD_TIMEOUT_S)
-        except subprocess.TimeoutExpired as err:
-            # Said shortly: the exception's own text holds the whole command line, every path in it.
-            raise EsbuildFailed(f"{esbuild} took more than {ESBUILD_TIMEOUT_S} s") from err
-        if run.returncode != 0:
-            said = " ".join(run.stderr.split())[:400] or "no message"
-            raise EsbuildFailed(f"{esbuild} exited with {run.returncode}: {said}")
+    with _written(sources) as src:
+        out = src.parent / "out"
+        _run(esbuild, [*ESBUILD_FLAGS, f"--outdir={out}", *(str(src / name) for name, _ in sources)])
         try:
             return tuple((name, (out / name).read_bytes().decode()) for name, _ in sources)
         except FileNotFoundError as err:
             raise EsbuildFailed(f"{esbuild} wrote no {Path(err.filename).name}") from err
+
+
+# One module of the whole page: every import resolved inside it (esbuild renames across modules, which
+# the till allows for the same reasons as above), still an ES module (the page loads it as one).
+ESBUILD_BUNDLE_FLAGS = ("--bundle", "--format=esm")
+
+
+def bundle_scripts(sources: dict[str, str], entry: str) -> str:
+    """`entry` and every module it imports (all of them in `sources`, by file name), as one minified ES
+    module (esbuild --bundle). Raises what minify_scripts falls back on: no esbuild (OSError), a
+    failure (EsbuildFailed, subprocess.SubprocessError)."""
+    esbuild = shutil.which(ESBUILD)
+    if esbuild is None:
+        raise FileNotFoundError("esbuild is not on PATH (apt install esbuild)")
+    return _esbuild_bundle(esbuild, tuple(sorted(sources.items())), entry)
+
+
+@functools.lru_cache(maxsize=4)
+def _esbuild_bundle(esbuild: str, sources: tuple[tuple[str, str], ...], entry: str) -> str:
+    with _written(sources) as src:
+        out = src.parent / "bundle.js"
+        _run(esbuild, [*ESBUILD_FLAGS, *ESBUILD_BUNDLE_FLAGS, f"--outfile={out}", str(src / entry)])
+        try:
+            return out.read_bytes().decode()
+        except FileNotFoundError as err:
+            raise EsbuildFailed(f"{esbuild} wrote no bundle") from err
+
+
+@contextlib.contextmanager
+def _written(sources: tuple[tuple[str, str], ...]) -> Iterator[Path]:
+    """A temporary directory holding each (name, source), as written (line breaks reach esbuild as they are)."""
+    with tempfile.TemporaryDirectory(prefix="posline-esbuild-") as tmp:
+        src = Path(tmp, "src")
+        src.mkdir()
+        for name, source in sources:
+            (src / name).write_bytes(source.encode())
+        yield src
+
+
+def _run(esbuild: str, args: list[str]) -> None:
+    try:
+        run = subprocess.run([esbuild, *args], capture_output=True, text=True, timeout=ESBUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired as err:
+        # Said shortly: the exception's own text holds the whole command line, every path in it.
+        raise EsbuildFailed(f"{esbuild} took more than {ESBUILD_TIMEOUT_S} s") from err
+    if run.returncode != 0:
+        said = " ".join(run.stderr.split())[:400] or "no message"
+        raise EsbuildFailed(f"{esbuild} exited with {run.returncode}: {said}")
 
 
 def minify_js(source: str, name: str = "<module>") -> str:

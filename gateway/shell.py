@@ -11,6 +11,9 @@ package data: it does not change under a running box), so a request costs a dict
   JavaScript is only thinned, and one log line says so): the source explains itself, the tablet
   needs none of it. Everything below (the version, `?v=`, ETags, compression) is of the bytes served.
   POSLINE_GATEWAY_MINIFY=0 serves the files as written, to read them in a browser.
+- With esbuild, /app.js is the whole till in one module (gateway/minify.py bundle_scripts): the page
+  loads that one script, the service worker precaches it and not the modules inside it, and
+  served_size counts what the page loads. The modules are still served one by one, minified.
 - Each file precompressed twice: brotli (quality 11, what Chromium takes over HTTPS) and gzip -9
   (for a browser without brotli), and sent in the coding the request's Accept-Encoding rates highest,
   brotli when it rates them alike (on the till about 12% smaller than gzip, and issue 7's budget is
@@ -33,6 +36,7 @@ import hashlib
 import json
 import logging
 import re
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +46,7 @@ from aiohttp import web
 
 import web_till
 
-from .minify import minify_css, minify_js, minify_scripts
+from .minify import EsbuildFailed, bundle_scripts, minify_css, minify_js, minify_scripts
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +70,29 @@ def shell_bodies(root: Path = web_till.ROOT, minify: bool = True) -> dict[str, b
     return _minified(root, minify)[0]
 
 
-def _minified(root: Path, minify: bool) -> tuple[dict[str, bytes], str]:
-    """The shell's bodies, and what minified its JavaScript ("esbuild", "gateway/minify.py", "none")."""
+# The page's one script (index.html), which imports the rest.
+ENTRY = "app.js"
+
+
+def _minified(root: Path, minify: bool) -> tuple[dict[str, bytes], str, list[str]]:
+    """The shell's bodies, what minified its JavaScript ("esbuild", "gateway/minify.py", "none"), and
+    the modules the page loads: app.js alone when it is served bundled (gateway/minify.py
+    bundle_scripts: with esbuild), else app.js and every module it imports."""
     bodies = {name: (root / name).read_bytes() for name in shell_files(root)}
+    modules = module_graph(root, ENTRY)
     if not minify:
-        return bodies, "none"
+        return bodies, "none", modules
     scripts, minifier = minify_scripts({n: b.decode() for n, b in bodies.items() if n.endswith(".js")})
     bodies.update((name, text.encode()) for name, text in scripts.items())
     bodies.update({name: minify_css(b.decode()).encode() for name, b in bodies.items() if name.endswith(".css")})
-    return bodies, minifier
+    if minifier == "esbuild":
+        try:
+            sources = {name: (root / name).read_bytes().decode() for name in modules}   # UTF-8, whatever the locale
+            bodies[ENTRY] = bundle_scripts(sources, ENTRY).encode()
+            modules = [ENTRY]
+        except (OSError, subprocess.SubprocessError, EsbuildFailed, UnicodeDecodeError) as err:
+            log.warning("serving the till as %d modules, not bundled: %s", len(modules), err)
+    return bodies, minifier, modules
 
 
 def shell_version(bodies: dict[str, bytes]) -> str:
@@ -230,7 +248,13 @@ WORKER_BLANKS = ("__SHELL_VERSION__", '"__SHELL_FILES__"')
 
 def served_files(root: Path = web_till.ROOT, minify: bool = True) -> tuple[dict[str, StaticFile], str]:
     """Every file of the shell as served (sw.js as the worker, its blanks filled in), and what minified them."""
-    bodies, minifier = _minified(root, minify)
+    files, minifier, _ = served_shell(root, minify)
+    return files, minifier
+
+
+def served_shell(root: Path = web_till.ROOT, minify: bool = True) -> tuple[dict[str, StaticFile], str, list[str]]:
+    """served_files, and the modules the page loads (app.js alone when bundled: _minified)."""
+    bodies, minifier, modules = _minified(root, minify)
     if not all(blank.encode() in bodies["sw.js"] for blank in WORKER_BLANKS):
         # A minifier that rewrote a blank would serve a worker that precaches nothing: thin it instead.
         log.warning("%s rewrote the service worker's blanks: serving sw.js thinned", minifier)
@@ -238,15 +262,17 @@ def served_files(root: Path = web_till.ROOT, minify: bool = True) -> tuple[dict[
     names = sorted(bodies)
     version = shell_version(bodies)
     files = {name: StaticFile.of(body, SHELL_SUFFIXES[Path(name).suffix]) for name, body in bodies.items()}
-    # What the service worker precaches: [the path the page asks for, the URL to fetch it from].
-    # "/" is fetched as itself (revalidated): the till's document keeps no versioned twin.
+    # What the service worker precaches: [the path the page asks for, the URL to fetch it from]; of the
+    # modules, those the page loads (a bundled app.js holds the others). "/" is fetched as itself
+    # (revalidated): the till's document keeps no versioned twin.
     precache = [["/", "/"]] + [[f"/{name}", f"/{name}?v={files[name].digest}"]
-                               for name in names if name not in ("sw.js", "index.html")]
+                               for name in names if name not in ("sw.js", "index.html")
+                               and (not name.endswith(".js") or name in modules)]
     version_blank, files_blank = WORKER_BLANKS
     files["sw.js"] = StaticFile.of(bodies["sw.js"].decode()
                                    .replace(version_blank, version)
                                    .replace(files_blank, json.dumps(precache)).encode(), "text/javascript")
-    return files, minifier
+    return files, minifier, modules
 
 
 @dataclass(frozen=True)
@@ -261,9 +287,10 @@ class ServedSize:
 
 
 def served_size(root: Path = web_till.ROOT, minify: bool = True) -> ServedSize:
-    """What a tablet downloads of the till's code on a fresh load: every .js and .css, the worker as served."""
-    files, minifier = served_files(root, minify)
-    names = tuple(sorted(n for n in files if n.endswith((".js", ".css"))))
+    """What a tablet downloads of the till's code on a fresh load: the modules the page loads, every .css,
+    and the worker as served."""
+    files, minifier, modules = served_shell(root, minify)
+    names = tuple(sorted(n for n in files if n.endswith(".css") or n == "sw.js" or n in modules))
 
     def total(accept_encoding: str) -> int:
         return sum(len(files[n].encoded(files[n].coding(accept_encoding))) for n in names)
@@ -273,10 +300,11 @@ def served_size(root: Path = web_till.ROOT, minify: bool = True) -> ServedSize:
 
 def shell_routes(root: Path = web_till.ROOT, minify: bool = True) -> list[web.RouteDef]:
     """The till's routes: the page, its service worker and every file of the shell."""
-    files, minifier = served_files(root, minify)
+    files, minifier, modules = served_shell(root, minify)
     worker = files["sw.js"]
-    log.info("the till: %d files, JavaScript minified by %s", len(files), minifier)
-    preload = ", ".join(f"</{name}>; rel=modulepreload" for name in module_graph(root))
+    log.info("the till: %d files, JavaScript minified by %s, the page loads %s", len(files), minifier,
+             "one bundle" if modules == [ENTRY] else f"{len(modules)} modules")
+    preload = ", ".join(f"</{name}>; rel=modulepreload" for name in modules)
 
     async def index(request: web.Request) -> web.Response:
         response = files["index.html"].response(request, REVALIDATE)

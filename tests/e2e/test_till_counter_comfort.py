@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from cloud_api.demo_shop import PRODUCTS
 
-from .conftest import wait_js
+from .conftest import JOURNAL_META_JS, wait_js, wait_until
 from .selling_steps import journal_sales, qty_of, total_text
 
 pytestmark = __import__("pytest").mark.e2e
 COKE = next({"name": name, "price": price, "gst_bp": 1800, "barcode": barcode, "category": category}
             for sku, name, price, barcode, category in PRODUCTS if sku == "COKE-1500")
-KEPT_CART = ("import('/context.js').then((m) => m.ctx.journal.getMeta('open_cart:c1'))"
-             ".then((cart) => Boolean(cart) && cart.lines.length === {lines})")
+
+
+def cart_kept(page, lines: int) -> None:
+    """Until the open cart in the tablet's journal has `lines` lines (read from IndexedDB as the till keeps it)."""
+    def kept() -> bool:
+        cart = page.evaluate(JOURNAL_META_JS, "open_cart:c1")
+        return bool(cart) and len(cart["lines"]) == lines
+    wait_until(kept, 15, what=f"an open cart of {lines} lines kept")
 
 
 def test_a_price_change_reaches_the_open_screen_and_never_charges_the_old_price_silently(rig, tablets):
@@ -45,7 +51,7 @@ def test_the_cart_survives_a_reload_and_a_sign_out(rig, tablets):
     for name in ("Tapal Danedar 190g", "Tapal Danedar 190g", "Lux Soap 130g"):
         page.get_by_role("button", name=name, exact=True).click()
     tablet.expect(qty_of(tablet, "Tapal Danedar 190g")).to_have_text("2")
-    wait_js(page, KEPT_CART.format(lines=2))
+    cart_kept(page, 2)
     page.reload()
     tablet.expect(qty_of(tablet, "Tapal Danedar 190g")).to_have_text("2")
     tablet.expect(qty_of(tablet, "Lux Soap 130g")).to_have_text("1")
@@ -81,7 +87,7 @@ def test_park_and_recall_a_sale(rig, tablets):
     tablet.expect(page.get_by_text("Tap a product to add it.")).to_be_visible()
     page.get_by_role("button", name="Coca-Cola 1.5L", exact=True).click()
     # Kept within a moment of the tap (an IndexedDB write); a reload before that would lose only this tap.
-    wait_js(page, KEPT_CART.format(lines=1))
+    cart_kept(page, 1)
     page.reload()   # parked sales are kept on the tablet
 
     page.get_by_role("button", name="Parked sales", exact=True).click()

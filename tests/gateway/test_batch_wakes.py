@@ -9,12 +9,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from cloud_api.contract import document_hash
 from gateway.app import create_app
-from gateway.fiscal_queue import FISCAL_QUEUE
-from gateway.keys import UPLINK
+from gateway.fiscal_queue import FISCAL_QUEUE, FiscalQueue
+from gateway.keys import STORE, UPLINK
+from gateway.settings import GatewaySettings
 from gateway.print_queue import PRINT_QUEUE
 from tests.conftest import make_sale
+from tests.gateway.documents import make_refund
 from tests.gateway.conftest import paired
 from tests.gateway.fiscal_helpers import eventually
 
@@ -29,7 +33,13 @@ async def test_a_batch_wakes_the_uplink_and_only_the_queues_its_documents_concer
     provisioned = provisioned.model_copy(update=dict(catalog_interval_s=3600.0, heartbeat_interval_s=3600.0))
     gateway = await aiohttp_client(create_app(provisioned))
     app = gateway.server.app
-    await eventually(lambda: _async(app[FISCAL_QUEUE].state == "off"))   # no fiscal settings: reporting is off
+
+    async def settled() -> bool:
+        # The start-up catalog pull done (it wakes the fiscal queue itself), and the queue's pass after it.
+        pulled = await (await app[STORE].read().execute("SELECT 1 FROM catalog")).fetchone()
+        return pulled is not None and app[FISCAL_QUEUE].state == "off"   # no fiscal settings: reporting is off
+
+    await eventually(settled)
     till = await paired(gateway, provisioned)
     calls: list[str] = []
     _recording(monkeypatch, app[UPLINK], "wake", calls, "uplink")
@@ -60,7 +70,19 @@ async def test_a_batch_wakes_the_uplink_and_only_the_queues_its_documents_concer
     second = make_sale(device_id=till["device_id"], device_code=till["device_code"], seq=3)
     assert await push(second) == ["stored"]
     assert calls == ["uplink", "fiscal"]            # its fiscal job goes now
+    refund = make_refund(second, {0: 1}, device_id=till["device_id"], device_code=till["device_code"], seq=4)
+    assert await push(refund) == ["stored"]
+    assert calls == ["uplink", "fiscal"]            # a refund is reported too
 
 
-async def _async(value: Any) -> Any:
-    return value
+@pytest.mark.parametrize(("state", "woken"), [
+    ("idle", True), ("sending", True),   # asleep, or in a pass that has already looked: look (again)
+    ("off", False),                      # no job was made
+    ("stopped", False),                  # the owner's Retry wakes it
+    ("backoff", False),                  # the authority is not answering: the jobs wait for the backoff's end
+])
+def test_stored_sales_wake_the_fiscal_queue_only_when_it_would_post_them(state: str, woken: bool, tmp_path):
+    queue = FiscalQueue(None, GatewaySettings(state_dir=tmp_path))   # never started: only its wake is looked at
+    queue.state = state
+    queue.wake_for_documents()
+    assert queue._wake.is_set() is woken

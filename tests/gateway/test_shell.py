@@ -105,6 +105,8 @@ async def test_plain_urls_revalidate_and_versioned_urls_are_immutable(shell: Any
 
 async def test_a_changed_file_gets_a_new_url_and_the_others_keep_theirs(tmp_path: Path, aiohttp_client: Any):
     """What keeps a year-long cache correct: a new shell version never reuses a URL for other bytes."""
+    from tests.gateway.test_shell_minify import esbuild_or_skip
+    esbuild_or_skip()   # the page's modules are one bundle (/app.js)
     root = tmp_path / "till"
     shutil.copytree(web_till.ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
 
@@ -116,11 +118,17 @@ async def test_a_changed_file_gets_a_new_url_and_the_others_keep_theirs(tmp_path
         return worker_version(worker), dict(map(tuple, precache_list(worker)))
 
     before_version, before = await served(root)
-    (root / "money.js").write_text((root / "money.js").read_text() + "\nexport const CHANGED = 1;\n")
+    # A statement the page runs (an unused export would be left out of the bundle, rightly).
+    (root / "money.js").write_text((root / "money.js").read_text() + "\nglobalThis.changed = 1;\n")
     after_version, after = await served(root)
     assert after_version != before_version
     changed = {path for path in before if before[path] != after[path]}
-    assert changed == {"/money.js"}
+    # money.js is inside the page's bundle (/app.js), which the worker precaches in its place.
+    assert changed == {"/app.js"} and "/money.js" not in after
+    (root / "day.css").write_text((root / "day.css").read_text() + "\n.changed { color: red; }\n")
+    css_version, with_css = await served(root)
+    assert {path for path in after if after[path] != with_css[path]} == {"/day.css"}
+    after_version, after = css_version, with_css
     # A new comment changes nothing a tablet receives: no new version, no new URL.
     (root / "money.js").write_text((root / "money.js").read_text() + "\n// only a comment\n")
     assert await served(root) == (after_version, after)
@@ -150,30 +158,53 @@ def test_the_pairing_screen_waits_for_no_print_stylesheet():
     assert all(m in (None, "all", "screen") for href, m in media.items() if href != "/print.css")
 
 
-async def test_the_page_announces_every_module_the_till_imports(shell: Any):
-    """No import waterfall: the page's Link header names the whole static module graph of app.js."""
-    link = (await shell.get("/")).headers["Link"]
-    announced = re.findall(r"</([\w.-]+\.js)>; rel=modulepreload", link)
+def announced_modules(link: str) -> list[str]:
+    return re.findall(r"</([\w.-]+\.js)>; rel=modulepreload", link)
+
+
+def imported_modules() -> set[str]:
+    """app.js and every module any of the till's modules imports."""
     imported = {"app.js"}
     for name in shell_files():
         if name.endswith(".js") and name != "sw.js":
             imported |= set(re.findall(r'from "\./([\w.-]+\.js)"', (web_till.ROOT / name).read_text()))
-    assert announced[0] == "app.js" and set(announced) == imported and len(announced) == len(imported)
-    assert "sw.js" not in announced
+    return imported
+
+
+async def test_the_page_loads_the_till_as_one_module(shell: Any, tmp_path: Path):
+    """No import waterfall: with esbuild, /app.js is the whole till bundled (it imports nothing), the
+    page's Link header announces it alone and the worker precaches no module inside it. (Without
+    esbuild the page announces every module: test_shell_minify.py.)"""
+    from tests.gateway.test_shell_minify import esbuild_or_skip
+    esbuild_or_skip()
+    assert announced_modules((await shell.get("/")).headers["Link"]) == ["app.js"]
+    bundle = await (await shell.get("/app.js", headers=IDENTITY)).text()
+    assert not re.search(r"""(?:\bfrom|\bimport)\s*\(?\s*["'`]""", bundle)   # no static or dynamic import left
+    sources = sum(len((web_till.ROOT / name).read_bytes()) for name in imported_modules())
+    assert len(bundle) < 0.85 * sources   # minified: every module's comments and indentation gone
+    assert [path for path, _ in await _precache(shell) if path.endswith(".js")] == ["/app.js"]
+    node = node_or_skip()
+    (tmp_path / "bundle.mjs").write_text(bundle)
+    check = subprocess.run([node, "--check", str(tmp_path / "bundle.mjs")], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
 
 
 async def test_the_till_is_served_minified_and_every_module_still_parses(shell: Any, tmp_path: Path):
     """Smaller than the source, and `node --check` takes each served module as it is."""
     node = node_or_skip()
+    bundled = announced_modules((await shell.get("/")).headers["Link"]) == ["app.js"]
     total_source = total_served = 0
     for name in shell_files():
         if not name.endswith((".js", ".css")):
             continue
         source = (web_till.ROOT / name).read_bytes()
         served = await (await shell.get(f"/{name}", headers=IDENTITY)).read()
-        if name != "sw.js":   # the worker as served also carries the precache list
-            assert len(served) < len(source), name
-        total_source, total_served = total_source + len(source), total_served + len(served)
+        if name == "app.js" and bundled:   # the whole till (test_the_page_loads_the_till_as_one_module)
+            assert len(served) < sum(len((web_till.ROOT / m).read_bytes()) for m in imported_modules()) * 0.85
+        else:
+            if name != "sw.js":   # the worker as served also carries the precache list
+                assert len(served) < len(source), name
+            total_source, total_served = total_source + len(source), total_served + len(served)
         if name.endswith(".js"):
             module = tmp_path / f"{name}.mjs"
             module.write_bytes(served)

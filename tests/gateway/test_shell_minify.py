@@ -17,7 +17,7 @@ import web_till
 from gateway.minify import minify_js, minify_scripts
 from gateway.shell import served_files, shell_bodies, shell_files, shell_routes
 from tests.gateway.test_minify import TRICKY, node_or_skip
-from tests.gateway.test_shell import precache_list, worker_version
+from tests.gateway.test_shell import announced_modules, imported_modules, precache_list, worker_version
 
 SCRIPTS = [name for name in shell_files() if name.endswith(".js")]
 
@@ -129,7 +129,7 @@ def test_the_service_worker_stays_a_classic_script_with_its_blanks_filled(tmp_pa
     assert by == "esbuild"
     worker = files["sw.js"].body.decode()
     assert "__SHELL" not in worker and len(worker_version(worker)) == 16
-    assert [path for path, _ in precache_list(worker)][:2] == ["/", "/api.js"]
+    assert [path for path, _ in precache_list(worker)][:2] == ["/", "/app.js"]   # the page's one module
     (tmp_path / "sw.cjs").write_text(worker)   # .cjs: node parses it as a script, not a module
     check = subprocess.run([node, "--check", str(tmp_path / "sw.cjs")], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
@@ -152,6 +152,10 @@ async def test_without_esbuild_the_box_serves_the_till_thinned_and_says_so_once(
     worker = await (await client.get("/sw.js")).text()
     assert len(precache_list(worker)) == len(shell_files()) - 1   # all but sw.js and index.html, plus "/"
     assert await (await client.get("/money.js")).text() == minify_js((web_till.ROOT / "money.js").read_text())
+    # No bundle without esbuild: the page loads the modules, and announces them all at once.
+    announced = announced_modules((await client.get("/")).headers["Link"])
+    assert announced[0] == "app.js" and set(announced) == imported_modules() and len(announced) == len(set(announced))
+    assert await (await client.get("/app.js")).text() == minify_js((web_till.ROOT / "app.js").read_text())
 
 
 @pytest.mark.parametrize(("script", "said"), [
@@ -166,6 +170,29 @@ def test_a_failing_esbuild_falls_back_to_the_thinner(
     assert by == "gateway/minify.py" and minified["money.js"] == minify_js(_sources()["money.js"])
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and said in warnings[0], warnings
+
+
+async def test_an_esbuild_that_cannot_bundle_leaves_the_page_its_modules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, aiohttp_client: Any):
+    """Bundling failing alone: the modules are still esbuild's, the page loads them one by one (all
+    announced in its Link header, all precached), and one log line says why."""
+    real = esbuild_or_skip()
+    _fake_esbuild(tmp_path, monkeypatch, 'case "$*" in *--bundle*) echo "no bundling today" >&2; exit 3;; esac\n'
+                                         f'exec {real} "$@"\n')
+    with caplog.at_level(logging.WARNING):
+        files, by = served_files()
+        app = web.Application()
+        app.router.add_routes(shell_routes())
+    client = await aiohttp_client(app)
+    assert by == "esbuild"
+    minified, _ = minify_scripts(_sources())
+    assert files["app.js"].body.decode() == minified["app.js"]   # the module, not a bundle
+    announced = announced_modules((await client.get("/")).headers["Link"])
+    assert announced[0] == "app.js" and set(announced) == imported_modules()
+    precached = {path for path, _ in precache_list(await (await client.get("/sw.js")).text())}
+    assert {f"/{name}" for name in imported_modules()} <= precached
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert said and all("not bundled" in s and "no bundling today" in s for s in said), said
 
 
 def test_the_fallback_is_a_different_shell_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
