@@ -48,7 +48,7 @@ from aiohttp import web
 from .backoff import backoff_delay
 from .cloud_client import WanState
 from .fiscal_invoice import endpoint, post_data
-from .fiscal_jobs import (attempted, authority, discard_payload, fiscal_settings, fiscal_token, fiscalized,
+from .fiscal_jobs import (FISCAL_KINDS, attempted, authority, discard_payload, fiscal_settings, fiscal_token, fiscalized,
                           next_job, not_made, qr_data_uri, same_books, save_payload, sending, set_aside, stop,
                           stopped, target, target_words, token_unreadable)
 from .fiscal_outcome import Outcome, classify
@@ -86,14 +86,15 @@ class FiscalQueue:
     def wake(self) -> None:
         self._wake.set()
 
-    def wake_for_documents(self) -> None:
-        """Sales or refunds were stored: wake the queue if it is idle (or in a pass: it looks again).
+    def wake_for_documents(self, kinds: set[str]) -> None:
+        """Documents of these kinds were stored: if sales or refunds are among them (FISCAL_KINDS), wake
+        the queue when it is idle (or in a pass: it looks again).
         Not while reporting is off (no job was made for them) or stopped: each way out of those wakes
         the queue itself (the catalog pull, app.py; the owner's Retry, admin.py), and a job made just
         before is found by that pass or at the latest by the next idle look (fiscal_idle_s). Nor during
         a backoff: the authority is not answering, and every batch of sales would end the wait and post
         again at once; the jobs go when the backoff ends."""
-        if self.state in ("idle", "sending"):
+        if not kinds.isdisjoint(FISCAL_KINDS) and self.state in ("idle", "sending"):
             self.wake()
 
     def start(self) -> None:

@@ -82,6 +82,12 @@ class PrintQueue:
             self._wakes[printer_id].set()
         self._look.set()
 
+    def wake_for_documents(self, kinds: set[str]) -> None:
+        """Documents of these kinds were stored: look if a drawer_open is among them (its drawer is
+        kicked, _drawers); no other kind of journal document is this queue's work."""
+        if "drawer_open" in kinds:
+            self.wake()
+
     def lock(self, printer_id: int) -> asyncio.Lock:
         return self._locks.setdefault(printer_id, asyncio.Lock())
 

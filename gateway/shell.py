@@ -82,13 +82,13 @@ def _minified(root: Path, minify: bool) -> tuple[dict[str, bytes], str, list[str
     modules = module_graph(root, ENTRY)
     if not minify:
         return bodies, "none", modules
-    scripts, minifier = minify_scripts({n: b.decode() for n, b in bodies.items() if n.endswith(".js")})
+    sources = {n: b.decode() for n, b in bodies.items() if n.endswith(".js")}   # UTF-8, whatever the locale
+    scripts, minifier = minify_scripts(sources)
     bodies.update((name, text.encode()) for name, text in scripts.items())
     bodies.update({name: minify_css(b.decode()).encode() for name, b in bodies.items() if name.endswith(".css")})
     if minifier == "esbuild":
         try:
-            sources = {name: (root / name).read_bytes().decode() for name in modules}   # UTF-8, whatever the locale
-            bodies[ENTRY] = bundle_scripts(sources, ENTRY).encode()
+            bodies[ENTRY] = bundle_scripts({name: sources[name] for name in modules}, ENTRY).encode()
             modules = [ENTRY]
         except (OSError, subprocess.SubprocessError, EsbuildFailed, UnicodeDecodeError) as err:
             log.warning("serving the till as %d modules, not bundled: %s", len(modules), err)

@@ -37,7 +37,7 @@ from cloud_api.service.web import (MAX_JSON_DEPTH, Handler, bearer_token, json_w
                                    read_model)
 
 from .catalog import catalog_for_tills
-from .fiscal_jobs import FISCAL_KINDS, fiscal_settings, receipts_since, till_receipt
+from .fiscal_jobs import fiscal_settings, receipts_since, till_receipt
 from .fiscal_queue import FISCAL_QUEUE
 from .print_queue import PRINT_QUEUE
 from .errors import NotProvisioned, StorageFull
@@ -229,10 +229,8 @@ async def journal_batch(request: web.Request) -> web.Response:
         # reads, and at 10 tablets pushing, waking the printers and FBR / PRA for every batch of
         # sales made each a pass of reads for nothing (issue 12, the box's ack).
         request.app[UPLINK].wake()
-        if not stored.isdisjoint(FISCAL_KINDS):
-            request.app[FISCAL_QUEUE].wake_for_documents()
-        if "drawer_open" in stored:
-            request.app[PRINT_QUEUE].wake()
+        request.app[FISCAL_QUEUE].wake_for_documents(stored)
+        request.app[PRINT_QUEUE].wake_for_documents(stored)
     return web.json_response(BatchResponse(results=results, server_time=utc_now()).model_dump())
 
 

@@ -61,7 +61,7 @@ class FiscalBox:
     async def receive(self, device: Device, documents: list[dict[str, Any]]) -> list[str]:
         async with self.store.transaction() as db:
             results = await receive_batch(db, device, documents, zone=self.settings.timezone)
-        self.queue.wake_for_documents()   # as the till API does after a batch of sales
+        self.queue.wake_for_documents({doc["kind"] for doc in documents})   # as the till API does after a batch
         return [result.status for result in results]
 
     async def jobs(self) -> list[dict[str, Any]]:

@@ -84,5 +84,5 @@ async def test_a_batch_wakes_the_uplink_and_only_the_queues_its_documents_concer
 def test_stored_sales_wake_the_fiscal_queue_only_when_it_would_post_them(state: str, woken: bool, tmp_path):
     queue = FiscalQueue(None, GatewaySettings(state_dir=tmp_path))   # never started: only its wake is looked at
     queue.state = state
-    queue.wake_for_documents()
+    queue.wake_for_documents({"sale"})
     assert queue._wake.is_set() is woken
