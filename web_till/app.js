@@ -499,10 +499,13 @@ async function registerServiceWorker() {
     if (err && err.name === "SecurityError") { untrusted = true; update({}); }
     throw err;
   }
-  await navigator.serviceWorker.ready;
+  const registration = await navigator.serviceWorker.ready;
   const mark = () => { if (navigator.serviceWorker.controller) document.body.dataset.shell = "cached"; };
   navigator.serviceWorker.addEventListener("controllerchange", mark);
   mark();
+  // Active yet not in control: this page loaded while the worker was still installing (its claim
+  // missed the page) or by a hard reload. Ask it to claim, or the page waits for its next load.
+  if (!navigator.serviceWorker.controller && registration.active) registration.active.postMessage("claim");
 }
 
 async function start() {

@@ -35,6 +35,13 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// A page whose navigation left for the network before this worker activated (a second load while
+// the first was still installing it, or a hard reload) is not among the clients the activation
+// claimed, and would stay uncontrolled until its next load. Such a page asks, and is claimed.
+self.addEventListener("message", (event) => {
+  if (event.data === "claim") event.waitUntil(self.clients.claim());
+});
+
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/") || event.request.method !== "GET") {

@@ -187,3 +187,21 @@ def test_the_admin_page_shows_today_from_the_box_with_the_cloud_down(rig, browse
     assert admin.get_by_test_id("wan-state").inner_text().startswith("Cloud unreachable")
     assert admin.get_by_test_id("fingerprint").inner_text() == rig.gateway_status()["ca_fingerprint"]
     phone.close()
+
+
+def test_a_page_the_worker_missed_when_it_activated_asks_and_is_claimed(rig, tablets):
+    """A hard reload bypasses the service worker, as a second load does while the first is still
+    installing it (the race that left a CI run's page uncontrolled): the page comes up with no
+    controller, its navigation taken by the network. It asks the active worker to claim it, and is
+    in the worker's hands without another load."""
+    tablet = tablets().open()
+    tablet.wait_shell_cached()
+    page = tablet.page
+    page.add_init_script("window.controlledAtStart = Boolean(navigator.serviceWorker.controller)")
+    cdp = page.context.new_cdp_session(page)
+    with page.expect_event("load"):
+        cdp.send("Page.reload", {"ignoreCache": True})
+    assert page.evaluate("window.controlledAtStart") is False   # the case: loaded past the worker
+    tablet.expect(page.get_by_role("textbox", name="Pairing code")).to_be_visible()
+    tablet.wait_shell_cached()   # controlled, without another load
+    assert page.evaluate("window.controlledAtStart") is False   # still the same document
