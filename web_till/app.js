@@ -503,8 +503,8 @@ async function registerServiceWorker() {
   const mark = () => { if (navigator.serviceWorker.controller) document.body.dataset.shell = "cached"; };
   navigator.serviceWorker.addEventListener("controllerchange", mark);
   mark();
-  // Active yet not in control: this page loaded while the worker was still installing (its claim
-  // missed the page) or by a hard reload. Ask it to claim, or the page waits for its next load.
+  // Active yet not in control: this page was still loading when the worker's activation claimed its
+  // pages, or a hard reload kept it from the worker. Ask it to claim, or the page waits for its next load.
   if (!navigator.serviceWorker.controller && registration.active) registration.active.postMessage("claim");
 }
 

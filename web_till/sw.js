@@ -35,9 +35,9 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
-// A page whose navigation left for the network before this worker activated (a second load while
-// the first was still installing it, or a hard reload) is not among the clients the activation
-// claimed, and would stay uncontrolled until its next load. Such a page asks, and is claimed.
+// A page still loading when the activation's claim ran (a second load while the first was still
+// installing this worker), or one a hard reload kept from the worker, stays uncontrolled until its
+// next load. Such a page asks, and is claimed.
 self.addEventListener("message", (event) => {
   if (event.data === "claim") event.waitUntil(self.clients.claim());
 });

@@ -121,7 +121,10 @@ def test_format_qty(qty: int, unit: str | None, language: str, text: str) -> Non
 
 
 def test_format_rs_matches_the_till() -> None:
-    amounts = [0, 5, -5, 100, 99999, 100000, 123456789, 100050, -250000, 123456789012345]
+    # Every length of the leading group of digits ("12,345", "123,456", "1,234,567") and each step
+    # from 999... to 1,000...: in paisa, so Rs 999 is 99900.
+    amounts = [0, 5, -5, 100, 99900, 100000, 1234500, 12345600, 99999900, 100000000, 123456789,
+               100050, -250000, 123456789012345]
     script = ("const { formatRs } = await import('./web_till/money.js');"
               f"process.stdout.write(JSON.stringify({json.dumps(amounts)}.map(formatRs)));")
     assert [format_rs(a) for a in amounts] == run_node(script, None)
