@@ -2,8 +2,9 @@
 
 Today's figures mirror the cloud's daily summary (cloud_api/reports.py, projected
 by cloud_api/ingest.py): sales are `sale` documents of the business day (the
-local date of created_at in the shop's zone); gross and tax are sums of their
-`total` and `tax`; tenders are payments with the change taken off cash. The
+local date of created_at in the shop's zone), returns its `refund` documents;
+gross is the sales' `total`, net takes the returns off, and tax and tenders are
+net of returns too, with the change taken off cash. The
 box's figures include what the cloud has not received yet, and leave out what
 the cloud refused, so once the backlog drains the two agree to the paisa.
 """
@@ -29,29 +30,39 @@ def shop_today(zone: str = SHOP_ZONE) -> date:
 
 
 async def today_sales(db: aiosqlite.Connection, day: date, zone: str = SHOP_ZONE) -> dict[str, Any]:
-    """Sales count, gross, tax and tenders (net of change) of one business day, as the box holds them."""
-    # A sale of `day` happened no later than the box received it, so it was received on `day` or
+    """One business day's sales and returns as the box holds them: counts, gross, returns, net, tax and
+    tenders, each net of returns as the cloud's daily summary is (cloud_api/reports.py counter_figures).
+
+    Returns count on their own day, not their sale's. A tender is what the drawer (or the card machine,
+    the wallet, the khata) gained from trade: a sale's payments less its change, less what returns paid
+    back. Without the returns, cash here would be more than the drawer holds, on the day the owner can
+    see nothing else (the WAN down).
+    """
+    # A document of `day` happened no later than the box received it, so it was received on `day` or
     # after (a UTC date within a day of the local one): narrow in SQL, decide exactly here, by the
-    # sale's true time (its device clock corrected by the offset the till measured; contract.true_time).
+    # document's true time (its device clock corrected by the offset the till measured; contract.true_time).
     rows = await db.execute_fetchall(
-        "SELECT body, received_at FROM journal WHERE kind = 'sale' AND cloud_state != 'rejected' "
-        "AND received_at >= ?", ((day - timedelta(days=1)).isoformat(),))
-    count = gross = tax = 0
+        "SELECT kind, body, received_at FROM journal WHERE kind IN ('sale', 'refund') "
+        "AND cloud_state != 'rejected' AND received_at >= ?", ((day - timedelta(days=1)).isoformat(),))
+    count = gross = refunds_count = refunds = tax = 0
     tenders: dict[str, int] = {}
     for row in rows:
-        sale = json.loads(row["body"])
-        if business_date(sale["created_at"], zone, sale.get("clock_offset_ms"), row["received_at"]) != day:
+        document = json.loads(row["body"])
+        if business_date(document["created_at"], zone, document.get("clock_offset_ms"), row["received_at"]) != day:
             continue
-        count += 1
-        gross += sale["total"]
-        tax += sale["tax"]
-        for payment in sale["payments"]:
-            tenders[payment["tender"]] = tenders.get(payment["tender"], 0) + payment["amount"]
-        if sale.get("change"):
+        sign = 1 if row["kind"] == "sale" else -1   # a return pays money back
+        if sign > 0:
+            count, gross = count + 1, gross + document["total"]
+        else:
+            refunds_count, refunds = refunds_count + 1, refunds + document["total"]
+        tax += sign * document["tax"]
+        for payment in document["payments"]:
+            tenders[payment["tender"]] = tenders.get(payment["tender"], 0) + sign * payment["amount"]
+        if document.get("change"):
             # Change leaves the drawer as cash: the cash tender counts net of it (as the cloud does).
-            tenders["cash"] = tenders.get("cash", 0) - sale["change"]
-    return {"date": day.isoformat(), "sales_count": count, "gross": gross, "tax": tax,
-            "by_tender": dict(sorted(tenders.items()))}
+            tenders["cash"] = tenders.get("cash", 0) - document["change"]
+    return {"date": day.isoformat(), "sales_count": count, "gross": gross, "refunds_count": refunds_count,
+            "refunds": refunds, "net": gross - refunds, "tax": tax, "by_tender": dict(sorted(tenders.items()))}
 
 
 # Who said no. A parked document is one the cloud cannot store yet: the box keeps it, lets the

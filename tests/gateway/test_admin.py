@@ -21,7 +21,9 @@ from gateway.cli import main
 from gateway.migrations import STEPS, apply_migrations
 from gateway.settings import GatewaySettings
 from gateway.store import DB_NAME, Store
+from cloud_api.contract import document_hash
 from tests.conftest import make_sale
+from tests.gateway.documents import make_refund
 from tests.gateway.conftest import new_code, paired
 
 PIN = "246810"
@@ -310,6 +312,34 @@ async def test_todays_figures_come_from_the_box_with_the_cloud_down(box, provisi
     html, _csrf = await page(box, await sign_in(box))
     assert "held on the box" in html and "column too narrow" in html
     assert 'href="/setup"' in html
+
+
+async def test_todays_figures_take_returns_off_as_the_back_office_does(box, provisioned):
+    # The owner's only figures while the WAN is down: cash must be what the drawer holds, returns paid out.
+    till = await paired(box, provisioned)
+    own = dict(device_id=till["device_id"], device_code=till["device_code"])
+    now = datetime.now(ZoneInfo("Asia/Karachi"))
+    today = now.isoformat(timespec="seconds")
+    yesterday = (now - timedelta(days=1)).isoformat(timespec="seconds")
+    sold_today = make_sale(seq=1, created_at=today, **own)          # 2 x Rs 550, Rs 1,200 cash, Rs 100 change
+    sold_yesterday = make_sale(seq=2, created_at=yesterday, **own)
+    # One of yesterday's items comes back today: the return counts today, on its own day.
+    returned = make_refund(sold_yesterday, {0: 1}, seq=3, **own)
+    returned["created_at"] = today
+    returned["hash"] = document_hash(returned)
+    answer = await box.post("/api/v1/journal:batch", headers=till["headers"],
+                            json={"documents": [sold_today, sold_yesterday, returned]})
+    assert [r["status"] for r in (await answer.json())["results"]] == ["stored"] * 3
+
+    html, _csrf = await page(box, await sign_in(box))
+    assert text_of(figure(html, "sales-count")) == "Sales 1"
+    assert text_of(figure(html, "sales-gross")) == "Total Rs 1,100"
+    assert text_of(figure(html, "refunds")) == "Returns 1 · Rs 550"
+    assert text_of(figure(html, "net")) == "Net Rs 550"
+    # GST: Rs 167.80 inside the sale less Rs 83.90 inside the return.
+    assert text_of(figure(html, "sales-tax")) == "GST included Rs 83.90"
+    # Rs 1,200 taken, Rs 100 change given, Rs 550 paid back.
+    assert text_of(figure(html, "tender-cash")) == "Cash Rs 550"
 
 
 async def test_admin_pin_and_provision_keep_only_an_argon2id_hash(tmp_path, cloud, provisioned, monkeypatch):
