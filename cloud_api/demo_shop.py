@@ -48,6 +48,15 @@ NAMES_UR = {
 # Marked "low" on the till at or below this: pieces, or grams / ml for loose goods.
 LOW_STOCK_AT = {"SUGAR-LOOSE": 5000, "DAAL-MASOOR-LOOSE": 3000, "OIL-LOOSE": 5000}
 DEFAULT_LOW_STOCK_AT = 5
+# On the shelves when `make run` first opens the demo shop (gateway/demo.py), so its first sale shows
+# "23 left", not "-1 left": pieces, or grams / ml for loose goods. A few sit near their low mark, so a
+# sale or two shows *Low*. Not part of seed_demo_catalog: the tests count stock from nothing.
+OPENING_STOCK = {
+    "TAPAL-190": 24, "LIPTON-95": 18, "OLPERS-1L": 36, "NESTLE-NIDO-390": 12, "DALDA-1L": 20,
+    "SHAN-BIRYANI": 30, "NATIONAL-SALT": 25, "SUPER-BISCUIT": 40, "LAYS-MASALA": 48, "COKE-1500": 24,
+    "NESTLE-WATER-1500": 36, "LUX-SOAP": 7,
+    "SUGAR-LOOSE": 50_000, "DAAL-MASOOR-LOOSE": 25_000, "OIL-LOOSE": 6_000,
+}
 GST_BP = 1800
 CASHIER_ID, CASHIER_NAME, CASHIER_PIN = "c1", "Ayesha", "135790"
 CASHIER_MAX_DISCOUNT_BP = 1000    # 10%

@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -136,6 +137,7 @@ def main() -> int:
     cloud = cloud_service(cloud_db, CLOUD_PORT, RUN_DIR / "cloud.log").start()
     gateway = None
     try:
+        stock_the_shelves(cloud.url, shop)
         if not (state_dir / "gateway.db").exists():
             run_command("gateway", "provision", "--state-dir", str(state_dir), "--cloud-url", cloud.url,
                         "--enrol-token", shop["enrol_token"], "--name", "Counter box")
@@ -156,6 +158,23 @@ def main() -> int:
             gateway.stop()
         cloud.stop()
     return 0
+
+
+def stock_the_shelves(cloud_url: str, shop: dict[str, Any]) -> None:
+    """The demo shop's opening stock (demo_shop.OPENING_STOCK), received once through the owner's API.
+
+    Every run sends it again under the same Idempotency-Key per product, which the cloud counts once
+    (stock_movements.py): a .run made before there was opening stock gets it, and no run adds it twice.
+    """
+    from cloud_api.demo_shop import OPENING_STOCK
+    with httpx.Client(base_url=f"{cloud_url}/v1/shops/{shop['shop_id']}", timeout=10,
+                      headers={"Authorization": f"Bearer {shop['owner_token']}"}) as cloud:
+        for sku, qty in OPENING_STOCK.items():
+            response = cloud.post("/stock-movements", json={"sku": sku, "qty": qty, "reason": "opening stock"},
+                                  headers={"Idempotency-Key": f"demo-opening-stock-{sku}"})
+            if response.status_code != 201:
+                raise RuntimeError(f"the demo's opening stock of {sku} was refused: "
+                                   f"HTTP {response.status_code} {response.text[:200]}")
 
 
 def _banner(shop: dict, cloud: Service, state_dir: Path, code: str) -> str:

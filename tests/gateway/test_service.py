@@ -78,3 +78,22 @@ def test_ready_watchdog_status_then_sigterm_finishes_the_request_in_flight(shop)
     with sqlite3.connect(shop / "gw" / "gateway.db") as db:
         assert {row[0] for row in db.execute("SELECT id FROM journal")} == {s["id"] for s in sales}
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_make_runs_demo_shop_opens_with_stock_on_its_shelves_counted_once(tmp_path):
+    # `make run` receives the opening stock on every start: a shop owner's first sale must show "23 left",
+    # not "-1 left", and a restart must not fill the shelves again.
+    from cloud_api.demo_shop import OPENING_STOCK, PRODUCTS
+    from gateway.demo import stock_the_shelves
+    assert set(OPENING_STOCK) == {sku for sku, *_ in PRODUCTS}
+    db = tmp_path / "cloud.db"
+    shop = json.loads(run_command("cloud", "create-shop", "--name", "Madina", "--demo", "--db", f"sqlite:///{db}"))
+    cloud = cloud_service(db, free_port(), tmp_path / "cloud.log").start()
+    try:
+        stock_the_shelves(cloud.url, shop)
+        stock_the_shelves(cloud.url, shop)   # the next `make run`
+        on_hand = httpx.get(f"{cloud.url}/v1/shops/{shop['shop_id']}/stock", timeout=10,
+                            headers={"Authorization": f"Bearer {shop['owner_token']}"}).json()
+    finally:
+        cloud.stop()
+    assert {row["sku"]: row["on_hand"] for row in on_hand} == OPENING_STOCK
