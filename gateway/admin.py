@@ -166,7 +166,8 @@ async def admin_page(request: web.Request) -> web.Response:
     pending = await backlog(db)
     return render(
         "admin_dashboard.html", shop_name=request.app[SHOP_NAME], csrf=csrf_token(token),
-        today=await dashboard.today_sales(db, dashboard.shop_today()),
+        today=await dashboard.today_sales(db, dashboard.shop_today(request.app[SETTINGS].timezone),
+                                       request.app[SETTINGS].timezone),
         wan={"state": wan.state, "since": wan.since, "error": wan.error},
         last_sync_at=await get_value(db, "last_sync_at"),
         backlog=pending["backlog"], oldest_unsynced_at=pending["oldest_unsynced_at"],

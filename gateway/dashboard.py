@@ -4,9 +4,12 @@ Today's figures mirror the cloud's daily summary (cloud_api/reports.py, projecte
 by cloud_api/ingest.py): sales are `sale` documents of the business day (the
 local date of created_at in the shop's zone), returns its `refund` documents;
 gross is the sales' `total`, net takes the returns off, and tax and tenders are
-net of returns too, with the change taken off cash. The
-box's figures include what the cloud has not received yet, and leave out what
-the cloud refused, so once the backlog drains the two agree to the paisa.
+net of returns too, with the change taken off cash (cash from trade: the float,
+khata collections and paid in / out are not in it, as in the cloud). The box's
+figures include what the cloud has not received yet, and leave out what the
+cloud refused, so once the backlog drains the two agree to the paisa; but a
+parked document (held on the box until the cloud can store it) counts here and
+not there, as its money is in the drawer.
 """
 from __future__ import annotations
 
@@ -33,10 +36,10 @@ async def today_sales(db: aiosqlite.Connection, day: date, zone: str = SHOP_ZONE
     """One business day's sales and returns as the box holds them: counts, gross, returns, net, tax and
     tenders, each net of returns as the cloud's daily summary is (cloud_api/reports.py counter_figures).
 
-    Returns count on their own day, not their sale's. A tender is what the drawer (or the card machine,
-    the wallet, the khata) gained from trade: a sale's payments less its change, less what returns paid
-    back. Without the returns, cash here would be more than the drawer holds, on the day the owner can
-    see nothing else (the WAN down).
+    Returns count on their own day, not their sale's. A tender is what trade brought into the drawer
+    (or the card machine, the wallet, the khata): a sale's payments less its change, less what returns
+    paid back. Counting sales alone, cash here was more than trade put in the drawer, on the day the
+    owner can see nothing else (the WAN down).
     """
     # A document of `day` happened no later than the box received it, so it was received on `day` or
     # after (a UTC date within a day of the local one): narrow in SQL, decide exactly here, by the
@@ -44,16 +47,17 @@ async def today_sales(db: aiosqlite.Connection, day: date, zone: str = SHOP_ZONE
     rows = await db.execute_fetchall(
         "SELECT kind, body, received_at FROM journal WHERE kind IN ('sale', 'refund') "
         "AND cloud_state != 'rejected' AND received_at >= ?", ((day - timedelta(days=1)).isoformat(),))
-    count = gross = refunds_count = refunds = tax = 0
+    sales_count = gross = refunds_count = refunds = tax = 0
     tenders: dict[str, int] = {}
     for row in rows:
         document = json.loads(row["body"])
         if business_date(document["created_at"], zone, document.get("clock_offset_ms"), row["received_at"]) != day:
             continue
-        sign = 1 if row["kind"] == "sale" else -1   # a return pays money back
-        if sign > 0:
-            count, gross = count + 1, gross + document["total"]
+        if row["kind"] == "sale":
+            sign = 1
+            sales_count, gross = sales_count + 1, gross + document["total"]
         else:
+            sign = -1   # a return pays money back
             refunds_count, refunds = refunds_count + 1, refunds + document["total"]
         tax += sign * document["tax"]
         for payment in document["payments"]:
@@ -61,7 +65,7 @@ async def today_sales(db: aiosqlite.Connection, day: date, zone: str = SHOP_ZONE
         if document.get("change"):
             # Change leaves the drawer as cash: the cash tender counts net of it (as the cloud does).
             tenders["cash"] = tenders.get("cash", 0) - document["change"]
-    return {"date": day.isoformat(), "sales_count": count, "gross": gross, "refunds_count": refunds_count,
+    return {"date": day.isoformat(), "sales_count": sales_count, "gross": gross, "refunds_count": refunds_count,
             "refunds": refunds, "net": gross - refunds, "tax": tax, "by_tender": dict(sorted(tenders.items()))}
 
 

@@ -9,7 +9,7 @@ modules are strict code. `--charset=utf8` keeps the Urdu dictionary as UTF-8 (2 
 instead of 6-byte escapes. No `--target`: esbuild then lowers none of the till's syntax, and its
 own rewrites use nothing newer than ES2021 (`||=`), which the till's source already uses.
 Without esbuild on PATH, or when it fails, one log line says so and the box serves the till thinned
-by the reader below instead: larger (about 10% more to a tablet), never broken.
+by the reader below instead: larger (about half again as much to a tablet), never broken.
 
 The page itself loads one module (bundle_scripts, issue 12's first load): app.js with every module it
 imports, bundled and minified by esbuild. 32 modules were 32 requests over the six connections HTTP/1.1

@@ -14,6 +14,7 @@ import aiosqlite
 import pytest
 from aiohttp import web
 
+from cloud_api.contract import document_hash
 from gateway import owner_pin
 from gateway.app import create_app
 from gateway.backup import backup_box
@@ -21,10 +22,9 @@ from gateway.cli import main
 from gateway.migrations import STEPS, apply_migrations
 from gateway.settings import GatewaySettings
 from gateway.store import DB_NAME, Store
-from cloud_api.contract import document_hash
 from tests.conftest import make_sale
-from tests.gateway.documents import make_refund
 from tests.gateway.conftest import new_code, paired
+from tests.gateway.documents import make_refund
 
 PIN = "246810"
 OWNER = "192.168.1.20"   # the owner's phone on the shop's Wi-Fi
@@ -315,7 +315,7 @@ async def test_todays_figures_come_from_the_box_with_the_cloud_down(box, provisi
 
 
 async def test_todays_figures_take_returns_off_as_the_back_office_does(box, provisioned):
-    # The owner's only figures while the WAN is down: cash must be what the drawer holds, returns paid out.
+    # The owner's only figures while the WAN is down: cash from trade is net of the returns paid out.
     till = await paired(box, provisioned)
     own = dict(device_id=till["device_id"], device_code=till["device_code"])
     now = datetime.now(ZoneInfo("Asia/Karachi"))

@@ -9,8 +9,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "systemd" / "install.sh"
-pytestmark = pytest.mark.skipif(shutil.which("systemd-sysusers") is None or shutil.which("systemctl") is None,
-                                reason="systemd-sysusers and systemctl are needed to lay out a root")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("systemd-sysusers") is None or shutil.which("systemctl") is None,
+                       reason="systemd-sysusers and systemctl are needed to lay out a root"),
+    pytest.mark.skipif(not (REPO / ".git").exists(),
+                       reason="installs from the files git tracks: a git checkout is needed (CI runs one)"),
+]
+
+
+def tracked(*paths: str) -> list[str]:
+    """The files git tracks (all, or under `paths`), relative to the repository."""
+    out = subprocess.run(["git", "ls-files", "-z", "--", *paths], cwd=REPO, capture_output=True, check=True).stdout
+    return [name for name in out.decode().split("\0") if name]
 
 
 def run_install(root: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -25,8 +35,7 @@ def clean_source(where: Path) -> Path:
     then package even where pyproject.toml forgets them, so a package built here could hide a gap."""
     source = where / "source"
     if not source.exists():
-        tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
-        for name in filter(None, tracked.decode().split("\0")):
+        for name in tracked():
             if (REPO / name).is_file():   # a file deleted and not yet committed is not there
                 (source / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(REPO / name, source / name)
@@ -73,7 +82,8 @@ def assert_serves_every_file(venv: Path) -> None:
                                 "print(pathlib.Path(gateway.__file__).parents[1])"],
                                capture_output=True, text=True, check=True).stdout.strip())
     for folder in SERVED_FILES:
-        wanted = {p.name for p in (REPO / folder).iterdir() if p.is_file() and p.suffix != ".py"}
+        wanted = {Path(name).name for name in tracked(folder)
+                  if Path(name).parent == Path(folder) and not name.endswith(".py")}
         installed = {p.name for p in (site / folder).iterdir()} if (site / folder).is_dir() else set()
         assert wanted and wanted <= installed, f"{folder}: not installed: {sorted(wanted - installed)}"
 
