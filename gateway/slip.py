@@ -42,7 +42,7 @@ URDU = {
     "g": "گرام", "kg": "کلو", "ml": "ملی لیٹر", "l": "لیٹر",
     "Z-REPORT": "زیڈ رپورٹ", "Till": "ٹِل", "Sales": "فروخت", "Sales total": "کل فروخت", "Returns": "واپسیاں",
     "Returns total": "کل واپسی", "Discounts": "رعایتیں", "GST": "جی ایس ٹی", "By tender": "ادائیگی کے طریقے سے",
-    "By cashier": "کیشیئر کے حساب سے", "sales": "فروخت", "returns": "واپسیاں", "Opening float": "ابتدائی نقدی",
+    "By cashier": "کیشیئر کے حساب سے", "sale": "فروخت", "sales": "فروخت", "return": "واپسی", "returns": "واپسیاں", "Opening float": "ابتدائی نقدی",
     "Paid in": "نقدی جمع", "Paid out": "نقدی نکالی", "Expected cash": "متوقع نقدی", "Counted cash": "گنی ہوئی نقدی",
     "Over": "زیادہ", "Short": "کم", "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
     # Khata (issue 10)
@@ -177,8 +177,9 @@ def z_report_rows(report: dict[str, Any], *, shop_name: str, device_code: str, n
              for tender in ("cash", "card", "wallet")]
     rows += [_rule(), Row("text", t("By cashier"), bold=True)]
     for cashier_id, row in report["by_cashier"].items():
-        rows.append(Row("pair", f"{cashier_names(cashier_id)}: {row['sales_count']} {t('sales')}, "
-                                f"{row['returns_count']} {t('returns')}",
+        sales, returns = row["sales_count"], row["returns_count"]
+        rows.append(Row("pair", f"{cashier_names(cashier_id)}: {sales} {t('sale' if sales == 1 else 'sales')}, "
+                                f"{returns} {t('return' if returns == 1 else 'returns')}",
                         format_rs(row["sales_total"] - row["returns_total"])))
     rows += [_rule(), Row("pair", t("Opening float"), format_rs(report["opening_float"])),
              Row("pair", t("Paid in"), format_rs(report["paid_in"])),
