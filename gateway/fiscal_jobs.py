@@ -356,6 +356,11 @@ async def owner_view(db: aiosqlite.Connection, zone: str | None = None) -> dict[
     row = await (await db.execute(
         "SELECT count(*) AS n, (SELECT last_error FROM fiscal_jobs WHERE status = 'pending' AND last_error IS NOT NULL "
         "ORDER BY position LIMIT 1) AS why FROM fiscal_jobs WHERE status = 'pending'")).fetchone()
-    view["holding"] = (f"{row['n']} invoice{'' if row['n'] == 1 else 's'} waiting: {row['why']}"
-                       if row["n"] and row["why"] else None)
+    waiting = f"{row['n']} invoice{'' if row['n'] == 1 else 's'} waiting"
+    if not row["n"] or not row["why"]:
+        view["holding"] = None
+    elif found.stopped and row["why"][:1000] == found.stopped:
+        view["holding"] = f"{waiting}."   # why is the stop's own reason, said just above it once
+    else:
+        view["holding"] = f"{waiting}: {row['why']}"
     return view

@@ -166,6 +166,9 @@ async def test_a_bad_token_stops_the_whole_queue_until_the_catalog_brings_anothe
     assert len(box.sim.requests) == 1          # stopped: nothing more was sent
     assert statuses(await box.jobs()) == {"T1-000001": "pending", "T1-000002": "pending"}
     assert (await fiscal_jobs.summary(box.store.read())).stopped == reason
+    # The owner's page says the reason once, in the stop's banner, and only counts what waits behind it.
+    view = await fiscal_jobs.owner_view(box.store.read())
+    assert view["stopped"] == reason and view["holding"] == "2 invoices waiting."
 
     assert await box.catalog(fiscal_catalog(token=SIM_TOKEN, version=3))   # the owner fixed the token
     jobs = await eventually(lambda: all_settled(box))
