@@ -10,10 +10,12 @@ Also the decoder of what it received: GS v 0 raster images back to Pillow bitmap
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 import struct
 from contextlib import suppress
+from pathlib import Path
 
 from PIL import Image
 
@@ -121,3 +123,57 @@ def raster_bitmap(data: bytes) -> Image.Image:
         image.paste(Image.frombytes("1", (w * 8, h), bits.translate(invert)), (0, top))
         top += h
     return image
+
+
+DRAWER_KICK = b"\x1bp"   # ESC p m t1 t2: pulse the drawer's pin
+
+
+def describe(job: bytes) -> str:
+    """One line for a job, as a person reading the simulator's terminal wants it."""
+    parts = [f"{len(job):,} bytes"]
+    if DRAWER_KICK in job:
+        parts.append("drawer kicked")
+    if raster_images(job):
+        parts.append("a picture (an Urdu slip)")
+    else:
+        # The commands the box sends, out of the way: the drawer kick (ESC p m t1 t2), ESC @, and the rest
+        # (alignment, bold, size, feed, cut) a letter and one parameter after ESC or GS.
+        text = re.sub(rb"\x1bp[\s\S]{3}|\x1b@|[\x1b\x1d][\s\S]{2}", b"", job)
+        text = re.sub(rb"[^\x20-\x7e\n]", b"", text).decode("ascii").strip()
+        if text:
+            parts.append("text: " + " | ".join(line.strip() for line in text.splitlines() if line.strip())[:300])
+    return ", ".join(parts)
+
+
+async def _run(port: int, save: Path | None, paper_out: bool) -> None:
+    printer = await FakePrinter(port).on()
+    printer.paper_out = paper_out
+    print(f"a receipt printer on 127.0.0.1:{printer.port}{' (out of paper)' if paper_out else ''}; "
+          "add it on the box's /admin/printers as a network printer. Ctrl-C stops it.", flush=True)
+    shown = 0
+    while True:
+        await printer.received.wait()
+        printer.received.clear()
+        for job in printer.jobs[shown:]:
+            shown += 1
+            if save is not None:   # kept before it is said, so a line means the files are there
+                save.mkdir(parents=True, exist_ok=True)
+                (save / f"job-{shown}.bin").write_bytes(job)
+                if raster_images(job):
+                    raster_bitmap(job).save(save / f"job-{shown}.png")
+            print(f"job {shown}: {describe(job)}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.fake_printer",
+                                     description="An ESC/POS receipt printer on 127.0.0.1, to try printing without one.")
+    parser.add_argument("--port", type=int, default=9100, help="TCP port (default 9100, a network printer's)")
+    parser.add_argument("--save", type=Path, help="keep each job here: job-N.bin, and job-N.png for a picture")
+    parser.add_argument("--paper-out", action="store_true", help="answer that the roll is out")
+    args = parser.parse_args(argv)
+    with suppress(KeyboardInterrupt):
+        asyncio.run(_run(args.port, args.save, args.paper_out))
+
+
+if __name__ == "__main__":
+    main()
