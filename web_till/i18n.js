@@ -219,6 +219,7 @@ export const URDU = {
   "Complete return": "واپسی مکمل کریں",
   "already returned": "پہلے واپس ہو چکا",
   "Pay back {amount}": "واپس ادا کریں {amount}",
+  "Off the khata {amount}": "کھاتے سے کم {amount}",
   "At most {n} of {name} can be returned.": "{name} میں سے زیادہ سے زیادہ {n} واپس ہو سکتا ہے۔",
   "Return from receipt {n}": "رسید {n} سے واپسی",
   "Lines": "اشیاء",

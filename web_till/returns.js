@@ -290,7 +290,8 @@ export function returnScreen(initial, actions) {
     const amount = over >= 0 ? 0 : qty.reduce((sum, q, i) => sum + (q ? refundLineAmount(sale.lines[i].amount, sale.lines[i].qty, q, refunded[i] || 0) : 0), 0);
     for (const b of tenderButtons) b.setAttribute("aria-pressed", String(b.dataset.tender === tender));
     referenceRow.hidden = tender === "cash" || tender === "on_account";
-    total.textContent = t("Pay back {amount}", { amount: formatRs(amount) });
+    // Back on account, nothing is paid out: the khata owes less.
+    total.textContent = t(tender === "on_account" ? "Off the khata {amount}" : "Pay back {amount}", { amount: formatRs(amount) });
     const capped = over >= 0 ? "" : capProblem(refundCaps(sale, earlier), tender, amount);
     alert.textContent = over >= 0
       ? t("At most {n} of {name} can be returned.", { n: formatQty(left[over], sale.lines[over].unit), name: sale.lines[over].name })

@@ -149,10 +149,19 @@ export function receiptScreen(state, actions) {
   const root = h("div", { class: "card narrow receipt printable" },
     h("h1", { class: "no-print" }, doc.kind === "refund" ? t("Return complete") : t("Sale complete")),
     h("p", { class: "usin no-print" }, `${t("Receipt")} `, h("strong", { "data-testid": "receipt-number" }, number)),
-    doc.kind === "refund" ? h("p", { class: "change no-print" }, t("Pay back {amount}", { amount: formatRs(doc.total) })) : null,
+    doc.kind === "refund" ? refundSaid(doc) : null,
     print.said, slip.holder, print.button,
     h("button", { class: "primary big no-print", onclick: () => actions.newSale() }, t("New sale")));
   return { root, update: (s) => { slip.update(s); print.refresh(s); } };
+}
+
+/** What the cashier does with a return's money: pay it back, or (on account) nothing, the khata owes less. */
+function refundSaid(doc) {
+  const onAccount = doc.payments.filter((p) => p.tender === "on_account").reduce((sum, p) => sum + p.amount, 0);
+  const said = [];
+  if (doc.total - onAccount > 0) said.push(t("Pay back {amount}", { amount: formatRs(doc.total - onAccount) }));
+  if (onAccount > 0) said.push(t("Off the khata {amount}", { amount: formatRs(onAccount) }));
+  return h("p", { class: "change no-print" }, said.join(" · "));
 }
 
 /** A receipt printed again: marked DUPLICATE. */

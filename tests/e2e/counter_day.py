@@ -46,8 +46,9 @@ def look_up(tablet: Any, number: str) -> None:
 
 
 def complete_return(tablet: Any, quantities: dict[str, int] | None = None, tender: str = "Cash",
-                    reference: str | None = None, reason: str | None = None) -> str:
-    """Choose quantities (None: Return all), pay back, complete; the refund's receipt number."""
+                    reference: str | None = None, reason: str | None = None, says: str | None = None) -> str:
+    """Choose quantities (None: Return all), pay back, complete; the refund's receipt number.
+    `says`: what the return screen and its receipt tell the cashier to do with the money."""
     page = tablet.page
     if quantities is None:
         page.get_by_role("button", name="Return all").click()
@@ -59,8 +60,12 @@ def complete_return(tablet: Any, quantities: dict[str, int] | None = None, tende
         page.get_by_role("textbox", name="Reference").fill(reference)
     if reason is not None:
         page.get_by_role("textbox", name="Reason").fill(reason)
+    if says is not None:
+        tablet.expect(page.get_by_text(says, exact=True)).to_be_visible()
     page.get_by_role("button", name="Complete return").click()
     tablet.expect(page.get_by_role("heading", name="Return complete")).to_be_visible()
+    if says is not None:
+        tablet.expect(page.locator(".receipt .change")).to_have_text(says)
     number = page.get_by_test_id("receipt-number").inner_text()
     page.get_by_role("button", name="New sale").click()
     return number
