@@ -125,43 +125,62 @@ def raster_bitmap(data: bytes) -> Image.Image:
     return image
 
 
-DRAWER_KICK = b"\x1bp"   # ESC p m t1 t2: pulse the drawer's pin
+DRAWER_KICK = b"\x1bp"   # ESC p m t1 t2: pulse the drawer's pin; the box sends it ahead of anything else
+
+
+def without_pictures(job: bytes) -> bytes:
+    """A job's bytes with its GS v 0 raster blocks taken out (header and bitmap)."""
+    out, at = bytearray(), 0
+    while (start := job.find(b"\x1dv0", at)) >= 0:
+        width_bytes, height = struct.unpack("<HH", job[start + 4:start + 8].ljust(4, b"\0"))
+        out += job[at:start]
+        at = start + 8 + width_bytes * height
+    return bytes(out + job[at:])
 
 
 def describe(job: bytes) -> str:
     """One line for a job, as a person reading the simulator's terminal wants it."""
     parts = [f"{len(job):,} bytes"]
-    if DRAWER_KICK in job:
+    if job.startswith(DRAWER_KICK):
         parts.append("drawer kicked")
-    if raster_images(job):
-        parts.append("a picture (an Urdu slip)")
-    else:
-        # The commands the box sends, out of the way: the drawer kick (ESC p m t1 t2), ESC @, and the rest
-        # (alignment, bold, size, feed, cut) a letter and one parameter after ESC or GS.
-        text = re.sub(rb"\x1bp[\s\S]{3}|\x1b@|[\x1b\x1d][\s\S]{2}", b"", job)
-        text = re.sub(rb"[^\x20-\x7e\n]", b"", text).decode("ascii").strip()
-        if text:
-            parts.append("text: " + " | ".join(line.strip() for line in text.splitlines() if line.strip())[:300])
+    # The commands the box sends, out of the way: the drawer kick (ESC p m t1 t2), ESC @, and the rest
+    # (alignment, bold, size, feed, cut) a letter and one parameter after ESC or GS.
+    text = re.sub(rb"\x1bp[\s\S]{3}|\x1b@|[\x1b\x1d][\s\S]{2}", b"", without_pictures(job))
+    text = re.sub(rb"[^\x20-\x7e\n]", b"", text).decode("ascii").strip()
+    pictures = len(raster_images(job))
+    if pictures:
+        # An Urdu slip is all picture; an English one may carry one (FBR / PRA's QR code).
+        parts.append("a picture (an Urdu slip)" if not text else f"with {pictures} picture{'s' * (pictures > 1)}")
+    if text:
+        parts.append("text: " + " | ".join(line.strip() for line in text.splitlines() if line.strip())[:300])
     return ", ".join(parts)
+
+
+def _keep(save: Path, number: int, job: bytes) -> None:
+    save.mkdir(parents=True, exist_ok=True)
+    (save / f"job-{number}.bin").write_bytes(job)
+    if raster_images(job):
+        raster_bitmap(job).save(save / f"job-{number}.png")
 
 
 async def _run(port: int, save: Path | None, paper_out: bool) -> None:
     printer = await FakePrinter(port).on()
     printer.paper_out = paper_out
     print(f"a receipt printer on 127.0.0.1:{printer.port}{' (out of paper)' if paper_out else ''}; "
-          "add it on the box's /admin/printers as a network printer. Ctrl-C stops it.", flush=True)
+          "add it on the box's /admin/printers as a LAN printer. Ctrl-C stops it.", flush=True)
     shown = 0
     while True:
         await printer.received.wait()
         printer.received.clear()
         for job in printer.jobs[shown:]:
             shown += 1
-            if save is not None:   # kept before it is said, so a line means the files are there
-                save.mkdir(parents=True, exist_ok=True)
-                (save / f"job-{shown}.bin").write_bytes(job)
-                if raster_images(job):
-                    raster_bitmap(job).save(save / f"job-{shown}.png")
-            print(f"job {shown}: {describe(job)}", flush=True)
+            try:
+                if save is not None:   # kept before it is said, so a line means the files are there
+                    _keep(save, shown, job)
+                said = describe(job)
+            except Exception as err:  # noqa: BLE001 -- a job cut short (the box gave up mid-picture) is said, not fatal
+                said = f"{len(job):,} bytes, unreadable ({err!r})"
+            print(f"job {shown}: {said}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -291,7 +291,8 @@ export function returnScreen(initial, actions) {
     for (const b of tenderButtons) b.setAttribute("aria-pressed", String(b.dataset.tender === tender));
     referenceRow.hidden = tender === "cash" || tender === "on_account";
     // Back on account, nothing is paid out: the khata owes less.
-    total.textContent = t(tender === "on_account" ? "Off the khata {amount}" : "Pay back {amount}", { amount: formatRs(amount) });
+    total.textContent = tender === "on_account" ? t("Off the khata {amount}", { amount: formatRs(amount) })
+      : t("Pay back {amount}", { amount: formatRs(amount) });
     const capped = over >= 0 ? "" : capProblem(refundCaps(sale, earlier), tender, amount);
     alert.textContent = over >= 0
       ? t("At most {n} of {name} can be returned.", { n: formatQty(left[over], sale.lines[over].unit), name: sale.lines[over].name })

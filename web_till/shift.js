@@ -341,8 +341,8 @@ export function drawZReport(report, { shopName, deviceCode, number, cashierNames
       figure(t("Wallet"), "z-khata-wallet", report.khata_collected.wallet)),
     h("div", { class: "slip-block" }, h("p", {}, t("By cashier")),
       Object.entries(report.by_cashier).map(([id, row]) => h("div", { class: "slip-row" },
-        h("span", {}, `${cashierNames(id)}: ${row.sales_count} ${t(row.sales_count === 1 ? "sale" : "sales")}, `
-          + `${row.returns_count} ${t(row.returns_count === 1 ? "return" : "returns")}`),
+        h("span", {}, `${cashierNames(id)}: ${row.sales_count} ${row.sales_count === 1 ? t("sale") : t("sales")}, `
+          + `${row.returns_count} ${row.returns_count === 1 ? t("return") : t("returns")}`),
         h("span", { class: "slip-amount" }, formatRs(row.sales_total - row.returns_total))))),
     h("div", { class: "slip-block" },
       figure(t("Opening float"), "z-float", report.opening_float),

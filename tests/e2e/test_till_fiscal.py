@@ -121,6 +121,8 @@ def test_the_pos_service_fee_is_its_own_row_inside_the_total_and_never_refunded(
     assert figures["sales-total"] == 76100 and figures["returns-total"] == 76000
     assert figures["service-fees"] == 100
     assert figures["expected-cash"] == 100100 and figures["over-short"] == 0
+    # One of each, in the singular (the cashier's name is the demo's).
+    tablet.expect(tablet.page.locator(".slip-row > span", has_text="Ayesha:")).to_have_text("Ayesha: 1 sale, 1 return")
 
     tablet.wait_status(r"^Online · 0 unsynced$")
     [stored] = rig.cloud_documents()

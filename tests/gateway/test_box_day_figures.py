@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,13 @@ from gateway.store import Store
 from tests.cloud.test_report_sums import DAYS, _counter_day, figures
 
 SHOWN = ("sales_count", "gross", "refunds_count", "refunds", "net", "tax", "by_tender")
-RECEIVED_AT = "2026-11-29T06:00:00.000Z"   # after every document: each is filed under its own created_at
+
+
+def _received_at(created_at: str) -> str:
+    """When the box got it: seconds after it was made, in the box's UTC form (utc_now), so the box's
+    narrowing by received_at and the local day against the UTC one are what a shop's day meets."""
+    at = datetime.fromisoformat(created_at).astimezone(timezone.utc) + timedelta(seconds=5)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 async def _box_days(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -33,8 +39,8 @@ async def _box_days(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]
                 await db.executemany(
                     "INSERT INTO journal (id, kind, device_id, device_code, seq, hash, body, received_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(d["id"], d["kind"], d.get("device_id", "dev-1"), d["device_code"], d["seq"], d["hash"],
-                      json.dumps(d), RECEIVED_AT) for d in documents])
+                    [(d["id"], d["kind"], d["device_id"], d["device_code"], d["seq"], d["hash"],
+                      json.dumps(d), _received_at(d["created_at"])) for d in documents])
             return {day: await today_sales(store.read(), date.fromisoformat(day), "Asia/Karachi") for day in DAYS}
         finally:
             await store.close()
