@@ -83,7 +83,7 @@ class CloudClient:
             await self.wan.set("offline", f"cloud answered {response.status_code}")
             raise CloudUnreachable(f"cloud answered {response.status_code}", response.status_code)
         if response.status_code >= 400:
-            message = _error_message(response)
+            message = error_message(response)
             if response.status_code in (401, 403):
                 await self.wan.set("refused", message)
             else:
@@ -216,7 +216,8 @@ def _parse(response: httpx.Response, model: type[Model]) -> Model:
         raise UplinkError(f"cloud answered {response.status_code} with an unreadable {model.__name__}") from err
 
 
-def _error_message(response: httpx.Response) -> str:
+def error_message(response: httpx.Response) -> str:
+    """The cloud's one-line reason ({"error": {"message"}}), else the start of the body."""
     try:
         return response.json()["error"]["message"]
     except (ValueError, KeyError, TypeError):

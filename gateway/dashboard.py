@@ -23,6 +23,7 @@ import aiosqlite
 from cloud_api.contract import business_date, receipt_number
 
 from .box import get_value
+from .receipt_model import trade_by_tender
 
 SHOP_ZONE = "Asia/Karachi"
 REFUSED_SHOWN = 50
@@ -47,26 +48,17 @@ async def today_sales(db: aiosqlite.Connection, day: date, zone: str = SHOP_ZONE
     rows = await db.execute_fetchall(
         "SELECT kind, body, received_at FROM journal WHERE kind IN ('sale', 'refund') "
         "AND cloud_state != 'rejected' AND received_at >= ?", ((day - timedelta(days=1)).isoformat(),))
-    sales_count = gross = refunds_count = refunds = tax = 0
-    tenders: dict[str, int] = {}
+    sales: list[dict[str, Any]] = []
+    refunds: list[dict[str, Any]] = []
     for row in rows:
         document = json.loads(row["body"])
-        if business_date(document["created_at"], zone, document.get("clock_offset_ms"), row["received_at"]) != day:
-            continue
-        if row["kind"] == "sale":
-            sign = 1
-            sales_count, gross = sales_count + 1, gross + document["total"]
-        else:
-            sign = -1   # a return pays money back
-            refunds_count, refunds = refunds_count + 1, refunds + document["total"]
-        tax += sign * document["tax"]
-        for payment in document["payments"]:
-            tenders[payment["tender"]] = tenders.get(payment["tender"], 0) + sign * payment["amount"]
-        if document.get("change"):
-            # Change leaves the drawer as cash: the cash tender counts net of it (as the cloud does).
-            tenders["cash"] = tenders.get("cash", 0) - document["change"]
-    return {"date": day.isoformat(), "sales_count": sales_count, "gross": gross, "refunds_count": refunds_count,
-            "refunds": refunds, "net": gross - refunds, "tax": tax, "by_tender": dict(sorted(tenders.items()))}
+        if business_date(document["created_at"], zone, document.get("clock_offset_ms"), row["received_at"]) == day:
+            (sales if row["kind"] == "sale" else refunds).append(document)
+    gross, returned = sum(s["total"] for s in sales), sum(r["total"] for r in refunds)
+    return {"date": day.isoformat(), "sales_count": len(sales), "gross": gross, "refunds_count": len(refunds),
+            "refunds": returned, "net": gross - returned,
+            "tax": sum(s["tax"] for s in sales) - sum(r["tax"] for r in refunds),
+            "by_tender": dict(sorted(trade_by_tender(sales, refunds).items()))}
 
 
 # Who said no. A parked document is one the cloud cannot store yet: the box keeps it, lets the

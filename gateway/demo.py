@@ -169,6 +169,7 @@ def stock_the_shelves(cloud_url: str, shop: dict[str, Any]) -> None:
     the list since: 409) is left as it is, said in one line: the demo still starts.
     """
     from cloud_api.demo_shop import OPENING_STOCK
+    from gateway.cloud_client import error_message
     with httpx.Client(base_url=f"{cloud_url}/v1/shops/{shop['shop_id']}", timeout=10,
                       headers={"Authorization": f"Bearer {shop['owner_token']}"}) as cloud:
         for sku, qty in OPENING_STOCK.items():
@@ -178,18 +179,10 @@ def stock_the_shelves(cloud_url: str, shop: dict[str, Any]) -> None:
             except httpx.HTTPError as err:
                 raise CommandFailed(f"the cloud did not take the demo's opening stock: {err}") from err
             if response.status_code in (404, 409):
-                print(f"opening stock of {sku} left as it is: {_reason(response)}", flush=True)
+                print(f"opening stock of {sku} left as it is: {error_message(response)}", flush=True)
             elif response.status_code != 201:
                 raise CommandFailed(f"the cloud refused the demo's opening stock of {sku}: "
-                                    f"HTTP {response.status_code} {_reason(response)}")
-
-
-def _reason(response: httpx.Response) -> str:
-    """The cloud's one-line reason for a refusal (its JSON error), else the start of the body."""
-    try:
-        return str(response.json().get("error", {}).get("message") or response.text[:200])
-    except (ValueError, AttributeError):
-        return response.text[:200]
+                                    f"HTTP {response.status_code} {error_message(response)}")
 
 
 def _banner(shop: dict, cloud: Service, state_dir: Path, code: str) -> str:

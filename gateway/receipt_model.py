@@ -154,6 +154,23 @@ def receipt_model(document: dict[str, Any], *, catalog: dict[str, Any] | None, s
 
 
 
+def trade_by_tender(sales: list[dict[str, Any]], refunds: list[dict[str, Any]],
+                    by_tender: dict[str, int] | None = None) -> dict[str, int]:
+    """What trade brought in, by tender: sales' payments less their change (only ever cash), less what
+    refunds paid back. Added into `by_tender` (a new dict when None; a tender first met is added).
+    The box's one rule for it: the Z-report (z_report) and the owner's Today (dashboard.today_sales)."""
+    by_tender = {} if by_tender is None else by_tender
+    for sale in sales:
+        for p in sale["payments"]:
+            by_tender[p["tender"]] = by_tender.get(p["tender"], 0) + p["amount"]
+        if sale.get("change"):
+            by_tender["cash"] = by_tender.get("cash", 0) - sale["change"]
+    for refund in refunds:
+        for p in refund["payments"]:
+            by_tender[p["tender"]] = by_tender.get(p["tender"], 0) - p["amount"]
+    return by_tender
+
+
 def z_report(shift_open: dict[str, Any], documents: list[dict[str, Any]],
              shift_close: dict[str, Any] | None = None) -> dict[str, Any]:
     """web_till/shift.js zReport: a shift's figures from its shift_open, the documents naming it (sales,
@@ -170,14 +187,7 @@ def z_report(shift_open: dict[str, Any], documents: list[dict[str, Any]],
     for paid in (d for d in mine if d["kind"] == "khata_payment"):
         for p in paid["payments"]:
             khata_collected[p["tender"]] += p["amount"]
-    by_tender = dict.fromkeys(TENDERS, 0)
-    for sale in sales:
-        for p in sale["payments"]:
-            by_tender[p["tender"]] += p["amount"]
-        by_tender["cash"] -= sale["change"]   # change is only ever given in cash
-    for refund in refunds:
-        for p in refund["payments"]:
-            by_tender[p["tender"]] -= p["amount"]
+    by_tender = trade_by_tender(sales, refunds, dict.fromkeys(TENDERS, 0))
     by_cashier: dict[str, dict[str, int]] = {}
 
     def row(cashier_id: str) -> dict[str, int]:

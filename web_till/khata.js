@@ -16,10 +16,15 @@ export const CNIC = /^[0-9]{5}-?[0-9]{7}-?[0-9]$/;          // cloud_api/contrac
 const BOX_WAIT_MS = 4000;   // the credit check asks the box this long, then goes by what the tablet knows
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What of these payments went on account (credit on a khata), in paisa: no money changes hands for it. */
+export function onAccountPaid(payments) {
+  return (payments || []).filter((p) => p.tender === "on_account").reduce((sum, p) => sum + p.amount, 0);
+}
+
 /** The contract's khata_entry_amounts: [customer_id, signed paisa] a document writes to a khata, or null. */
 export function khataEntry(doc) {
   if (doc.kind === "sale" || doc.kind === "refund") {
-    const owed = (doc.payments || []).filter((p) => p.tender === "on_account").reduce((sum, p) => sum + p.amount, 0);
+    const owed = onAccountPaid(doc.payments);
     if (!owed || !doc.customer_id) return null;
     return [doc.customer_id, doc.kind === "sale" ? owed : -owed];
   }

@@ -8,7 +8,7 @@ import { h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
 import { newId } from "./ids.js";
 import { formatRs, ratio, westernDigits } from "./money.js";
-import { refreshCustomers } from "./khata.js";
+import { onAccountPaid, refreshCustomers } from "./khata.js";
 import { formatQty } from "./loose.js";
 import { printOriginal } from "./printing.js";
 import { offsetMs } from "./shift.js";
@@ -83,20 +83,19 @@ export function refundDocument({ id, sale, refunded, quantities, tender, referen
  * safe side). Pure.
  */
 export function refundCaps(sale, earlier) {
-  const onAccount = (payments) => (payments || []).filter((p) => p.tender === "on_account").reduce((sum, p) => sum + p.amount, 0);
-  const money = (payments) => (payments || []).filter((p) => p.tender !== "on_account").reduce((sum, p) => sum + p.amount, 0);
+  const money = (payments) => (payments || []).reduce((sum, p) => sum + p.amount, 0) - onAccountPaid(payments);
   let backOnAccount = 0;
   let backInMoney = 0;
   for (const refund of earlier) {
     if (Array.isArray(refund.payments)) {
-      backOnAccount += onAccount(refund.payments);
+      backOnAccount += onAccountPaid(refund.payments);
       backInMoney += money(refund.payments);
     } else {
       backOnAccount += refund.total || 0;
       backInMoney += refund.total || 0;
     }
   }
-  const soldOnAccount = onAccount(sale.payments);
+  const soldOnAccount = onAccountPaid(sale.payments);
   const paidInMoney = money(sale.payments) - (sale.change || 0);
   return { onAccount: Math.max(0, soldOnAccount - backOnAccount), money: Math.max(0, paidInMoney - backInMoney),
            soldOnAccount, paidInMoney, backOnAccount, backInMoney };

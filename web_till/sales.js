@@ -7,7 +7,7 @@ import { authority } from "./fiscal.js";
 import { currentLanguage, t } from "./i18n.js";
 import { formatRs, westernDigits } from "./money.js";
 import { printControls, printDuplicate } from "./printing.js";
-import { customerById } from "./khata.js";
+import { customerById, onAccountPaid } from "./khata.js";
 import { cashierName, drawSlip, receiptModel } from "./receipt.js";
 import { update } from "./store.js";
 
@@ -157,7 +157,7 @@ export function receiptScreen(state, actions) {
 
 /** What the cashier does with a return's money: pay it back, or (on account) nothing, the khata owes less. */
 function refundSaid(doc) {
-  const onAccount = doc.payments.filter((p) => p.tender === "on_account").reduce((sum, p) => sum + p.amount, 0);
+  const onAccount = onAccountPaid(doc.payments);
   const said = [];
   if (doc.total - onAccount > 0) said.push(t("Pay back {amount}", { amount: formatRs(doc.total - onAccount) }));
   if (onAccount > 0) said.push(t("Off the khata {amount}", { amount: formatRs(onAccount) }));
