@@ -21,7 +21,8 @@ holds, so the till pushes its journal first and asks after (409 until the box ha
               "problem": null | "offline" | "paper_out" | "expired" | "removed", "error", "attempts", "printer"}
          404 not_found: no such job of this tablet's
 
-The drawer opens with the original receipt of a sale or return paid (back) in cash, when the box
+The drawer opens with the original receipt of a sale, a return or a khata payment paid (back, or in) in
+cash, when the box
 received it within print_drawer_fresh_s of its making (else the slip prints without the kick, as a
 drawer_open does); `kick: false` keeps it shut. A reprint never opens it: "Open drawer" (a
 drawer_open document) is the logged way; the till follows its 'drawer' job to say whether the drawer

@@ -42,7 +42,7 @@ class NotHeld(LookupError):
 @dataclass(frozen=True)
 class Rendered:
     payload: bytes
-    kick: bool            # a cash sale or a cash return: the drawer opens with the slip
+    kick: bool            # cash sold, paid back or received for a khata: the drawer opens with the slip
 
 
 # --- what the box holds ------------------------------------------------------------------------
@@ -73,15 +73,21 @@ async def held_catalog(db: aiosqlite.Connection) -> dict[str, Any]:
 # --- rendering -----------------------------------------------------------------------------------
 
 
+# The documents a receipt is printed for: money that changed hands at the counter.
+RECEIPTS = ("sale", "refund", "khata_payment")
+
+
 async def render_receipt(db: aiosqlite.Connection, document_id: str, *, shop_name: str, duplicate: bool,
                          language: str, width_dots: int, fonts: Fonts, fresh_s: float = float("inf")) -> Rendered:
-    """A sale's or refund's receipt as the printer's bytes; NotHeld if the box has no such document.
+    """A sale's, refund's or khata payment's receipt as the printer's bytes; NotHeld if the box has no
+    such document.
 
-    The drawer opens with an original paid (back) in cash only when the box received the document
-    within `fresh_s` of its making: a sale pushed minutes later is printed without the kick."""
+    The drawer opens with an original paid (back, or in against a khata) in cash only when the box
+    received the document within `fresh_s` of its making: a sale pushed minutes later is printed
+    without the kick."""
     row = await (await db.execute("SELECT body, received_at FROM journal WHERE id = ?", (document_id,))).fetchone()
     document = json.loads(row["body"]) if row else None
-    if document is None or document.get("kind") not in ("sale", "refund"):
+    if document is None or document.get("kind") not in RECEIPTS:
         raise NotHeld(document_id)
     catalog = await held_catalog(db)
     model = receipt_model(document, catalog=catalog, shop_name=shop_name,

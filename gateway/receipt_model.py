@@ -94,7 +94,7 @@ def _line_name(line: dict[str, Any], products: list[dict[str, Any]], language: s
 def receipt_model(document: dict[str, Any], *, catalog: dict[str, Any] | None, shop_name: str = "",
                   cashier_name: str = "", language: str = "en", duplicate: bool = False,
                   fiscal: dict[str, Any] | None = None, customer: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What a receipt says, from a sale or refund document (as stored), the catalog the box holds,
+    """What a receipt says, from a sale, refund or khata payment document (as stored), the catalog the box holds,
     the shop's name (the till's identity.shop_name), the cashier's name and the invoice's `fiscal` record.
     `customer` ({"name", "balanceAfter", "tabletOnly"}): whose khata a document naming a customer went to (issue 10);
     the key "customer" appears only then.
@@ -106,12 +106,15 @@ def receipt_model(document: dict[str, Any], *, catalog: dict[str, Any] | None, s
     settings = catalog.get("settings") or {}
     products = catalog.get("products") or []
     refund = document["kind"] == "refund"
-    lines = document["lines"]
+    # Money received against a khata: a slip of its own (no lines, no GST, no change), and its note.
+    khata_payment = document["kind"] == "khata_payment"
+    lines = document.get("lines") or []
     khata = ({"customer": {"name": customer.get("name") or "", "balanceAfter": customer.get("balanceAfter"),
                            "tabletOnly": bool(customer.get("tabletOnly"))}}
              if document.get("customer_id") and customer else {})
     return {
         **khata,
+        **({"khataPayment": True, "note": document.get("note") or ""} if khata_payment else {}),
         "refund": refund,
         "duplicate": duplicate,
         "shop": catalog.get("shop_name") or shop_name or "",
@@ -136,8 +139,8 @@ def receipt_model(document: dict[str, Any], *, catalog: dict[str, Any] | None, s
         "cartDiscountBp": document.get("cart_discount_bp") or None,
         "discount": document.get("discount") or 0,
         "serviceFee": 0 if refund else document.get("service_fee") or 0,
-        "tax": document["tax"],
-        "total": document["total"],
+        "tax": document.get("tax") or 0,
+        "total": document["amount"] if khata_payment else document["total"],
         "payments": [{
             "tender": p["tender"],
             "wallet": WALLETS.get(p["wallet"], p["wallet"]) if p.get("wallet") else "",

@@ -47,7 +47,9 @@ URDU = {
     "Over": "زیادہ", "Short": "کم", "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
     # Khata (issue 10)
     "On account": "ادھار کھاتے میں", "Customer": "گاہک", "Balance after": "اس کے بعد کھاتے کا بیلنس",
-    "Khata payments received": "کھاتے کی وصولیاں",
+    "Khata payments received": "کھاتے کی وصولیاں", "KHATA PAYMENT": "کھاتے کی ادائیگی",
+    "Amount received": "وصول شدہ رقم", "Note": "نوٹ", "{amount} in advance": "{amount} پیشگی",
+    "Balance after, as known to this tablet": "اس کے بعد کھاتے کا بیلنس، جتنا اس ٹیبلٹ کو معلوم ہے",
 }
 
 TENDER_WORDS = {"cash": "Cash", "card": "Card", "wallet": "Wallet", "on_account": "On account"}
@@ -76,6 +78,8 @@ def receipt_rows(model: dict[str, Any], language: str = "en") -> list[Row]:
         rows.append(Row("center", t("DUPLICATE"), big=True, bold=True))
     if model["refund"]:
         rows.append(Row("center", t("RETURN"), big=True, bold=True))
+    if model.get("khataPayment"):
+        rows.append(Row("center", t("KHATA PAYMENT"), big=True, bold=True))
     rows.append(Row("center", model["shop"], big=True, bold=True))
     rows += [Row("center", text) for text in (
         model["address"], model["phone"] and f"{t('Phone')} {model['phone']}",
@@ -84,6 +88,8 @@ def receipt_rows(model: dict[str, Any], language: str = "en") -> list[Row]:
     if model["refund"]:
         rows.append(Row("pair", t("Original receipt"), model["original"]))
     rows += [Row("pair", t("Cashier"), model["cashier"]), Row("pair", t("Date"), model["when"]), _rule()]
+    if model.get("khataPayment"):
+        return rows + _khata_payment_rows(model, t)   # no footer: the shop's is for sales
     for line in model["lines"]:
         rows.append(Row("pair", line["name"], format_rs(line["amount"])))
         detail = (f"{line['qty']} @ {format_rs(line['unitPrice'])}/{t(line['perUnit'])}" if line["perUnit"]
@@ -105,6 +111,20 @@ def receipt_rows(model: dict[str, Any], language: str = "en") -> list[Row]:
     if model["discount"]:
         rows.append(Row("text", t("You saved {amount}", amount=format_rs(model["discount"]))))
     rows.append(_rule())
+    rows += _tender_rows(model, t)
+    if not model["refund"]:
+        rows.append(Row("pair", t("Change"), format_rs(model["change"]), bold=True))
+    rows += _customer_rows(model, t)
+    if model["reason"]:
+        rows.append(Row("text", f"{t('Reason')}: {model['reason']}"))
+    rows += fiscal_rows(model["fiscal"], t)
+    if model["footer"]:
+        rows += [_rule(), Row("center", model["footer"])]
+    return rows
+
+
+def _tender_rows(model: dict[str, Any], t: Words) -> list[Row]:
+    rows = []
     for p in model["payments"]:
         name = t(TENDER_WORDS[p["tender"]]) + (f" ({p['wallet']})" if p["wallet"] else "")
         rows.append(Row("pair", name, format_rs(p["amount"])))
@@ -112,18 +132,33 @@ def receipt_rows(model: dict[str, Any], language: str = "en") -> list[Row]:
             rows.append(Row("text", f"{t('Ref')} {p['reference']}", indent=True))
         if p["unverified"]:
             rows.append(Row("text", t("unverified"), indent=True, bold=True))
-    if not model["refund"]:
-        rows.append(Row("pair", t("Change"), format_rs(model["change"]), bold=True))
-    if model.get("customer"):
-        # Whose khata an on-account sale (or return) went to, and their balance after it when known.
-        rows += [_rule(), Row("pair", t("Customer"), model["customer"]["name"])]
-        if model["customer"]["balanceAfter"] is not None:
-            rows.append(Row("pair", t("Balance after"), format_rs(model["customer"]["balanceAfter"])))
-    if model["reason"]:
-        rows.append(Row("text", f"{t('Reason')}: {model['reason']}"))
-    rows += fiscal_rows(model["fiscal"], t)
-    if model["footer"]:
-        rows += [_rule(), Row("center", model["footer"])]
+    return rows
+
+
+def _customer_rows(model: dict[str, Any], t: Words) -> list[Row]:
+    """Whose khata the document went to, and their balance after it when known (drawSlip's block)."""
+    customer = model.get("customer")
+    if not customer:
+        return []
+    rows = [_rule(), Row("pair", t("Customer"), customer["name"])]
+    if customer["balanceAfter"] is not None:
+        label = t("Balance after, as known to this tablet") if customer["tabletOnly"] else t("Balance after")
+        rows.append(Row("pair", label, balance_text(customer["balanceAfter"], t)))
+    return rows
+
+
+def balance_text(paisa: int, t: Words) -> str:
+    """web_till/receipt.js balanceText: "Rs 1,300" owed, "Rs 500 in advance" when the shop owes the customer."""
+    return t("{amount} in advance", amount=format_rs(-paisa)) if paisa < 0 else format_rs(paisa)
+
+
+def _khata_payment_rows(model: dict[str, Any], t: Words) -> list[Row]:
+    """A khata payment's body: what was received (no GST in it: the sales it pays for carried their
+    own), how, the customer and their balance after, the note."""
+    rows = [Row("pair", t("Amount received"), format_rs(model["total"]), bold=True), _rule(), *_tender_rows(model, t),
+            *_customer_rows(model, t)]
+    if model["note"]:
+        rows.append(Row("text", f"{t('Note')}: {model['note']}"))
     return rows
 
 

@@ -471,7 +471,7 @@ function shortcut(event) {
       actions.completeSale();
     }
   } else if (event.key === "Escape" && screen === "payment") actions.backToCart();
-  else if (event.key === "F8" && screen === "receipt") actions.newSale();
+  else if (event.key === "F8" && screen === "receipt") press(".receipt button.primary.big");   // New sale, or Back to khata
   else done = false;
   if (done) event.preventDefault();
 }

@@ -2,14 +2,15 @@
 // (balance, last entries), money received against it, the owner's adjustment, and choosing the
 // customer a sale goes on account to. The arithmetic and the box's answers are in khata.js.
 import { ctx } from "./context.js";
-import { h, onSubmit } from "./dom.js";
+import { afterPaint, h, onSubmit } from "./dom.js";
 import { t } from "./i18n.js";
 import { CNIC, PHONE, asOfWords, customerById, phoneDigits, customerDocument, fromBox, khataAdjustmentDocument, khataEntry,
          khataPaymentDocument, matches, ownEntry, record, refreshCustomers, askApproval } from "./khata.js";
 import { newId } from "./ids.js";
 import { formatRs, parseRupees, westernDigits } from "./money.js";
 import { keepCart } from "./parked.js";
-import { documentTime } from "./receipt.js";
+import { printOriginal } from "./printing.js";
+import { balanceText, documentTime } from "./receipt.js";
 import { state, update } from "./store.js";
 import { WALLETS, paymentOf } from "./tenders.js";
 
@@ -39,7 +40,7 @@ export function askDialog({ title, words, buttons, testid }) {
 
 // The balance the khata screen last showed (the box's answer when it gave one, which can be newer than
 // the cached list): the payment screen and its overpayment question go by what the cashier just saw.
-let shown = { customerId: null, balance: 0 };
+let shown = { customerId: null, name: "", balance: 0, fromTheBox: false };
 
 /** The open customer's balance as last shown, else as this tablet knows it (0 when unknown). */
 function balanceOf(customerId) {
@@ -77,6 +78,8 @@ export const customerActions = {
     }
     update({ screen: "khata", customerId, notice: "", khataDone: "" });
   },
+  /** From a khata payment's receipt back to that khata, still saying what was received. */
+  backToKhata(customerId) { update({ screen: "khata", customerId, notice: "" }); },
   newCustomerScreen() { update({ screen: "customer-new", notice: "", khataDone: "" }); },
   receivePaymentScreen() { update({ screen: "khata-pay", notice: "", khataDone: "" }); },
   adjustBalanceScreen() { update({ screen: "khata-adjust", notice: "", khataDone: "" }); },
@@ -134,13 +137,22 @@ export const customerActions = {
       }
     }
     const payment = paymentOf({ tender, reference, wallet }, amount, state.link === "online");
+    const balanceBefore = balanceOf(state.customerId);
+    // The box in reach, that balance was the shop's count; else only what this tablet knew (the slip says so).
+    const tabletOnly = !(shown.customerId === state.customerId && shown.fromTheBox);
+    let completed;
     try {
-      await record(khataPaymentDocument({ id, customerId: state.customerId, payment, note: note.trim(),
-                                          shiftId: state.shift ? state.shift.id : null }));
+      completed = await record(khataPaymentDocument({ id, customerId: state.customerId, payment, note: note.trim(),
+                                                      shiftId: state.shift ? state.shift.id : null }));
     } catch (err) { saved(err, "khata payment not saved"); return; }
-    // Done, not a problem: shown as a status (khataDone), never in the red alert line.
-    update({ screen: "khata", notice: "",
-             khataDone: t("Received {amount} from {name}.", { amount: formatRs(amount), name: customer ? customer.name : "" }) });
+    // Its receipt, as a sale's: on screen, printed by the box when this tablet has a printer there, the
+    // drawer opening for cash. The balance after is the one the cashier was shown, less this payment.
+    // Back on the khata, done is said as a status (khataDone), never in the red alert line.
+    const name = customer ? customer.name : shown.customerId === state.customerId ? shown.name : "";
+    update({ screen: "receipt", receipt: completed, notice: "",
+             receiptKhata: { id: completed.id, name, balanceAfter: balanceBefore - amount, tabletOnly },
+             khataDone: t("Received {amount} from {name}.", { amount: formatRs(amount), name }) });
+    afterPaint(() => printOriginal(completed));
   },
 
   /** The owner's adjustment: their PIN checked by the box, then the document with its approval. */
@@ -167,10 +179,6 @@ export const customerActions = {
 };
 
 // --- screens -------------------------------------------------------------------------------------
-
-function balanceText(paisa) {
-  return paisa < 0 ? t("{amount} in advance", { amount: formatRs(-paisa) }) : formatRs(paisa);
-}
 
 function alertOf(s) {
   return s.notice ? t(s.notice) : "";
@@ -256,9 +264,11 @@ export function khataScreen(state, actions) {
   let seen = null;
   let turn = 0;
 
-  function draw(customer, list, fromTheBox) {
+  /** `fromTheBox`: the box's own answer (a payment's receipt then says the balance after as the shop's
+   *  count); `hideAsOf`: no "as of" line (the box is still being asked, or answered). */
+  function draw(customer, list, fromTheBox, hideAsOf = fromTheBox) {
     title.textContent = customer.name;
-    shown = { customerId: customer.customer_id, balance: customer.balance };
+    shown = { customerId: customer.customer_id, name: customer.name, balance: customer.balance, fromTheBox };
     phone.replaceChildren(...(customer.phone ? [`${t("Phone")} `, h("bdi", {}, customer.phone)] : []));
     const figure = balance.lastChild;
     figure.textContent = balanceText(customer.balance);
@@ -266,7 +276,7 @@ export function khataScreen(state, actions) {
     limit.textContent = t("Credit limit {amount}", { amount: formatRs(customer.credit_limit || 0) });
     over.hidden = !pastLimit(customer);
     over.textContent = over.hidden ? "" : pastLimitWords(pastLimit(customer));
-    asOf.textContent = fromTheBox ? "" : asOfWords(actions.state().customersAskedAt);
+    asOf.textContent = hideAsOf ? "" : asOfWords(actions.state().customersAskedAt);
     entries.replaceChildren(...list.slice(0, 50).map((e) => h("li", { class: "sale-row khata-entry" },
       h("span", { class: "number" }, e.receipt_number || ""),
       h("span", { class: "time" }, documentTime(e.at)),
@@ -278,13 +288,13 @@ export function khataScreen(state, actions) {
 
   /** What this tablet knows by itself: the cached balance and its own entries (the box's history is
    *  only in that balance). Shown at once, and kept when the box cannot be asked. */
-  async function drawLocal(me, fromTheBox) {
+  async function drawLocal(me, hideAsOf) {
     const local = customerById(id, actions.state());
     if (!local) return;
     const rows = await ctx.journal.ofCustomer(id);
     const own = rows.filter((row) => row.state !== "dead" && khataEntry(row.document))
       .map((row) => ownEntry(row.document, row.state === "pending")).reverse();
-    if (me === turn) draw(local, own, fromTheBox);
+    if (me === turn) draw(local, own, false, hideAsOf);
   }
 
   async function load() {
@@ -317,7 +327,7 @@ export function khataScreen(state, actions) {
   return { root, update: refresh };
 }
 
-function backToKhata(actions) {
+function backToKhataButton(actions) {
   return h("button", { type: "button", class: "link", onclick: () => actions.openKhata(actions.state().customerId) },
     t("Back to khata"));
 }
@@ -354,7 +364,7 @@ export function khataPayScreen(state, actions) {
   h("p", { class: "hint" }, t("Type what the customer hands over: no change is given; more than the balance is an advance.")),
   referenceRow,
   h("label", { for: "khata-note" }, t("Note (optional)")), note,
-  button, alert, backToKhata(actions));
+  button, alert, backToKhataButton(actions));
   const update = (s) => { alert.textContent = alertOf(s); };
   update(state);
   return { root: form, update };
@@ -382,7 +392,7 @@ export function khataAdjustScreen(state, actions) {
   h("label", { for: "adjust-reason" }, t("Reason")), reason,
   h("label", { for: "adjust-pin" }, t("Owner PIN")), pin,
   h("p", { class: "hint" }, t("Only the owner adjusts a balance: their PIN is checked by the shop box.")),
-  button, alert, backToKhata(actions));
+  button, alert, backToKhataButton(actions));
   const update = (s) => { alert.textContent = alertOf(s); };
   update(state);
   return { root: form, update };

@@ -162,6 +162,8 @@ export const URDU = {
   "Print": "پرنٹ",
   "DUPLICATE": "نقل",
   "RETURN": "واپسی",
+  "KHATA PAYMENT": "کھاتے کی ادائیگی",
+  "Note": "نوٹ",
   "Phone": "فون",
   "NTN": "این ٹی این",
   "STRN": "ایس ٹی آر این",

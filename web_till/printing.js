@@ -86,7 +86,8 @@ export async function followDrawer(id) {
   return job.status === "printed" ? "opened" : "shut";
 }
 
-/** A sale's or return's own receipt, once it is stored: the drawer opens with it when cash changed hands. */
+/** A sale's, return's or khata payment's own receipt, once it is stored: the drawer opens with it when
+ *  cash changed hands. */
 export function printOriginal(doc) {
   boxPrint(doc.id, { document_id: doc.id, copy: "original", kick: doc.payments.some((p) => p.tender === "cash") });
 }

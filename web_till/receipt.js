@@ -15,6 +15,12 @@ export function documentTime(createdAt) {
   return m ? `${m[3]}/${m[2]}/${m[1]} ${m[4]}:${m[5]}` : "";
 }
 
+/** A khata balance in words: "Rs 1,300" owed, "Rs 500 in advance" when the shop owes the customer
+ *  (gateway/slip.py balance_text prints the same). */
+export function balanceText(paisa) {
+  return paisa < 0 ? t("{amount} in advance", { amount: formatRs(-paisa) }) : formatRs(paisa);
+}
+
 function lineName(line, products, language) {
   if (language !== "ur") return line.name;
   const product = products.find((p) => p.sku === line.sku);
@@ -22,7 +28,7 @@ function lineName(line, products, language) {
 }
 
 /**
- * What a receipt says, from a sale or refund document, the catalog's settings, the tablet's identity
+ * What a receipt says, from a sale, refund or khata payment document, the catalog's settings, the tablet's identity
  * and the cashier's name, and `fiscal` what the box reported of its invoice (the journal's fiscal
  * store; undefined: nothing yet). Pure: no DOM, no clock, no storage.
  */
@@ -31,6 +37,9 @@ export function receiptModel(doc, { catalog, identity, cashierName, language = "
   const settings = (catalog && catalog.settings) || {};
   const products = (catalog && catalog.products) || [];
   const refund = doc.kind === "refund";
+  // Money received against a khata: a slip of its own (no lines, no GST, no change), and its note.
+  const khataPayment = doc.kind === "khata_payment";
+  const lines = doc.lines || [];
   // Khata (issue 10): whose account a sale on account went to, and their balance after it when known;
   // the key only on such a receipt (the box's gateway/receipt_model.py mirrors the rest).
   const khata = doc.customer_id && customer
@@ -38,6 +47,7 @@ export function receiptModel(doc, { catalog, identity, cashierName, language = "
                    tabletOnly: Boolean(customer.tabletOnly) } } : {};
   return {
     ...khata,
+    ...(khataPayment ? { khataPayment, note: doc.note || "" } : {}),
     refund,
     duplicate,
     shop: (catalog && catalog.shop_name) || (identity && identity.shop_name) || "",
@@ -49,7 +59,7 @@ export function receiptModel(doc, { catalog, identity, cashierName, language = "
     original: refund ? doc.original_receipt || "" : "",
     cashier: cashierName || doc.cashier_id,
     when: documentTime(doc.created_at),
-    lines: doc.lines.map((line) => ({
+    lines: lines.map((line) => ({
       name: lineName(line, products, language),
       qty: formatQty(line.qty, line.unit),
       unitPrice: line.unit_price,
@@ -59,12 +69,12 @@ export function receiptModel(doc, { catalog, identity, cashierName, language = "
       // so the slip adds up (lines - cart discount = total) for a customer checking it.
       amount: line.amount + (line.cart_discount || 0),
     })),
-    cartDiscount: doc.lines.reduce((sum, line) => sum + (line.cart_discount || 0), 0),
+    cartDiscount: lines.reduce((sum, line) => sum + (line.cart_discount || 0), 0),
     cartDiscountBp: doc.cart_discount_bp || null,
     discount: doc.discount || 0,
     serviceFee: refund ? 0 : doc.service_fee || 0,
-    tax: doc.tax,
-    total: doc.total,
+    tax: doc.tax || 0,
+    total: khataPayment ? doc.amount : doc.total,
     payments: doc.payments.map((p) => ({
       tender: p.tender,
       wallet: p.wallet ? WALLETS[p.wallet] || p.wallet : "",
@@ -90,6 +100,7 @@ export function drawSlip(model) {
   const head = [
     model.duplicate ? h("p", { class: "slip-mark" }, t("DUPLICATE")) : null,
     model.refund ? h("p", { class: "slip-mark" }, t("RETURN")) : null,
+    model.khataPayment ? h("p", { class: "slip-mark" }, t("KHATA PAYMENT")) : null,
     h("p", { class: "slip-shop" }, model.shop),
     model.address ? h("p", {}, model.address) : null,
     model.phone ? h("p", {}, `${t("Phone")} `, h("bdi", {}, model.phone)) : null,
@@ -109,7 +120,8 @@ export function drawSlip(model) {
         ? `${line.qty} @ ${formatRs(line.unitPrice)}/${t(line.perUnit)}`
         : `${line.qty} × ${formatRs(line.unitPrice)}`),
       line.discount ? h("span", {}, `${t("Discount")} −${formatRs(line.discount)}`) : null)));
-  const totals = [
+  // A khata payment: what was received, no GST in it (the sales it pays for carried their own).
+  const totals = model.khataPayment ? [row(t("Amount received"), formatRs(model.total), "slip-total")] : [
     model.cartDiscount ? row(t("Subtotal"), formatRs(model.total - model.serviceFee + model.cartDiscount)) : null,
     model.cartDiscount ? row(model.cartDiscountBp ? t("Cart discount {p}%", { p: model.cartDiscountBp / 100 })
       : t("Cart discount"), `−${formatRs(model.cartDiscount)}`) : null,
@@ -127,16 +139,19 @@ export function drawSlip(model) {
   return h("div", { class: "slip", "aria-label": t("Receipt") },
     h("div", { class: "slip-head" }, head),
     h("div", { class: "slip-block" }, meta),
-    h("div", { class: "slip-block" }, lines),
+    model.khataPayment ? null : h("div", { class: "slip-block" }, lines),
     h("div", { class: "slip-block" }, totals),
-    h("div", { class: "slip-block" }, tenders, model.refund ? null : row(t("Change"), formatRs(model.change), "slip-total")),
+    h("div", { class: "slip-block" }, tenders,
+      model.refund || model.khataPayment ? null : row(t("Change"), formatRs(model.change), "slip-total")),
     model.customer ? h("div", { class: "slip-block", "data-testid": "receipt-customer" }, row(t("Customer"), model.customer.name),
       model.customer.balanceAfter === null ? null
         : row(model.customer.tabletOnly ? t("Balance after, as known to this tablet") : t("Balance after"),
-          formatRs(model.customer.balanceAfter))) : null,
+          balanceText(model.customer.balanceAfter))) : null,
     model.reason ? h("p", {}, `${t("Reason")}: ${model.reason}`) : null,
+    model.note ? h("p", {}, `${t("Note")}: ${model.note}`) : null,
     fiscalPart(model.fiscal),
-    model.footer ? h("p", { class: "slip-foot" }, model.footer) : null);
+    // The shop's footer is for sales ("No returns after 7 days"): not on money received for a khata.
+    model.footer && !model.khataPayment ? h("p", { class: "slip-foot" }, model.footer) : null);
 }
 
 /** The invoice's block: the authority's mark, its number and QR code, the POS registration; or "pending". */

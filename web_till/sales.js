@@ -13,9 +13,10 @@ import { update } from "./store.js";
 
 const SYNC_WORDS = { pending: "pending", at_gateway: "at box", in_cloud: "in cloud", dead: "refused" };
 
-/** This tablet's sales and returns made on `day` (YYYY-MM-DD, the tablet's local date), newest first. */
+/** This tablet's sales, returns and khata payments made on `day` (YYYY-MM-DD, the tablet's local date),
+ *  newest first: every receipt it gave today, to find and print again. */
 export async function daySales(journal, day) {
-  const rows = await journal.byKinds(["sale", "refund"]);
+  const rows = await journal.byKinds(["sale", "refund", "khata_payment"]);
   return rows.filter((row) => row.document.created_at.slice(0, 10) === day).reverse();
 }
 
@@ -47,6 +48,7 @@ export function salesScreen(state, actions) {
       const doc = row.document;
       const number = receiptNumber(doc.device_code, doc.seq);
       const refund = doc.kind === "refund";
+      if (doc.kind === "khata_payment") return paymentRow(row, number, actions);
       return h("li", { class: "sale-row", "data-receipt": number },
         h("span", { class: "number" }, number),
         h("span", { class: "time" }, doc.created_at.slice(11, 16)),
@@ -86,6 +88,20 @@ export function salesScreen(state, actions) {
   }
   refresh(state);
   return { root, update: refresh };
+}
+
+/** A khata payment in the day's list: its receipt can be printed again; nothing is returned from it, and
+ *  it is no invoice for FBR / PRA. */
+function paymentRow(row, number, actions) {
+  const doc = row.document;
+  const known = customerById(doc.customer_id, actions.state());
+  return h("li", { class: "sale-row", "data-receipt": number },
+    h("span", { class: "number" }, number),
+    h("span", { class: "time" }, doc.created_at.slice(11, 16)),
+    h("span", { class: "what" }, t("Payment received"), known ? ` · ${known.name}` : ""),
+    h("span", { class: "amount" }, formatRs(doc.amount)),
+    h("span", { class: `sync sync-${row.state}` }, t(SYNC_WORDS[row.state] || row.state)),
+    h("button", { class: "small", onclick: () => actions.reprint(doc) }, t("Reprint")));
 }
 
 /** Where a sale's FBR / PRA invoice is: the box's answer, or pending until this tablet hears of it. */
@@ -140,18 +156,26 @@ function liveSlip(state, doc, duplicate, known) {
   return { holder, update };
 }
 
-/** After a sale (SELL's completeSale) or a return: the receipt, to print, then a new sale. */
+/** After a sale (SELL's completeSale), a return or a khata payment: the receipt, to print, then a new sale
+ *  (or, for a khata payment, back to that khata). */
 export function receiptScreen(state, actions) {
   const doc = state.receipt;
   const number = receiptNumber(doc.device_code, doc.seq);
   const slip = liveSlip(state, doc, false, null);   // nothing awaited: the receipt paints with the sale
   const print = printControls(doc.id, () => printDuplicate(doc));
+  // A khata payment's receipt goes back to the customer's khata, where it was taken; a sale's to selling.
+  const khataPayment = doc.kind === "khata_payment";
+  const title = { refund: t("Return complete"), khata_payment: t("Payment received") }[doc.kind] || t("Sale complete");
   const root = h("div", { class: "card narrow receipt printable" },
-    h("h1", { class: "no-print" }, doc.kind === "refund" ? t("Return complete") : t("Sale complete")),
+    h("h1", { class: "no-print" }, title),
     h("p", { class: "usin no-print" }, `${t("Receipt")} `, h("strong", { "data-testid": "receipt-number" }, number)),
     doc.kind === "refund" ? refundSaid(doc) : null,
     print.said, slip.holder, print.button,
-    h("button", { class: "primary big no-print", onclick: () => actions.newSale() }, t("New sale")));
+    khataPayment
+      ? h("button", { class: "primary big no-print", title: `${t("Back to khata")} (F8)`,
+                      onclick: () => actions.backToKhata(doc.customer_id) }, t("Back to khata"))
+      : h("button", { class: "primary big no-print", title: `${t("New sale")} (F8)`, onclick: () => actions.newSale() },
+        t("New sale")));
   return { root, update: (s) => { slip.update(s); print.refresh(s); } };
 }
 

@@ -151,3 +151,21 @@ def expected_z(journal_docs: list[dict[str, Any]], shift_id: str) -> dict[str, i
             "tender-cash": tender["cash"], "tender-card": tender["card"], "tender-wallet": tender["wallet"],
             "float": opened["opening_float"], "paid-in": paid_in, "paid-out": paid_out,
             "expected-cash": opened["opening_float"] + tender["cash"] + paid_in - paid_out}
+
+
+def open_customers(tablet: Any) -> None:
+    page = tablet.page
+    page.get_by_role("button", name="Customers", exact=True).click()
+    tablet.expect(page.get_by_role("searchbox", name="Search customers")).to_be_visible()
+
+
+def new_customer(tablet: Any, name: str, phone: str, cnic: str = "") -> None:
+    page = tablet.page
+    page.get_by_role("button", name="New customer").click()
+    # Phone is optional, and the screen says why to give one.
+    tablet.expect(page.get_by_text("A phone number helps find the customer later.")).to_be_visible()
+    page.get_by_role("textbox", name="Name", exact=True).fill(name)
+    page.get_by_role("textbox", name="Phone (optional)", exact=True).fill(phone)
+    if cnic:
+        page.get_by_role("textbox", name="CNIC (optional)").fill(cnic)
+    page.get_by_role("button", name="Save customer").click()

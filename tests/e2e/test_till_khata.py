@@ -18,7 +18,8 @@ import pytest
 from cloud_api.contract import Customer, KhataAdjustment, KhataPayment, Refund, Sale, parse_document
 
 from .conftest import OWNER_PIN, wait_until
-from .counter_day import complete_return, open_shift, return_from_list, start_close, z_figures
+from .counter_day import (complete_return, new_customer, open_customers, open_shift, return_from_list,
+                          start_close, z_figures)
 from .old_journal import READ_JOURNAL, journal_row, make_journal, old_sale
 
 pytestmark = pytest.mark.e2e
@@ -39,24 +40,6 @@ BOX_CUSTOMERS_JS = """async () => {
   const answer = await fetch("/api/v1/customers", { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
   return answer.json();
 }"""
-
-
-def open_customers(tablet: Any) -> None:
-    page = tablet.page
-    page.get_by_role("button", name="Customers", exact=True).click()
-    tablet.expect(page.get_by_role("searchbox", name="Search customers")).to_be_visible()
-
-
-def new_customer(tablet: Any, name: str, phone: str, cnic: str = "") -> None:
-    page = tablet.page
-    page.get_by_role("button", name="New customer").click()
-    # Phone is optional, and the screen says why to give one.
-    tablet.expect(page.get_by_text("A phone number helps find the customer later.")).to_be_visible()
-    page.get_by_role("textbox", name="Name", exact=True).fill(name)
-    page.get_by_role("textbox", name="Phone (optional)", exact=True).fill(phone)
-    if cnic:
-        page.get_by_role("textbox", name="CNIC (optional)").fill(cnic)
-    page.get_by_role("button", name="Save customer").click()
 
 
 def open_khata(tablet: Any, search: str, name: str) -> None:
@@ -81,12 +64,19 @@ def back_to_selling(tablet: Any) -> None:
     tablet.expect(page.get_by_role("searchbox", name="Search products")).to_be_visible()
 
 
-def receive_payment(tablet: Any, amount_rs: int) -> None:
+def receive_payment(tablet: Any, amount_rs: int, slip: tuple[str, ...] = ()) -> None:
+    """Rs `amount_rs` in cash against the open khata; its receipt (whose slip says `slip`), then back."""
     page = tablet.page
     page.get_by_role("button", name="Receive payment").click()
     page.get_by_role("button", name="Cash", exact=True).click()
     page.get_by_role("textbox", name="Amount", exact=True).fill(str(amount_rs))
     page.get_by_role("button", name="Receive payment").click()
+    # Its receipt, as a sale's: the slip to hand over (or print), then back to the khata.
+    tablet.expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    for words in ("KHATA PAYMENT", "Amount received", f"Rs {amount_rs:,}", *slip):
+        tablet.expect(page.locator(".slip")).to_contain_text(words)
+    tablet.expect(page.locator(".slip")).not_to_contain_text("GST")
+    page.get_by_role("button", name="Back to khata").click()
     # Done, said as done: the calm line (khata-done), not the red alert line of a problem.
     tablet.expect(page.get_by_test_id("khata-done")).to_have_text(re.compile(r"^Received Rs "))
     tablet.expect(page.locator(".khata [role=alert]")).to_have_text("")
@@ -195,7 +185,7 @@ def test_khata_across_two_tablets_with_the_wan_down(rig, tablets):
     t1.expect(overpaid).to_have_count(0)
     assert kinds(t1, "khata_payment") == []
     t1.page.get_by_role("button", name="Back to khata").click()
-    receive_payment(t1, 500)
+    receive_payment(t1, 500, slip=("Bilal Ahmed", "Balance afterRs 1,300"))
     khata_balance(t1, 130000)
     [paid] = kinds(t1, "khata_payment")
     assert paid["amount"] == 50000 and paid["payments"] == [{"tender": "cash", "amount": 50000}]
@@ -318,6 +308,14 @@ def test_khata_across_two_tablets_with_the_wan_down(rig, tablets):
     t1.expect(ahead).to_contain_text("\u2068سلمیٰ بی بی\u2069 owes nothing. Take Rs 100? Rs 100 will be held as an advance.")
     assert kinds(t1, "khata_payment")[-1]["amount"] == 50000              # not saved before Confirm
     ahead.get_by_role("button", name="Confirm").click()
+    # Its receipt: by card, and the balance after it as the box counts (the box is in reach; the WAN
+    # being down does not make it a guess).
+    slip = t1.page.locator(".slip")
+    t1.expect(slip).to_contain_text("CardRs 100")
+    t1.expect(slip).to_contain_text("Ref 778899")
+    t1.expect(slip).to_contain_text("Balance afterRs 100 in advance")
+    t1.expect(slip).not_to_contain_text("as known to this tablet")
+    t1.page.get_by_role("button", name="Back to khata").click()
     khata_balance(t1, -10000)
     back_to_selling(t1)
 

@@ -17,7 +17,7 @@ import pytest
 from cloud_api.contract import DrawerOpen
 from gateway.escpos_receipt import KICK
 from tests.e2e.conftest import OWNER_PIN, _rig, cloud_database, wait_until
-from tests.e2e.counter_day import complete_return, open_sales, sale_row
+from tests.e2e.counter_day import complete_return, new_customer, open_customers, open_sales, sale_row
 from tests.fake_printer import FakePrinter, raster_images
 
 pytestmark = pytest.mark.e2e
@@ -219,6 +219,50 @@ def test_a_cash_sale_prints_with_the_drawer_kick_a_card_sale_without_and_a_repri
     returned = printer.wait_jobs(4)[3]
     assert b"RETURN" in returned and refund_number.encode() in returned and b"Coca-Cola 1.5L" in returned
     assert returned.startswith(KICK)
+
+
+def test_a_khata_payment_in_cash_prints_its_slip_through_the_box_and_opens_the_drawer(rig, browser, tablets, printer):
+    tablet = counter(rig, browser, tablets, printer)
+    page = tablet.page
+    open_customers(tablet)
+    new_customer(tablet, "Ayesha Bibi", "0300 7654321")
+    tablet.expect(page.get_by_role("heading", name="Ayesha Bibi")).to_be_visible()
+    # She owes nothing yet: Rs 500 is an advance, confirmed, then its receipt.
+    page.get_by_role("button", name="Receive payment").click()
+    page.get_by_role("textbox", name="Amount", exact=True).fill("500")
+    page.get_by_role("textbox", name="Note (optional)").fill("Advance for December")
+    page.get_by_role("button", name="Receive payment").click()
+    page.get_by_role("alertdialog", name="More than the balance").get_by_role("button", name="Confirm").click()
+    tablet.expect(page.get_by_role("heading", name="Payment received")).to_be_visible()
+    number = page.get_by_test_id("receipt-number").inner_text()
+    tablet.expect(outcome(tablet)).to_have_text("Printed", timeout=30000)
+    tablet.screenshot("till-khata-payment-receipt")
+    [slip] = printer.wait_jobs(1)
+    for text in (b"KHATA PAYMENT", b"Madina General Store", number.encode(), b"Amount received", b"Rs 500", b"Cash",
+                 b"Ayesha Bibi", b"Balance after", b"Rs 500 in advance", b"Note: Advance for December"):
+        assert text in slip, text
+    assert slip.startswith(KICK) and ESC_P in slip, "cash received against a khata opens the drawer"
+    # Not a sale: no GST, no change, and not the shop's footer for sales.
+    for text in (b"GST", b"Change", ENGLISH["receipt_footer"].encode()):
+        assert text not in slip, text
+    tablet.expect(page.locator(".slip")).to_contain_text("Balance afterRs 500 in advance")
+    # F8, as after a sale, goes on: here back to her khata, where what was received is said too.
+    page.keyboard.press("F8")
+    tablet.expect(page.get_by_test_id("khata-done")).to_have_text("Received Rs 500 from Ayesha Bibi.")
+    # Today's list holds the payment: printed again, it says DUPLICATE and leaves the drawer shut.
+    page.get_by_role("button", name="Back to customers").click()
+    page.get_by_role("button", name="Back to selling").click()
+    open_sales(tablet)
+    row = sale_row(tablet, number)
+    tablet.expect(row).to_contain_text("Payment received · Ayesha Bibi")
+    tablet.expect(row.get_by_role("button", name="Return", exact=True)).to_have_count(0)
+    row.get_by_role("button", name="Reprint").click()
+    tablet.expect(page.locator(".slip")).to_contain_text("DUPLICATE")
+    tablet.expect(page.locator(".slip")).to_contain_text("KHATA PAYMENT")
+    tablet.expect(outcome(tablet)).to_have_text("Printed", timeout=30000)
+    duplicate = printer.wait_jobs(2)[1]
+    assert b"DUPLICATE" in duplicate and b"KHATA PAYMENT" in duplicate and number.encode() in duplicate
+    assert ESC_P not in duplicate, "a reprint never opens the drawer"
 
 
 def test_open_drawer_is_recorded_reaches_the_cloud_and_kicks_the_drawer_and_the_z_report_prints(

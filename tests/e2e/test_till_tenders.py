@@ -99,3 +99,5 @@ def test_complete_sale_waits_until_fully_paid_and_a_card_never_overpays(rig, tab
     tablet.expect(page.get_by_test_id("receipt-number")).to_have_text("T1-000001")
     [sale] = journal_sales(tablet)
     assert sale["payments"] == [{"tender": "card", "amount": 125000}] and sale["change"] == 0
+    page.keyboard.press("F8")   # New sale's shortcut
+    tablet.expect(page.get_by_role("searchbox", name="Search products")).to_be_visible()

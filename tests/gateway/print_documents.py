@@ -156,6 +156,17 @@ def credit_sale(*, seq: int = 1, cash: int = 0, shift_id: str | None = None, dev
     return hashed({**{k: v for k, v in doc.items() if k != "hash"}, "customer_id": customer_id})
 
 
+def khata_payment(*, seq: int = 1, payments: list[dict[str, Any]] | None = None, note: str | None = None,
+                  device_id: str = DEVICE_ID, customer_id: str = CUSTOMER_ID,
+                  created_at: str = "2026-11-27T18:05:09+05:00") -> dict[str, Any]:
+    """Money a customer paid against their khata at the counter: Rs 500 in cash unless `payments` says."""
+    payments = payments or [{"tender": "cash", "amount": 50000}]
+    doc = {"id": str(uuid.uuid4()), "kind": "khata_payment", "device_id": device_id, "device_code": "T1", "seq": seq,
+           "created_at": created_at, "cashier_id": "c1", "customer_id": customer_id, "payments": payments,
+           "amount": sum(p["amount"] for p in payments)}
+    return hashed(doc, note=note)
+
+
 def khata_shift_documents(device_id: str = DEVICE_ID) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     """A shift with khata: a cash sale, a credit sale (part cash), a return of one pack put back on account,
     khata payments in cash and by card, a paid-in; and its closing."""

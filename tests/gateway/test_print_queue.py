@@ -25,6 +25,7 @@ from gateway.settings import GatewaySettings
 from tests.fake_printer import FakePrinter, raster_bitmap, raster_images
 from tests.gateway import print_documents as docs
 from tests.gateway.conftest import paired
+from tests.gateway.documents import make_customer
 from tests.gateway.test_print_slip import fonts_or_skip
 
 CUT = b"\x1dV"
@@ -311,6 +312,29 @@ async def test_a_reprint_says_duplicate_and_never_opens_the_drawer(
     assert original.split(b"Madina", 1)[1].replace(b"\x1b!\x00", b"") in duplicate.replace(b"\x1b!\x00", b"")
     await pushed_and_printed(box, tablet, mine(tablet, docs.sale(seq=2)), kick=False)
     assert not (await printer.wait_for_jobs(3))[2].startswith(KICK)
+
+
+async def test_a_khata_payment_in_cash_prints_its_slip_and_opens_the_drawer_and_by_card_does_not(
+        box: Any, print_settings: GatewaySettings, printer: FakePrinter) -> None:
+    tablet = await counter(box, print_settings, printer)
+    who = make_customer("Ayesha Bibi", device_id=tablet["device_id"], device_code=tablet["device_code"], seq=1)
+    owed = mine(tablet, docs.credit_sale(seq=2, customer_id=who["customer_id"]), ago_s=60)
+    cash = mine(tablet, docs.khata_payment(seq=3, customer_id=who["customer_id"], note="November's tea"))
+    card = mine(tablet, docs.khata_payment(seq=4, customer_id=who["customer_id"],
+                                           payments=[{"tender": "card", "amount": 20000, "reference": "AUTH-7"}]))
+    await push(box, tablet, who, owed, cash, card)
+    for paid in (cash, card):
+        assert printed(await until(box, tablet, (await ask(box, tablet, document_id=paid["id"]))["job_id"], printed))
+    cash_slip, card_slip = await printer.wait_for_jobs(2)
+    # Two packs of tea on account (Rs 1,100), then Rs 500 in cash: Rs 600 owed after it, Rs 400 after the card.
+    for words in (b"KHATA PAYMENT", b"Madina", f"{tablet['device_code']}-000003".encode(), b"Amount received",
+                  b"Rs 500", b"Cash", b"Customer", b"Ayesha Bibi", b"Balance after", b"Rs 600",
+                  b"Note: November's tea"):
+        assert words in cash_slip, words
+    for words in (b"GST", b"Change", b"Tapal", b"Thank you!"):    # no sale's lines, taxes or footer
+        assert words not in cash_slip, words
+    assert cash_slip.startswith(KICK) and CUT in cash_slip[-8:]           # cash in: the drawer opens
+    assert KICK not in card_slip and b"AUTH-7" in card_slip and b"Rs 400" in card_slip
 
 
 async def test_the_z_report_prints_from_the_shifts_documents(

@@ -63,6 +63,26 @@ def test_an_english_receipt_is_text_with_header_lines_totals_and_a_cut() -> None
     assert b"DUPLICATE" not in data and b"DUPLICATE" in english_receipt(duplicate=True)
 
 
+def test_a_khata_payment_slip_says_what_was_received_in_either_language() -> None:
+    model = receipt_model(docs.khata_payment(note="For November"), catalog=docs.catalog(), cashier_name="Ayesha",
+                          customer={"name": "Bilal Ahmed", "balanceAfter": 60000, "tabletOnly": True})
+    english = [(row.text, row.value) for row in receipt_rows(model)]
+    for row in (("KHATA PAYMENT", ""), ("Amount received", "Rs 500"), ("Cash", "Rs 500"), ("Customer", "Bilal Ahmed"),
+                ("Balance after, as known to this tablet", "Rs 600"), ("Note: For November", "")):
+        assert row in english, row
+    # Not a sale: no lines, no GST, no change, no total, not the shop's footer for sales.
+    assert not any(text.startswith(("GST", "Change", "Total", "Tapal", "Thank you")) for text, _ in english)
+    # Paid ahead: the shop owes her, said in words as the till's khata screen says it.
+    ahead = receipt_model(docs.khata_payment(), catalog=docs.catalog(), cashier_name="Ayesha",
+                          customer={"name": "Bilal Ahmed", "balanceAfter": -20000, "tabletOnly": False})
+    assert ("Balance after", "Rs 200 in advance") in [(row.text, row.value) for row in receipt_rows(ahead)]
+    assert (URDU["Balance after"], "Rs 200 پیشگی") in [(row.text, row.value) for row in receipt_rows(ahead, "ur")]
+    urdu = [(row.text, row.value) for row in receipt_rows(model, "ur")]
+    for row in ((URDU["KHATA PAYMENT"], ""), (URDU["Amount received"], "Rs 500"), (URDU["Cash"], "Rs 500"),
+                (URDU["Balance after, as known to this tablet"], "Rs 600"), (f"{URDU['Note']}: For November", "")):
+        assert row in urdu, row
+
+
 def test_text_columns_fit_the_paper() -> None:
     for width, columns in ((576, 48), (384, 32)):
         model = receipt_model(docs.discounted_sale(), catalog=docs.catalog(), cashier_name="Ayesha")

@@ -37,7 +37,7 @@ const out = JSON.parse(input).map((c) => {
   const catalog = c.catalog === null ? undefined : c.catalog;
   return receiptModel(c.doc, { catalog, identity: { shop_name: c.shop_name },
     cashierName: cashierName(catalog, c.doc.cashier_id), language: c.language, duplicate: c.duplicate,
-    fiscal: c.fiscal === null ? undefined : c.fiscal });
+    fiscal: c.fiscal === null ? undefined : c.fiscal, customer: c.customer ?? null });
 });
 process.stdout.write(JSON.stringify(out));
 """
@@ -64,7 +64,8 @@ def _cases() -> list[dict[str, Any]]:
     fbr = docs.catalog(mode="fbr", pos_ids={docs.DEVICE_ID: 998877})
     pra = docs.catalog(mode="pra")
     sold = docs.discounted_sale()
-    case = {"shop_name": "Box Shop", "language": "en", "duplicate": False, "fiscal": None}
+    case = {"shop_name": "Box Shop", "language": "en", "duplicate": False, "fiscal": None, "customer": None}
+    ayesha = {"name": "Ayesha Bibi", "balanceAfter": 75000, "tabletOnly": False}
     return [
         {**case, "doc": sold, "catalog": plain},                                       # discounts, a loose line
         {**case, "doc": sold, "catalog": plain, "duplicate": True},                    # a reprint
@@ -83,6 +84,14 @@ def _cases() -> list[dict[str, Any]]:
          "fiscal": {"status": "failed", "fbr_number": None, "pos_id": 5, "qr": None}},
         {**case, "doc": docs.card_sale(), "catalog": None},                            # before any catalog
         {**case, "doc": docs.sale(cashier_id="nobody"), "catalog": plain},             # a cashier the catalog lost
+        # Khata: a sale on account with its customer, and money received against a khata (issue 10).
+        {**case, "doc": docs.credit_sale(cash=10000), "catalog": plain, "customer": ayesha},
+        {**case, "doc": docs.khata_payment(note="Paid for November"), "catalog": plain, "customer": ayesha},
+        {**case, "doc": docs.khata_payment(payments=[{"tender": "wallet", "wallet": "easypaisa", "amount": 120000,
+                                                      "reference": "EP-77", "unverified": True}]),
+         "catalog": fbr, "language": "ur", "customer": {**ayesha, "balanceAfter": None}},
+        {**case, "doc": docs.khata_payment(), "catalog": plain, "duplicate": True,
+         "customer": {**ayesha, "tabletOnly": True}},
     ]
 
 
@@ -92,12 +101,19 @@ def test_receipt_models_agree_with_the_till() -> None:
     for case, till in zip(cases, expected, strict=True):
         box = receipt_model(case["doc"], catalog=case["catalog"], shop_name=case["shop_name"],
                             cashier_name=cashier_name(case["catalog"], case["doc"]["cashier_id"]),
-                            language=case["language"], duplicate=case["duplicate"], fiscal=case["fiscal"])
+                            language=case["language"], duplicate=case["duplicate"], fiscal=case["fiscal"],
+                            customer=case["customer"])
         assert box == till, case["doc"]["kind"]
     # The comparison saw what matters: the fiscal block, Urdu units, the discount and the duplicate mark.
     assert expected[8]["fiscal"]["number"] == docs.FBR_NUMBER and expected[7]["fiscal"]["posId"] == 998877
     assert expected[2]["lines"][0]["name"] == docs.URDU_SUGAR and expected[2]["lines"][0]["qty"] == "2.25 کلو"
     assert expected[0]["cartDiscount"] > 0 and expected[1]["duplicate"] is True
+    # A khata payment: what was received, with its note and customer; no GST, no lines, no FBR block.
+    paid = expected[15]
+    assert paid["khataPayment"] is True and paid["total"] == 50000 and paid["note"] == "Paid for November"
+    assert paid["customer"] == {"name": "Ayesha Bibi", "balanceAfter": 75000, "tabletOnly": False}
+    assert paid["lines"] == [] and paid["tax"] == 0 and expected[16]["fiscal"] is None
+    assert "khataPayment" not in expected[14] and expected[14]["customer"]["name"] == "Ayesha Bibi"
     assert expected[13]["cashier"] == "nobody"
 
 
