@@ -96,6 +96,20 @@ def engine_lock(engine: AsyncEngine, what: str) -> asyncio.Lock:
     return _ENGINE_LOCKS.setdefault(engine.sync_engine, {}).setdefault(what, asyncio.Lock())
 
 
+_SHOP_LOCKS: weakref.WeakKeyDictionary[Any, weakref.WeakValueDictionary[str, asyncio.Lock]] = \
+    weakref.WeakKeyDictionary()
+
+
+def shop_lock(engine: AsyncEngine, shop_id: str) -> asyncio.Lock:
+    """This process's lock for one shop's writes on `engine` (ingest.receive_batch on PostgreSQL); kept
+    only while someone holds or waits for it, so a cloud of many shops does not keep one per shop."""
+    locks = _SHOP_LOCKS.setdefault(engine.sync_engine, weakref.WeakValueDictionary())
+    lock = locks.get(shop_id)
+    if lock is None:
+        lock = locks[shop_id] = asyncio.Lock()
+    return lock
+
+
 @asynccontextmanager
 async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """engine.begin() for the busy writers (heartbeats; journal batches through write_at_once, which
@@ -136,7 +150,7 @@ async def write_at_once(engine: AsyncEngine, work: Callable[..., T], *args: Any)
     async connection through `run_sync`, each statement still one round trip to the server, as
     `writing` would make it; a cancelled caller's transaction is rolled back.
     """
-    if engine.dialect.name != "sqlite" or _in_memory(engine):
+    if not writes_in_thread(engine):
         async with writing(engine) as conn:
             return await conn.run_sync(work, *args)
     writer = _sqlite_writer(engine)
@@ -152,6 +166,12 @@ async def write_at_once(engine: AsyncEngine, work: Callable[..., T], *args: Any)
                 with suppress(asyncio.CancelledError):
                     await asyncio.wait([done])
             raise
+
+
+def writes_in_thread(engine: AsyncEngine) -> bool:
+    """Whether write_at_once runs its work on the writer's thread (a SQLite file), beside the event loop,
+    rather than on the event loop through run_sync (PostgreSQL, an in-memory SQLite)."""
+    return engine.dialect.name == "sqlite" and not _in_memory(engine)
 
 
 def _in_memory(engine: AsyncEngine) -> bool:

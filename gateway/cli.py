@@ -28,7 +28,7 @@ from .pairing import new_pairing_code
 from .provisioning import hand_over, is_provisioned, provision, read_provision_file, scrub_provision_file
 from .returns import over_refunds
 from .settings import GatewaySettings
-from .store import DB_NAME, GIL_SWITCH_S, Store
+from .store import DB_NAME, Store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -252,7 +252,6 @@ def _run(args: argparse.Namespace) -> None:
               + ("" if "tls/ca.key" in restored else "; this backup has no CA, so tablets must visit /setup again"))
     elif args.command == "serve":
         settings = serve_settings(args)
-        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))   # why: gateway/store.py GIL_SWITCH_S
         hostname = asyncio.run(_box_hostname(settings))
         # Made before the app: the HTTPS socket needs its context when it binds (boxes provisioned
         # before HTTPS existed get their CA here, on their first start after the upgrade).

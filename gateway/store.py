@@ -47,17 +47,12 @@ from .errors import StorageFull
 from .migrations import apply_migrations
 from .writer import NotOnlyTheDatabase, Writer, run_to_end
 
-__all__ = ["DB_NAME", "GIL_SWITCH_S", "NotOnlyTheDatabase", "StorageClosed", "Store", "Together", "make_private"]
+__all__ = ["DB_NAME", "NotOnlyTheDatabase", "StorageClosed", "Store", "Together", "make_private"]
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "gateway.db"
 GROUP_MAX = 32   # requests per shared transaction: 32 full till batches is well under a second's work
-# The writer's thread gives up the GIL around every statement and must then win it back from the event
-# loop, which is busy validating the next tablets' batches: at CPython's default of 5 ms a turn, a
-# request's handful of statements could wait tens of ms. 1 ms keeps a group's writes short. The whole
-# process's setting: the serve command sets it (gateway/cli.py), not a library call.
-GIL_SWITCH_S = 0.001
 T = TypeVar("T")
 
 

@@ -20,6 +20,7 @@ import logging
 import signal
 import socket
 import ssl
+import sys
 from contextlib import suppress
 from typing import Awaitable, Callable
 
@@ -33,6 +34,12 @@ StatusLine = Callable[[web.Application], Awaitable[str]]
 
 # Requests in flight get this long to finish on stop; systemd's TimeoutStopSec is longer.
 SHUTDOWN_GRACE_S = 10.0
+# Both services write their SQLite on a thread of its own (gateway/writer.py; cloud_api/database.py
+# write_at_once), which gives up Python's GIL around every statement and COMMIT's fsync and must then
+# win it back from the event loop, busy checking the next batches: at CPython's default of 5 ms a turn a
+# request's handful of statements could wait tens of ms (the box's ack p99), and the cloud's batches in
+# flight went no faster than one at a time. 1 ms keeps a write's turns short.
+GIL_SWITCH_S = 0.001
 STATUS_EVERY_S = 15.0
 
 
@@ -47,6 +54,7 @@ async def run_service(app: web.Application, host: str, port: int, name: str,
     """
     if sock is not None and (limits is not None or http_port is not None):
         raise ValueError("run_service: a given socket is served without limits or a second port")
+    quick_gil_turns()
     notifier = Notifier()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -89,6 +97,12 @@ async def run_service(app: web.Application, host: str, port: int, name: str,
         await runner.cleanup()
         notifier.close()
         log.info("%s stopped", name)
+
+
+def quick_gil_turns() -> None:
+    """The whole process's GIL switch interval at most GIL_SWITCH_S (why: there). A service's setting,
+    made as it starts to serve (run_service), and by the benches that run its code in-process."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
 
 
 FULL_PASS_EVERY = 1000   # middle-generation collections per full one (CPython's default: 10)

@@ -69,6 +69,38 @@ async def test_a_batch_is_checked_while_another_holds_the_database(cloud_db_url:
         await engine.dispose()
 
 
+async def test_the_next_batch_is_checked_beside_the_last_ones_commit_on_sqlite_and_its_storing_on_postgresql(
+        cloud_db_url: str, monkeypatch) -> None:
+    # Two batches of one shop in flight, as a box's uplink sends them. On SQLite the second is checked once
+    # the first's rows are written (beside its COMMIT, not beside its statements: they would take the GIL
+    # from each other); on PostgreSQL while the first is stored, and stored after it, one at a time.
+    engine, gateway = await _engine_and_gateway(cloud_db_url)
+    events: list[tuple[str, str]] = []
+    real_parse, real_store = ingest._parse, ingest.store_batch
+    monkeypatch.setattr(ingest, "_parse", lambda raw: events.append(("check", raw["device_id"])) or real_parse(raw))
+
+    def store(conn, gateway, batch, set_based=True):
+        device = batch.batch.documents[0]["device_id"]
+        events.append(("store", device))
+        try:
+            return real_store(conn, gateway, batch, set_based)
+        finally:
+            events.append(("stored", device))
+    monkeypatch.setattr(ingest, "store_batch", store)
+    batches = {device: [make_sale(device_id=device, seq=n + 1) for n in range(100)] for device in ("A", "B")}
+    try:
+        results = await asyncio.gather(*(ingest.receive_batch(engine, gateway, JournalBatch(documents=docs))
+                                         for docs in batches.values()))
+    finally:
+        await engine.dispose()
+    assert [{r.status for r in answer} for answer in results] == [{"stored"}, {"stored"}]
+    b_checked, a_stored = events.index(("check", "B")), events.index(("stored", "A"))
+    if cloud_db_url.startswith("sqlite"):
+        assert a_stored < b_checked
+    else:
+        assert b_checked < a_stored < events.index(("store", "B"))
+
+
 async def test_checking_a_batch_gives_the_event_loop_turns(monkeypatch) -> None:
     ticks = 0
     seen = []
