@@ -80,9 +80,12 @@ async def receive_batch(engine: AsyncEngine, gateway: GatewayIdentity, batch: Jo
     """What the cloud does with a gateway's batch (POST /v1/journal:batch): every document checked
     first, outside any transaction, then stored in one transaction with the gateway marked heard.
 
-    Checking is most of the CPU a batch costs. Done before the transaction, it holds no lock: SQLite's
-    one writer (and PostgreSQL's per-shop ingest lock) is held only to store, so heartbeats, an owner's
-    edits and the next batch of a box that keeps several in flight (gateway uplink_window) wait less.
+    Checking is most of the CPU a batch costs. Done before the transaction, it holds no database lock:
+    SQLite's one writer (and PostgreSQL's per-shop ingest lock) is held only to store, so heartbeats and
+    an owner's edits wait less. The next batch of a box that keeps several in flight (gateway
+    uplink_window) is checked while this one is stored (PostgreSQL) or commits (SQLite): see below.
+    The trade-off on SQLite: while a batch waits for the writer (behind an owner's edit, say), the next
+    is not checked either; those waits are milliseconds.
     """
     # One batch checked at a time, as the CPU can only do one anyway: the first to arrive is ready
     # first, rather than all of them ready together, late.
@@ -92,19 +95,21 @@ async def receive_batch(engine: AsyncEngine, gateway: GatewayIdentity, batch: Jo
     try:
         parsed = await parse_batch(batch)
         if not writes_in_thread(engine):
-            # PostgreSQL: storing is round trips to the server, waited for on the event loop, which checks
-            # the next batch meanwhile. A shop's batches are stored one at a time anyway (the advisory
-            # lock, stock.hold_journal_for_ingest); queued here, the next waits without a transaction and
-            # on the connection already warm, where each waiting in PostgreSQL held a connection of its
-            # own and prepared every statement on it: four in flight went 10% slower than one at a time.
+            # PostgreSQL (and an in-memory SQLite): storing is round trips to the server, waited for on the
+            # event loop, which checks the next batch meanwhile. A shop's batches are stored one at a time
+            # anyway (the advisory lock, stock.hold_journal_for_ingest); queued here, the next waits with
+            # no transaction or connection of its own, where waiting in PostgreSQL each held both: four in
+            # flight went 10% slower than one at a time, now as fast (tests/bench/cloud_ingest.py). Per
+            # process: batches on several workers (service/workers.py) still queue in PostgreSQL.
             release()
             async with shop_lock(engine, gateway.shop_id):
                 return await write_at_once(engine, _store_received, gateway, parsed, None)
         # SQLite: storing runs on the writer's thread, Python and SQL by turns, then COMMIT waits for the
         # disk. The next batch is checked during that wait, not during the storing: checked beside it,
         # the two took Python's GIL from each other at every statement and a box's batches in flight went
-        # no faster than one at a time; beside COMMIT's fsync (no GIL) they go 12 to 15% faster
-        # (tests/bench/cloud_ingest.py). So this batch holds the check's turn until its rows are written.
+        # no faster than one at a time; beside COMMIT's fsync (no GIL), about a tenth faster (measured
+        # in-process, tests/bench/cloud_ingest.py; in the service, other requests' bodies are still read
+        # beside the statements). So this batch holds the check's turn until its rows are written.
         loop = asyncio.get_running_loop()
         return await write_at_once(engine, _store_received, gateway, parsed,
                                    lambda: loop.call_soon_threadsafe(release))

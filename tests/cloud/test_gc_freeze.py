@@ -1,15 +1,17 @@
 """Both services (cloud and box run through serving.run_service) move their start-up heap out of the
 garbage collector's sight once started: a full collection walking 110-137k long-lived objects paused
 every request for 75-180 ms (see serving.freeze_startup_heap). And they make full collections rarer:
-requests waiting for the writer reached the old generation and set one off every few hundred requests."""
+requests waiting for the writer reached the old generation and set one off every few hundred requests.
+And they shorten the GIL's turns, for their database writer's thread (serving.GIL_SWITCH_S)."""
 from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 
 from aiohttp import web
 
-from cloud_api.service.serving import FULL_PASS_EVERY, run_service
+from cloud_api.service.serving import FULL_PASS_EVERY, GIL_SWITCH_S, run_service
 
 
 async def test_a_started_service_has_frozen_its_start_up_heap():
@@ -17,6 +19,8 @@ async def test_a_started_service_has_frozen_its_start_up_heap():
     assert gc.get_freeze_count() == 0
     thresholds = gc.get_threshold()
     assert thresholds[2] != FULL_PASS_EVERY   # CPython's default, as the test starts
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)              # CPython's default
     started = asyncio.Event()
     app = web.Application()
     kept: list[list[int]] = []
@@ -36,8 +40,10 @@ async def test_a_started_service_has_frozen_its_start_up_heap():
         assert gc.get_freeze_count() >= 1000   # at least the app's own start-up objects
         # Full passes rarer, the young generation's threshold as it was.
         assert gc.get_threshold() == (thresholds[0], thresholds[1], FULL_PASS_EVERY)
+        assert sys.getswitchinterval() == GIL_SWITCH_S   # the GIL's turns short, for the writer's thread
     finally:
         service.cancel()
         await asyncio.gather(service, return_exceptions=True)
         gc.unfreeze()   # the rest of the test session collects as usual
         gc.set_threshold(*thresholds)
+        sys.setswitchinterval(switch)

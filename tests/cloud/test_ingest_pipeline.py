@@ -8,9 +8,10 @@ import asyncio
 import gc
 import sqlite3
 import threading
+import time
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 import cloud_api.ingest as ingest
@@ -88,6 +89,16 @@ async def test_the_next_batch_is_checked_beside_the_last_ones_commit_on_sqlite_a
             events.append(("stored", device))
     monkeypatch.setattr(ingest, "store_batch", store)
     batches = {device: [make_sale(device_id=device, seq=n + 1) for n in range(100)] for device in ("A", "B")}
+    checked_during_commit: list[bool] = []
+    if cloud_db_url.startswith("sqlite"):
+        # A's COMMIT held (on the writer's thread) until B has been checked, or 5 s: B is checked beside it.
+        def on_commit(_conn) -> None:
+            if not checked_during_commit:
+                deadline = time.monotonic() + 5
+                while ("check", "B") not in events and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                checked_during_commit.append(("check", "B") in events)
+        event.listen(_sqlite_writer(engine).engine, "commit", on_commit)
     try:
         results = await asyncio.gather(*(ingest.receive_batch(engine, gateway, JournalBatch(documents=docs))
                                          for docs in batches.values()))
@@ -96,7 +107,7 @@ async def test_the_next_batch_is_checked_beside_the_last_ones_commit_on_sqlite_a
     assert [{r.status for r in answer} for answer in results] == [{"stored"}, {"stored"}]
     b_checked, a_stored = events.index(("check", "B")), events.index(("stored", "A"))
     if cloud_db_url.startswith("sqlite"):
-        assert a_stored < b_checked
+        assert a_stored < b_checked and checked_during_commit == [True]
     else:
         assert b_checked < a_stored < events.index(("store", "B"))
 
