@@ -165,11 +165,17 @@ export function khataAdjustmentDocument({ id, customerId, amount, reason, approv
   return doc;
 }
 
-/** Complete a khata document in the journal, count it, send it. */
+/** Complete a khata document in the journal, count it, send it. Once it is in the journal it is done:
+ *  should the count or the customers' refresh fail after, that is logged, never said as "NOT saved"
+ *  (the cashier would take the money again, and the khata would have it twice). */
 export async function record(doc) {
   const completed = await ctx.journal.complete(doc);
-  update({ unsynced: await ctx.journal.countUnsynced() });
-  await refreshCustomers();
+  try {
+    update({ unsynced: await ctx.journal.countUnsynced() });
+    await refreshCustomers();
+  } catch (err) {
+    console.error("after a khata document was saved", err);
+  }
   if (ctx.sync) ctx.sync.now();
   return completed;
 }

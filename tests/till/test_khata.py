@@ -251,3 +251,25 @@ def test_past_the_limit_and_words_that_follow_a_language_switch() -> None:
     assert got["again"] == ["Type the amount, e.g. 500.", "", ""]
     # The khata's balance and a sale's change are different words in Urdu.
     assert got["balanceUr"] != got["changeUr"] and "بقایا" not in got["balanceUr"]
+
+
+def test_a_khata_document_once_in_the_journal_is_saved_whatever_fails_after() -> None:
+    # The journal took the payment; counting or reading the customers then fails (a storage hiccup).
+    # record() gives the stored document back: a "NOT saved" would have the cashier take the money twice.
+    got = node("""
+      const { ctx } = await import(till + "context.js");
+      const { record } = await import(till + "khata.js");
+      const { state } = await import(till + "store.js");
+      const errors = [];
+      console.error = (...args) => errors.push(String(args[0]));
+      ctx.journal = {
+        complete: async (doc) => ({ ...doc, seq: 9 }),
+        countUnsynced: async () => { throw new Error("storage hiccup"); },
+      };
+      const done = await record({ id: "x", kind: "khata_payment" }).catch((err) => ({ failed: String(err) }));
+      ctx.journal = { complete: async () => { throw new Error("disk full"); } };
+      const refused = await record({ id: "y", kind: "khata_payment" }).catch((err) => ({ failed: String(err) }));
+      process.stdout.write(JSON.stringify({ done, refused, errors, unsynced: state.unsynced }));""")
+    assert got["done"] == {"id": "x", "kind": "khata_payment", "seq": 9}
+    assert got["errors"] == ["after a khata document was saved"] and got["unsynced"] == 0
+    assert got["refused"] == {"failed": "Error: disk full"}   # not stored: the caller says so
