@@ -150,7 +150,8 @@ def receipt_model(document: dict[str, Any], *, catalog: dict[str, Any] | None, s
         } for p in document["payments"]],
         "change": document.get("change") or 0,
         "reason": document.get("reason") or "" if refund else "",
-        "footer": settings.get("receipt_footer") or "",
+        # The shop's footer is for sales ("No returns after 7 days"): not on money received for a khata.
+        "footer": "" if khata_payment else settings.get("receipt_footer") or "",
         "fiscal": fiscal_block(document, catalog, fiscal),
     }
 

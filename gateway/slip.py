@@ -88,8 +88,16 @@ def receipt_rows(model: dict[str, Any], language: str = "en") -> list[Row]:
     if model["refund"]:
         rows.append(Row("pair", t("Original receipt"), model["original"]))
     rows += [Row("pair", t("Cashier"), model["cashier"]), Row("pair", t("Date"), model["when"]), _rule()]
-    if model.get("khataPayment"):
-        return rows + _khata_payment_rows(model, t)   # no footer: the shop's is for sales
+    rows += _khata_payment_rows(model, t) if model.get("khataPayment") else _sale_rows(model, t)
+    rows += fiscal_rows(model["fiscal"], t)
+    if model["footer"]:
+        rows += [_rule(), Row("center", model["footer"])]
+    return rows
+
+
+def _sale_rows(model: dict[str, Any], t: Words) -> list[Row]:
+    """A sale's or return's body: its lines, totals, tenders, change, customer and reason."""
+    rows: list[Row] = []
     for line in model["lines"]:
         rows.append(Row("pair", line["name"], format_rs(line["amount"])))
         detail = (f"{line['qty']} @ {format_rs(line['unitPrice'])}/{t(line['perUnit'])}" if line["perUnit"]
@@ -117,9 +125,6 @@ def receipt_rows(model: dict[str, Any], language: str = "en") -> list[Row]:
     rows += _customer_rows(model, t)
     if model["reason"]:
         rows.append(Row("text", f"{t('Reason')}: {model['reason']}"))
-    rows += fiscal_rows(model["fiscal"], t)
-    if model["footer"]:
-        rows += [_rule(), Row("center", model["footer"])]
     return rows
 
 

@@ -138,8 +138,10 @@ export const customerActions = {
     }
     const payment = paymentOf({ tender, reference, wallet }, amount, state.link === "online");
     const balanceBefore = balanceOf(state.customerId);
-    // The box in reach, that balance was the shop's count; else only what this tablet knew (the slip says so).
-    const tabletOnly = !(shown.customerId === state.customerId && shown.fromTheBox);
+    // The khata screen just shown: the box in reach, its balance was the shop's count; else only what this
+    // tablet knew (the slip says so).
+    const onScreen = shown.customerId === state.customerId ? shown : null;
+    const tabletOnly = !(onScreen && onScreen.fromTheBox);
     let completed;
     try {
       completed = await record(khataPaymentDocument({ id, customerId: state.customerId, payment, note: note.trim(),
@@ -148,7 +150,7 @@ export const customerActions = {
     // Its receipt, as a sale's: on screen, printed by the box when this tablet has a printer there, the
     // drawer opening for cash. The balance after is the one the cashier was shown, less this payment.
     // Back on the khata, done is said as a status (khataDone), never in the red alert line.
-    const name = customer ? customer.name : shown.customerId === state.customerId ? shown.name : "";
+    const name = customer ? customer.name : onScreen ? onScreen.name : "";
     update({ screen: "receipt", receipt: completed, notice: "",
              receiptKhata: { id: completed.id, name, balanceAfter: balanceBefore - amount, tabletOnly },
              khataDone: t("Received {amount} from {name}.", { amount: formatRs(amount), name }) });

@@ -84,7 +84,8 @@ export function receiptModel(doc, { catalog, identity, cashierName, language = "
     })),
     change: doc.change || 0,
     reason: refund ? doc.reason || "" : "",
-    footer: settings.receipt_footer || "",
+    // The shop's footer is for sales ("No returns after 7 days"): not on money received for a khata.
+    footer: khataPayment ? "" : settings.receipt_footer || "",
     fiscal: fiscalBlock(doc, catalog, fiscal),
   };
 }
@@ -150,8 +151,7 @@ export function drawSlip(model) {
     model.reason ? h("p", {}, `${t("Reason")}: ${model.reason}`) : null,
     model.note ? h("p", {}, `${t("Note")}: ${model.note}`) : null,
     fiscalPart(model.fiscal),
-    // The shop's footer is for sales ("No returns after 7 days"): not on money received for a khata.
-    model.footer && !model.khataPayment ? h("p", { class: "slip-foot" }, model.footer) : null);
+    model.footer ? h("p", { class: "slip-foot" }, model.footer) : null);
 }
 
 /** The invoice's block: the authority's mark, its number and QR code, the POS registration; or "pending". */

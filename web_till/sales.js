@@ -48,16 +48,21 @@ export function salesScreen(state, actions) {
       const doc = row.document;
       const number = receiptNumber(doc.device_code, doc.seq);
       const refund = doc.kind === "refund";
-      if (doc.kind === "khata_payment") return paymentRow(row, number, actions);
+      // A khata payment: printed again like the rest, but nothing is returned from it, and it is no
+      // invoice for FBR / PRA.
+      const payment = doc.kind === "khata_payment";
+      const known = payment && customerById(doc.customer_id, actions.state());
+      const what = payment ? [t("Payment received"), known ? ` · ${known.name}` : ""]
+        : [refund ? t("Return of {n}", { n: doc.original_receipt || "" }) : t("Sale"), onAccountNote(doc, actions.state()),
+           reporter ? fiscalMark(reporter, fiscal.get(doc.id)) : null];
       return h("li", { class: "sale-row", "data-receipt": number },
         h("span", { class: "number" }, number),
         h("span", { class: "time" }, doc.created_at.slice(11, 16)),
-        h("span", { class: "what" }, refund ? t("Return of {n}", { n: doc.original_receipt || "" }) : t("Sale"),
-          onAccountNote(doc, actions.state()), reporter ? fiscalMark(reporter, fiscal.get(doc.id)) : null),
-        h("span", { class: "amount" }, refund ? `−${formatRs(doc.total)}` : formatRs(doc.total)),
+        h("span", { class: "what" }, ...what),
+        h("span", { class: "amount" }, payment ? formatRs(doc.amount) : refund ? `−${formatRs(doc.total)}` : formatRs(doc.total)),
         h("span", { class: `sync sync-${row.state}` }, t(SYNC_WORDS[row.state] || row.state)),
         h("button", { class: "small", onclick: () => actions.reprint(doc) }, t("Reprint")),
-        refund ? null : h("button", { class: "small", onclick: () => actions.findReturn(doc.id) }, t("Return")));
+        refund || payment ? null : h("button", { class: "small", onclick: () => actions.findReturn(doc.id) }, t("Return")));
     }));
     if (shown.length === 0) list.append(h("li", { class: "hint" }, rows.length ? t("No receipt matches.") : t("No sales yet today.")));
     hint.textContent = USIN.test(query) && shown.length === 0
@@ -88,20 +93,6 @@ export function salesScreen(state, actions) {
   }
   refresh(state);
   return { root, update: refresh };
-}
-
-/** A khata payment in the day's list: its receipt can be printed again; nothing is returned from it, and
- *  it is no invoice for FBR / PRA. */
-function paymentRow(row, number, actions) {
-  const doc = row.document;
-  const known = customerById(doc.customer_id, actions.state());
-  return h("li", { class: "sale-row", "data-receipt": number },
-    h("span", { class: "number" }, number),
-    h("span", { class: "time" }, doc.created_at.slice(11, 16)),
-    h("span", { class: "what" }, t("Payment received"), known ? ` · ${known.name}` : ""),
-    h("span", { class: "amount" }, formatRs(doc.amount)),
-    h("span", { class: `sync sync-${row.state}` }, t(SYNC_WORDS[row.state] || row.state)),
-    h("button", { class: "small", onclick: () => actions.reprint(doc) }, t("Reprint")));
 }
 
 /** Where a sale's FBR / PRA invoice is: the box's answer, or pending until this tablet hears of it. */
