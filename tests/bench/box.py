@@ -100,7 +100,9 @@ def bench_box_ingest(tmp: Path) -> list[Figure]:
         tablets = [Tablet(pair_tablet(rig, f"Counter {n + 1}")) for n in range(TABLETS)]
         tls = box_tls(rig)
         for batch in (50, 1):
+            peak_before = _peak_memory_mb(rig.gateway.process.pid)
             runs = [asyncio.run(_push(rig.gateway.url, tls, tablets, batch, REQUESTS[batch])) for _ in range(RUNS)]
+            peak_after = _peak_memory_mb(rig.gateway.process.pid)
             rate = statistics.median(r[0] for r in runs)
             p99 = statistics.median(percentile(r[1], 99) for r in runs)
             # Floors: the same number of sales into the box's journal table, raw, WAL + FULL; the rate at
@@ -116,7 +118,8 @@ def bench_box_ingest(tmp: Path) -> list[Figure]:
                 floor_runs.append((len(docs) / sum(by_500), percentile([t * 1000 for t in by_batch], 99)))
             floor_rate = statistics.median(r[0] for r in floor_runs)
             floor_p99 = statistics.median(r[1] for r in floor_runs)
-            note = f"{TABLETS} tablets x {REQUESTS[batch]} requests, HTTPS, median of {RUNS}"
+            note = (f"{TABLETS} tablets x {REQUESTS[batch]} requests, HTTPS, median of {RUNS}; the box's peak"
+                    f" memory {peak_before:.0f} MB before, {peak_after:.0f} MB after")
             rate_goal = ("≥ 5,000 docs/s", rate >= 5000) if batch == 50 else ("", None)
             figures += [
                 Figure(f"Box ingest, batch {batch}, {TABLETS} tablets", "docs/s", rate, floor_rate,
@@ -127,6 +130,14 @@ def bench_box_ingest(tmp: Path) -> list[Figure]:
                        samples=[percentile(r[1], 99) for r in runs], note=note),
             ]
     return figures
+
+
+def _peak_memory_mb(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), in MB: what the box needed at its busiest."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 def _cloud_count(db: sqlite3.Connection) -> int:

@@ -13,7 +13,7 @@ import pytest
 
 from gateway import journal
 from gateway.keys import STORE
-from gateway.store import Store, Together
+from gateway.store import GROUP_MAX, Store, Together
 from tests.conftest import make_sale
 from tests.gateway.conftest import paired
 
@@ -100,6 +100,27 @@ async def test_waiting_requests_share_one_commit_and_hear_only_after_it(tmp_path
     assert all(seen == list(range(6)) for _, seen in answers)
     assert len(commits) == 2   # the holding transaction's, and one for all six
     await store.close()
+
+
+async def test_the_writer_keeps_only_the_group_it_is_writing(tmp_path):
+    """Group after group without the queue emptying (tablets pushing without a pause): each answered
+    group is let go at once, not kept, with every batch's parsed documents, until the stream stops."""
+    store = await new_store(tmp_path)
+    held: list[list[Any]] = []
+
+    def looking(n: int) -> Any:
+        async def work(db: Any) -> int:
+            held.append([job_work for job_work, _ in store._round])   # what the store holds meanwhile
+            return await insert(n)(db)
+        return work
+    works = [insert(n) for n in range(GROUP_MAX)] + [looking(GROUP_MAX), looking(GROUP_MAX + 1)]
+    try:
+        answers = await held_then_released(store, works)
+    finally:
+        await store.close()
+    assert [result for result, _ in answers] == list(range(GROUP_MAX + 2))
+    # The second group's two works ran with the first group (answered) let go.
+    assert held == [works[GROUP_MAX:], works[GROUP_MAX:]]
 
 
 async def test_a_request_whose_write_raises_fails_alone(tmp_path):
