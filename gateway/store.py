@@ -239,11 +239,12 @@ class Store:
         self._queue: deque[Job] = deque()
         self._queue_lock = threading.Lock()
         # The group the writer's thread took last (_take), the only one whose requests may not have been
-        # answered: every group before it committed and was answered before the next was taken, and one
-        # that fails ends the round (its reruns are its own requests). On a fault outside any request's
-        # work, these are answered. Only that group: under a steady stream from the tablets the queue
-        # may not empty for minutes, and a round's every request kept here, each with its batch's
-        # parsed documents, held 54 MB more after 10,000 sales (issue 12's bench) until it did.
+        # answered: every group before it committed and had its answers handed to the event loop (which
+        # runs them before it hears the thread is done) before the next was taken, and one that fails
+        # ends the round (its reruns are its own requests). On a fault outside any request's work, these
+        # are answered. Only that group: under a steady stream from the tablets the queue may not empty
+        # for minutes, and a round's every request kept here, each with its batch's parsed documents,
+        # held 54 MB more after 10,000 sales (issue 12's bench) until it did.
         self._round: list[Job] = []
         self._closed = False
         self._chain_open = False        # the writer's thread may take another group
