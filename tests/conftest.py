@@ -89,6 +89,15 @@ async def cloud_client(cloud_db_url: str, aiohttp_client: Any) -> Any:
     return await aiohttp_client(create_app(CloudSettings(db_url=cloud_db_url)))
 
 
+def process_memory_kb(pid: int, field: str) -> int:
+    """A process's memory figure from /proc/<pid>/status, in kB: "VmRSS" (resident now) or "VmHWM" (its peak)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} for process {pid}")
+
+
 def document_id(now_ms: int | None = None) -> str:
     """A document id as the till makes one (web_till/ids.js): a UUID version 7, its first 48 bits the
     Unix milliseconds it was made at, the rest random but for the version and variant bits."""

@@ -95,7 +95,6 @@ export function salesScreen(state, actions) {
   return { root, update: refresh };
 }
 
-/** Where a sale's FBR / PRA invoice is: the box's answer, or pending until this tablet hears of it. */
 /** " · On account · Bilal Ahmed": a sale or return on a customer's khata, by the name this tablet knows. */
 function onAccountNote(doc, s) {
   if (!doc.customer_id || !(doc.payments || []).some((p) => p.tender === "on_account")) return null;
@@ -104,6 +103,7 @@ function onAccountNote(doc, s) {
     ` · ${t("On account")}${known ? ` · ${known.name}` : ""}`);
 }
 
+/** Where a sale's FBR / PRA invoice is: the box's answer, or pending until this tablet hears of it. */
 function fiscalMark(reporter, record) {
   const words = { authority: reporter };
   const status = record && (record.status === "fiscalized" || record.status === "failed") ? record.status : "pending";

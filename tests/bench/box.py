@@ -21,7 +21,7 @@ import orjson
 from tests.bench.floors import raw_journal_inserts, single_sale_round_trips
 from tests.bench.report import Figure, percentile
 from tests.bench.rig import box_tls, pair_tablet, shop_rig
-from tests.conftest import make_sale
+from tests.conftest import make_sale, process_memory_kb
 
 TABLETS = 10
 RUNS = 3
@@ -100,9 +100,9 @@ def bench_box_ingest(tmp: Path) -> list[Figure]:
         tablets = [Tablet(pair_tablet(rig, f"Counter {n + 1}")) for n in range(TABLETS)]
         tls = box_tls(rig)
         for batch in (50, 1):
-            peak_before = _peak_memory_mb(rig.gateway.process.pid)
+            peak_before = process_memory_kb(rig.gateway.process.pid, "VmHWM") / 1024
             runs = [asyncio.run(_push(rig.gateway.url, tls, tablets, batch, REQUESTS[batch])) for _ in range(RUNS)]
-            peak_after = _peak_memory_mb(rig.gateway.process.pid)
+            peak_after = process_memory_kb(rig.gateway.process.pid, "VmHWM") / 1024
             rate = statistics.median(r[0] for r in runs)
             p99 = statistics.median(percentile(r[1], 99) for r in runs)
             # Floors: the same number of sales into the box's journal table, raw, WAL + FULL; the rate at
@@ -130,14 +130,6 @@ def bench_box_ingest(tmp: Path) -> list[Figure]:
                        samples=[percentile(r[1], 99) for r in runs], note=note),
             ]
     return figures
-
-
-def _peak_memory_mb(pid: int) -> float:
-    """A process's peak resident memory so far (VmHWM), in MB: what the box needed at its busiest."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 def _cloud_count(db: sqlite3.Connection) -> int:

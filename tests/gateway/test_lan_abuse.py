@@ -12,6 +12,7 @@ import time
 import httpx
 
 from gateway.demo import gateway_service, run_command
+from tests.conftest import process_memory_kb
 from tests.e2e.conftest import free_port
 from tests.gateway.test_service import shop  # noqa: F401  (the fixture: a cloud, a provisioned state dir)
 
@@ -20,11 +21,7 @@ CONNECTIONS = 500
 
 
 def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    return process_memory_kb(pid, "VmRSS") * 1024
 
 
 def stall(kind: int, port: int, http_port: int, ca: ssl.SSLContext, token: str) -> socket.socket | None:
