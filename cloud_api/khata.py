@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, case, func, select, update
@@ -31,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import schema
 from .contract import AdjustmentAmount, Cnic, DocumentId, Ntn, Paisa, Phone, Text
 from .database import insert_or_ignore
-from .service.clock import utc_now
+from .service.clock import shop_today, utc_now
 from .service.errors import Conflict, NotFound
 from .shops import shop_timezone
 from .stock import hold_journal_for_reading
@@ -70,10 +69,6 @@ class AdjustmentIn(BaseModel):
     entry_id: DocumentId | None = None
 
 
-def _today(tz: str) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
-
-
 # --- customers -------------------------------------------------------------------------------
 
 def _record(row: Any, balance: int) -> dict[str, Any]:
@@ -99,7 +94,7 @@ async def customer(conn: AsyncConnection, shop_id: str, customer_id: str) -> dic
     entries = (await conn.execute(select(k.amount, k.business_date).where(
         k.shop_id == shop_id, k.customer_id == customer_id).order_by(k.at, k.entry_id))).all()
     balance = sum(int(e.amount) for e in entries)
-    today = _today(await conn.run_sync(shop_timezone, shop_id))
+    today = shop_today(await conn.run_sync(shop_timezone, shop_id))
     return {**_record(row, balance), "ageing": ageing([(e.business_date, int(e.amount)) for e in entries], today)}
 
 
@@ -116,7 +111,7 @@ async def customers_with_balances(conn: AsyncConnection, shop_id: str, search: s
     wanted = search.strip().casefold()
     if wanted:
         rows = [row for row in rows if phone_matches(row.name, row.phone, wanted)]
-    today = _today(await conn.run_sync(shop_timezone, shop_id))
+    today = shop_today(await conn.run_sync(shop_timezone, shop_id))
     debit = k.amount > 0
     by_bucket = []
     for label, low, high in AGE_BUCKETS:
@@ -211,7 +206,7 @@ async def add_adjustment(conn: AsyncConnection, shop_id: str, customer_id: str, 
     if known is None:
         raise NotFound("this shop has no customer with that id")
     now = utc_now()
-    day = datetime.now(timezone.utc).astimezone(ZoneInfo(await conn.run_sync(shop_timezone, shop_id))).date().isoformat()
+    day = shop_today(await conn.run_sync(shop_timezone, shop_id)).isoformat()
     entry_id = entry_id or adjustment.entry_id or str(uuid.uuid4())
     entry = dict(shop_id=shop_id, entry_id=entry_id, customer_id=customer_id,
                  kind="office_adjustment", amount=adjustment.amount, business_date=day, at=now, device_code=None,

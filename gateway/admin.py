@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from cloud_api.service.clock import utc_after, utc_now
+from cloud_api.service.clock import shop_today, utc_after, utc_now
 from cloud_api.service.tokens import new_token, same_secret, token_digest
 from cloud_api.service.web import csrf_token, same_origin
 
@@ -166,7 +166,7 @@ async def admin_page(request: web.Request) -> web.Response:
     pending = await backlog(db)
     return render(
         "admin_dashboard.html", shop_name=request.app[SHOP_NAME], csrf=csrf_token(token),
-        today=await dashboard.today_sales(db, dashboard.shop_today(request.app[SETTINGS].timezone),
+        today=await dashboard.today_sales(db, shop_today(request.app[SETTINGS].timezone),
                                        request.app[SETTINGS].timezone),
         wan={"state": wan.state, "since": wan.since, "error": wan.error},
         last_sync_at=await get_value(db, "last_sync_at"),

@@ -29,10 +29,6 @@ SHOP_ZONE = "Asia/Karachi"
 REFUSED_SHOWN = 50
 
 
-def shop_today(zone: str = SHOP_ZONE) -> date:
-    return datetime.now(ZoneInfo(zone)).date()
-
-
 async def today_sales(db: aiosqlite.Connection, day: date, zone: str = SHOP_ZONE) -> dict[str, Any]:
     """One business day's sales and returns as the box holds them: counts, gross, returns, net, tax and
     tenders, each net of returns as the cloud's daily summary is (cloud_api/reports.py counter_figures).

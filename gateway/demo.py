@@ -21,10 +21,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from cloud_api.service.clock import shop_today
 
 RUN_DIR = Path(os.environ.get("POSLINE_RUN_DIR", ".run"))
 CLOUD_PORT = int(os.environ.get("POSLINE_CLOUD_PORT", "8700"))
@@ -119,6 +122,7 @@ def gateway_service(state_dir: Path, port: int, log_path: Path, env: dict[str, s
 DEMO_OWNER_PIN = "246810"   # the box's /admin; a real box gets its own from posline.toml
 # The owner's back office in the cloud (/office); a real owner chooses a password at create-shop.
 DEMO_OWNER_LOGIN, DEMO_OWNER_PASSWORD = "03001234567", "madina-demo-2026"
+DEMO_ZONE = "Asia/Karachi"   # the demo shop's time zone: its business day, and the day `make run` prints
 
 
 def main() -> int:
@@ -126,8 +130,8 @@ def main() -> int:
     shop_file, cloud_db, state_dir = RUN_DIR / "demo-shop.json", RUN_DIR / "cloud.db", RUN_DIR / "gateway"
     if not shop_file.exists():
         shop_file.write_text(run_command("cloud", "create-shop", "--name", "Madina General Store", "--demo",
-                                         "--owner", DEMO_OWNER_LOGIN, "--owner-password", DEMO_OWNER_PASSWORD,
-                                         "--db", f"sqlite:///{cloud_db}"))
+                                         "--timezone", DEMO_ZONE, "--owner", DEMO_OWNER_LOGIN,
+                                         "--owner-password", DEMO_OWNER_PASSWORD, "--db", f"sqlite:///{cloud_db}"))
     shop = json.loads(shop_file.read_text())
     if "owner_login" not in shop:   # a .run made before owner accounts: put its shop in the back office
         run_command("cloud", "attach-shop", "--shop-id", shop["shop_id"], "--owner", DEMO_OWNER_LOGIN,
@@ -185,7 +189,8 @@ def stock_the_shelves(cloud_url: str, shop: dict[str, Any]) -> None:
                                     f"HTTP {response.status_code} {error_message(response)}")
 
 
-def _banner(shop: dict, cloud: Service, state_dir: Path, code: str) -> str:
+def _banner(shop: dict, cloud: Service, state_dir: Path, code: str, now: datetime | None = None) -> str:
+    """What `make run` prints once both services answer; `now` (aware) is the moment its day is read at."""
     from gateway.certificates import ca_fingerprint
     from gateway.network import lan_addresses
     hosts = [HOST] if not LAN else [str(a) for a in lan_addresses("all") if not a.is_loopback] or [HOST]
@@ -210,7 +215,7 @@ POS Line is running (logs in {RUN_DIR}/){' on this machine only; `make run LAN=1
   Shop id:       {shop['shop_id']}
   Owner token:   {shop['owner_token']}
   Today's sales: curl -H 'Authorization: Bearer {shop['owner_token']}' \\
-                   '{cloud.url}/v1/shops/{shop['shop_id']}/reports/summary?date={time.strftime('%Y-%m-%d')}'
+                   '{cloud.url}/v1/shops/{shop['shop_id']}/reports/summary?date={shop_today(DEMO_ZONE, now)}'
 
 Press Ctrl-C to stop."""
 

@@ -26,17 +26,16 @@ Retry never clears it.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 import aiosqlite
 import segno
 
 from cloud_api.contract import (AnyDocument, Catalog, FiscalDay, FiscalFailure, FiscalSettings, FiscalSummary,
                                 business_date)
-from cloud_api.service.clock import utc_now
+from cloud_api.service.clock import shop_today, utc_now
 
 from . import fiscal_secret
 from .box import get_value, set_values
@@ -324,7 +323,7 @@ async def summary(db: aiosqlite.Connection, stopped_reason: str | None = None, t
     held = await (await db.execute("SELECT 1 FROM fiscal_jobs LIMIT 1")).fetchone()
     if settings.mode == "off" and held is None:
         return None
-    today = today or datetime.now(ZoneInfo(zone or DEFAULT_ZONE)).date()
+    today = today or shop_today(zone or DEFAULT_ZONE)
     since = (today - timedelta(days=days - 1)).isoformat()
     day_rows = await db.execute_fetchall(
         "SELECT day, sum(status = 'fiscalized') AS fiscalized, sum(status = 'pending') AS pending, "

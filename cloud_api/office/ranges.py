@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
+from ..service.clock import shop_today
 from ..service.errors import BadRequest
 from .formats import heard
 from .formats import utc as _utc
@@ -26,11 +26,6 @@ def t(phrase: str) -> str:
 # The names the tills use for tenders, as the pages say them.
 # on_account is credit written to a customer's khata (issue 10): how a sale was paid, not money taken.
 TENDERS = {"cash": t("Cash"), "card": t("Card"), "wallet": t("Wallet"), "on_account": t("On account")}
-
-
-def shop_today(tz: str) -> date:
-    """Today's date on the shop's clock: its business day now."""
-    return datetime.now(ZoneInfo(tz)).date()
 
 
 def parse_day(value: str) -> date:
