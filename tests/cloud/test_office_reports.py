@@ -216,6 +216,9 @@ async def test_today_shows_the_days_figures_and_each_shop(cloud_client: Any, clo
     assert "Up to date" in page   # the box has no heartbeat yet, but the tablets have no gaps
     everywhere = await (await cloud_client.get(f"/office/?date={DAY1}")).text()
     assert figure(everywhere, "gross") == d["a"]["total"] + d["b"]["total"] and "Madina" in everywhere
+    # Any other day, for all shops too: a date picker showing the day on screen.
+    assert '<form class="filters" method="get" action="/office/">' in everywhere
+    assert f'<input id="date" name="date" type="date" value="{DAY1}">' in everywhere
     assert "style=" not in everywhere   # the CSP allows no inline style
 
 

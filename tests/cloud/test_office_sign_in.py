@@ -190,3 +190,12 @@ async def test_argon2_runs_at_most_two_at_a_time(cloud_client: Any, cloud_db_url
         await engine.dispose()
     assert all(isinstance(result, Unauthorised) for result in results)
     assert most == owners.ARGON2_THREADS == 2
+
+
+async def test_every_page_names_the_brands_icon_so_no_browser_asks_for_a_missing_favicon(cloud_client: Any):
+    # Without a <link rel="icon">, a browser asks for /favicon.ico on every page, and logs the 404.
+    page = await (await cloud_client.get("/office/sign-in")).text()
+    assert '<link rel="icon" href="/office/static/icon.svg" type="image/svg+xml">' in page
+    icon = await cloud_client.get("/office/static/icon.svg")
+    assert icon.status == 200 and icon.content_type == "image/svg+xml"
+    assert (await icon.text()).startswith("<svg")
