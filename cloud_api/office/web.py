@@ -238,7 +238,11 @@ async def error_page(request: web.Request, status: int, phrase: str, values: dic
         session = await current_session(request)
     except Exception:   # the database is what failed (raw, outside database_faults): no menu then
         session = None
-    return render(request, session, "error.html", status=status, message=phrase, values=values)
+    # A page's form asked for what it cannot show (a range of more than 366 days, a date that does not
+    # exist): back to that page, opened afresh with its own defaults, to choose again.
+    again = request.path if (status == 400 and request.method == "GET" and request.query_string
+                             and request.path.startswith(PREFIX + "/")) else None
+    return render(request, session, "error.html", status=status, message=phrase, values=values, again=again)
 
 
 def _quoted(path: str) -> str:

@@ -34,6 +34,7 @@ _COMMON = {
     "Cancel": "منسوخ",
     "Something went wrong": "کچھ غلط ہو گیا",
     "Back to the back office": "بیک آفس پر واپس",
+    "Choose again": "دوبارہ منتخب کریں",
     "wrong phone number, email or password": "فون نمبر، ای میل یا پاس ورڈ غلط ہے",
     "this shop is not one of yours": "یہ دکان آپ کی نہیں ہے",
     "You hold no shop yet.": "ابھی آپ کی کوئی دکان نہیں ہے۔",

@@ -272,7 +272,13 @@ async def test_bad_dates_are_a_clear_400(cloud_client: Any, cloud_db_url: str):
                            ("from=2026-11-27&to=2026-11-01", "the end of the range is before its start"),
                            ("from=2024-01-01&to=2026-11-27", "at most 366 days")):
         response = await cloud_client.get(f"{base}?{query}")
-        assert response.status == 400 and message in await response.text(), query
+        page = await response.text()
+        assert response.status == 400 and message in page, query
+        # Back to the report, opened afresh, to choose the dates again.
+        assert f'<a href="{base}">Choose again</a>' in page, query
+    # Nothing was chosen on a page opened without a query: no way back to it offered, only the office.
+    missing = await (await cloud_client.get(f"/office/shops/{shop.shop_id}/reports/nonsense")).text()
+    assert "Choose again" not in missing
     assert (await cloud_client.get(f"/office/shops/{shop.shop_id}/?date=yesterday")).status == 400
     assert (await cloud_client.get(f"/office/shops/{shop.shop_id}/reports/nonsense")).status == 404
 
