@@ -386,7 +386,10 @@ function prepare(screen, s) {
  */
 function redrawScreen() {
   const main = document.getElementById("main");
-  const typed = [...main.querySelectorAll("input[id]")].filter((i) => i.value).map((i) => [i.id, i.value]);
+  // What is typed where the cashier can see it: a closed panel's leftover (the weight typed last) is not
+  // put back, its panel drawn again closed has no product to read it for.
+  const typed = [...main.querySelectorAll("input[id]")].filter((i) => i.value && !i.closest("[hidden]"))
+    .map((i) => [i.id, i.value]);
   const focused = document.activeElement && main.contains(document.activeElement) ? document.activeElement.id : "";
   shown = { screen: null, view: null };
   kept.clear();   // drawn in the new language

@@ -228,6 +228,7 @@ export function sellingScreen(state, actions) {
   h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, t("Add")),
     h("button", { type: "button", onclick: () => closePanels() }, t("Cancel"))));
   looseInput.addEventListener("input", () => {
+    if (!loose) return;   // no product chosen yet: nothing to preview
     const parsed = parseLoose(looseInput.value, loose.unit);
     loosePreview.textContent = parsed ? loosePreviewFor(parsed) || looseHelp(loose) : looseHelp(loose);
   });

@@ -36,6 +36,16 @@ def test_a_loose_item_by_weight_and_by_rupee_amount(rig, tablets):
     by_weight, by_amount, big = loose_amount(250, 14000), 5000, loose_amount(1500, 14000)
     total = by_weight + by_amount + big
     assert total_text(tablet) == f"Total Rs {total // 100:,}"
+    # Switching language draws the screen again: the weight typed last, left in the closed panel, was
+    # put back into a panel with no product and threw a TypeError at every switch.
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.get_by_role("button", name="اردو", exact=True).click()
+    tablet.expect(page.get_by_role("button", name="English", exact=True)).to_be_visible()
+    page.get_by_role("button", name="English", exact=True).click()
+    tablet.expect(page.get_by_role("button", name="Pay", exact=True)).to_be_visible()
+    assert total_text(tablet) == f"Total Rs {total // 100:,}"   # the cart kept across both
+    assert errors == []
     tablet.sell([], cash_rs=500)
 
     [sale] = journal_sales(tablet)
