@@ -294,6 +294,8 @@ export const URDU = {
   "Opening the drawer…": "دراز کھل رہی ہے…",
   "Drawer opened": "دراز کھل گئی",
   "The drawer could not be opened (printer off): open it with its key.": "دراز نہیں کھلی (پرنٹر بند ہے): چابی سے کھولیں۔",
+  "Recorded. This tablet has no printer on the shop box to open the drawer: open it with its key.":
+    "درج ہو گیا۔ دکان کے باکس پر اس ٹیبلٹ کا کوئی پرنٹر نہیں جو دراز کھولے: چابی سے کھولیں۔",
   "Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.":
     "درج ہو گیا، لیکن دراز یہاں سے نہیں کھلی: دکان کا باکس یا اس کا پرنٹر پہنچ سے باہر ہے۔ چابی سے کھولیں۔",
   // Customers and khata (issue 10).

@@ -184,9 +184,13 @@ export const shiftActions = {
     update({ screen: "selling", notice: t("Opening the drawer…") });
     await ctx.sync.now();
     const row = await ctx.journal.get(id);
-    const drawer = row && row.state !== "pending" && state.printer ? await followDrawer(id) : null;
+    const atBox = Boolean(row && row.state !== "pending");
+    const drawer = atBox && state.printer ? await followDrawer(id) : null;
     update({ notice: drawer === "opened" ? t("Drawer opened")
-      : drawer ? t("The drawer could not be opened (printer off): open it with its key.") : t("Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.") });
+      : drawer ? t("The drawer could not be opened (printer off): open it with its key.")
+      // The box has it, but this tablet has no printer there to kick a drawer: nothing is out of reach.
+      : atBox && !state.printer ? t("Recorded. This tablet has no printer on the shop box to open the drawer: open it with its key.")
+      : t("Recorded, but the drawer could not be opened from here: the shop box or its printer is out of reach. Open it with its key.") });
   },
 
   async closeShift(id, countedText, cardText, walletText) {

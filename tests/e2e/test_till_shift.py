@@ -90,6 +90,21 @@ def test_closing_with_documents_not_at_the_box_warns_and_sync_now_sends_them(rig
     wait_js(page, "document.querySelector('[role=alertdialog]') === null")
 
 
+def test_open_drawer_on_a_tablet_with_no_printer_says_so_not_out_of_reach(rig, tablets):
+    tablet = tablets().open_and_pair()
+    page = tablet.page
+    open_shift(tablet, 1000)
+    page.get_by_role("button", name="Open drawer").click()
+    page.get_by_role("button", name="Change for a customer").click()
+    page.get_by_role("button", name="Open drawer").click()
+    # The box took it (online, nothing waits), and no printer of this tablet is there to kick the drawer.
+    tablet.expect(page.get_by_role("alert")).to_have_text(
+        "Recorded. This tablet has no printer on the shop box to open the drawer: open it with its key.",
+        timeout=30000)
+    tablet.wait_status(r"^Online · 0 unsynced$")
+    assert len(documents(tablet, "drawer_open")) == 1
+
+
 def test_the_cashier_may_close_with_documents_still_waiting(rig, tablets):
     tablet = tablets().open_and_pair()
     page = tablet.page
