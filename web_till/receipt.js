@@ -21,7 +21,8 @@ export function balanceText(paisa) {
   return paisa < 0 ? t("{amount} in advance", { amount: formatRs(-paisa) }) : formatRs(paisa);
 }
 
-function lineName(line, products, language) {
+/** A sale's line as the cashier or customer reads it: in Urdu, the line's or its product's Urdu name. */
+export function lineName(line, products, language) {
   if (language !== "ur") return line.name;
   const product = products.find((p) => p.sku === line.sku);
   return line.name_ur || (product && product.name_ur) || line.name;

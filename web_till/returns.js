@@ -5,12 +5,13 @@ import { ApiError, Unreachable, call } from "./api.js";
 import { ctx } from "./context.js";
 import { USIN, isoWithOffset, receiptNumber } from "./document.js";
 import { h, onSubmit } from "./dom.js";
-import { t } from "./i18n.js";
+import { currentLanguage, t } from "./i18n.js";
 import { newId } from "./ids.js";
 import { formatRs, ratio, westernDigits } from "./money.js";
 import { onAccountPaid, refreshCustomers } from "./khata.js";
 import { formatQty } from "./loose.js";
 import { printOriginal } from "./printing.js";
+import { lineName } from "./receipt.js";
 import { offsetMs } from "./shift.js";
 import { state, update } from "./store.js";
 import { lineTax } from "./tax.js";
@@ -243,12 +244,15 @@ export function returnScreen(initial, actions) {
   let shownLeft = null;
   const { sale } = initial.returning;
   const number = receiptNumber(sale.device_code, sale.seq);
-  const spins = sale.lines.map((line) => h("input", {
-    type: "number", min: "0", step: "1", value: "0", inputmode: "numeric", "aria-label": line.name,
+  // The lines as the cashier reads them: their products' Urdu names on an Urdu till.
+  const named = sale.lines.map((line) => lineName(line, (initial.catalog && initial.catalog.products) || [],
+                                                  currentLanguage()));
+  const spins = sale.lines.map((line, i) => h("input", {
+    type: "number", min: "0", step: "1", value: "0", inputmode: "numeric", "aria-label": named[i],
     class: "qty-input", oninput: () => refresh(actions.state()) }));
   const leftCells = sale.lines.map(() => h("span", { class: "hint" }));
   const rows = sale.lines.map((line, i) => h("li", {},
-    h("span", { class: "name" }, line.name,
+    h("span", { class: "name" }, named[i],
       h("span", { class: "hint" }, ` · ${t("sold")} ${formatQty(line.qty, line.unit)} ${t("for")} ${formatRs(line.amount)}`),
       leftCells[i]),
     spins[i]));
@@ -294,7 +298,7 @@ export function returnScreen(initial, actions) {
       : t("Pay back {amount}", { amount: formatRs(amount) });
     const capped = over >= 0 ? "" : capProblem(refundCaps(sale, earlier), tender, amount);
     alert.textContent = over >= 0
-      ? t("At most {n} of {name} can be returned.", { n: formatQty(left[over], sale.lines[over].unit), name: sale.lines[over].name })
+      ? t("At most {n} of {name} can be returned.", { n: formatQty(left[over], sale.lines[over].unit), name: named[over] })
       : capped || (s.notice ? t(s.notice) : "");
     complete.disabled = over >= 0 || amount === 0 || Boolean(capped);
   }

@@ -8,17 +8,16 @@ import { saleTerms } from "./fiscal.js";
 import { currentLanguage, t } from "./i18n.js";
 import { formatQty, parseLoose } from "./loose.js";
 import { formatPercent, formatRs, looseAmount, looseQtyForAmount, westernDigits } from "./money.js";
+import { lineName as nameOfLine } from "./receipt.js";
 
 /** The name the cashier reads: the Urdu name on an Urdu till when the catalog has one. */
 export function productName(product) {
   return currentLanguage() === "ur" && product.name_ur ? product.name_ur : product.name;
 }
 
-/** A cart line's name as the cashier reads it: its product's Urdu name on an Urdu till. */
+/** A cart line's name as the cashier reads it: its product's Urdu name on an Urdu till (receipt.js). */
 export function lineName(line, catalog) {
-  if (currentLanguage() !== "ur") return line.name;
-  const product = catalog && catalog.products.find((p) => p.sku === line.sku);
-  return (product && product.name_ur) || line.name;
+  return nameOfLine(line, catalog ? catalog.products : [], currentLanguage());
 }
 
 /** "Rs 140/kg" for a loose product, "Rs 210" for a piece. */

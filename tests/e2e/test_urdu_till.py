@@ -144,3 +144,17 @@ def test_the_whole_till_in_urdu_and_back(rig, tablets):
     page.reload()
     expect(page.get_by_role("button", name="Pay", exact=True)).to_be_visible()
     assert page.evaluate("document.documentElement.dir") == "ltr"
+
+
+def test_a_return_reads_its_lines_in_urdu(rig, tablets):
+    from .counter_day import return_from_list
+    tablet = tablets().open_and_pair()
+    page = tablet.page
+    number = tablet.sell(["Coca-Cola 1.5L"], cash_rs=500)
+    return_from_list(tablet, number)
+    page.get_by_role("button", name="اردو", exact=True).click()
+    wait_js(page, "document.documentElement.dir === 'rtl' && document.documentElement.lang === 'ur'")
+    # The sale's line by its product's Urdu name, as on the grid and the receipt (the document keeps English).
+    tablet.expect(page.get_by_role("spinbutton", name=COKE_UR, exact=True)).to_be_visible()
+    tablet.expect(page.locator("li .name").first).to_contain_text(COKE_UR)
+    assert page.get_by_text("Coca-Cola 1.5L").count() == 0
