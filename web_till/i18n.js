@@ -293,6 +293,8 @@ export const URDU = {
   "Say why the drawer is opened.": "بتائیں کہ دراز کیوں کھولی جا رہی ہے۔",
   "Opening the drawer…": "دراز کھل رہی ہے…",
   "Drawer opened": "دراز کھل گئی",
+  "Paid in {amount}: recorded.": "{amount} دراز میں ڈالے: درج ہو گیا۔",
+  "Paid out {amount}: recorded.": "{amount} دراز سے نکالے: درج ہو گیا۔",
   "The drawer could not be opened (printer off): open it with its key.": "دراز نہیں کھلی (پرنٹر بند ہے): چابی سے کھولیں۔",
   "Recorded. This tablet has no printer on the shop box to open the drawer: open it with its key.":
     "درج ہو گیا۔ دکان کے باکس پر اس ٹیبلٹ کا کوئی پرنٹر نہیں جو دراز کھولے: چابی سے کھولیں۔",

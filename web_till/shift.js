@@ -162,7 +162,10 @@ export const shiftActions = {
     try {
       await record(cashMovementDocument({ ...who(id), direction, amount, reason: reason.trim(),
                                           shiftId: state.shift ? state.shift.id : null }));
-      update({ screen: "selling", notice: "" });
+      // Said back, so the cashier knows it counts in the shift's expected cash.
+      const words = { amount: formatRs(amount) };
+      update({ screen: "selling", notice: direction === "in" ? t("Paid in {amount}: recorded.", words)
+        : t("Paid out {amount}: recorded.", words) });
     } catch (err) {
       console.error("cash movement not saved", err);
       update({ notice: t("This was NOT saved: this tablet could not store it.") });

@@ -79,7 +79,7 @@ def open_shift(tablet: Any, float_rs: int) -> None:
     tablet.expect(page.get_by_role("button", name="Close shift")).to_be_visible()
 
 
-def move_cash(tablet: Any, direction: str, amount_rs: int, reason: str) -> None:
+def move_cash(tablet: Any, direction: str, amount_rs: float, reason: str) -> None:
     """direction: "Paid in" or "Paid out"."""
     page = tablet.page
     page.get_by_role("button", name=direction, exact=True).click()
@@ -87,6 +87,9 @@ def move_cash(tablet: Any, direction: str, amount_rs: int, reason: str) -> None:
     page.get_by_role("textbox", name="Reason").fill(reason)
     page.get_by_role("button", name=direction, exact=True).click()
     tablet.expect(page.get_by_role("searchbox", name="Search products")).to_be_visible()
+    # Said back on the selling screen: the cashier sees it was recorded.
+    shown = f"Rs {amount_rs:,.2f}" if amount_rs % 1 else f"Rs {int(amount_rs):,}"   # as money.js formatRs
+    tablet.expect(page.get_by_role("alert")).to_contain_text(f"{direction} {shown}: recorded.")
 
 
 def start_close(tablet: Any, counted_rs: int | float) -> None:
