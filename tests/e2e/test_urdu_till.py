@@ -158,3 +158,20 @@ def test_a_return_reads_its_lines_in_urdu(rig, tablets):
     tablet.expect(page.get_by_role("spinbutton", name=COKE_UR, exact=True)).to_be_visible()
     tablet.expect(page.locator("li .name").first).to_contain_text(COKE_UR)
     assert page.get_by_text("Coca-Cola 1.5L").count() == 0
+
+
+def test_the_urdu_low_badge_holds_its_word(rig, tablets):
+    tablet = tablets().open_and_pair()
+    page = tablet.page
+    page.get_by_role("button", name="اردو", exact=True).click()
+    wait_js(page, "document.documentElement.dir === 'rtl' && document.documentElement.lang === 'ur'")
+    # Shown as it is when a product runs low: the word's letters inside the badge's coloured box.
+    box, letters = page.evaluate("""() => {
+      const badge = document.querySelector('.product .low');
+      badge.hidden = false;
+      const letters = document.createRange();
+      letters.selectNodeContents(badge);
+      const [b, t] = [badge.getBoundingClientRect(), letters.getBoundingClientRect()];
+      return [[b.top, b.bottom], [t.top, t.bottom]];
+    }""")
+    assert box[0] <= letters[0] + 0.5 and letters[1] <= box[1] + 0.5, (box, letters)
