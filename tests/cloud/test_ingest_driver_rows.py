@@ -59,16 +59,33 @@ async def test_a_refused_projection_row_makes_its_document_invalid_and_keeps_the
     assert await _count(cloud_db_url, schema.rejected_documents, shop_id) == 1
 
 
-async def test_insert_rows_raises_what_conn_execute_raises(cloud_db_url: str) -> None:
+async def _begin(conn, begun: bool) -> None:
+    """`begun`: a statement first, so the driver's own transaction has begun (SQLAlchemy's asyncpg
+    adapter begins it at the first statement) and a plain insert on PostgreSQL is a COPY
+    (database._pg_copy); otherwise the insert is the transaction's first statement, through unnest."""
+    if begun:
+        await conn.execute(select(1))
+
+
+def _assert_path(engine, err: pytest.ExceptionInfo, begun: bool) -> None:
+    # Which way the rows went on PostgreSQL: so both ways are known to raise the same exceptions.
+    if engine.dialect.name == "postgresql":
+        assert err.value.statement.startswith("COPY" if begun else "INSERT"), err.value.statement
+
+
+@pytest.mark.parametrize("begun", [False, True], ids=["first-statement", "after-a-statement"])
+async def test_insert_rows_raises_what_conn_execute_raises(cloud_db_url: str, begun: bool) -> None:
     shop_id = await _shop(cloud_db_url)
     row = (shop_id, "d-1", 0, "2026-11-27", "TAPAL-190", "each", 1, 55000, 0, 1800, "Tapal")
     columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount", "tax",
                "gst_bp", "name")
     engine = create_engine(cloud_db_url)
     try:
-        with pytest.raises(IntegrityError):   # the same line twice: its primary key
+        with pytest.raises(IntegrityError) as err:   # the same line twice: its primary key
             async with engine.begin() as conn:
+                await _begin(conn, begun)
                 await conn.run_sync(insert_rows, schema.line_facts, columns, [row, row])
+        _assert_path(engine, err, begun)
         async with engine.begin() as conn:    # nothing of the failed statement stayed
             assert (await conn.execute(select(func.count()).select_from(schema.line_facts))).scalar_one() == 0
             await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
@@ -79,10 +96,12 @@ async def test_insert_rows_raises_what_conn_execute_raises(cloud_db_url: str) ->
         await engine.dispose()
 
 
-async def test_insert_rows_never_cuts_a_long_value_short(cloud_db_url: str) -> None:
-    """PostgreSQL: the arrays travel as text[], so the column's own length check refuses a long value
-    (a cast to varchar(200)[] would silently keep its first 200 characters). SQLite keeps it whole.
-    (The contract bounds every field, so ingest never meets this: it is the last line, not the first.)"""
+@pytest.mark.parametrize("begun", [False, True], ids=["first-statement", "after-a-statement"])
+async def test_insert_rows_never_cuts_a_long_value_short(cloud_db_url: str, begun: bool) -> None:
+    """PostgreSQL: the arrays travel as text[] (and COPY sends the text as it is), so the column's own
+    length check refuses a long value (a cast to varchar(200)[] would silently keep its first 200
+    characters). SQLite keeps it whole. (The contract bounds every field, so ingest never meets this:
+    it is the last line, not the first.)"""
     shop_id = await _shop(cloud_db_url)
     long_sku = "S" * 201
     columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount")
@@ -90,13 +109,59 @@ async def test_insert_rows_never_cuts_a_long_value_short(cloud_db_url: str) -> N
     engine = create_engine(cloud_db_url)
     try:
         if engine.dialect.name == "postgresql":
-            with pytest.raises(DBAPIError, match="too long"):   # as asyncpg's error reaches conn.execute too
+            with pytest.raises(DBAPIError, match="too long") as err:   # as asyncpg's error reaches conn.execute too
                 async with engine.begin() as conn:
+                    await _begin(conn, begun)
                     await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
+            _assert_path(engine, err, begun)
         else:
             async with engine.begin() as conn:
+                await _begin(conn, begun)
                 await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
                 assert (await conn.execute(select(schema.line_facts.c.sku))).scalar_one() == long_sku
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("value, refusal", [(2**40, "out of"), ("many", "integer")], ids=["too-large", "not-a-number"])
+@pytest.mark.parametrize("begun", [False, True], ids=["first-statement", "after-a-statement"])
+async def test_a_value_the_column_cannot_hold_is_a_database_error(cloud_db_url: str, begun: bool, value, refusal) -> None:
+    """A number too large for its column, or text where a number goes: the same SQLAlchemy exception
+    whichever way the rows go (on PostgreSQL COPY's encoder refuses it before it leaves, where through
+    unnest the server does), so the error middleware treats both alike."""
+    shop_id = await _shop(cloud_db_url)
+    columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount")
+    row = (shop_id, "d-1", value, "2026-11-27", "TAPAL-190", "each", 1, 55000)
+    engine = create_engine(cloud_db_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with pytest.raises(DBAPIError, match=refusal) as err:
+                async with engine.begin() as conn:
+                    await _begin(conn, begun)
+                    await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
+            _assert_path(engine, err, begun)
+        else:   # SQLite keeps what it is given in any column (type affinity): the value as it came
+            async with engine.begin() as conn:
+                await _begin(conn, begun)
+                await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
+                assert (await conn.execute(select(schema.line_facts.c.line_no))).scalar_one() == value
+    finally:
+        await engine.dispose()
+
+
+async def test_rows_inserted_first_in_a_transaction_go_with_it(cloud_db_url: str) -> None:
+    """Rows inserted as a transaction's first statement are rolled back with it. (A COPY sent before
+    the driver's transaction began would have committed on its own, whatever came after.)"""
+    shop_id = await _shop(cloud_db_url)
+    columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount")
+    row = (shop_id, "d-1", 0, "2026-11-27", "TAPAL-190", "each", 1, 55000)
+    engine = create_engine(cloud_db_url)
+    try:
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as conn:
+                await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
+                await conn.run_sync(insert_rows, schema.line_facts, columns, [row])   # its primary key again
+        assert await _count(cloud_db_url, schema.line_facts, shop_id) == 0
     finally:
         await engine.dispose()
 
