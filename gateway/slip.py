@@ -44,7 +44,7 @@ URDU = {
     "Returns total": "کل واپسی", "Discounts": "رعایتیں", "GST": "جی ایس ٹی", "By tender": "ادائیگی کے طریقے سے",
     "By cashier": "کیشیئر کے حساب سے", "sale": "فروخت", "sales": "فروخت", "return": "واپسی", "returns": "واپسیاں", "Opening float": "ابتدائی نقدی",
     "Paid in": "نقدی جمع", "Paid out": "نقدی نکالی", "Expected cash": "متوقع نقدی", "Counted cash": "گنی ہوئی نقدی",
-    "Over": "زیادہ", "Short": "کم", "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
+    "Over": "زیادہ", "Short": "کم", "Cash matches": "نقد پوری ہے", ", ": "، ", "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
     # Khata (issue 10)
     "On account": "ادھار کھاتے میں", "Customer": "گاہک", "Balance after": "اس کے بعد کھاتے کا بیلنس",
     "Khata payments received": "کھاتے کی وصولیاں", "KHATA PAYMENT": "کھاتے کی ادائیگی",
@@ -191,6 +191,14 @@ def _percent(bp: int) -> str:
     return f"{whole}{'.' + f'{rest:02d}'.rstrip('0') if rest else ''}"
 
 
+def over_short_word(paisa: int, t: Words) -> str:
+    """The drawer against what it should hold (web_till/shift.js overShortWord): the amount beside it is
+    written without a sign ("Short Rs 40", not "Short -Rs 40")."""
+    if paisa > 0:
+        return t("Over")
+    return t("Short") if paisa < 0 else t("Cash matches")
+
+
 def z_report_rows(report: dict[str, Any], *, shop_name: str, device_code: str, number: str,
                   cashier_names: Callable[[str], str], language: str = "en") -> list[Row]:
     """A shift's Z-report (receipt_model.z_report's dict) as rows, in drawZReport's order.
@@ -218,7 +226,7 @@ def z_report_rows(report: dict[str, Any], *, shop_name: str, device_code: str, n
     rows += [_rule(), Row("text", t("By cashier"), bold=True)]
     for cashier_id, row in report["by_cashier"].items():
         sales, returns = row["sales_count"], row["returns_count"]
-        rows.append(Row("pair", f"{cashier_names(cashier_id)}: {sales} {t('sale' if sales == 1 else 'sales')}, "
+        rows.append(Row("pair", f"{cashier_names(cashier_id)}: {sales} {t('sale' if sales == 1 else 'sales')}{t(', ')}"
                                 f"{returns} {t('return' if returns == 1 else 'returns')}",
                         format_rs(row["sales_total"] - row["returns_total"])))
     rows += [_rule(), Row("pair", t("Opening float"), format_rs(report["opening_float"])),
@@ -227,7 +235,7 @@ def z_report_rows(report: dict[str, Any], *, shop_name: str, device_code: str, n
              Row("pair", t("Expected cash"), format_rs(report["expected_cash"]))]
     if report["counted_cash"] is not None:
         rows += [Row("pair", t("Counted cash"), format_rs(report["counted_cash"])),
-                 Row("pair", t("Over") if report["over_short"] >= 0 else t("Short"), format_rs(report["over_short"]),
+                 Row("pair", over_short_word(report["over_short"], t), format_rs(abs(report["over_short"])),
                      bold=True)]
     if report["confirmed"]:
         rows.append(Row("text", t("Confirmed: card {c}, wallet {w}", c=format_rs(report["confirmed"].get("card", 0)),

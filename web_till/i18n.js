@@ -266,6 +266,8 @@ export const URDU = {
   "Expected cash": "متوقع نقدی",
   "Over": "زیادہ",
   "Short": "کم",
+  "Cash matches": "نقد پوری ہے",
+  ", ": "، ",   // a list's comma: Urdu's own (U+060C)
   "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
   "Shift closed": "شفٹ بند ہو گئی",
   "Done": "ٹھیک ہے",

@@ -20,9 +20,9 @@ export function lineName(line, catalog) {
   return nameOfLine(line, catalog ? catalog.products : [], currentLanguage());
 }
 
-/** "Rs 140/kg" for a loose product, "Rs 210" for a piece. */
+/** "Rs 140/kg" for a loose product ("Rs 140/کلو" in Urdu, as the receipt writes it), "Rs 210" for a piece. */
 export function unitPriceText(price, unit) {
-  return unit === "kg" || unit === "l" ? `${formatRs(price)}/${unit}` : formatRs(price);
+  return unit === "kg" || unit === "l" ? `${formatRs(price)}/${t(unit)}` : formatRs(price);
 }
 
 /** "250 g × Rs 140/kg": how a loose line reads. */

@@ -348,7 +348,7 @@ export function drawZReport(report, { shopName, deviceCode, number, cashierNames
       figure(t("Wallet"), "z-khata-wallet", report.khata_collected.wallet)),
     h("div", { class: "slip-block" }, h("p", {}, t("By cashier")),
       Object.entries(report.by_cashier).map(([id, row]) => h("div", { class: "slip-row" },
-        h("span", {}, `${cashierNames(id)}: ${row.sales_count} ${row.sales_count === 1 ? t("sale") : t("sales")}, `
+        h("span", {}, `${cashierNames(id)}: ${row.sales_count} ${row.sales_count === 1 ? t("sale") : t("sales")}${t(", ")}`
           + `${row.returns_count} ${row.returns_count === 1 ? t("return") : t("returns")}`),
         h("span", { class: "slip-amount" }, formatRs(row.sales_total - row.returns_total))))),
     h("div", { class: "slip-block" },
@@ -358,12 +358,19 @@ export function drawZReport(report, { shopName, deviceCode, number, cashierNames
       figure(t("Expected cash"), "z-expected-cash", report.expected_cash),
       figure(t("Counted cash"), "z-counted-cash", report.counted_cash),
       h("div", { class: "slip-row slip-total" },
-        h("span", {}, report.over_short >= 0 ? t("Over") : t("Short")),
+        h("span", { "data-testid": "over-short-word" }, overShortWord(report.over_short)),
         h("span", { class: "slip-amount", "data-testid": "z-over-short", "data-paisa": String(report.over_short) },
-          formatRs(report.over_short))),
+          formatRs(Math.abs(report.over_short)))),
       report.confirmed ? h("p", { class: "slip-sub" },
         t("Confirmed: card {c}, wallet {w}", { c: formatRs(report.confirmed.card || 0), w: formatRs(report.confirmed.wallet || 0) }))
         : null));
+}
+
+/** The drawer against what it should hold: over, short, or matching. The amount beside it is always
+ *  written without a sign ("Short Rs 40", not "Short -Rs 40"); the word says which way. */
+export function overShortWord(paisa) {
+  if (paisa > 0) return t("Over");
+  return paisa < 0 ? t("Short") : t("Cash matches");
 }
 
 export function zReportScreen(state, actions) {

@@ -40,6 +40,9 @@ def test_a_shift_closes_short_and_its_z_report_equals_the_documents(rig, tablets
     assert {k: figures[k] for k in expected} == expected
     assert expected["expected-cash"] == 644000 and expected["tender-card"] == 125000
     assert figures["counted-cash"] == 640000 and figures["over-short"] == -4000
+    # Said one way: "Short Rs 40", not "Short -Rs 40".
+    assert page.get_by_test_id("over-short-word").inner_text() == "Short"
+    assert page.get_by_test_id("z-over-short").inner_text() == "Rs 40"
     [closed] = documents(tablet, "shift_close")
     assert closed["shift_id"] == opened["id"] and closed["expected_cash"] == 644000 and closed["counted_cash"] == 640000
     assert closed["confirmed"] == {"card": 125000, "wallet": 0}
@@ -122,6 +125,7 @@ def test_the_cashier_may_close_with_documents_still_waiting(rig, tablets):
     page.get_by_role("button", name="Close shift").click()
     page.get_by_role("alertdialog").get_by_role("button", name="Close shift anyway").click()
     assert z_figures(tablet)["over-short"] == 0
+    assert page.get_by_test_id("over-short-word").inner_text() == "Cash matches"   # not "Over Rs 0"
     [closed] = documents(tablet, "shift_close")
     assert [row["state"] for row in tablet.journal() if row["id"] == closed["id"]] == ["pending"]
 

@@ -39,9 +39,9 @@ def plain(text: str) -> str:
 
 def english_left(page: Any, urdu_keys: set[str]) -> list[str]:
     """What on the screen is still English: a phrase equal to a key that has Urdu, or any English word
-    that is not the shop's data (shop, cashier and category names), "Rs" and units as amounts are
-    written ("Rs 160/kg"), receipt numbers, F-keys, or the switch's own "English"."""
-    allowed = {"Rs", "kg", "g", "l", "ml", "POS", "Line", "Madina", "General", "Store", CASHIER_NAME, "Esc", "Ctrl",
+    that is not the shop's data (shop, cashier and category names), "Rs" as amounts are written
+    ("Rs 160/کلو": the unit in Urdu too), receipt numbers, F-keys, or the switch's own "English"."""
+    allowed = {"Rs", "POS", "Line", "Madina", "General", "Store", CASHIER_NAME, "Esc", "Ctrl",
                "Enter", "English", *CATEGORIES}
     left = []
     for text in map(plain, page.evaluate(SEEN)):

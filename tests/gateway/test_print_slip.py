@@ -214,9 +214,9 @@ def test_the_z_report_and_the_test_page() -> None:
     rows = z_report_rows(report, shop_name="Karachi Kiryana", device_code="T1", number="T1-000006",
                          cashier_names=lambda c: {"c1": "Ayesha", "c2": "Bilal"}.get(c, c))
     data = slip_bytes(rows, width_dots=576, fonts=FONTS)
-    over = b"Over" if report["over_short"] >= 0 else b"Short"
+    over = {1: b"Over", -1: b"Short", 0: b"Cash matches"}[(report["over_short"] > 0) - (report["over_short"] < 0)]
     for words in (b"Z-REPORT", b"Karachi Kiryana", b"T1-000006", b"Sales total", b"Expected cash", over,
-                  format_rs(report["over_short"]).encode(), b"Ayesha: 2 sales, 0 returns", b"Bilal: 0 sales, 1 return "):
+                  format_rs(abs(report["over_short"])).encode(), b"Ayesha: 2 sales, 0 returns", b"Bilal: 0 sales, 1 return "):
         assert words in data, words
     assert b"1 returns" not in data   # one is a return, not "returns"
     page = slip_bytes(printer_check_rows(shop_name="Shop", printer_name="Counter 1", width_dots=384, when="now"),
@@ -274,3 +274,24 @@ async def test_the_printed_fbr_block_comes_from_the_fiscal_queue(tmp_path: Path)
                                             language="en", width_dots=576, fonts=FONTS)
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("over_short, word, amount", [(-4000, "Short", "Rs 40"), (2550, "Over", "Rs 25.50"),
+                                                      (0, "Cash matches", "Rs 0")])
+def test_the_z_reports_last_line_says_which_way_with_no_minus(over_short: int, word: str, amount: str) -> None:
+    """"Short Rs 40", never "Short -Rs 40" (a double negative a cashier reads as over); a drawer that
+    matches says so, not "Over Rs 0"."""
+    opening, shift_docs, closing = docs.shift_documents()
+    report = {**z_report(opening, shift_docs, closing), "over_short": over_short}
+    rows = z_report_rows(report, shop_name="Shop", device_code="T1", number="T1-000006", cashier_names=str)
+    last = [row for row in rows if row.kind == "pair"][-1]
+    assert (last.text, last.value) == (word, amount)
+
+
+def test_the_urdu_z_report_lists_with_urdus_comma() -> None:
+    opening, shift_docs, closing = docs.shift_documents()
+    report = z_report(opening, shift_docs, closing)
+    rows = z_report_rows(report, shop_name="Shop", device_code="T1", number="T1-000006", cashier_names=str,
+                         language="ur")
+    by_cashier = [row.text for row in rows if row.kind == "pair" and row.text.startswith("c1:")]
+    assert by_cashier and all("،" in text and "," not in text for text in by_cashier), by_cashier
