@@ -10,6 +10,14 @@ export function receiptNumber(deviceCode, seq) {
   return `${deviceCode}-${String(seq).padStart(6, "0")}`;
 }
 
+/** A whole receipt number as typed, long or short, any case ("T6-000003", "t6-3"): as printed
+ *  ("T6-000003"); null for anything else (a part of one, an id). The box takes both forms too
+ *  (gateway/returns.py find_sale). */
+export function typedReceiptNumber(text) {
+  const match = /^(T[1-9][0-9]{0,3})-([0-9]{1,9})$/.exec(String(text).trim().toUpperCase());
+  return match && Number(match[2]) >= 1 ? receiptNumber(match[1], Number(match[2])) : null;
+}
+
 /** ISO 8601 with the device's UTC offset, e.g. 2026-11-27T18:05:09+05:00. */
 export function isoWithOffset(date) {
   const pad = (n) => String(n).padStart(2, "0");

@@ -3,7 +3,7 @@
 // returns; cut off from it, this tablet refunds only its own sales, from its own journal.
 import { ApiError, Unreachable, call } from "./api.js";
 import { ctx } from "./context.js";
-import { USIN, isoWithOffset, receiptNumber } from "./document.js";
+import { USIN, isoWithOffset, receiptNumber, typedReceiptNumber } from "./document.js";
 import { h, onSubmit } from "./dom.js";
 import { currentLanguage, t } from "./i18n.js";
 import { newId } from "./ids.js";
@@ -136,7 +136,8 @@ async function ownRefunds(saleId) {
  */
 export async function lookUpSale(key) {
   key = westernDigits(key).trim();   // a receipt number typed in Urdu digits
-  if (USIN.test(key.toUpperCase())) key = key.toUpperCase();
+  const whole = typedReceiptNumber(key);   // "T1-42" as "T1-000042"
+  if (whole) key = whole;
   else if (!UUID.test(key.toLowerCase())) return { refused: t("Type or scan a receipt number like T1-000042.") };
   else key = key.toLowerCase();
   const own = await ownSale(key);

@@ -1,7 +1,7 @@
 // The day's sales on this tablet, from its journal: find a receipt by number, reprint it, return
 // goods from it. Also the receipt screens (after a sale or return, and a reprint).
 import { ctx } from "./context.js";
-import { USIN, isoWithOffset, receiptNumber } from "./document.js";
+import { isoWithOffset, receiptNumber, typedReceiptNumber } from "./document.js";
 import { h } from "./dom.js";
 import { authority } from "./fiscal.js";
 import { currentLanguage, t } from "./i18n.js";
@@ -42,7 +42,12 @@ export function salesScreen(state, actions) {
 
   function draw() {
     const query = westernDigits(search.value).trim().toUpperCase();
-    const shown = rows.filter((row) => !query || receiptNumber(row.document.device_code, row.seq).includes(query));
+    // Part of a number ("000042", "T1-00") as typed; a whole one in its short form ("T1-42") too.
+    const whole = typedReceiptNumber(query);
+    const shown = rows.filter((row) => {
+      const number = receiptNumber(row.document.device_code, row.seq);
+      return !query || number.includes(query) || number === whole;
+    });
     const reporter = authority(actions.state().catalog);
     list.replaceChildren(...shown.map((row) => {
       const doc = row.document;
@@ -65,8 +70,8 @@ export function salesScreen(state, actions) {
         refund || payment ? null : h("button", { class: "small", onclick: () => actions.findReturn(doc.id) }, t("Return")));
     }));
     if (shown.length === 0) list.append(h("li", { class: "hint" }, rows.length ? t("No receipt matches.") : t("No sales yet today.")));
-    hint.textContent = USIN.test(query) && shown.length === 0
-      ? t("{n} is not among this tablet's sales today. Press Enter to look it up for a return.", { n: query }) : "";
+    hint.textContent = whole && shown.length === 0
+      ? t("{n} is not among this tablet's sales today. Press Enter to look it up for a return.", { n: whole }) : "";
   }
   async function load(s) {
     loadedFor = `${s.unsynced}|${s.link}|${s.fiscalSeen}`;
@@ -80,8 +85,9 @@ export function salesScreen(state, actions) {
     if (event.key !== "Enter") return;
     event.preventDefault();
     const query = search.value.trim();
-    if (query && !rows.some((row) => receiptNumber(row.document.device_code, row.seq) === query.toUpperCase())) {
-      actions.findReturn(query);
+    const whole = typedReceiptNumber(westernDigits(query));
+    if (query && !rows.some((row) => receiptNumber(row.document.device_code, row.seq) === whole)) {
+      actions.findReturn(whole || query);
     }
   });
   const root = h("div", { class: "card sales" },

@@ -74,6 +74,11 @@ def test_the_sales_list_finds_a_receipt_by_number_and_reprints_it_as_a_duplicate
     tablet.expect(sale_row(tablet, second)).to_be_visible()
     page.get_by_role("searchbox", name="Receipt number").fill(second[-3:])   # the end of the number is enough
     tablet.expect(rows).to_have_count(1)
+    code, seq = second.split("-")
+    page.get_by_role("searchbox", name="Receipt number").fill(f"{code.lower()}-{int(seq)}")   # or its short form
+    tablet.expect(rows).to_have_count(1)
+    tablet.expect(sale_row(tablet, second)).to_be_visible()
+    tablet.expect(page.get_by_text("is not among this tablet's sales today")).to_have_count(0)
 
     sale_row(tablet, second).get_by_role("button", name="Reprint").click()
     slip = page.locator(".slip")
