@@ -1086,6 +1086,9 @@ class CustomerRecord(BaseModel):
     credit_limit: Annotated[StrictInt, Field(ge=0, le=MAX_PAISA)] = 0
     updated_at: Annotated[StrictStr, Field(max_length=40)]
     balance: Annotated[StrictInt, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)] = 0
+    # The newest entry's true time (UTC), the owner's back-office adjustments included, which never
+    # pass through a box: the box shows the later of this and its own newest. None from an older cloud.
+    last_entry_at: Annotated[StrictStr, Field(max_length=40)] | None = None
 
 
 class KhataSnapshot(BaseModel):

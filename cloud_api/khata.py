@@ -76,12 +76,13 @@ def _record(row: Any, balance: int) -> dict[str, Any]:
     return {**{name: values[name] for name in CUSTOMER_FIELDS}, "balance": balance}
 
 
-async def balances(conn: AsyncConnection, shop_id: str) -> dict[str, int]:
-    """customer_id -> balance (paisa owed; negative: an advance), of every customer with an entry."""
+async def balances(conn: AsyncConnection, shop_id: str) -> dict[str, tuple[int, str]]:
+    """customer_id -> (balance, the newest entry's time), of every customer with an entry. The balance
+    is paisa owed (negative: an advance); the time is khata_entries.at (true time, UTC)."""
     k = schema.khata_entries.c
-    rows = (await conn.execute(select(k.customer_id, func.sum(k.amount)).where(k.shop_id == shop_id)
-                               .group_by(k.customer_id))).all()
-    return {customer_id: int(total) for customer_id, total in rows}
+    rows = (await conn.execute(select(k.customer_id, func.sum(k.amount), func.max(k.at))
+                               .where(k.shop_id == shop_id).group_by(k.customer_id))).all()
+    return {customer_id: (int(total), last) for customer_id, total, last in rows}
 
 
 async def customer(conn: AsyncConnection, shop_id: str, customer_id: str) -> dict[str, Any]:
@@ -305,7 +306,8 @@ async def khata_snapshot(conn: AsyncConnection, shop_id: str) -> dict[str, Any]:
     return {"watermark": int(watermark), "customers": [
         {"customer_id": row.customer_id, "name": row.name, "phone": row.phone, "cnic": row.cnic, "ntn": row.ntn,
          "credit_limit": int(row.credit_limit), "updated_at": row.updated_at,
-         "balance": owed.get(row.customer_id, 0)} for row in rows]}
+         "balance": owed.get(row.customer_id, (0, None))[0],
+         "last_entry_at": owed.get(row.customer_id, (0, None))[1]} for row in rows]}
 
 
 # --- credit sales and collections ------------------------------------------------------------

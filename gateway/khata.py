@@ -342,11 +342,12 @@ async def customers(db: aiosqlite.Connection, ids: list[str] | None = None) -> t
             if not record.get("updated_at"):
                 # The cloud's placeholder for a customer whose document has not reached it (name "",
                 # limit 0): details unknown, so the one rule for unknown customers.
-                records[customer_id] = {**_unknown(customer_id, limit), "balance": record.get("balance", 0)}
+                records[customer_id] = {**_unknown(customer_id, limit), "balance": record.get("balance", 0),
+                                        "last_entry_at": record.get("last_entry_at")}
                 continue
             records[customer_id] = {"customer_id": customer_id, **{key: record.get(key) for key in _DETAILS},
                                     "balance": record.get("balance", 0), "updated_at": record.get("updated_at"),
-                                    "last_entry_at": None}
+                                    "last_entry_at": record.get("last_entry_at")}
     where, args = _in("customer_id", ids)
     for version in await db.execute_fetchall(
             "SELECT customer_id, details, updated_at FROM customer_versions WHERE (ingest_seq IS NULL OR ingest_seq > ?)"
@@ -357,7 +358,8 @@ async def customers(db: aiosqlite.Connection, ids: list[str] | None = None) -> t
         details = json.loads(version["details"])
         records[version["customer_id"]] = {
             "customer_id": version["customer_id"], **{key: details.get(key) for key in _DETAILS},
-            "balance": held["balance"] if held else 0, "updated_at": version["updated_at"], "last_entry_at": None}
+            "balance": held["balance"] if held else 0, "updated_at": version["updated_at"],
+            "last_entry_at": held["last_entry_at"] if held else None}
     for entry in await db.execute_fetchall(
             "SELECT customer_id, sum(amount) AS amount FROM khata_entries WHERE (ingest_seq IS NULL OR ingest_seq > ?)"
             f"{where} GROUP BY customer_id", [floor, *args]):
@@ -367,8 +369,11 @@ async def customers(db: aiosqlite.Connection, ids: list[str] | None = None) -> t
             "SELECT customer_id, created_at FROM khata_entries WHERE pk IN "
             f"(SELECT max(pk) FROM khata_entries WHERE ingest_seq IS NOT {REFUSED}{where} GROUP BY customer_id)",
             args):
-        records.setdefault(entry["customer_id"], _unknown(entry["customer_id"], limit))["last_entry_at"] = \
-            entry["created_at"]
+        # The later of the box's newest entry and the cloud's (which counts the owner's back-office
+        # adjustments, never seen here): by the moment, as one has a UTC offset and the other a Z.
+        record = records.setdefault(entry["customer_id"], _unknown(entry["customer_id"], limit))
+        if record["last_entry_at"] is None or _moment(entry["created_at"]) > _moment(record["last_entry_at"]):
+            record["last_entry_at"] = entry["created_at"]
     return records, (row["fetched_at"] if row is not None else None)
 
 

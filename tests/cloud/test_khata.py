@@ -165,12 +165,16 @@ async def test_the_snapshot_counts_exactly_the_documents_up_to_its_watermark(clo
     old_view = body["customers"][0]["balance"] + sum(a for seq, a in box_entries.items() if seq > body["watermark"])
     assert old_view == seen == 25000
     # An owner adjustment changes the content (a new ETag) but not the watermark: it passes no box.
-    await cloud_client.post(f"/v1/shops/{shop['shop_id']}/customers/{cid}/adjustments",
-                            json={"amount": 500, "reason": "bag charge"}, headers=shop["owner"])
+    paid_last = body["customers"][0]["last_entry_at"]   # the sale's true time, UTC
+    assert paid_last is not None
+    adjusted = await cloud_client.post(f"/v1/shops/{shop['shop_id']}/customers/{cid}/adjustments",
+                                       json={"amount": 500, "reason": "bag charge"}, headers=shop["owner"])
     again = await cloud_client.get("/v1/khata", headers={**shop["gateway"], "If-None-Match": etag})
     assert again.status == 200 and again.headers["ETag"] != etag
     body = await again.json()
     assert body["watermark"] == later[0]["ingest_seq"] and body["customers"][0]["balance"] == 25500
+    # The newest entry is the owner's adjustment, which no box sees: the box learns its time from here.
+    assert body["customers"][0]["last_entry_at"] == (await adjusted.json())["at"] > paid_last
     assert (await cloud_client.get("/v1/khata", headers=shop["owner"])).status == 401
 
 

@@ -654,3 +654,22 @@ async def test_device_seq_and_balances_are_one_read(store, monkeypatch):
     one = await khata.customer_khata(store.read(), cid, T1.device_id)
     assert (one["device_seq"], one["customer"]["balance"]) == (3, 110000 + 55000)
     assert await real_seq(store.read(), T1.device_id) == 4   # counted by the next answer, in both
+
+
+async def test_the_last_entry_is_the_later_of_the_clouds_and_the_boxs(store):
+    """The owner's back-office adjustments never pass through the box: the cloud's snapshot says when a
+    customer's newest entry was, and the box shows the later of that and its own newest entry."""
+    office, tills = str(uuid.uuid4()), str(uuid.uuid4())
+    cloud = Snapshots()
+    client = cloud.client()
+    record = {"name": "Ali", "credit_limit": 500000, "updated_at": "2026-11-01T00:00:00.000Z", "balance": 500}
+    cloud.set(0, [{**record, "customer_id": office, "last_entry_at": "2026-11-28T09:00:00.000Z"},
+                  {**record, "customer_id": tills, "last_entry_at": "2026-11-20T09:00:00.000Z"}])
+    assert await khata.pull_khata(store, client)
+    # Each has a sale on account at the box, at 10:00 in Karachi on the 27th (05:00 UTC).
+    for n, cid in enumerate((office, tills), 1):
+        await receive(store, T1, make_credit_sale(cid, qty=1, created_at="2026-11-27T10:00:00+05:00", **own(T1, n)))
+    records, _ = await khata.customers(store.read())
+    assert records[office]["last_entry_at"] == "2026-11-28T09:00:00.000Z"    # the owner's, in the office, later
+    assert records[tills]["last_entry_at"] == "2026-11-27T10:00:00+05:00"    # the box's own, later
+    await client.aclose()
