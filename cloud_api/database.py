@@ -301,6 +301,9 @@ def _pg_copy(conn: Connection, table: Table, columns: Sequence[str], rows: Seque
     driver = adapted.driver_connection
     if not driver.is_in_transaction():
         return False
+    width = len(columns)
+    if any(len(row) != width for row in rows):   # COPY would read the first `width` and drop the rest
+        raise ValueError(f"insert_rows: a row of {table.name} does not have the {width} values of its columns")
     dbapi = conn.dialect.loaded_dbapi
     try:
         try:
@@ -310,9 +313,17 @@ def _pg_copy(conn: Connection, table: Table, columns: Sequence[str], rows: Seque
             # number goes): through unnest the server refused the same value.
             raise dbapi.Error(str(err)) from err
         except Exception as err:   # asyncpg's: mapped to the DB-API error the dialect gives them
+            # (SQLAlchemy's own adapter method, as its cursor uses; pyproject keeps SQLAlchemy below 2.2)
             adapted._handle_exception(err)
     except dbapi.Error as err:
-        raise DBAPIError.instance(f'COPY "{table.name}"', None, err, dbapi.Error, hide_parameters=True) from err
+        # A connection lost mid-COPY is what SQLAlchemy makes of one lost mid-statement: invalidated, so
+        # the pool opens a new one, and marked so, so the error middleware answers 503, not 500
+        # (database_faults).
+        lost = driver.is_closed()
+        if lost and not conn.invalidated:
+            conn.invalidate(err)
+        raise DBAPIError.instance(f'COPY "{table.name}"', None, err, dbapi.Error, hide_parameters=True,
+                                  connection_invalidated=lost) from err
     return True
 
 

@@ -15,7 +15,7 @@ from cloud_api.database import create_engine, insert_rows
 from cloud_api.ingest import ingest_batch
 from cloud_api.shops import GatewayIdentity, create_shop
 from tests.cloud.test_ingest import _poison_trigger
-from tests.conftest import make_sale
+from tests.conftest import _pg_or_skip, make_sale, new_cloud_shop
 
 
 async def _shop(url: str) -> str:
@@ -295,3 +295,79 @@ async def test_insert_rows_returns_every_row_of_many_statements_in_order(cloud_d
     assert [doc_id for doc_id, _ in inserted] == [f"id-{n}" for n in range(1, 701)]
     seqs = [seq for _, seq in inserted]
     assert seqs == sorted(seqs) and len(set(seqs)) == 700
+
+
+async def test_a_connection_lost_during_a_copy_is_invalidated_as_sqlalchemy_does() -> None:
+    """PostgreSQL: the server ends the connection just before a COPY. The error says the connection was
+    invalidated (so the error middleware answers 503, "send it again", not a 500 the box's uplink would
+    count against the documents: database_faults) and the pool opens a new connection for the next."""
+    import asyncpg
+    from sqlalchemy import text
+    url = _pg_or_skip()
+    shop_id = (await new_cloud_shop(url, clean=True, demo=False)).shop_id
+    columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount")
+    row = (shop_id, "d-1", 0, "2026-11-27", "TAPAL-190", "each", 1, 55000)
+    engine = create_engine(url)
+    try:
+        with pytest.raises(DBAPIError) as err:
+            async with engine.begin() as conn:
+                backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()   # its transaction begun
+                killer = await asyncpg.connect(url)
+                try:
+                    assert await killer.fetchval("SELECT pg_terminate_backend($1)", backend)
+                finally:
+                    await killer.close()
+                await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
+        assert err.value.statement.startswith("COPY") and err.value.connection_invalidated
+        async with engine.begin() as conn:   # a new connection: the rows go in
+            await conn.execute(select(1))
+            await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
+        assert await _count(url, schema.line_facts, shop_id) == 1
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("extra", [-1, 1], ids=["short", "long"])
+async def test_a_row_of_the_wrong_width_is_refused_whichever_way(cloud_db_url: str, extra: int) -> None:
+    """A row with fewer or more values than columns is a programming error, refused whole: never a
+    value dropped (COPY alone would read the first eight values of a row of nine and drop the last)."""
+    shop_id = await _shop(cloud_db_url)
+    columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount")
+    row = (shop_id, "d-1", 0, "2026-11-27", "TAPAL-190", "each", 1, 55000, 0)[:len(columns) + extra]
+    engine = create_engine(cloud_db_url)
+    try:
+        for begun in (False, True):
+            with pytest.raises((ValueError, DBAPIError)):
+                async with engine.begin() as conn:
+                    await _begin(conn, begun)
+                    await conn.run_sync(insert_rows, schema.line_facts, columns, [row])
+        assert await _count(cloud_db_url, schema.line_facts, shop_id) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_copy_and_unnest_refuse_with_the_same_exception_class() -> None:
+    """PostgreSQL: each refusal raises exactly the same SQLAlchemy class whichever way the rows went
+    (pytest.raises alone would let a subclass through), so ingest's per-document retry and the error
+    middleware cannot tell the two apart."""
+    url = _pg_or_skip()
+    shop_id = (await new_cloud_shop(url, clean=True, demo=False)).shop_id
+    columns = ("shop_id", "document_id", "line_no", "business_date", "sku", "unit", "qty", "amount")
+    good = (shop_id, "d-1", 0, "2026-11-27", "TAPAL-190", "each", 1, 55000)
+    bad = {"twice": [good, good], "too long": [(*good[:4], "S" * 201, *good[5:])],
+           "too large": [(*good[:2], 2**40, *good[3:])], "not a number": [(*good[:2], "x", *good[3:])],
+           "no shop": [(None, *good[1:])]}
+    engine = create_engine(url)
+    try:
+        for name, rows in bad.items():
+            raised = []
+            for begun in (False, True):
+                with pytest.raises(DBAPIError) as err:
+                    async with engine.begin() as conn:
+                        await _begin(conn, begun)
+                        await conn.run_sync(insert_rows, schema.line_facts, columns, rows)
+                _assert_path(engine, err, begun)
+                raised.append(type(err.value))
+            assert raised[0] is raised[1], (name, raised)
+    finally:
+        await engine.dispose()
