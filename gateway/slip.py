@@ -44,7 +44,7 @@ URDU = {
     "Returns total": "کل واپسی", "Discounts": "رعایتیں", "GST": "جی ایس ٹی", "By tender": "ادائیگی کے طریقے سے",
     "By cashier": "کیشیئر کے حساب سے", "sale": "فروخت", "sales": "فروخت", "return": "واپسی", "returns": "واپسیاں", "Opening float": "ابتدائی نقدی",
     "Paid in": "نقدی جمع", "Paid out": "نقدی نکالی", "Expected cash": "متوقع نقدی", "Counted cash": "گنی ہوئی نقدی",
-    "Over": "زیادہ", "Short": "کم", "Cash matches": "نقد پوری ہے", ", ": "، ", "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
+    "Over": "زیادہ", "Short": "کم", "Cash matches": "نقدی پوری ہے", ", ": "، ", "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
     # Khata (issue 10)
     "On account": "ادھار کھاتے میں", "Customer": "گاہک", "Balance after": "اس کے بعد کھاتے کا بیلنس",
     "Khata payments received": "کھاتے کی وصولیاں", "KHATA PAYMENT": "کھاتے کی ادائیگی",

@@ -266,7 +266,7 @@ export const URDU = {
   "Expected cash": "متوقع نقدی",
   "Over": "زیادہ",
   "Short": "کم",
-  "Cash matches": "نقد پوری ہے",
+  "Cash matches": "نقدی پوری ہے",
   ", ": "، ",   // a list's comma: Urdu's own (U+060C)
   "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
   "Shift closed": "شفٹ بند ہو گئی",
@@ -277,6 +277,8 @@ export const URDU = {
   "{n} sales and records are not yet at the shop box. They are safe on this tablet and are sent when the box can be reached.":
     "{n} فروخت اور ریکارڈ ابھی دکان کے باکس تک نہیں پہنچے۔ یہ اس ٹیبلٹ پر محفوظ ہیں اور باکس ملتے ہی بھیج دیے جائیں گے۔",
   "Not yet at the shop box": "ابھی دکان کے باکس تک نہیں پہنچا",
+  "1 more is at the shop box and goes on to the cloud from there.": "مزید 1 دکان کے باکس پر ہے اور وہاں سے کلاؤڈ کو جائے گا۔",
+  "{n} more are at the shop box and go on to the cloud from there.": "مزید {n} دکان کے باکس پر ہیں اور وہاں سے کلاؤڈ کو جائیں گے۔",
   "Everything is at the shop box.": "سب کچھ دکان کے باکس تک پہنچ گیا۔",
   "Sending… {n} left": "بھیجا جا رہا ہے… {n} باقی",
   "{n} still waiting. The shop box may be out of reach; you can go on anyway.": "{n} ابھی باقی۔ شاید دکان کا باکس پہنچ سے باہر ہے؛ آپ پھر بھی آگے بڑھ سکتے ہیں۔",

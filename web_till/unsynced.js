@@ -15,6 +15,14 @@ export function unsyncedWords(n) {
     : t("{n} sales and records are not yet at the shop box. They are safe on this tablet and are sent when the box can be reached.", { n });
 }
 
+/** The rest of the status badge's "unsynced": at the box already, on their way to the cloud from there.
+ *  So the dialog's counts add up to the badge's ("Offline · 5 unsynced": 3 here, 2 at the box). */
+export function atBoxWords(n) {
+  return n === 1
+    ? t("1 more is at the shop box and goes on to the cloud from there.")
+    : t("{n} more are at the shop box and go on to the cloud from there.", { n });
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves true to go on, false to stay. Asks only while something is not yet at the box. */
@@ -22,6 +30,7 @@ export async function confirmUnsynced(goOnLabel) {
   if (!ctx.journal || !(state.unsynced > 0)) return true;
   let pending = await ctx.journal.countState("pending");
   if (pending === 0) return true;
+  let atBox = await ctx.journal.countState("at_gateway");
   return new Promise((resolve) => {
     const words = h("p", { id: "unsynced-words" });
     const progress = h("p", { class: "hint", role: "status", "aria-live": "polite" });
@@ -33,7 +42,8 @@ export async function confirmUnsynced(goOnLabel) {
       "aria-describedby": "unsynced-words" },
     h("h2", { id: "unsynced-title" }, t("Not yet at the shop box")), words, progress, syncButton, goOn, stay));
     const draw = () => {
-      words.textContent = pending > 0 ? unsyncedWords(pending) : t("Everything is at the shop box.");
+      words.textContent = (pending > 0 ? unsyncedWords(pending) : t("Everything is at the shop box."))
+        + (atBox > 0 ? ` ${atBoxWords(atBox)}` : "");
       goOn.classList.toggle("primary", pending === 0);
     };
     draw();
@@ -41,8 +51,8 @@ export async function confirmUnsynced(goOnLabel) {
     syncButton.focus();
 
     async function recount() {
-      pending = await ctx.journal.countState("pending");
-      update({ unsynced: await ctx.journal.countUnsynced() });
+      [pending, atBox] = await Promise.all([ctx.journal.countState("pending"), ctx.journal.countState("at_gateway")]);
+      update({ unsynced: pending + atBox });   // journal.countUnsynced, from the same two counts
       draw();
     }
     async function syncNow() {

@@ -93,6 +93,30 @@ def test_closing_with_documents_not_at_the_box_warns_and_sync_now_sends_them(rig
     wait_js(page, "document.querySelector('[role=alertdialog]') === null")
 
 
+def test_the_warnings_counts_add_up_to_the_status_badges(rig, tablets):
+    """The badge counts what is not yet in the cloud; the warning, what is not yet at the box, and the
+    rest, at the box on its way: "Offline · 3 unsynced" is 2 here and 1 at the box, said so."""
+    tablet = tablets().open_and_pair()
+    page = tablet.page
+    open_shift(tablet, 1000)
+    tablet.wait_status(r"^Online · 0 unsynced$")
+    rig.proxy.set_mode("cut")                        # the shop's internet down: the box keeps what it gets
+    try:
+        tablet.sell([SALT], cash_rs=90)
+        tablet.wait_status(r"^Cloud offline · 1 unsynced$")
+        tablet.context.set_offline(True)             # and now this tablet cannot reach the box either
+        tablet.sell([SALT], cash_rs=90)
+        tablet.sell([SALT], cash_rs=90)
+        tablet.wait_status(r"^Offline · 3 unsynced$")
+        start_close(tablet, 1270)
+        dialog = page.get_by_role("alertdialog")
+        tablet.expect(dialog).to_contain_text("2 sales and records are not yet at the shop box")
+        tablet.expect(dialog).to_contain_text("1 more is at the shop box and goes on to the cloud from there.")
+        dialog.get_by_role("button", name="Cancel").click()
+    finally:
+        rig.proxy.set_mode("pass")
+
+
 def test_open_drawer_on_a_tablet_with_no_printer_says_so_not_out_of_reach(rig, tablets):
     tablet = tablets().open_and_pair()
     page = tablet.page
