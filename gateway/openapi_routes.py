@@ -49,13 +49,20 @@ class CloudStates(BaseModel):
     unknown: list[str]
 
 
+class StatusPrinter(BaseModel):
+    printer_id: int
+    name: str
+
+
 class BoxStatus(BaseModel):
+    """`printer` only to a paired till (its token sent): its printer on the box, null for none."""
     wan: str
     wan_since: str | None
     shop_name: str
     server_time: str
     backlog: int
     oldest_unsynced_at: str | None
+    printer: StatusPrinter | None = None
 
 
 class TillStock(BaseModel):

@@ -40,6 +40,7 @@ from .catalog import catalog_for_tills
 from .fiscal_jobs import fiscal_settings, receipts_since, till_receipt
 from .fiscal_queue import FISCAL_QUEUE
 from .print_queue import PRINT_QUEUE
+from .printers import printer_for
 from .errors import NotProvisioned, StorageFull
 from .journal import backlog, check_batch, cloud_states, write_batches
 from .keys import CLOUD, SETTINGS, SHOP_NAME, STORE, UPLINK
@@ -287,14 +288,22 @@ async def fiscal(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/status")
 async def status(request: web.Request) -> web.Response:
-    """WAN state and backlog; the till shows "Online" or "Cloud offline" from it."""
+    """WAN state and backlog; the till shows "Online" or "Cloud offline" from it. To a paired till, its
+    printer on the box too (null: none), so a printer the owner assigns on /admin/printers is known at
+    the till's next poll, and a tablet without one is told so without a 404 (GET /api/v1/printer's
+    answer, which the browser logs as a failed request, every time it asked)."""
+    device = None
     if request.headers.get("Authorization"):   # a paired till's poll counts as seeing it; a stale token is no error here
         with suppress(Unauthorised):
-            await _device(request)
+            device = await _device(request)
     wan = request.app[CLOUD].wan
+    db = request.app[STORE].read()
     body: dict[str, Any] = {"wan": wan.state, "wan_since": wan.since, "shop_name": request.app[SHOP_NAME],
                             "server_time": utc_now()}
-    body.update(await backlog(request.app[STORE].read()))
+    body.update(await backlog(db))
+    if device is not None:
+        found = await printer_for(db, device.device_id)
+        body["printer"] = None if found is None else {"printer_id": found.printer_id, "name": found.name}
     return web.json_response(body)
 
 

@@ -10,20 +10,26 @@ import { state, update } from "./store.js";
 let turn = 0;   // the newest request; an older one stops asking after its job
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
-/** This tablet's printer on the box (GET /api/v1/printer), kept for a reload; asked at sign-in, when the
+/** This tablet's printer on the box ({printer_id, name} or null), as the box's status names it
+ *  (sync.js), kept for a reload. */
+export async function keepPrinter(journal, printer) {
+  const found = printer ? { printer_id: printer.printer_id, name: printer.name } : null;
+  if (JSON.stringify(found) === JSON.stringify(state.printer || null)) return;
+  update({ printer: found });
+  await journal.setMeta("printer", found);
+}
+
+/** The same from a box whose status does not name it (GET /api/v1/printer); asked at sign-in, when the
  *  catalog changes and now and then (sync.js printerDue). A 404 (no_printer) is "no printer", quietly. */
 export async function pullPrinter(journal, token) {
   let found = null;
   try {
-    const { printer_id: id, name } = (await call("printer", { token })).json;
-    found = { printer_id: id, name };
+    found = (await call("printer", { token })).json;
   } catch (err) {
     if (!(err instanceof ApiError) || err.status === 401) throw err;
     if (err.status !== 404) return;   // a hiccup: keep what was known
   }
-  if (JSON.stringify(found) === JSON.stringify(state.printer || null)) return;
-  update({ printer: found });
-  await journal.setMeta("printer", found);
+  await keepPrinter(journal, found);
 }
 
 /**

@@ -5,7 +5,7 @@ import { withHash } from "./canonical.js";
 import { authority } from "./fiscal.js";
 import { pullCustomers } from "./khata.js";
 import { keepCart } from "./parked.js";
-import { pullPrinter } from "./printing.js";
+import { keepPrinter, pullPrinter } from "./printing.js";
 import { state, update } from "./store.js";
 
 const BUSY_MS = 1500;      // documents still on their way
@@ -29,6 +29,7 @@ export function startSync(journal) {
     waiting = [];
     try {
       const token = state.identity && state.identity.token;
+      let catalogChanged = false;
       // Cut off from the box: one cheap request says whether it is back before the pending documents
       // are read and hashed for a push that cannot leave (it throws Unreachable while still cut off).
       if (token && state.link === "offline") await call("status", { token });
@@ -39,8 +40,7 @@ export function startSync(journal) {
         // those this cycle asked about: learnAcks asks about the lowest page of those held at the
         // box and one page of the rest a cycle, every one of them in turn).
         if (await learnAcks(journal, token)) await push(journal, token);
-        const catalogChanged = await pullCatalog(journal, token);
-        if (printerDue(catalogChanged)) await pullPrinter(journal, token);
+        catalogChanged = await pullCatalog(journal, token);
         await signOutDisabledCashier();
         await pullStock(journal, token);
         await pullCustomers(journal, token);
@@ -49,6 +49,10 @@ export function startSync(journal) {
       const status = await call("status", { token });   // an unpaired till still learns its link
       failures = 0;
       update({ link: status.json.wan === "online" ? "online" : "cloud_offline" });
+      // The box names this tablet's printer in its status (null: none); a box from before that does
+      // not, and is asked apart (printerDue).
+      if (token && "printer" in status.json) await keepPrinter(journal, status.json.printer);
+      else if (token && printerDue(catalogChanged)) await pullPrinter(journal, token);
     } catch (err) {
       failures += 1;
       if (err instanceof ApiError && err.status === 401) {
@@ -297,10 +301,10 @@ async function pullCatalog(journal, token) {
   return true;
 }
 
-// GET /api/v1/printer is asked when a cashier signs in, when the catalog changes, and otherwise at
-// most every PRINTER_RECHECK_MS (a printer the owner gives this tablet on the box's /admin/printers
-// reaches no catalog: it is learned within that long). Not every sync cycle: with no printer the box
-// answers 404 (gateway/print_api.py: no_printer), which the browser logs on every request.
+// A box whose status does not name the tablet's printer (one from before it did): GET /api/v1/printer
+// is asked when a cashier signs in, when the catalog changes, and otherwise at most every
+// PRINTER_RECHECK_MS. Not every sync cycle: with no printer that box answers 404
+// (gateway/print_api.py: no_printer), which the browser logs on every request.
 export const PRINTER_RECHECK_MS = 20000;
 let printerAsked = { at: 0, cashier: null };
 

@@ -184,6 +184,12 @@ async def test_the_box_needs_the_document_and_the_tablet_a_printer(
     assert printed(await until(box, tablet, (await ask(box, tablet, document_id=unsent["id"]))["job_id"], printed))
     mine_now = await (await box.get("/api/v1/printer", headers=tablet["headers"])).json()
     assert mine_now["name"] == "Counter 1" and mine_now["status"]["paper"] == "ok"
+    # The box's status names each paired till's printer (the till asks it every sync cycle), null for none;
+    # to a request with no token, nothing of printers.
+    status = await (await box.get("/api/v1/status", headers=tablet["headers"])).json()
+    assert status["printer"] == {"printer_id": mine_now["printer_id"], "name": "Counter 1"}
+    assert (await (await box.get("/api/v1/status", headers=lonely["headers"])).json())["printer"] is None
+    assert "printer" not in await (await box.get("/api/v1/status")).json()
     assert (await ask(box, tablet, 400, what="z_report"))["error"]["code"] == "bad_request"
     other = await box.get("/api/v1/print/1", headers=lonely["headers"])          # another tablet's job
     assert other.status == 404
