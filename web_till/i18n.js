@@ -209,6 +209,15 @@ export const URDU = {
   "The shop box cannot be reached: this return is checked against this tablet's own records only.":
     "دکان کے باکس سے رابطہ نہیں: یہ واپسی صرف اس ٹیبلٹ کے اپنے ریکارڈ سے جانچی گئی ہے۔",
   "No sale with receipt number {n} is known.": "رسید نمبر {n} کی کوئی فروخت نہیں ملی۔",
+  "{n} is a return, not a sale.": "{n} واپسی ہے، فروخت نہیں۔",
+  "{n} is a shift's opening, not a sale.": "{n} شفٹ کا آغاز ہے، فروخت نہیں۔",
+  "{n} is a Z-report (a shift's close), not a sale.": "{n} زیڈ رپورٹ (شفٹ کا اختتام) ہے، فروخت نہیں۔",
+  "{n} is cash paid in or out, not a sale.": "{n} نقدی جمع یا نکالی ہے، فروخت نہیں۔",
+  "{n} is a drawer opening, not a sale.": "{n} دراز کھولنا ہے، فروخت نہیں۔",
+  "{n} is a khata payment, not a sale.": "{n} کھاتے کی ادائیگی ہے، فروخت نہیں۔",
+  "{n} is a khata adjustment, not a sale.": "{n} کھاتے کی درستی ہے، فروخت نہیں۔",
+  "{n} is a customer's details, not a sale.": "{n} گاہک کی تفصیل ہے، فروخت نہیں۔",
+  "{n} is not a sale.": "{n} فروخت نہیں۔",
   "Receipt {n} is not from this tablet. A return of another tablet's sale needs the shop box, which cannot be reached now.":
     "رسید {n} اس ٹیبلٹ کی نہیں۔ دوسرے ٹیبلٹ کی فروخت کی واپسی کے لیے دکان کا باکس چاہیے، جس سے ابھی رابطہ نہیں۔",
   "Your cashier account may not take returns. Ask the owner.": "آپ کا کیشیئر اکاؤنٹ واپسی نہیں لے سکتا۔ مالک سے پوچھیں۔",

@@ -117,14 +117,24 @@ export function capProblem(caps, tender, amount) {
 
 // --- finding the sale ------------------------------------------------------------------
 
-/** This tablet's own sale by receipt number or id, from its journal, or null. */
-async function ownSale(key) {
+/** This tablet's own document by receipt number or id, from its journal (a sale, or anything else
+ *  its numbers are given to), or null. */
+async function ownDocument(key) {
   const identity = state.identity;
   let row = null;
   if (UUID.test(key)) row = await ctx.journal.get(key);
   else if (USIN.test(key) && key.split("-")[0] === identity.device_code) row = await ctx.journal.bySeq(Number(key.split("-")[1]));
-  return row && row.document.kind === "sale" ? row.document : null;
+  return row ? row.document : null;
 }
+
+// Every document a tablet makes takes its next receipt number (a shift's opening and its Z-report, a
+// paid in or out, ...), so a number a cashier types may be one of those: said so, not "unknown".
+const NOT_A_SALE = {
+  refund: "{n} is a return, not a sale.", shift_open: "{n} is a shift's opening, not a sale.",
+  shift_close: "{n} is a Z-report (a shift's close), not a sale.", cash_movement: "{n} is cash paid in or out, not a sale.",
+  drawer_open: "{n} is a drawer opening, not a sale.", khata_payment: "{n} is a khata payment, not a sale.",
+  khata_adjustment: "{n} is a khata adjustment, not a sale.", customer: "{n} is a customer's details, not a sale.",
+};
 
 async function ownRefunds(saleId) {
   return (await ctx.journal.refundsOf(saleId)).map((row) => row.document);
@@ -140,14 +150,20 @@ export async function lookUpSale(key) {
   if (whole) key = whole;
   else if (!UUID.test(key.toLowerCase())) return { refused: t("Type or scan a receipt number like T1-000042.") };
   else key = key.toLowerCase();
-  const own = await ownSale(key);
+  const own = await ownDocument(key);
+  if (own && own.kind !== "sale") {
+    return { refused: t(NOT_A_SALE[own.kind] || "{n} is not a sale.", { n: receiptNumber(own.device_code, own.seq) }) };
+  }
   let answer = null;
   let boxKnowsNot = false;
+  let boxHasOther = false;   // the box holds the number, on another tablet's document that is no sale
   try {
     answer = (await call(`sales/${encodeURIComponent(key)}`, { token: state.identity.token })).json;
   } catch (err) {
-    if (err instanceof ApiError && err.code === "unknown_sale") boxKnowsNot = true;
-    else if (!(err instanceof Unreachable || err instanceof ApiError)) throw err;
+    if (err instanceof ApiError && err.code === "unknown_sale") {
+      boxKnowsNot = true;
+      boxHasOther = / not a sale$/.test(err.message);   // gateway/returns.py find_sale
+    } else if (!(err instanceof Unreachable || err instanceof ApiError)) throw err;
   }
   if (answer && answer.sale) {
     // The box counts what reached it; this tablet's own returns still on their way count too.
@@ -168,6 +184,7 @@ export async function lookUpSale(key) {
              note: boxKnowsNot ? "" : t("The shop box cannot be reached: this return is checked against this " +
                "tablet's own records only.") };
   }
+  if (boxHasOther) return { refused: t("{n} is not a sale.", { n: key }) };
   if (boxKnowsNot) return { refused: t("No sale with receipt number {n} is known.", { n: key }) };
   return { refused: t("Receipt {n} is not from this tablet. A return of another tablet's sale needs the shop box, " +
                       "which cannot be reached now.", { n: key }) };

@@ -79,7 +79,11 @@ export function salesScreen(state, actions) {
     fiscal = authority(s.catalog) ? await ctx.journal.fiscalOf(rows.map((row) => row.id)) : new Map();
     draw();
   }
-  search.addEventListener("input", draw);
+  search.addEventListener("input", () => {
+    // A look-up's refusal ("No sale with receipt number ...") was about what was typed before.
+    if (actions.state().notice) update({ notice: "" });
+    draw();
+  });
   search.addEventListener("keydown", (event) => {
     // A receipt number typed or scanned (a scanner ends with Enter): any tablet's sale, for a return.
     if (event.key !== "Enter") return;

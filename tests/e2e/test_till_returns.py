@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.counter_day import (complete_return, documents, look_up, open_sales, return_by_number, return_from_list, sale_row,
-                                   validate_as_sent)
+from tests.e2e.counter_day import (complete_return, documents, look_up, open_sales, open_shift, return_by_number,
+                                   return_from_list, sale_row, validate_as_sent)
 
 pytestmark = pytest.mark.e2e
 
@@ -132,3 +132,26 @@ def test_a_cashier_without_the_right_to_refund_cannot_take_a_return(rig, tablets
     tablet.expect(page.get_by_role("alert").filter(has_text="may not take returns")).to_be_visible()
     tablet.expect(page.get_by_role("button", name="Complete return")).to_have_count(0)
     assert documents(tablet, "refund") == []
+
+
+def test_a_number_that_is_no_sale_is_said_so_and_a_refusal_goes_once_the_cashier_types(rig, tablets):
+    """Every document takes the tablet's next receipt number (a shift's opening, its Z-report, ...): a
+    cashier typing one of those hears what it is, not "no sale is known"; and a refusal on the sales list
+    goes once the cashier types again (it was about the number before)."""
+    t1 = tablets().open_and_pair()
+    t2 = tablets().open_and_pair()
+    open_shift(t2, 1000)                        # T2-000001, another tablet's: known at the box
+    t2.wait_status(r"^Online · 0 unsynced$")
+    open_shift(t1, 500)                         # T1-000001, this tablet's own
+    page = t1.page
+    refusal = page.locator(".sales [role=alert]")
+    open_sales(t1)
+    look_up(t1, "t1-1")
+    t1.expect(refusal).to_have_text("T1-000001 is a shift's opening, not a sale.")
+    page.get_by_role("searchbox", name="Receipt number").fill("t1-")
+    t1.expect(refusal).to_have_text("")
+    look_up(t1, "t2-1")
+    t1.expect(refusal).to_have_text("T2-000001 is not a sale.")
+    look_up(t1, "t1-999")
+    t1.expect(refusal).to_have_text("No sale with receipt number T1-000999 is known.")
+    t1.expect(page.get_by_role("button", name="Complete return")).to_have_count(0)
