@@ -50,7 +50,7 @@ const stopWatching = subscribe(() => {
   if (restoring || !ctx.journal) return;
   restoring = true;
   stopWatching();
-  restoreShift(ctx.journal).then((shift) => update({ shift })).catch((err) => console.error("the open shift could not be read", err));
+  restoreShift(ctx.journal).then(update).catch((err) => console.error("the open shift could not be read", err));
   // The customers this tablet knows, for receipts and the credit check before the box is heard from.
   refreshCustomers().catch((err) => console.error("the customers could not be read", err));
 });

@@ -279,6 +279,8 @@ export const URDU = {
   ", ": "، ",   // a list's comma: Urdu's own (U+060C)
   "Confirmed: card {c}, wallet {w}": "تصدیق شدہ: کارڈ {c}، والیٹ {w}",
   "Shift closed": "شفٹ بند ہو گئی",
+  "No shift is open: this sale will be in no shift's Z-report. Open a shift first to count it in one.":
+    "کوئی شفٹ کھلی نہیں: یہ فروخت کسی شفٹ کی زیڈ رپورٹ میں نہیں آئے گی۔ اسے گننے کے لیے پہلے شفٹ شروع کریں۔",
   "Done": "ٹھیک ہے",
   // Before leaving with documents not yet at the box.
   "1 sale or record is not yet at the shop box. It is safe on this tablet and is sent when the box can be reached.":

@@ -63,6 +63,10 @@ export function paymentScreen(state, actions) {
   const complete = h("button", { class: "primary big", title: `${t("Complete sale")} (F9, Ctrl+Enter)`,
                                  onclick: () => actions.completeSale() }, t("Complete sale"));
   const alert = h("p", { role: "alert", class: "notice", hidden: true });
+  // A tablet that counts its drawer by shifts, selling with none open: this sale is in no Z-report.
+  // Said, not refused (the sale is the shop's, shift or not), so the cashier can open one first.
+  const noShift = h("p", { class: "warning-inline", "data-testid": "pay-no-shift", hidden: true },
+    t("No shift is open: this sale will be in no shift's Z-report. Open a shift first to count it in one."));
 
   function sync(input, value) {
     // What the cashier types is already the store's value; only a quick button or a split changes it.
@@ -133,10 +137,11 @@ export function paymentScreen(state, actions) {
     split.disabled = !(entry.amount > 0 && entry.amount < rest);
     alert.textContent = s.notice ? t(s.notice) : "";
     alert.hidden = !s.notice;
+    noShift.hidden = !(s.shiftsUsed && !s.shift);
   }
   update(state);
   const root = h("div", { class: "card narrow payment" },
-    title, summary, taxLine, changed, taken, left,
+    title, summary, noShift, taxLine, changed, taken, left,
     h("div", { class: "tenders", role: "group", "aria-label": t("Tender") }, tenders),
     wallets, customerRow, khataLine, cashRow, amountRow, referenceRow, offline, change,
     h("div", { class: "row" }, split), complete, alert,

@@ -107,12 +107,13 @@ export function zReport(open, documents, close = null) {
 
 // --- journal side -----------------------------------------------------------------------------
 
-/** The open shift on this tablet: the newest shift_open without a matching shift_close, or null. */
+/** The open shift on this tablet (the newest shift_open without a matching shift_close, or null),
+ *  and whether this tablet has ever opened one (a shop that counts its drawer by shifts). */
 export async function restoreShift(journal) {
   const rows = await journal.byKinds(["shift_open", "shift_close"]);
   const closed = new Set(rows.filter((r) => r.document.kind === "shift_close").map((r) => r.document.shift_id));
   const open = rows.filter((r) => r.document.kind === "shift_open" && !closed.has(r.id)).pop();
-  return open ? shiftState(open.document) : null;
+  return { shift: open ? shiftState(open.document) : null, shiftsUsed: rows.length > 0 };
 }
 
 function shiftState(doc) {
@@ -148,7 +149,7 @@ export const shiftActions = {
     if (state.shift) { update({ notice: t("A shift is already open on this tablet."), screen: "selling" }); return; }
     try {
       const doc = await record(shiftOpenDocument({ ...who(id), openingFloat }));
-      update({ shift: shiftState(doc), screen: "selling", notice: "" });
+      update({ shift: shiftState(doc), shiftsUsed: true, screen: "selling", notice: "" });
     } catch (err) {
       console.error("shift not opened", err);
       update({ notice: t("The shift was NOT opened: this tablet could not save it.") });

@@ -18,6 +18,7 @@ export const state = {
   stockMadeBefore: null,   // the last seq this tablet had given out when it asked for that stock
   soldHere: {},            // per SKU, what this tablet sold that the stock does not count yet
   shift: null,             // the open shift (day.js)
+  shiftsUsed: false,       // whether this tablet has ever opened a shift (day.js): the payment screen says when none is open
   receipt: null,           // the last completed document
   link: "unknown",         // online | cloud_offline | offline | unknown
   unsynced: 0,

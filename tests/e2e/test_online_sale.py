@@ -28,6 +28,9 @@ def test_online_sale_lands_in_the_cloud_once_with_right_total_and_tax(rig, table
     page.get_by_role("button", name="Pay").click()
     page.get_by_role("textbox", name="Amount received").fill("2000")
     tablet.expect(page.get_by_text("Change Rs 570")).to_be_visible()
+    # A tablet that has never opened a shift (a shop that does not count its drawer by shifts) is
+    # not told about shifts when it takes money.
+    tablet.expect(page.get_by_test_id("pay-no-shift")).to_be_hidden()
     tablet.screenshot("3-payment")
     page.get_by_role("button", name="Complete sale").click()
 

@@ -60,9 +60,16 @@ def test_a_shift_closes_short_and_its_z_report_equals_the_documents(rig, tablets
     cloud_docs = [d for kind in ("sale", "refund", "shift_open", "cash_movement") for d in rig.cloud_documents(kind)]
     assert expected_z(cloud_docs, opened["id"]) == expected
 
-    # Back at the counter, no shift is open.
+    # Back at the counter, no shift is open: a sale now would be in no shift's Z-report, and the
+    # payment screen says so (the shop counts its drawer by shifts), before the cash is taken.
     page.get_by_role("button", name="Done").click()
     tablet.expect(page.get_by_role("button", name="Open shift")).to_be_visible()
+    page.get_by_role("button", name=SALT, exact=True).click()
+    page.get_by_role("button", name="Pay").click()
+    tablet.expect(page.get_by_test_id("pay-no-shift")).to_contain_text("this sale will be in no shift's Z-report")
+    page.reload()   # known from the journal, not only from this visit
+    page.get_by_role("button", name="Pay").click()
+    tablet.expect(page.get_by_test_id("pay-no-shift")).to_be_visible()
 
 
 def test_closing_with_documents_not_at_the_box_warns_and_sync_now_sends_them(rig, tablets):
