@@ -38,6 +38,7 @@ INDIRECT = [
     ("receipt.js", r"const TENDER_WORDS = \{.*?\};", VALUE),
     ("loose.js", r"const UNIT_WORDS = \{.*?\};", JOINED),
     ("returns.js", r"const TENDERS = \[.*?\];", r", (" + LITERAL + r")\]"),
+    ("returns.js", r"const NOT_A_SALE = \{.*?\};", VALUE),
 ]
 
 
