@@ -291,6 +291,8 @@ export const URDU = {
   "1 more is at the shop box and goes on to the cloud from there.": "مزید 1 دکان کے باکس پر ہے اور وہاں سے کلاؤڈ کو جائے گا۔",
   "{n} more are at the shop box and go on to the cloud from there.": "مزید {n} دکان کے باکس پر ہیں اور وہاں سے کلاؤڈ کو جائیں گے۔",
   "Everything is at the shop box.": "سب کچھ دکان کے باکس تک پہنچ گیا۔",
+  "Everything is at the shop box; 1 goes on to the cloud from there.": "سب کچھ دکان کے باکس تک پہنچ گیا؛ 1 وہاں سے کلاؤڈ کو جائے گا۔",
+  "Everything is at the shop box; {n} go on to the cloud from there.": "سب کچھ دکان کے باکس تک پہنچ گیا؛ {n} وہاں سے کلاؤڈ کو جائیں گے۔",
   "Sending… {n} left": "بھیجا جا رہا ہے… {n} باقی",
   "{n} still waiting. The shop box may be out of reach; you can go on anyway.": "{n} ابھی باقی۔ شاید دکان کا باکس پہنچ سے باہر ہے؛ آپ پھر بھی آگے بڑھ سکتے ہیں۔",
   // Printing through the shop box, and the drawer (printing.js, shift.js).

@@ -28,9 +28,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Resolves true to go on, false to stay. Asks only while something is not yet at the box. */
 export async function confirmUnsynced(goOnLabel) {
   if (!ctx.journal || !(state.unsynced > 0)) return true;
-  let pending = await ctx.journal.countState("pending");
+  let [pending, atBox] = await ctx.journal.countUnsyncedParts();
   if (pending === 0) return true;
-  let atBox = await ctx.journal.countState("at_gateway");
   return new Promise((resolve) => {
     const words = h("p", { id: "unsynced-words" });
     const progress = h("p", { class: "hint", role: "status", "aria-live": "polite" });
@@ -42,8 +41,10 @@ export async function confirmUnsynced(goOnLabel) {
       "aria-describedby": "unsynced-words" },
     h("h2", { id: "unsynced-title" }, t("Not yet at the shop box")), words, progress, syncButton, goOn, stay));
     const draw = () => {
-      words.textContent = (pending > 0 ? unsyncedWords(pending) : t("Everything is at the shop box."))
-        + (atBox > 0 ? ` ${atBoxWords(atBox)}` : "");
+      words.textContent = pending > 0 ? unsyncedWords(pending) + (atBox > 0 ? ` ${atBoxWords(atBox)}` : "")
+        : atBox === 1 ? t("Everything is at the shop box; 1 goes on to the cloud from there.")
+          : atBox > 1 ? t("Everything is at the shop box; {n} go on to the cloud from there.", { n: atBox })
+            : t("Everything is at the shop box.");
       goOn.classList.toggle("primary", pending === 0);
     };
     draw();
@@ -51,7 +52,7 @@ export async function confirmUnsynced(goOnLabel) {
     syncButton.focus();
 
     async function recount() {
-      [pending, atBox] = await Promise.all([ctx.journal.countState("pending"), ctx.journal.countState("at_gateway")]);
+      [pending, atBox] = await ctx.journal.countUnsyncedParts();
       update({ unsynced: pending + atBox });   // journal.countUnsynced, from the same two counts
       draw();
     }

@@ -119,6 +119,11 @@ def test_the_warnings_counts_add_up_to_the_status_badges(rig, tablets):
         dialog = page.get_by_role("alertdialog")
         tablet.expect(dialog).to_contain_text("2 sales and records are not yet at the shop box")
         tablet.expect(dialog).to_contain_text("1 more is at the shop box and goes on to the cloud from there.")
+        # Back in reach of the box, Sync now: all three at the box, on their way to the cloud from there.
+        tablet.context.set_offline(False)
+        dialog.get_by_role("button", name="Sync now").click()
+        tablet.expect(dialog).to_contain_text("Everything is at the shop box; 3 go on to the cloud from there.",
+                                              timeout=30000)
         dialog.get_by_role("button", name="Cancel").click()
     finally:
         rig.proxy.set_mode("pass")
