@@ -262,11 +262,6 @@ export class Journal {
     return { ids, rows };
   }
 
-  /** How many documents are in one state (e.g. "pending": not yet at the shop box). */
-  async countState(state) {
-    return request(this.db.transaction("documents").objectStore("documents").index("state").count(state));
-  }
-
   /** Move documents to a new state; `reason` sends them to the dead letter store too. */
   async setState(ids, state, reasons = {}) {
     if (ids.length === 0) return;
