@@ -61,12 +61,15 @@ def main() -> int:
     started = time.monotonic()
     machine = report.machine_info()
     figures: list[Figure] = []
+    machine["busy_before"] = {}
     with tempfile.TemporaryDirectory(prefix="posline-bench-") as tmp:
         for key, title, run in _sections(Path(tmp)):
             if key not in only:
                 continue
+            busy = machine["busy_before"][title] = report.settle()
             section_start = time.monotonic()
-            print(f"bench: {title} ...", file=sys.stderr, flush=True)
+            shown = "?" if busy is None else f"{busy:.0%}"
+            print(f"bench: {title} ... (cores {shown} busy)", file=sys.stderr, flush=True)
             try:
                 figures += run()
             except Exception as err:  # noqa: BLE001 -- one broken section must not cost the others' figures

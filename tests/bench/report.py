@@ -95,8 +95,43 @@ def markdown(figures: list[Figure], machine: dict[str, Any]) -> str:
                  f"load average {machine['load_average']} at the start; Python {machine['python']}, "
                  f"SQLite {machine['sqlite']}, {machine['chromium']}"
                  + (f", {machine['postgresql']}" if machine.get("postgresql") else ", PostgreSQL not run")
-                 + f"; the bench took {machine['took_s']:.0f} s.")
+                 + f"; the bench took {machine['took_s']:.0f} s."
+                 + (f" Cores busy when each section began (after waiting up to 30 s for quiet): {busy}."
+                    if (busy := _busy_text(machine.get("busy_before"))) else ""))
     return "\n".join(lines)
+
+
+def cpu_busy(window_s: float = 1.0) -> float | None:
+    """The fraction of all cores busy over the next `window_s` (/proc/stat), or None where it is unreadable."""
+    def times() -> tuple[int, int] | None:
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)   # idle + iowait
+        return sum(fields), idle
+    before = times()
+    time.sleep(window_s)
+    after = times()
+    if before is None or after is None or after[0] == before[0]:
+        return None
+    return 1 - (after[1] - before[1]) / (after[0] - before[0])
+
+
+def settle(limit_s: float = 30.0, idle_below: float = 0.15) -> float | None:
+    """Wait, up to `limit_s`, for the machine to go quiet (the last section's processes finishing, a
+    checkpoint, another job); the busy fraction last seen. The issues' goals are for an idle machine:
+    a section started under another's tail measured that tail (a checkout's p95 went from 1.5x to 2.7x
+    of its floor with one core taken)."""
+    deadline = time.monotonic() + limit_s
+    busy = cpu_busy()
+    while busy is not None and busy > idle_below and time.monotonic() < deadline:
+        busy = cpu_busy()
+    return busy
+
+
+def _busy_text(busy_before: dict[str, float | None] | None) -> str:
+    return ", ".join(f"{name} {'?' if b is None else f'{b:.0%}'}" for name, b in (busy_before or {}).items())
 
 
 def machine_info() -> dict[str, Any]:
