@@ -6,6 +6,7 @@ everywhere: ServiceError and its 4xx subclasses); the box adds its own:
     ServiceError (cloud_api.service.errors)
     ├── WrongPin                      401 wrong_pin         (a cashier's PIN; not the till's token)
     ├── UnknownSale                   404 unknown_sale      (a return asked for a sale the box does not hold)
+    │   └── NotASale                  404 unknown_sale      (... or for a receipt that is not a sale's: + kind, receipt)
     ├── UnknownCustomer               404 unknown_customer  (a khata asked for a customer the box does not know)
     ├── NoPrinter                     404 no_printer        (the tablet has no printer on the box: browser print)
     ├── NotAtBox                      409 not_at_box        (print: the box does not hold the document yet)
@@ -33,6 +34,16 @@ class WrongPin(ServiceError):
 
 class UnknownSale(ServiceError):
     status, code = 404, "unknown_sale"
+
+
+class NotASale(UnknownSale):
+    """The receipt number is another kind of document's (a return, a shift's opening, ...). Still
+    unknown_sale, as tills before it expect; `kind` and `receipt` say which, so a till words it in its
+    own language without reading the English message."""
+
+    def __init__(self, receipt: str, kind: str, words: str):
+        super().__init__(f"{receipt} is {words}, not a sale")
+        self.details = {"kind": kind, "receipt": receipt}
 
 
 class UnknownCustomer(ServiceError):

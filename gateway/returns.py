@@ -31,7 +31,7 @@ from cloud_api.contract import AnyDocument, Refund, Sale, receipt_number, refund
 from cloud_api.service.clock import utc_now
 
 from .dashboard import format_rs
-from .errors import UnknownSale
+from .errors import NotASale, UnknownSale
 
 _RECEIPT = re.compile(r"^(T[1-9][0-9]{0,3})-([0-9]{1,9})$", re.IGNORECASE)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -265,7 +265,7 @@ async def find_sale(db: aiosqlite.Connection, ref: str) -> dict[str, Any]:
     document = json.loads(row["body"])
     number = receipt_number(document["device_code"], document["seq"])
     if row["kind"] != "sale":
-        raise UnknownSale(f"{number} is {KIND_WORDS.get(row['kind'], row['kind'])}, not a sale")
+        raise NotASale(number, row["kind"], KIND_WORDS.get(row["kind"], row["kind"]))
     refunded = [0] * len(document["lines"])
     for line in await db.execute_fetchall(
             "SELECT line_index, sum(qty) AS qty FROM refunded_lines WHERE sale_id = ? GROUP BY line_index",

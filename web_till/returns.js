@@ -136,6 +136,11 @@ const NOT_A_SALE = {
   khata_adjustment: "{n} is a khata adjustment, not a sale.", customer: "{n} is a customer's details, not a sale.",
 };
 
+/** "{n} is a return, not a sale." in the tablet's language; a kind this till has no words for, plainly. */
+function notASale(kind, n) {
+  return Object.hasOwn(NOT_A_SALE, kind) ? t(NOT_A_SALE[kind], { n }) : t("{n} is not a sale.", { n });
+}
+
 async function ownRefunds(saleId) {
   return (await ctx.journal.refundsOf(saleId)).map((row) => row.document);
 }
@@ -152,17 +157,21 @@ export async function lookUpSale(key) {
   else key = key.toLowerCase();
   const own = await ownDocument(key);
   if (own && own.kind !== "sale") {
-    return { refused: t(NOT_A_SALE[own.kind] || "{n} is not a sale.", { n: receiptNumber(own.device_code, own.seq) }) };
+    return { refused: notASale(own.kind, receiptNumber(own.device_code, own.seq)) };
   }
   let answer = null;
   let boxKnowsNot = false;
-  let boxHasOther = false;   // the box holds the number, on another tablet's document that is no sale
+  let boxHasOther = null;   // the box holds the number, on another tablet's document that is no sale: {kind, n}
   try {
     answer = (await call(`sales/${encodeURIComponent(key)}`, { token: state.identity.token })).json;
   } catch (err) {
     if (err instanceof ApiError && err.code === "unknown_sale") {
       boxKnowsNot = true;
-      boxHasOther = / not a sale$/.test(err.message);   // gateway/returns.py find_sale
+      // gateway/errors.py NotASale names the document's kind; a box before it said so only in English.
+      const error = (err.body && err.body.error) || {};
+      if (typeof error.kind === "string") {
+        boxHasOther = { kind: error.kind, n: typeof error.receipt === "string" ? error.receipt : key };
+      } else if (/ not a sale$/.test(err.message)) boxHasOther = { kind: "", n: key };
     } else if (!(err instanceof Unreachable || err instanceof ApiError)) throw err;
   }
   if (answer && answer.sale) {
@@ -184,7 +193,7 @@ export async function lookUpSale(key) {
              note: boxKnowsNot ? "" : t("The shop box cannot be reached: this return is checked against this " +
                "tablet's own records only.") };
   }
-  if (boxHasOther) return { refused: t("{n} is not a sale.", { n: key }) };
+  if (boxHasOther) return { refused: notASale(boxHasOther.kind, boxHasOther.n) };
   if (boxKnowsNot) return { refused: t("No sale with receipt number {n} is known.", { n: key }) };
   return { refused: t("Receipt {n} is not from this tablet. A return of another tablet's sale needs the shop box, " +
                       "which cannot be reached now.", { n: key }) };
@@ -197,18 +206,28 @@ export function mayRefund(s) {
 
 // --- actions -------------------------------------------------------------------------------
 
+let lookUps = 0;   // numbers each findReturn: only the latest one's answer is shown
+
 export const returnActions = {
   async findReturn(key) {
     if (!mayRefund(state)) { update({ notice: t("Your cashier account may not take returns. Ask the owner.") }); return; }
-    update({ notice: t("Looking up the sale…") });
+    const looking = t("Looking up the sale…");
+    const mine = ++lookUps;
+    const from = state.screen;
+    update({ notice: looking });
+    // The box may take seconds to answer. Meanwhile the cashier may have typed again (which clears the
+    // notice), asked for another receipt, or left the list: the answer is then about a number nobody
+    // is looking at, and is dropped rather than shown over what they do now.
+    const stillAsked = () => mine === lookUps && state.screen === from && state.notice === looking;
     let found;
     try {
       found = await lookUpSale(key);
     } catch (err) {
       console.error("return lookup failed", err);
-      update({ notice: t("This tablet could not look up that sale. Try again.") });
+      if (stillAsked()) update({ notice: t("This tablet could not look up that sale. Try again.") });
       return;
     }
+    if (!stillAsked()) return;
     if (found.refused) { update({ notice: found.refused }); return; }
     update({ returning: { ...found, id: newId() }, notice: "", screen: "return" });
   },

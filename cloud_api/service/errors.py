@@ -11,7 +11,8 @@
     ├── TooManyRequests           429 too_many_requests   (with Retry-After)
     └── Unavailable               503 unavailable         (a passing fault: try again later)
 
-The body is always {"error": {"code": ..., "message": ...}}.
+The body is always {"error": {"code": ..., "message": ...}}, and an error with `details` adds them
+beside the two (fields a program reads, where the message is for people).
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ class ServiceError(Exception):
 
     status = 500
     code = "internal"
+    # Facts for the caller's program, added to the JSON error beside code and message (never replacing
+    # them): a till tells apart why by these, not by matching the English message.
+    details: dict[str, object] = {}
 
     def __init__(self, message: str, **values: object):
         self.phrase, self.values = message, values

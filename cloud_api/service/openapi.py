@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 class ErrorDetail(BaseModel):
+    """code and message, and where an error has them its details beside (ServiceError.details: a refused
+    look-up's `kind` and `receipt`, say), for programs to read instead of the message."""
+    model_config = ConfigDict(extra="allow")
+
     code: str
     message: str
 

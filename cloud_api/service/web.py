@@ -37,8 +37,8 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
-def error_body(code: str, message: str, status: int) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def error_body(code: str, message: str, status: int, details: dict[str, object] | None = None) -> web.Response:
+    return web.json_response({"error": {**(details or {}), "code": code, "message": message}}, status=status)
 
 
 @web.middleware
@@ -47,7 +47,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ServiceError as err:
-        response = error_body(err.code, err.message, err.status)
+        response = error_body(err.code, err.message, err.status, err.details)
         if isinstance(err, TooManyRequests):
             response.headers["Retry-After"] = str(err.retry_after_s)
         return response

@@ -67,6 +67,9 @@ async def test_an_unknown_sale_is_a_404_a_cashier_understands(gateway, provision
         assert response.status == 404, ref
         error = (await response.json())["error"]
         assert error["code"] == "unknown_sale" and words in error["message"], (ref, error)
+        # What is no sale is named for the till's program too, so it words it in its own language.
+        named = {"kind": "refund", "receipt": "T1-000002"} if ref == "T1-000002" else {}
+        assert {k: error[k] for k in ("kind", "receipt") if k in error} == named, (ref, error)
     assert (await gateway.get(f"/api/v1/sales/{sale['id']}")).status == 401   # tablets only
 
 
