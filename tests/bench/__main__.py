@@ -69,7 +69,7 @@ def main() -> int:
             busy = machine["busy_before"][title] = report.settle()
             section_start = time.monotonic()
             shown = "?" if busy is None else f"{busy:.0%}"
-            print(f"bench: {title} ... (cores {shown} busy)", file=sys.stderr, flush=True)
+            print(f"bench: {title} ... (busiest core {shown} busy)", file=sys.stderr, flush=True)
             try:
                 figures += run()
             except Exception as err:  # noqa: BLE001 -- one broken section must not cost the others' figures

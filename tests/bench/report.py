@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -96,33 +97,37 @@ def markdown(figures: list[Figure], machine: dict[str, Any]) -> str:
                  f"SQLite {machine['sqlite']}, {machine['chromium']}"
                  + (f", {machine['postgresql']}" if machine.get("postgresql") else ", PostgreSQL not run")
                  + f"; the bench took {machine['took_s']:.0f} s."
-                 + (f" Cores busy when each section began (after waiting up to 30 s for quiet): {busy}."
+                 + (f" The busiest core when each section began (after waiting up to 30 s for quiet): {busy}."
                     if (busy := _busy_text(machine.get("busy_before"))) else ""))
     return "\n".join(lines)
 
 
 def cpu_busy(window_s: float = 1.0) -> float | None:
-    """The fraction of all cores busy over the next `window_s` (/proc/stat), or None where it is unreadable."""
-    def times() -> tuple[int, int] | None:
+    """How busy the busiest core was over the next `window_s` (/proc/stat's per-core lines: one busy
+    core on a many-core machine hides in the total), or None where that is unreadable."""
+    def times() -> list[tuple[int, int]] | None:
         try:
-            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            lines = Path("/proc/stat").read_text().splitlines()
+            cores = [[int(x) for x in line.split()[1:]] for line in lines if re.match(r"cpu\d+ ", line)]
         except (OSError, ValueError):
             return None
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)   # idle + iowait
-        return sum(fields), idle
+        # user nice system idle iowait irq softirq steal: guest time (after them) is counted in user and
+        # nice already. Idle is idle + iowait.
+        return [(sum(f[:8]), f[3] + (f[4] if len(f) > 4 else 0)) for f in cores] or None
     before = times()
     time.sleep(window_s)
     after = times()
-    if before is None or after is None or after[0] == before[0]:
+    if before is None or after is None or len(before) != len(after):
         return None
-    return 1 - (after[1] - before[1]) / (after[0] - before[0])
+    busy = [1 - (a[1] - b[1]) / (a[0] - b[0]) for a, b in zip(after, before) if a[0] > b[0]]
+    return max(busy) if busy else None
 
 
-def settle(limit_s: float = 30.0, idle_below: float = 0.15) -> float | None:
+def settle(limit_s: float = 30.0, idle_below: float = 0.25) -> float | None:
     """Wait, up to `limit_s`, for the machine to go quiet (the last section's processes finishing, a
-    checkpoint, another job); the busy fraction last seen. The issues' goals are for an idle machine:
-    a section started under another's tail measured that tail (a checkout's p95 went from 1.5x to 2.7x
-    of its floor with one core taken)."""
+    checkpoint, another job): every core below `idle_below` busy over a second; the busiest core's
+    fraction last seen. The issues' goals are for an idle machine: a section started under another's
+    tail measured that tail (a checkout's p95 went from 1.5x to 2.7x of its floor with one core taken)."""
     deadline = time.monotonic() + limit_s
     busy = cpu_busy()
     while busy is not None and busy > idle_below and time.monotonic() < deadline:
