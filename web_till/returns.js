@@ -211,14 +211,14 @@ let lookUps = 0;   // numbers each findReturn: only the latest one's answer is s
 export const returnActions = {
   async findReturn(key) {
     if (!mayRefund(state)) { update({ notice: t("Your cashier account may not take returns. Ask the owner.") }); return; }
-    const looking = t("Looking up the sale…");
     const mine = ++lookUps;
     const from = state.screen;
-    update({ notice: looking });
-    // The box may take seconds to answer. Meanwhile the cashier may have typed again (which clears the
-    // notice), asked for another receipt, or left the list: the answer is then about a number nobody
-    // is looking at, and is dropped rather than shown over what they do now.
-    const stillAsked = () => mine === lookUps && state.screen === from && state.notice === looking;
+    update({ notice: t("Looking up the sale…") });
+    // The box may take seconds to answer. Meanwhile the cashier may have typed again (forgetLookUp),
+    // asked for another receipt, or left the list: the answer is then about a number nobody is looking
+    // at, and is dropped rather than shown over what they do now. (Not told by the notice's words: a
+    // language switch meanwhile says them again in the other language.)
+    const stillAsked = () => mine === lookUps && state.screen === from;
     let found;
     try {
       found = await lookUpSale(key);
@@ -231,6 +231,9 @@ export const returnActions = {
     if (found.refused) { update({ notice: found.refused }); return; }
     update({ returning: { ...found, id: newId() }, notice: "", screen: "return" });
   },
+
+  /** The cashier typed again: a look-up's answer still on its way is about the number before. */
+  forgetLookUp() { lookUps += 1; },
 
   async completeReturn({ quantities, tender, reference, reason }) {
     const returning = state.returning;

@@ -79,9 +79,14 @@ export function salesScreen(state, actions) {
     fiscal = authority(s.catalog) ? await ctx.journal.fiscalOf(rows.map((row) => row.id)) : new Map();
     draw();
   }
-  search.addEventListener("input", () => {
-    // A look-up's refusal ("No sale with receipt number ...") was about what was typed before.
-    if (actions.state().notice) update({ notice: "" });
+  search.addEventListener("input", (event) => {
+    // A look-up's refusal ("No sale with receipt number ..."), or its answer still on the way, was
+    // about what was typed before. Only the cashier's typing: the screen drawn again in the other
+    // language puts the text back with an input event of its own (app.js redrawScreen).
+    if (event.isTrusted) {
+      actions.forgetLookUp();
+      if (actions.state().notice) update({ notice: "" });
+    }
     draw();
   });
   search.addEventListener("keydown", (event) => {
