@@ -78,7 +78,12 @@ def _note(document: AnyDocument) -> str | None:
 
 def updated_at(document: AnyDocument, received_at: str) -> str:
     """A document's true time as UTC text (what the cloud works out from the same received_at)."""
-    moment = true_time(document.created_at, document.clock_offset_ms, received_at).astimezone(timezone.utc)
+    return true_text(document.created_at, document.clock_offset_ms, received_at)
+
+
+def true_text(created_at: str, clock_offset_ms: int | None, received_at: str | None) -> str:
+    """contract.true_time as UTC text, as the cloud writes its times ("...T05:00:00.000Z")."""
+    moment = true_time(created_at, clock_offset_ms, received_at).astimezone(timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -366,14 +371,18 @@ async def customers(db: aiosqlite.Connection, ids: list[str] | None = None) -> t
         record = records.setdefault(entry["customer_id"], _unknown(entry["customer_id"], limit))
         record["balance"] += entry["amount"]
     for entry in await db.execute_fetchall(
-            "SELECT customer_id, created_at FROM khata_entries WHERE pk IN "
+            "SELECT e.customer_id, e.created_at, j.received_at, json_extract(j.body, '$.clock_offset_ms') AS offset "
+            "FROM khata_entries e LEFT JOIN journal j ON j.id = e.document_id WHERE e.pk IN "
             f"(SELECT max(pk) FROM khata_entries WHERE ingest_seq IS NOT {REFUSED}{where} GROUP BY customer_id)",
             args):
         # The later of the box's newest entry and the cloud's (which counts the owner's back-office
-        # adjustments, never seen here): by the moment, as one has a UTC offset and the other a Z.
+        # adjustments, never seen here), each by its true time: the tablet's clock corrected by its
+        # offset and never after the box received it, as the cloud works its own out. By the tablet's
+        # raw clock, one running fast would put its entry after the office's later one.
         record = records.setdefault(entry["customer_id"], _unknown(entry["customer_id"], limit))
-        if record["last_entry_at"] is None or _moment(entry["created_at"]) > _moment(record["last_entry_at"]):
-            record["last_entry_at"] = entry["created_at"]
+        at = true_text(entry["created_at"], entry["offset"], entry["received_at"])
+        if record["last_entry_at"] is None or _moment(at) > _moment(record["last_entry_at"]):
+            record["last_entry_at"] = at
     return records, (row["fetched_at"] if row is not None else None)
 
 

@@ -671,5 +671,13 @@ async def test_the_last_entry_is_the_later_of_the_clouds_and_the_boxs(store):
         await receive(store, T1, make_credit_sale(cid, qty=1, created_at="2026-11-27T10:00:00+05:00", **own(T1, n)))
     records, _ = await khata.customers(store.read())
     assert records[office]["last_entry_at"] == "2026-11-28T09:00:00.000Z"    # the owner's, in the office, later
-    assert records[tills]["last_entry_at"] == "2026-11-27T10:00:00+05:00"    # the box's own, later
+    assert records[tills]["last_entry_at"] == "2026-11-27T05:00:00.000Z"     # the box's own, later (its true time)
+    # A tablet whose clock runs two days fast (its offset says so) sells on account to the office's
+    # customer: by its raw clock on the 29th, truly on the 27th, before the owner's entry of the 28th.
+    fast = make_credit_sale(office, qty=1, created_at="2026-11-29T10:00:00+05:00", **own(T1, 3))
+    fast["clock_offset_ms"] = -2 * 24 * 3600 * 1000
+    fast["hash"] = document_hash(fast)
+    await receive(store, T1, fast)
+    records, _ = await khata.customers(store.read())
+    assert records[office]["last_entry_at"] == "2026-11-28T09:00:00.000Z"    # still the owner's
     await client.aclose()
