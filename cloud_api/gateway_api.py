@@ -15,7 +15,7 @@ from .database import reading, writing
 from .ingest import receive_batch
 from .khata import khata_snapshot
 from .service.clock import utc_now
-from .service.web import bearer_token, json_with_etag, read_model
+from .service.web import bearer_token, json_with_etag, model_response, read_model
 from .shops import GatewayIdentity, enrol_gateway, gateway_for_key
 from .stock import stock_snapshot
 
@@ -43,7 +43,7 @@ async def journal_batch(request: web.Request) -> web.Response:
     batch = await read_model(request, JournalBatch)
     # One transaction for the whole batch: its results are only sent after it commits.
     results = await receive_batch(request.app[ENGINE], gateway, batch)
-    return web.json_response(BatchResponse(results=results, server_time=utc_now()).model_dump())
+    return model_response(BatchResponse(results=results, server_time=utc_now()))
 
 
 @routes.get("/v1/catalog")

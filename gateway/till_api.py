@@ -33,8 +33,8 @@ except ImportError:   # pragma: no cover
 from cloud_api.service.clock import utc_now
 from cloud_api.contract import BatchResponse, JournalBatch
 from cloud_api.service.errors import BadRequest, TooLarge, Unauthorised, UnsupportedMediaType
-from cloud_api.service.web import (MAX_JSON_DEPTH, Handler, bearer_token, json_with_etag, parse_json, parse_model,
-                                   read_model)
+from cloud_api.service.web import (MAX_JSON_DEPTH, Handler, bearer_token, json_with_etag, model_response, parse_json,
+                                   parse_model, read_model)
 
 from .catalog import catalog_for_tills
 from .fiscal_jobs import fiscal_settings, receipts_since, till_receipt
@@ -232,7 +232,7 @@ async def journal_batch(request: web.Request) -> web.Response:
         request.app[UPLINK].wake()
         request.app[FISCAL_QUEUE].wake_for_documents(stored)
         request.app[PRINT_QUEUE].wake_for_documents(stored)
-    return web.json_response(BatchResponse(results=results, server_time=utc_now()).model_dump())
+    return model_response(BatchResponse(results=results, server_time=utc_now()))
 
 
 @routes.post("/api/v1/journal:acks")

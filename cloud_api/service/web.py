@@ -127,6 +127,14 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
+def model_response(model: BaseModel, status: int = 200) -> web.Response:
+    """A model as the JSON answer, serialised by pydantic-core straight to bytes: for a batch's 50 to 500
+    verdicts a third of the time of model_dump() then json.dumps (json_response), on the batch routes'
+    every request (issue 12). The same JSON, but for non-ASCII text, sent as UTF-8 rather than escaped."""
+    return web.Response(body=model.__pydantic_serializer__.to_json(model), status=status,
+                        content_type="application/json")
+
+
 def json_with_etag(request: web.Request, etag: str, body: str) -> web.Response:
     """A JSON body under its ETag, or 304 when the caller already holds that version (If-None-Match)."""
     if request.headers.get("If-None-Match") == etag:
