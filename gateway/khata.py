@@ -454,13 +454,15 @@ async def customer_khata(db: aiosqlite.Connection, customer_id: str, device_id: 
         if record is None:
             return None
         rows = await db.execute_fetchall(
-            "SELECT document_id, kind, amount, created_at, device_code, seq, cashier_id, note FROM khata_entries "
+            "SELECT document_id, kind, amount, created_at, device_code, seq, cashier_id, note, ingest_seq FROM khata_entries "
             "WHERE customer_id = ? AND ingest_seq IS NOT ? ORDER BY created_at DESC, pk DESC LIMIT ?",
             (customer_id, REFUSED, ENTRY_LIMIT))
         seq = await device_seq(db, device_id)
     entries = [{"document_id": row["document_id"], "kind": row["kind"], "amount": row["amount"],
                 "at": row["created_at"], "receipt_number": receipt_number(row["device_code"], row["seq"]),
-                "device_code": row["device_code"], "cashier_id": row["cashier_id"], "note": row["note"]}
+                "device_code": row["device_code"], "cashier_id": row["cashier_id"], "note": row["note"],
+                # The cloud has it (its place there is known); else it is at the box, on its way.
+                "in_cloud": row["ingest_seq"] is not None}
                for row in rows]
     return {"customer": record, "entries": entries, "snapshot_at": snapshot_at, "device_seq": seq}
 

@@ -149,6 +149,7 @@ class KhataEntry(BaseModel):
     device_code: str | None
     cashier_id: str | None
     note: str | None
+    in_cloud: bool = False   # the cloud has it; else it is at the box, on its way (absent from older boxes)
 
 
 class CustomerKhata(BaseModel):

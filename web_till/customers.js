@@ -284,7 +284,9 @@ export function khataScreen(state, actions) {
       h("span", { class: "time" }, documentTime(e.at)),
       h("span", { class: "what" }, entryWords(e.kind), e.note ? h("small", {}, ` · ${e.note}`) : null),
       h("span", { class: "amount", dir: "ltr", "data-paisa": String(e.amount) }, e.amount > 0 ? `+${formatRs(e.amount)}` : formatRs(e.amount)),
-      h("span", { class: `sync sync-${e.pending ? "pending" : "in_cloud"}` }, e.pending ? t("pending") : t("at box")))));
+      // Where the entry is, as the sales list says it: on this tablet, at the box, or in the cloud.
+      h("span", { class: `sync sync-${e.pending ? "pending" : e.in_cloud ? "in_cloud" : "at_gateway"}` },
+        e.pending ? t("pending") : e.in_cloud ? t("in cloud") : t("at box")))));
     if (list.length === 0) entries.append(h("li", { class: "hint" }, t("No entries yet.")));
   }
 
@@ -295,7 +297,7 @@ export function khataScreen(state, actions) {
     if (!local) return;
     const rows = await ctx.journal.ofCustomer(id);
     const own = rows.filter((row) => row.state !== "dead" && khataEntry(row.document))
-      .map((row) => ownEntry(row.document, row.state === "pending")).reverse();
+      .map((row) => ownEntry(row.document, row.state === "pending", row.state === "in_cloud")).reverse();
     if (me === turn) draw(local, own, false, hideAsOf);
   }
 

@@ -233,11 +233,11 @@ export async function fromBox(customerId) {
 }
 
 /** A khata entry as the khata screen lists it, from one of this tablet's documents. */
-export function ownEntry(doc, pending) {
+export function ownEntry(doc, pending, inCloud = false) {
   const entry = khataEntry(doc);
   return { document_id: doc.id, kind: doc.kind, amount: entry ? entry[1] : 0, at: doc.created_at,
            receipt_number: doc.seq ? `${doc.device_code}-${String(doc.seq).padStart(6, "0")}` : null,
-           note: doc.note || doc.reason || null, pending };
+           note: doc.note || doc.reason || null, pending, in_cloud: inCloud };
 }
 
 /**

@@ -104,6 +104,9 @@ export function salesScreen(state, actions) {
     h("button", { class: "link", onclick: () => actions.backToCart() }, t("Back to selling")));
   function refresh(s) {
     alert.textContent = s.notice ? t(s.notice) : "";
+    // "Press Enter to look it up" is done with once Enter has been pressed: the look-up's answer (or
+    // "Looking up the sale…") stands alone until the cashier types again.
+    hint.hidden = Boolean(s.notice);
     if (loadedFor !== `${s.unsynced}|${s.link}|${s.fiscalSeen}`) load(s).catch((err) => console.error("sales list", err));
   }
   refresh(state);

@@ -204,6 +204,9 @@ def test_khata_across_two_tablets_with_the_wan_down(rig, tablets):
     open_khata(t2, "Bilal", "Bilal Ahmed")
     khata_balance(t2, 130000)
     t2.expect(t2.page.get_by_role("list", name="Khata entries").get_by_role("listitem")).to_have_count(2)
+    # The WAN is cut: both entries are at the box, on their way to the cloud.
+    t2.expect(t2.page.get_by_role("list", name="Khata entries").get_by_role("listitem").filter(
+        has_text="at box")).to_have_count(2)
     back_to_selling(t2)
 
     # T2 cut off from the box: what it knows, and its allowance (Rs 2,000 of its own credit per customer).
@@ -401,6 +404,12 @@ def test_khata_across_two_tablets_with_the_wan_down(rig, tablets):
     assert sorted(e["amount"] for e in statement["entries"]) == sorted([180000, -50000, 125000, 375000, -30000])
     assert statement["entries"][-1]["balance"] == 600000
     assert box_balance(t1, cid) == 600000 and box_balance(t2, cid) == 600000
+    # Bilal's entries are in the cloud now, and his khata says so, as the Sales list does.
+    open_khata(t2, "Bilal", "Bilal Ahmed")
+    listed = t2.page.get_by_role("list", name="Khata entries").get_by_role("listitem")
+    t2.expect(listed.first).to_contain_text("in cloud")
+    t2.expect(listed.filter(has_text="at box")).to_have_count(0)
+    back_to_selling(t2)
 
     # The cloud's Z-report of T1's shift (khata cash in, on-account sales out) agrees with the till's.
     [opened] = kinds(t1, "shift_open")

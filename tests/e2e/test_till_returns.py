@@ -154,8 +154,12 @@ def test_a_number_that_is_no_sale_is_said_so_and_a_refusal_goes_once_the_cashier
     t1.expect(refusal).to_have_text("T1-000001 is a shift's opening, not a sale.")
     page.get_by_role("searchbox", name="Receipt number").fill("t1-")
     t1.expect(refusal).to_have_text("")
+    hint = page.locator(".sales p.hint")
+    page.get_by_role("searchbox", name="Receipt number").fill("t2-1")
+    t1.expect(hint).to_have_text("T2-000001 is not among this tablet's sales today. Press Enter to look it up for a return.")
     look_up(t1, "t2-1")   # another tablet's: what it is comes from the box (its error's kind)
     t1.expect(refusal).to_have_text("T2-000001 is a shift's opening, not a sale.")
+    t1.expect(hint).to_be_hidden()   # Enter was pressed: the answer stands alone
     look_up(t1, "t1-999")
     t1.expect(refusal).to_have_text("No sale with receipt number T1-000999 is known.")
     t1.expect(page.get_by_role("button", name="Complete return")).to_have_count(0)

@@ -444,12 +444,14 @@ async def test_a_document_the_cloud_refuses_leaves_the_boxs_balances(store, tmp_
     await receive(store, T1, bad)
     uplink = Uplink(store, client, GatewaySettings(state_dir=tmp_path / "gw", uplink_batch_size=2))
     assert await balances(store) == {c["customer_id"]: 55000 + 110000}   # the box counts what it has seen
+    shown = await khata.customer_khata(store.read(), c["customer_id"], T1.device_id)
+    assert [e["in_cloud"] for e in shown["entries"]] == [False, False]   # at the box, on their way
     while await uplink.push_once():
         pass
     assert await balances(store) == {c["customer_id"]: 55000}
-    # Nor in a customer's entries, nor in the balance after an earlier receipt.
+    # Nor in a customer's entries, nor in the balance after an earlier receipt; the one kept is in the cloud.
     shown = await khata.customer_khata(store.read(), c["customer_id"], T1.device_id)
-    assert [e["document_id"] for e in shown["entries"]] == [kept["id"]]
+    assert [(e["document_id"], e["in_cloud"]) for e in shown["entries"]] == [(kept["id"], True)]
     assert (await khata.receipt_customer(store.read(), kept))["balanceAfter"] == 55000
     assert (await khata.receipt_customer(store.read(), bad))["balanceAfter"] is None
     assert await khata.pull_khata(store, client)
