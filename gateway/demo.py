@@ -196,6 +196,10 @@ def _banner(shop: dict, cloud: Service, state_dir: Path, code: str, now: datetim
     hosts = [HOST] if not LAN else [str(a) for a in lan_addresses("all") if not a.is_loopback] or [HOST]
     hosts = [f"[{h}]" if ":" in h else h for h in hosts]
     tills = "\n".join(f"  Till:          https://{h}:{GATEWAY_PORT}/" for h in hosts)
+    if not LAN:
+        # 127.0.0.1 is a secure context to any browser, whatever its certificate; a tablet's is not.
+        tills += (f"\n  As a tablet:   chromium --host-resolver-rules='MAP posline.local {HOST}' "
+                  f"https://posline.local:{GATEWAY_PORT}/")
     setups = "\n".join(f"  Tablet setup:  http://{h}:{GATEWAY_HTTP_PORT}/setup" for h in hosts)
     return f"""
 POS Line is running (logs in {RUN_DIR}/){' on this machine only; `make run LAN=1` serves the LAN' if not LAN else ''}.
@@ -203,7 +207,8 @@ POS Line is running (logs in {RUN_DIR}/){' on this machine only; `make run LAN=1
 {setups}
                  install the box's certificate there once per browser (fingerprint below), then:
 {tills}
-  Pairing code:  {code}            (valid 10 minutes; more from the box's admin page)
+  Pairing code:  {code}            (valid 10 minutes; more from the box's admin page, or
+                 {sys.executable} -m gateway.cli pair-code --state-dir {state_dir})
   Cashier PIN:   {shop['cashier_pin']:<18}({shop['cashier_name']})
   Box admin:     https://{hosts[0]}:{GATEWAY_PORT}/admin    owner PIN {DEMO_OWNER_PIN}
                  (the same PIN approves, at the till, credit past a customer's limit and khata adjustments)

@@ -27,3 +27,7 @@ def test_make_run_prints_todays_sales_for_the_shops_business_day(tmp_path: Path)
     assert demo.DEMO_ZONE == "Asia/Karachi"
     assert "/v1/shops/shop-1/reports/summary?date=2026-12-01'" in banner
     assert "Pairing code:  123456" in banner
+    # The till as a tablet opens it, by its name (a loopback address is a secure context to any
+    # browser), and another pairing code from the command line.
+    assert f"--host-resolver-rules='MAP posline.local 127.0.0.1' https://posline.local:{demo.GATEWAY_PORT}/" in banner
+    assert f"-m gateway.cli pair-code --state-dir {tmp_path}" in banner
