@@ -371,7 +371,9 @@ async def customers(db: aiosqlite.Connection, ids: list[str] | None = None) -> t
         record = records.setdefault(entry["customer_id"], _unknown(entry["customer_id"], limit))
         record["balance"] += entry["amount"]
     for entry in await db.execute_fetchall(
-            "SELECT e.customer_id, e.created_at, j.received_at, json_extract(j.body, '$.clock_offset_ms') AS offset "
+            # json_valid: a damaged journal body (the uplink parks those) must not fail every list.
+            "SELECT e.customer_id, e.created_at, j.received_at, "
+            "CASE WHEN json_valid(j.body) THEN json_extract(j.body, '$.clock_offset_ms') END AS offset "
             "FROM khata_entries e LEFT JOIN journal j ON j.id = e.document_id WHERE e.pk IN "
             f"(SELECT max(pk) FROM khata_entries WHERE ingest_seq IS NOT {REFUSED}{where} GROUP BY customer_id)",
             args):
@@ -454,15 +456,17 @@ async def customer_khata(db: aiosqlite.Connection, customer_id: str, device_id: 
         if record is None:
             return None
         rows = await db.execute_fetchall(
-            "SELECT document_id, kind, amount, created_at, device_code, seq, cashier_id, note, ingest_seq FROM khata_entries "
-            "WHERE customer_id = ? AND ingest_seq IS NOT ? ORDER BY created_at DESC, pk DESC LIMIT ?",
+            "SELECT e.document_id, e.kind, e.amount, e.created_at, e.device_code, e.seq, e.cashier_id, e.note, "
+            "j.cloud_state FROM khata_entries e LEFT JOIN journal j ON j.id = e.document_id "
+            "WHERE e.customer_id = ? AND e.ingest_seq IS NOT ? ORDER BY e.created_at DESC, e.pk DESC LIMIT ?",
             (customer_id, REFUSED, ENTRY_LIMIT))
         seq = await device_seq(db, device_id)
     entries = [{"document_id": row["document_id"], "kind": row["kind"], "amount": row["amount"],
                 "at": row["created_at"], "receipt_number": receipt_number(row["device_code"], row["seq"]),
                 "device_code": row["device_code"], "cashier_id": row["cashier_id"], "note": row["note"],
-                # The cloud has it (its place there is known); else it is at the box, on its way.
-                "in_cloud": row["ingest_seq"] is not None}
+                # Where it is, as the journal says it to the tablets (journal.cloud_states): the cloud has
+                # it, or refused it (a conflict: another version is there), or it is at the box.
+                "in_cloud": row["cloud_state"] == "in_cloud", "refused": row["cloud_state"] == "rejected"}
                for row in rows]
     return {"customer": record, "entries": entries, "snapshot_at": snapshot_at, "device_seq": seq}
 

@@ -149,7 +149,9 @@ class KhataEntry(BaseModel):
     device_code: str | None
     cashier_id: str | None
     note: str | None
-    in_cloud: bool = False   # the cloud has it; else it is at the box, on its way (absent from older boxes)
+    # Where it is (absent from older boxes): the cloud has it, or refused it, or else it is at the box.
+    in_cloud: bool = False
+    refused: bool = False
 
 
 class CustomerKhata(BaseModel):

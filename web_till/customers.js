@@ -285,8 +285,8 @@ export function khataScreen(state, actions) {
       h("span", { class: "what" }, entryWords(e.kind), e.note ? h("small", {}, ` · ${e.note}`) : null),
       h("span", { class: "amount", dir: "ltr", "data-paisa": String(e.amount) }, e.amount > 0 ? `+${formatRs(e.amount)}` : formatRs(e.amount)),
       // Where the entry is, as the sales list says it: on this tablet, at the box, or in the cloud.
-      h("span", { class: `sync sync-${e.pending ? "pending" : e.in_cloud ? "in_cloud" : "at_gateway"}` },
-        e.pending ? t("pending") : e.in_cloud ? t("in cloud") : t("at box")))));
+      h("span", { class: `sync sync-${e.pending ? "pending" : e.refused ? "dead" : e.in_cloud ? "in_cloud" : "at_gateway"}` },
+        e.pending ? t("pending") : e.refused ? t("refused") : e.in_cloud ? t("in cloud") : t("at box")))));
     if (list.length === 0) entries.append(h("li", { class: "hint" }, t("No entries yet.")));
   }
 

@@ -459,6 +459,46 @@ async def test_a_document_the_cloud_refuses_leaves_the_boxs_balances(store, tmp_
     await client.aclose()
 
 
+async def test_an_entry_says_where_it_is_as_the_journal_tells_the_tablets(store, tmp_path):
+    """at the box, then in the cloud, or refused where the cloud holds another version (a conflict: the
+    tablet hears "rejected" for it, so its khata must not say "in cloud"); and a damaged journal body
+    does not fail the customers' list (the uplink parks such a body; the list reads its clock offset)."""
+    cloud = KhataCloud()
+    inner = cloud.handle
+    clash: set[str] = set()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/journal:batch":
+            documents = json.loads(gzip.decompress(request.content))["documents"]
+            if any(d["id"] in clash for d in documents):
+                return httpx.Response(200, json={"server_time": utc_now(), "results": [
+                    {"id": d["id"], "status": "conflict" if d["id"] in clash else "stored", "reason": None}
+                    for d in documents]})
+        return inner(request)
+
+    client = CloudClient("http://cloud.test", "key", 5, transport=httpx.MockTransport(handle))
+    c = make_customer("F", **own(T1, 1))
+    kept = make_credit_sale(c["customer_id"], qty=1, **own(T1, 2))
+    clashing = make_credit_sale(c["customer_id"], qty=2, created_at="2026-11-27T18:06:00+05:00", **own(T1, 3))
+    clash.add(clashing["id"])
+    await receive(store, T1, c, kept)
+    await receive(store, T1, clashing)
+
+    async def states() -> list[tuple[str, bool, bool]]:
+        shown = await khata.customer_khata(store.read(), c["customer_id"], T1.device_id)
+        return [(e["document_id"], e["in_cloud"], e["refused"]) for e in shown["entries"]]
+    assert await states() == [(clashing["id"], False, False), (kept["id"], False, False)]   # at the box
+    uplink = Uplink(store, client, GatewaySettings(state_dir=tmp_path / "gw", uplink_batch_size=1))
+    while await uplink.push_once():
+        pass
+    assert await states() == [(clashing["id"], False, True), (kept["id"], True, False)]
+    async with store.transaction() as db:
+        await db.execute("UPDATE journal SET body = '{damaged' WHERE id = ?", (clashing["id"],))
+    records, _ = await khata.customers(store.read())
+    assert records[c["customer_id"]]["last_entry_at"] == "2026-11-27T13:06:00.000Z"   # its own clock then
+    await client.aclose()
+
+
 async def test_the_tills_list_is_made_again_whenever_what_it_counts_changes(store):
     """GET /api/v1/customers is kept between requests: a new entry, a late ack the held snapshot already
     covers (a lost reply), a new snapshot each make it again; nothing else does."""
