@@ -10,9 +10,15 @@ import { newId } from "./ids.js";
 import { formatRs, parseRupees, westernDigits } from "./money.js";
 import { keepCart } from "./parked.js";
 import { printOriginal } from "./printing.js";
+import { SYNC_WORDS } from "./sales.js";
 import { balanceText, documentTime } from "./receipt.js";
 import { state, update } from "./store.js";
 import { WALLETS, paymentOf } from "./tenders.js";
+
+/** A khata entry's journal state, as the Sales list names it (SYNC_WORDS). */
+function syncState(e) {
+  return e.pending ? "pending" : e.refused ? "dead" : e.in_cloud ? "in_cloud" : "at_gateway";
+}
 
 /** The customer a sale goes on account to, on the cart (kept with it), or null to take them off. */
 function setCartCustomer(customer) {
@@ -284,9 +290,7 @@ export function khataScreen(state, actions) {
       h("span", { class: "time" }, documentTime(e.at)),
       h("span", { class: "what" }, entryWords(e.kind), e.note ? h("small", {}, ` · ${e.note}`) : null),
       h("span", { class: "amount", dir: "ltr", "data-paisa": String(e.amount) }, e.amount > 0 ? `+${formatRs(e.amount)}` : formatRs(e.amount)),
-      // Where the entry is, as the sales list says it: on this tablet, at the box, or in the cloud.
-      h("span", { class: `sync sync-${e.pending ? "pending" : e.refused ? "dead" : e.in_cloud ? "in_cloud" : "at_gateway"}` },
-        e.pending ? t("pending") : e.refused ? t("refused") : e.in_cloud ? t("in cloud") : t("at box")))));
+      h("span", { class: `sync sync-${syncState(e)}` }, t(SYNC_WORDS[syncState(e)])))));
     if (list.length === 0) entries.append(h("li", { class: "hint" }, t("No entries yet.")));
   }
 

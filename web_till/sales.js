@@ -11,7 +11,8 @@ import { customerById, onAccountPaid } from "./khata.js";
 import { cashierName, drawSlip, receiptModel } from "./receipt.js";
 import { update } from "./store.js";
 
-const SYNC_WORDS = { pending: "pending", at_gateway: "at box", in_cloud: "in cloud", dead: "refused" };
+// Where a document is, by its journal state: the Sales list and a customer's khata say it alike.
+export const SYNC_WORDS = { pending: "pending", at_gateway: "at box", in_cloud: "in cloud", dead: "refused" };
 
 /** This tablet's sales, returns and khata payments made on `day` (YYYY-MM-DD, the tablet's local date),
  *  newest first: every receipt it gave today, to find and print again. */
