@@ -120,7 +120,8 @@ def _sale_rows(model: dict[str, Any], t: Words) -> list[Row]:
         rows.append(Row("text", t("You saved {amount}", amount=format_rs(model["discount"]))))
     rows.append(_rule())
     rows += _tender_rows(model, t)
-    if not model["refund"]:
+    # Change is only ever given from cash: a card, wallet or on-account sale has no "Change Rs 0" row.
+    if not model["refund"] and any(p["tender"] == "cash" for p in model["payments"]):
         rows.append(Row("pair", t("Change"), format_rs(model["change"]), bold=True))
     rows += _customer_rows(model, t)
     if model["reason"]:

@@ -144,7 +144,7 @@ export function drawSlip(model) {
     model.khataPayment ? null : h("div", { class: "slip-block" }, lines),
     h("div", { class: "slip-block" }, totals),
     h("div", { class: "slip-block" }, tenders,
-      model.refund || model.khataPayment ? null : row(t("Change"), formatRs(model.change), "slip-total")),
+      changeGiven(model) ? row(t("Change"), formatRs(model.change), "slip-total") : null),
     model.customer ? h("div", { class: "slip-block", "data-testid": "receipt-customer" }, row(t("Customer"), model.customer.name),
       model.customer.balanceAfter === null ? null
         : row(model.customer.tabletOnly ? t("Balance after, as known to this tablet") : t("Balance after"),
@@ -153,6 +153,12 @@ export function drawSlip(model) {
     model.note ? h("p", {}, `${t("Note")}: ${model.note}`) : null,
     fiscalPart(model.fiscal),
     model.footer ? h("p", { class: "slip-foot" }, model.footer) : null);
+}
+
+/** Whether the slip has a Change row: a sale paid at least partly in cash (change is only ever given
+ * from cash). A card, wallet or on-account sale has none to give, and "Change Rs 0" there is noise. */
+function changeGiven(model) {
+  return !model.refund && !model.khataPayment && model.payments.some((p) => p.tender === "cash");
 }
 
 /** The invoice's block: the authority's mark, its number and QR code, the POS registration; or "pending". */

@@ -158,6 +158,7 @@ def test_khata_across_two_tablets_with_the_wan_down(rig, tablets):
     # T2: on account, Rs 1,800. The receipt names the customer, "On account" and the balance after.
     sell_on_account(t2, "+92 300 123", "Bilal Ahmed", [NIDO, TAPAL])
     t2.expect(t2.page.locator(".slip")).to_contain_text("On account")
+    t2.expect(t2.page.locator(".slip")).not_to_contain_text("Change")   # no cash, so no "Change Rs 0"
     t2.expect(t2.page.get_by_test_id("receipt-customer")).to_contain_text("Bilal Ahmed")
     t2.expect(t2.page.get_by_test_id("receipt-customer")).to_contain_text("Rs 1,800")
     t2.expect(t2.page.get_by_test_id("receipt-customer")).not_to_contain_text("as known to this tablet")

@@ -63,6 +63,17 @@ def test_an_english_receipt_is_text_with_header_lines_totals_and_a_cut() -> None
     assert b"DUPLICATE" not in data and b"DUPLICATE" in english_receipt(duplicate=True)
 
 
+def test_change_is_printed_only_for_a_sale_with_cash_among_its_tenders() -> None:
+    def pairs(document: dict) -> list[tuple[str, str]]:
+        model = receipt_model(document, catalog=docs.catalog(), cashier_name="Ayesha")
+        return [(row.text, row.value) for row in receipt_rows(model)]
+    # Change is only ever given from cash: a card or an on-account sale has none, not "Change Rs 0".
+    for no_cash in (docs.card_sale(), docs.credit_sale()):
+        assert not any(text == "Change" for text, _ in pairs(no_cash)), no_cash["payments"]
+    assert ("Change", "Rs 0") in pairs(docs.credit_sale(cash=10000))           # part cash, exact: said so
+    assert ("Change", "Rs 50") in pairs(docs.wallet_split_sale())                # 1,700 given for 1,650
+
+
 def test_a_khata_payment_slip_says_what_was_received_in_either_language() -> None:
     model = receipt_model(docs.khata_payment(note="For November"), catalog=docs.catalog(), cashier_name="Ayesha",
                           customer={"name": "Bilal Ahmed", "balanceAfter": 60000, "tabletOnly": True})
