@@ -109,8 +109,9 @@ async def record_many(db: aiosqlite.Connection, documents: list[AnyDocument], re
             continue
         customer_id, amount = written
         khata_documents.append((document, customer_id, amount))
-        entries.append((document.id, customer_id, document.kind, amount, document.created_at, document.device_id,
-                        document.device_code, document.seq, document.cashier_id, _note(document)))
+        entries.append((document.id, customer_id, document.kind, amount, document.created_at,
+                        updated_at(document, received_at), document.device_id, document.device_code, document.seq,
+                        document.cashier_id, _note(document)))
     if customer_documents and flag:
         await _flag_limits(db, customer_documents)   # against what the box knew before these
     if versions:
@@ -118,8 +119,8 @@ async def record_many(db: aiosqlite.Connection, documents: list[AnyDocument], re
                              "VALUES (?, ?, ?, ?)", versions)
     if entries:
         await db.executemany(
-            "INSERT OR IGNORE INTO khata_entries (document_id, customer_id, kind, amount, created_at, device_id, "
-            "device_code, seq, cashier_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
+            "INSERT OR IGNORE INTO khata_entries (document_id, customer_id, kind, amount, created_at, true_at, "
+            "device_id, device_code, seq, cashier_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
         if flag:
             await _flag(db, khata_documents)
 
@@ -371,18 +372,16 @@ async def customers(db: aiosqlite.Connection, ids: list[str] | None = None) -> t
         record = records.setdefault(entry["customer_id"], _unknown(entry["customer_id"], limit))
         record["balance"] += entry["amount"]
     for entry in await db.execute_fetchall(
-            # json_valid: a damaged journal body (the uplink parks those) must not fail every list.
-            "SELECT e.customer_id, e.created_at, j.received_at, "
-            "CASE WHEN json_valid(j.body) THEN json_extract(j.body, '$.clock_offset_ms') END AS offset "
-            "FROM khata_entries e LEFT JOIN journal j ON j.id = e.document_id WHERE e.pk IN "
-            f"(SELECT max(pk) FROM khata_entries WHERE ingest_seq IS NOT {REFUSED}{where} GROUP BY customer_id)",
-            args):
+            f"SELECT customer_id, max(true_at) AS at FROM khata_entries WHERE ingest_seq IS NOT {REFUSED}{where} "
+            "GROUP BY customer_id", args):
         # The later of the box's newest entry and the cloud's (which counts the owner's back-office
         # adjustments, never seen here), each by its true time: the tablet's clock corrected by its
         # offset and never after the box received it, as the cloud works its own out. By the tablet's
-        # raw clock, one running fast would put its entry after the office's later one.
+        # raw clock, one running fast would put its entry after the office's later one; by the order
+        # the box received them, a tablet that pushed late would make its old entry the newest.
+        # true_at is fixed-width UTC text (true_text), so max() is the latest.
         record = records.setdefault(entry["customer_id"], _unknown(entry["customer_id"], limit))
-        at = true_text(entry["created_at"], entry["offset"], entry["received_at"])
+        at = entry["at"]
         if record["last_entry_at"] is None or _moment(at) > _moment(record["last_entry_at"]):
             record["last_entry_at"] = at
     return records, (row["fetched_at"] if row is not None else None)
@@ -458,7 +457,7 @@ async def customer_khata(db: aiosqlite.Connection, customer_id: str, device_id: 
         rows = await db.execute_fetchall(
             "SELECT e.document_id, e.kind, e.amount, e.created_at, e.device_code, e.seq, e.cashier_id, e.note, "
             "j.cloud_state FROM khata_entries e LEFT JOIN journal j ON j.id = e.document_id "
-            "WHERE e.customer_id = ? AND e.ingest_seq IS NOT ? ORDER BY e.created_at DESC, e.pk DESC LIMIT ?",
+            "WHERE e.customer_id = ? AND e.ingest_seq IS NOT ? ORDER BY e.true_at DESC, e.pk DESC LIMIT ?",
             (customer_id, REFUSED, ENTRY_LIMIT))
         seq = await device_seq(db, device_id)
     entries = [{"document_id": row["document_id"], "kind": row["kind"], "amount": row["amount"],

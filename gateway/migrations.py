@@ -380,15 +380,21 @@ async def m010_khata(db: aiosqlite.Connection) -> None:
             UNIQUE (document_id, problem)
         );
     """)
-    # Khata documents an older box already holds (none before this contract, unless a till ran ahead):
-    # projected with the ingest_seq the journal knows, and never flagged (history, not news).
+    # The khata documents an older box already holds are projected by m011, once the table is whole.
+
+
+async def _project_held_khata(db: aiosqlite.Connection) -> None:
+    """Khata documents an older box already holds (none before the khata contract, unless a till ran
+    ahead): projected with the ingest_seq the journal knows, and never flagged (history, not news).
+    A document projected already is left as it is (its entry may since have been marked refused)."""
     from cloud_api.contract import InvalidDocument, parse_document
 
     from . import khata
     documents, seqs = [], {}
     for row in await db.execute_fetchall(
-            "SELECT body, received_at, ingest_seq FROM journal WHERE kind IN ('customer', 'khata_payment', "
-            "'khata_adjustment') OR (kind IN ('sale', 'refund') AND body LIKE '%on_account%') ORDER BY rx_seq"):
+            "SELECT body, received_at, ingest_seq FROM journal WHERE (kind IN ('customer', 'khata_payment', "
+            "'khata_adjustment') OR (kind IN ('sale', 'refund') AND body LIKE '%on_account%')) AND id NOT IN "
+            "(SELECT document_id FROM khata_entries UNION SELECT document_id FROM customer_versions) ORDER BY rx_seq"):
         try:
             document = parse_document(json.loads(row["body"]))
         except (InvalidDocument, ValueError):
@@ -421,6 +427,23 @@ async def _project_held_documents(db: aiosqlite.Connection) -> None:
         await returns.record(db, document)
 
 
+async def m011_khata_true_time(db: aiosqlite.Connection) -> None:
+    """Each khata entry's true time (UTC text, khata.true_text), by which a customer's entries are listed
+    and their newest is found. By the tablet's raw clock, a tablet running fast listed its entries above
+    later ones; by the order the box received them, a tablet that pushed late made an old entry the newest."""
+    from .khata import true_text   # here: khata imports the store, which imports this module
+    await db.execute("ALTER TABLE khata_entries ADD COLUMN true_at TEXT")
+    rows = await db.execute_fetchall(
+        "SELECT e.pk, e.created_at, j.received_at, "
+        "CASE WHEN json_valid(j.body) THEN json_extract(j.body, '$.clock_offset_ms') END AS offset "
+        "FROM khata_entries e LEFT JOIN journal j ON j.id = e.document_id")
+    await db.executemany("UPDATE khata_entries SET true_at = ? WHERE pk = ?",
+                         [(true_text(row["created_at"], row["offset"], row["received_at"]), row["pk"]) for row in rows])
+    await db.execute("CREATE INDEX khata_entries_by_true_time ON khata_entries (customer_id, true_at)")
+    # Here, not in m010: projecting writes true_at. On a box that ran m010 it adds nothing.
+    await _project_held_khata(db)
+
+
 # The order is the history of the schema; append only.
 STEPS: list[tuple[str, Step]] = [
     ("001_box_and_devices", m001_box_and_devices),
@@ -433,6 +456,7 @@ STEPS: list[tuple[str, Step]] = [
     ("008_fiscal", m008_fiscal),
     ("009_printers", m009_printers),
     ("010_khata", m010_khata),
+    ("011_khata_true_time", m011_khata_true_time),
 ]
 
 

@@ -335,27 +335,26 @@ async def test_a_sale_within_the_limit_in_a_batch_is_judged_on_the_balance_at_it
 
 
 async def test_an_older_box_projects_the_khata_it_already_holds(tmp_path):
-    """m010 on a box that held khata documents under 009 (a till ran ahead): balances and acks carried over."""
+    """m010 and m011 on a box that held khata documents under 009 (a till ran ahead): balances and acks
+    carried over."""
     import aiosqlite
     from cloud_api.contract import canonical_json
-    path = tmp_path / "old.db"
-    db = await aiosqlite.connect(path, isolation_level=None)
-    db.row_factory = aiosqlite.Row
-    await apply_migrations(db, STEPS[:9])
-    c = make_customer("Old", **own(T1, 1))
-    sale = make_credit_sale(c["customer_id"], **own(T1, 2))
-    for n, document in enumerate((c, sale), start=1):
-        await db.execute("INSERT INTO journal (id, kind, device_id, device_code, seq, hash, body, received_at, "
-                         "ingest_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (document["id"], document["kind"], T1.device_id, "T1", n, document["hash"],
-                          canonical_json(document).decode(), "2026-11-27T13:00:00.000Z", 5 if n == 2 else None))
-    assert await apply_migrations(db) == ["010_khata"]
-    records, _ = await khata.customers(db)
-    assert records[c["customer_id"]]["name"] == "Old" and records[c["customer_id"]]["balance"] == 110000
-    row = await (await db.execute("SELECT ingest_seq FROM khata_entries")).fetchone()
-    assert row[0] == 5
-    assert (await khata.flags(db))["khata_flag_count"] == 0
-    await db.close()
+    async with aiosqlite.connect(tmp_path / "old.db", isolation_level=None) as db:   # closed even if a check fails
+        db.row_factory = aiosqlite.Row
+        await apply_migrations(db, STEPS[:9])
+        c = make_customer("Old", **own(T1, 1))
+        sale = make_credit_sale(c["customer_id"], **own(T1, 2))
+        for n, document in enumerate((c, sale), start=1):
+            await db.execute("INSERT INTO journal (id, kind, device_id, device_code, seq, hash, body, received_at, "
+                             "ingest_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (document["id"], document["kind"], T1.device_id, "T1", n, document["hash"],
+                              canonical_json(document).decode(), "2026-11-27T13:00:00.000Z", 5 if n == 2 else None))
+        assert await apply_migrations(db) == ["010_khata", "011_khata_true_time"]
+        records, _ = await khata.customers(db)
+        assert records[c["customer_id"]]["name"] == "Old" and records[c["customer_id"]]["balance"] == 110000
+        row = await (await db.execute("SELECT ingest_seq FROM khata_entries")).fetchone()
+        assert row[0] == 5
+        assert (await khata.flags(db))["khata_flag_count"] == 0
 
 
 async def test_get_khata_reads_the_snapshot_with_its_etag():
@@ -723,3 +722,58 @@ async def test_the_last_entry_is_the_later_of_the_clouds_and_the_boxs(store):
     records, _ = await khata.customers(store.read())
     assert records[office]["last_entry_at"] == "2026-11-28T09:00:00.000Z"    # still the owner's
     await client.aclose()
+
+
+def _skewed(document: dict[str, Any], offset_ms: int) -> dict[str, Any]:
+    """The document as a tablet whose clock is `offset_ms` behind the box's (offset = box - tablet) sends it."""
+    document = {**document, "clock_offset_ms": offset_ms}
+    document.pop("hash")
+    return {**document, "hash": document_hash(document)}
+
+
+async def test_a_customers_entries_and_newest_follow_true_time_not_clock_or_arrival(store):
+    """T2 pushes late an entry made before T1's; T1's clock runs two days fast. The khata lists them by
+    when they truly happened, and the newest is the one truly last, whatever came in last."""
+    cid = str(uuid.uuid4())
+    first = make_credit_sale(cid, qty=1, created_at="2026-11-27T09:00:00+05:00", **own(T1, 1))
+    # Made at 10:00 on the 27th by a clock two days fast: by its raw clock the 29th.
+    fast = _skewed(make_credit_sale(cid, qty=1, created_at="2026-11-29T10:00:00+05:00", **own(T1, 2)),
+                   -2 * 24 * 3600 * 1000)
+    # Made at 11:00, pushed after both (T2 was out of the box's reach): the latest, received last.
+    late = make_credit_sale(cid, qty=1, created_at="2026-11-27T11:00:00+05:00", **own(T2, 1))
+    early_late = make_credit_sale(cid, qty=1, created_at="2026-11-27T08:00:00+05:00", **own(T2, 2))
+    await receive(store, T1, first, fast)
+    await receive(store, T2, late, early_late)
+    got = await khata.customer_khata(store.read(), cid, T1.device_id)
+    assert [e["document_id"] for e in got["entries"]] == [late["id"], fast["id"], first["id"], early_late["id"]]
+    assert got["entries"][1]["at"] == fast["created_at"]       # shown as its receipt printed it
+    # The newest is T2's 11:00 entry (06:00 UTC), not the 29th of the fast clock, nor T2's 08:00 received last.
+    assert got["customer"]["last_entry_at"] == "2026-11-27T06:00:00.000Z"
+
+
+async def test_an_upgrade_gives_the_khata_entries_a_box_holds_their_true_time(tmp_path):
+    """A box at m010 with entries: m011 works out each one's true time from its journal row, and a
+    document m010 projected is not projected again (its entry keeps its refused mark)."""
+    import aiosqlite
+    from cloud_api.contract import canonical_json
+    async with aiosqlite.connect(tmp_path / "old.db", isolation_level=None) as db:   # closed even if a check fails
+        db.row_factory = aiosqlite.Row
+        await apply_migrations(db, STEPS[:10])
+        cid = str(uuid.uuid4())
+        fast = _skewed(make_credit_sale(cid, qty=1, created_at="2026-11-29T10:00:00+05:00", **own(T1, 1)),
+                       -2 * 24 * 3600 * 1000)
+        plain = make_credit_sale(cid, qty=1, created_at="2026-11-27T11:00:00+05:00", **own(T1, 2))
+        for n, document in enumerate((fast, plain), start=1):
+            # The second was refused by the cloud (a conflict): its journal row has a number, its entry is refused.
+            await db.execute("INSERT INTO journal (id, kind, device_id, device_code, seq, hash, body, received_at, "
+                             "ingest_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (document["id"], document["kind"], T1.device_id, "T1", n, document["hash"],
+                              canonical_json(document).decode(), "2026-11-27T13:00:00.000Z", 7 if n == 2 else None))
+            await db.execute("INSERT INTO khata_entries (document_id, customer_id, kind, amount, created_at, device_id, "
+                             "device_code, seq, ingest_seq) VALUES (?, ?, 'sale', 55000, ?, ?, 'T1', ?, ?)",
+                             (document["id"], cid, document["created_at"], T1.device_id, n,
+                              khata.REFUSED if n == 2 else None))
+        assert await apply_migrations(db) == ["011_khata_true_time"]
+        rows = await db.execute_fetchall("SELECT document_id, true_at, ingest_seq FROM khata_entries ORDER BY pk")
+        assert [tuple(row) for row in rows] == [(fast["id"], "2026-11-27T05:00:00.000Z", None),
+                                                (plain["id"], "2026-11-27T06:00:00.000Z", khata.REFUSED)]
