@@ -496,6 +496,8 @@ async def receipt_customer(db: aiosqlite.Connection, document: dict[str, Any]) -
         if row is None or row["ingest_seq"] == REFUSED:
             # Wrote nothing, or the cloud refused it: it counts on no khata, so no balance follows from it.
             return {"name": record["name"], "balanceAfter": None, "tabletOnly": False}
+        # What came after it by receive order (pk), not by true time: a reprint then gives the balance the
+        # first print gave, though an entry made earlier on a tablet that pushed late is not in it.
         later = (await (await db.execute(
             "SELECT coalesce(sum(amount), 0) FROM khata_entries WHERE customer_id = ? AND pk > ? "
             "AND ingest_seq IS NOT ?", (customer_id, row["pk"], REFUSED))).fetchone())[0]

@@ -440,11 +440,15 @@ async def m011_khata_true_time(db: aiosqlite.Connection) -> None:
     await db.executemany("UPDATE khata_entries SET true_at = ? WHERE pk = ?",
                          [(true_text(row["created_at"], row["offset"], row["received_at"]), row["pk"]) for row in rows])
     await db.execute("CREATE INDEX khata_entries_by_true_time ON khata_entries (customer_id, true_at)")
+    await db.execute("DROP INDEX khata_entries_by_customer")   # (customer_id, created_at): no query reads it now
     # Here, not in m010: projecting writes true_at. On a box that ran m010 it adds nothing.
     await _project_held_khata(db)
 
 
-# The order is the history of the schema; append only.
+# The order is the history of the schema; append only. A step that projects the documents an older box
+# holds (m007's _project_held_documents, m011's _project_held_khata) runs today's projection code, which
+# writes today's columns: a later step that adds a column such a projection writes must move that
+# projection after it, as m011 did m010's.
 STEPS: list[tuple[str, Step]] = [
     ("001_box_and_devices", m001_box_and_devices),
     ("002_journal", m002_journal),
