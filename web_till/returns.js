@@ -11,6 +11,7 @@ import { formatRs, ratio, westernDigits } from "./money.js";
 import { onAccountPaid, refreshCustomers } from "./khata.js";
 import { formatQty } from "./loose.js";
 import { printOriginal } from "./printing.js";
+import { quantityInput, readQuantity, setMax, setQuantity } from "./quantity.js";
 import { lineName } from "./receipt.js";
 import { offsetMs } from "./shift.js";
 import { state, update } from "./store.js";
@@ -287,9 +288,8 @@ export function returnScreen(initial, actions) {
   // The lines as the cashier reads them: their products' Urdu names on an Urdu till.
   const named = sale.lines.map((line) => lineName(line, (initial.catalog && initial.catalog.products) || [],
                                                   currentLanguage()));
-  const spins = sale.lines.map((line, i) => h("input", {
-    type: "number", min: "0", step: "1", value: "0", inputmode: "numeric", "aria-label": named[i],
-    class: "qty-input", oninput: () => refresh(actions.state()) }));
+  const spins = sale.lines.map((line, i) => quantityInput({
+    value: "0", "aria-label": named[i], class: "qty-input", oninput: () => refresh(actions.state()) }));
   const leftCells = sale.lines.map(() => h("span", { class: "hint" }));
   const rows = sale.lines.map((line, i) => h("li", {},
     h("span", { class: "name" }, named[i],
@@ -297,7 +297,7 @@ export function returnScreen(initial, actions) {
       leftCells[i]),
     spins[i]));
   const all = h("button", { type: "button", onclick: () => {
-    spins.forEach((spin) => { spin.value = spin.max; });
+    spins.forEach((spin) => setQuantity(spin, spin.getAttribute("max")));
     refresh(actions.state());
   } }, t("Return all"));
   // On account only for a sale written to a customer: the return comes off their khata.
@@ -313,7 +313,7 @@ export function returnScreen(initial, actions) {
   const complete = h("button", { type: "submit", class: "primary big" }, t("Complete return"));
 
   function quantities() {
-    return spins.map((spin) => (spin.value.trim() === "" ? 0 : Number(spin.value)));
+    return spins.map((spin) => readQuantity(spin) ?? 0);   // an empty field returns none of its line
   }
   function refresh(s) {
     const { refunded, earlier = [] } = s.returning || initial.returning;
@@ -321,10 +321,10 @@ export function returnScreen(initial, actions) {
     if (JSON.stringify(left) !== shownLeft) {
       shownLeft = JSON.stringify(left);
       left.forEach((n, i) => {
-        spins[i].max = String(n);
+        setMax(spins[i], n);
         spins[i].disabled = n === 0;
         // Less is left than chosen (another tablet's return came first): the choice shrinks to it.
-        if (Number(spins[i].value) > n) spins[i].value = String(n);
+        if (readQuantity(spins[i]) > n) setQuantity(spins[i], n);
         leftCells[i].textContent = refunded[i] ? ` · ${t("already returned")} ${formatQty(refunded[i], sale.lines[i].unit)}` : "";
       });
     }

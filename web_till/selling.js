@@ -7,7 +7,8 @@ import { h, setChildren } from "./dom.js";
 import { saleTerms } from "./fiscal.js";
 import { currentLanguage, t } from "./i18n.js";
 import { formatQty, parseLoose } from "./loose.js";
-import { formatPercent, formatRs, looseAmount, looseQtyForAmount, westernDigits } from "./money.js";
+import { formatPercent, formatRs, looseAmount, looseQtyForAmount } from "./money.js";
+import { quantityInput, readQuantity } from "./quantity.js";
 import { lineName as nameOfLine } from "./receipt.js";
 
 /** The name the cashier reads: the Urdu name on an Urdu till when the catalog has one. */
@@ -190,15 +191,15 @@ export function sellingScreen(state, actions) {
   }
 
   function qtyInput(line, name) {
-    const input = h("input", { type: "number", min: "0", step: "1", class: "qty-input", value: String(line.qty),
-                               "aria-label": t("Quantity of {name}", { name }) });
+    const input = quantityInput({ class: "qty-input", value: String(line.qty),
+                                  "aria-label": t("Quantity of {name}", { name }) });
     let done = false;
     const commit = () => {
       if (done) return;
       done = true;
       editing = null;
-      const qty = Number(westernDigits(input.value));
-      if (Number.isSafeInteger(qty) && qty >= 0 && input.value !== "") actions.setQty(line.key, qty);
+      const qty = readQuantity(input);
+      if (Number.isSafeInteger(qty)) actions.setQty(line.key, qty);
       else drawLines(actions.state());
     };
     input.addEventListener("keydown", (event) => {

@@ -61,6 +61,15 @@ def test_the_cart_survives_a_reload_and_a_sign_out(rig, tablets):
     page.get_by_role("spinbutton", name="Quantity of Lux Soap 130g").fill("3")
     page.keyboard.press("Enter")
     tablet.expect(qty_of(tablet, "Lux Soap 130g")).to_have_text("3")
+    # In Urdu digits, key by key, as an Urdu keyboard types them (a number field dropped them): 4, then 3 again.
+    qty_of(tablet, "Lux Soap 130g").click()
+    page.get_by_role("spinbutton", name="Quantity of Lux Soap 130g").press_sequentially("۴")
+    page.keyboard.press("Enter")
+    tablet.expect(qty_of(tablet, "Lux Soap 130g")).to_have_text("4")
+    qty_of(tablet, "Lux Soap 130g").click()
+    page.get_by_role("spinbutton", name="Quantity of Lux Soap 130g").press("ArrowDown")
+    page.keyboard.press("Enter")
+    tablet.expect(qty_of(tablet, "Lux Soap 130g")).to_have_text("3")
 
     page.get_by_role("button", name="Sign out").click()
     pad = page.get_by_role("group", name="PIN pad")   # a tablet with no keyboard

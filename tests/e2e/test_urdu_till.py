@@ -155,9 +155,24 @@ def test_a_return_reads_its_lines_in_urdu(rig, tablets):
     page.get_by_role("button", name="اردو", exact=True).click()
     wait_js(page, "document.documentElement.dir === 'rtl' && document.documentElement.lang === 'ur'")
     # The sale's line by its product's Urdu name, as on the grid and the receipt (the document keeps English).
-    tablet.expect(page.get_by_role("spinbutton", name=COKE_UR, exact=True)).to_be_visible()
+    coke = page.get_by_role("spinbutton", name=COKE_UR, exact=True)
+    tablet.expect(coke).to_be_visible()
     tablet.expect(page.locator("li .name").first).to_contain_text(COKE_UR)
     assert page.get_by_text("Coca-Cola 1.5L").count() == 0
+    # The quantity typed in Urdu digits, key by key, as an Urdu keyboard sends it: read as 1.
+    complete = page.get_by_role("button", name="واپسی مکمل کریں", exact=True)   # "Complete return"
+    tablet.expect(complete).to_be_disabled()
+    coke.press_sequentially("۱")
+    tablet.expect(coke).to_have_value("۱")
+    tablet.expect(page.locator(".returning .total")).to_have_text(re.compile(r"^واپس ادا کریں\W*Rs 210\W*$"))   # "Pay back Rs 210"
+    tablet.expect(complete).to_be_enabled()
+    # ↑ stops at what is left to return, ↓ at nothing.
+    coke.press("ArrowUp")
+    tablet.expect(coke).to_have_value("1")
+    coke.press("ArrowDown")
+    coke.press("ArrowDown")
+    tablet.expect(coke).to_have_value("0")
+    tablet.expect(complete).to_be_disabled()
 
 
 def test_the_urdu_low_badge_holds_its_word(rig, tablets):

@@ -177,7 +177,11 @@ def test_every_numeric_reader_goes_through_western_digits() -> None:
     # PINs, pairing codes, typed quantities, amounts: each reader normalises before it parses.
     app = (TILL / "app.js").read_text(encoding="utf-8")
     assert "code = westernDigits(code)" in app and "pin = westernDigits(pin)" in app
-    assert "Number(westernDigits(input.value))" in (TILL / "selling.js").read_text(encoding="utf-8")
+    # Quantities (the cart's, a return's) through quantity.js, never a number field, which drops Urdu digits.
+    assert "westernDigits(input.value)" in (TILL / "quantity.js").read_text(encoding="utf-8")
+    for name in ("selling.js", "returns.js"):
+        text = (TILL / name).read_text(encoding="utf-8")
+        assert "readQuantity(" in text and 'type: "number"' not in text and "Number(spin" not in text, name
     for name in ("payment.js", "shift.js"):
         text = (TILL / name).read_text(encoding="utf-8")
         # Amounts there are read only through parseRupees (which normalises), never Number(field).
