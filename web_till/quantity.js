@@ -20,6 +20,8 @@ export function quantityInput(props) {
   input.addEventListener("focus", () => input.select());
   input.addEventListener("keydown", (event) => {
     if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    // Shift+↑ selects text and an Urdu keyboard may be composing: only a bare arrow steps.
+    if (event.shiftKey || event.ctrlKey || event.altKey || event.metaKey || event.isComposing) return;
     event.preventDefault();
     const now = readQuantity(input);
     const max = input.hasAttribute("max") ? Number(input.getAttribute("max")) : Infinity;

@@ -164,6 +164,8 @@ def test_a_return_reads_its_lines_in_urdu(rig, tablets):
     tablet.expect(complete).to_be_disabled()
     coke.press_sequentially("۱")
     tablet.expect(coke).to_have_value("۱")
+    tablet.expect(coke).to_have_attribute("aria-valuenow", "1")      # what a screen reader says
+    tablet.expect(coke).to_have_attribute("aria-valuemax", "1")
     tablet.expect(page.locator(".returning .total")).to_have_text(re.compile(r"^واپس ادا کریں\W*Rs 210\W*$"))   # "Pay back Rs 210"
     tablet.expect(complete).to_be_enabled()
     # ↑ stops at what is left to return, ↓ at nothing.
