@@ -10,12 +10,7 @@ import { westernDigits } from "./money.js";
 export function quantityInput(props) {
   const input = h("input", { ...props, role: "spinbutton", inputmode: "numeric", autocomplete: "off",
                              "aria-valuemin": "0" });
-  const announce = () => {
-    const n = readQuantity(input);
-    if (Number.isSafeInteger(n)) input.setAttribute("aria-valuenow", String(n));
-    else input.removeAttribute("aria-valuenow");
-  };
-  input.addEventListener("input", announce);
+  input.addEventListener("input", () => announce(input));
   // A tap selects what is there ("0" on a return), so the digits typed replace it rather than join it.
   input.addEventListener("focus", () => input.select());
   input.addEventListener("keydown", (event) => {
@@ -29,14 +24,21 @@ export function quantityInput(props) {
     setQuantity(input, next);
     input.dispatchEvent(new Event("input", { bubbles: true }));   // the screen's own oninput hears it
   });
-  announce();
+  announce(input);
   return input;
+}
+
+/** What a screen reader is told the field holds: its whole number, or nothing while it holds none. */
+function announce(input) {
+  const n = readQuantity(input);
+  if (Number.isSafeInteger(n)) input.setAttribute("aria-valuenow", String(n));
+  else input.removeAttribute("aria-valuenow");
 }
 
 /** Put `n` in the field, as typing it would. */
 export function setQuantity(input, n) {
   input.value = String(n);
-  input.setAttribute("aria-valuenow", String(n));
+  announce(input);
 }
 
 /** The most the field may hold (a return: what is left of the line to return). */
